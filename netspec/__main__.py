@@ -1,0 +1,7 @@
+"""``python -m netspec`` is the ``netspec`` command."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

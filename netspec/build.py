@@ -1,0 +1,44 @@
+"""``netspec build``: compile, confirm the output shape with a real forward pass, save.
+
+Imports torch; the CLI reaches this module only after the spec has been checked.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from .errors import NetspecError
+from .files import write_atomic
+from .ir import Shape
+from .spec import Spec
+
+
+def build_and_run(spec: Spec) -> tuple[nn.Module, Shape]:
+    """Build the module and run it once in eval mode on a batch of zeros."""
+    model = spec.build().eval()
+    with torch.no_grad():
+        out = model(torch.zeros(1, *spec.input_shape.dims))
+    shape = Shape(tuple(out.shape[1:]))
+    if shape != spec.output_shape:  # would be a bug in a kind's shape rule, not a user error
+        raise RuntimeError(f"static output shape {spec.output_shape} but the module gave {shape}")
+    return model, shape
+
+
+def example_input(spec: Spec) -> torch.Tensor:
+    return torch.zeros(1, *spec.input_shape.dims)
+
+
+def save_module(model: nn.Module, spec: Spec, output: Path) -> None:
+    """Save as TorchScript (``.pt``) or a ``torch.export`` archive (``.pt2``), atomically."""
+    model = model.eval()
+    if output.suffix == ".pt":
+        scripted = torch.jit.script(model)
+        write_atomic(output, lambda tmp: scripted.save(str(tmp)))
+    elif output.suffix == ".pt2":
+        exported = torch.export.export(model, (example_input(spec),))
+        write_atomic(output, lambda tmp: torch.export.save(exported, str(tmp)))
+    else:
+        raise NetspecError.plain(str(output), "unknown output format", "use .pt or .pt2")

@@ -1,0 +1,375 @@
+"""The ``${...}`` arithmetic: a small interpreter over Python's ``ast`` with an allow-list.
+
+Nothing is ever passed to ``eval``. Allowed: numbers, booleans, strings, lists; names of params,
+block arguments and repeat variables; ``+ - * / // % **`` (bounded), comparisons, ``and or
+not``, ``x if c else y``, indexing ``xs[i]``, and the helpers in :data:`HELPERS`.
+
+Example::
+
+    >>> evaluate("out * 4", {"out": 64})
+    256
+    >>> substitute("layer${i + 1}", {"i": 0})
+    'layer1'
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+import operator
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from .errors import LayerError, did_you_mean
+
+#: Integers beyond this magnitude are refused (no arbitrary-precision towers).
+MAX_INT = 10**18
+MAX_EXPR_CHARS = 500
+MAX_LIST = 10_000
+
+
+def make_divisible(value: float, divisor: int = 8, min_value: int | None = None) -> int:
+    """Round ``value`` to a multiple of ``divisor``, never going more than 10% below it.
+
+    The rounding MobileNet and EfficientNet use for scaled channel counts.
+    """
+    if divisor < 1:
+        raise LayerError("make_divisible needs a divisor of at least 1")
+    floor = divisor if min_value is None else min_value
+    new = max(floor, int(value + divisor / 2) // divisor * divisor)
+    if new < 0.9 * value:
+        new += divisor
+    return new
+
+
+def _round(x: Any, ndigits: Any = None) -> Any:
+    return round(x) if ndigits is None else round(x, ndigits)
+
+
+HELPERS: dict[str, Callable[..., Any]] = {
+    "min": min,
+    "max": max,
+    "round": _round,
+    "abs": abs,
+    "int": int,
+    "float": float,
+    "len": len,
+    "ceil": math.ceil,
+    "floor": math.floor,
+    "make_divisible": make_divisible,
+}
+
+_BINOPS: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+    ast.FloorDiv: operator.floordiv,
+    ast.Mod: operator.mod,
+    ast.Pow: operator.pow,
+}
+_CMPOPS: dict[type[ast.cmpop], Callable[[Any, Any], Any]] = {
+    ast.Eq: operator.eq,
+    ast.NotEq: operator.ne,
+    ast.Lt: operator.lt,
+    ast.LtE: operator.le,
+    ast.Gt: operator.gt,
+    ast.GtE: operator.ge,
+    ast.In: lambda a, b: a in b,
+    ast.NotIn: lambda a, b: a not in b,
+}
+_SYMBOLS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.FloorDiv: "//"}
+
+
+def evaluate(text: str, env: Mapping[str, Any]) -> Any:
+    """Evaluate one expression (the text between ``${`` and ``}``) in ``env``."""
+    if len(text) > MAX_EXPR_CHARS:
+        raise LayerError(f"expression is longer than {MAX_EXPR_CHARS} characters")
+    try:
+        tree = ast.parse(text.strip(), mode="eval")
+    except SyntaxError as e:
+        raise LayerError(
+            f"cannot parse expression ${{{text}}}: {e.msg}",
+            "write arithmetic such as ${out * 4} or ${max(1, width // 2)}",
+        ) from e
+    except (ValueError, RecursionError, MemoryError) as e:
+        raise LayerError(f"cannot parse expression ${{{text}}}") from e
+    return _Eval(env).visit(tree.body)
+
+
+def substitute(value: str, env: Mapping[str, Any]) -> Any:
+    """Replace ``${...}`` in a string.
+
+    A string that is exactly one ``${...}`` becomes the expression's value with its type;
+    otherwise each ``${...}`` is formatted into the text. ``$${`` stands for a literal ``${``.
+    """
+    parts = split_template(value)
+    out = []
+    for part in parts:
+        if isinstance(part, str):
+            out.append(part)
+            continue
+        try:
+            result = evaluate(part.text, env)
+        except LayerError as e:
+            raise ExpressionError(e.message, e.hint, index=part.index) from e
+        if len(parts) == 1:
+            return result
+        out.append(_format(result))
+    return "".join(out)
+
+
+class ExpressionError(LayerError):
+    """An error in the ``index``-th expression of a string."""
+
+    def __init__(self, message: str, hint: str = "", index: int = 0) -> None:
+        super().__init__(message, hint)
+        self.index = index
+
+
+class Expression:
+    """One ``${...}`` inside a string; ``index`` counts them from 0."""
+
+    __slots__ = ("index", "text")
+
+    def __init__(self, text: str, index: int) -> None:
+        self.text = text
+        self.index = index
+
+
+def split_template(value: str) -> list[str | Expression]:
+    """Split a string into literal text and :class:`Expression` parts."""
+    parts: list[str | Expression] = []
+    literal: list[str] = []
+    i, n, count = 0, len(value), 0
+    while i < n:
+        if value.startswith("$${", i):
+            literal.append("${")
+            i += 3
+        elif value.startswith("${", i):
+            end = _closing_brace(value, i + 2)
+            if end < 0:
+                raise LayerError(
+                    f"unclosed ${{ in {value!r}", "close the expression with }, as in ${out * 2}"
+                )
+            if literal:
+                parts.append("".join(literal))
+                literal = []
+            parts.append(Expression(value[i + 2 : end], count))
+            count += 1
+            i = end + 1
+        else:
+            literal.append(value[i])
+            i += 1
+    if literal:
+        parts.append("".join(literal))
+    return parts
+
+
+def has_expression(value: object) -> bool:
+    return isinstance(value, str) and "${" in value
+
+
+def _closing_brace(s: str, start: int) -> int:
+    depth = 0
+    for j in range(start, len(s)):
+        c = s[j]
+        if c in "([{":
+            depth += 1
+        elif c in ")]}":
+            if depth == 0:
+                return j if c == "}" else -1
+            depth -= 1
+    return -1
+
+
+def _format(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _check_number(value: Any) -> Any:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and abs(value) > MAX_INT:
+        raise LayerError(f"number out of range (more than {MAX_INT:.0e})")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise LayerError("expression gives a number that is not finite")
+    if isinstance(value, list) and len(value) > MAX_LIST:
+        raise LayerError(f"list longer than {MAX_LIST:,} items")
+    if isinstance(value, str) and len(value) > MAX_EXPR_CHARS * 4:
+        raise LayerError("string too long")
+    return value
+
+
+class _Eval:
+    def __init__(self, env: Mapping[str, Any]) -> None:
+        self.env = env
+
+    def visit(self, node: ast.AST) -> Any:
+        method = getattr(self, "visit_" + type(node).__name__, None)
+        if method is None:
+            raise LayerError(
+                f"{_describe(node)} is not allowed in an expression",
+                "use arithmetic, comparisons, `x if c else y`, indexing and the helpers "
+                + ", ".join(sorted(HELPERS)),
+            )
+        return _check_number(method(node))
+
+    def visit_Constant(self, node: ast.Constant) -> Any:
+        if node.value is None or isinstance(node.value, (bool, int, float, str)):
+            return node.value
+        raise LayerError(f"constant {node.value!r} is not allowed in an expression")
+
+    def visit_Name(self, node: ast.Name) -> Any:
+        name = node.id
+        if name.startswith("_"):
+            raise LayerError(f'name "{name}" is not allowed (names starting with _ are reserved)')
+        if name in self.env:
+            return self.env[name]
+        if name in ("true", "false"):
+            return name == "true"
+        if name in HELPERS:
+            raise LayerError(f'"{name}" is a helper; call it, as in {name}(...)')
+        raise LayerError(
+            f'undefined name "{name}"',
+            did_you_mean(name, self.env.keys(), "names here")
+            + "; declare it under params: or in the block's args:",
+        )
+
+    def visit_List(self, node: ast.List) -> Any:
+        return [self.visit(e) for e in node.elts]
+
+    visit_Tuple = visit_List
+
+    def visit_UnaryOp(self, node: ast.UnaryOp) -> Any:
+        value = self.visit(node.operand)
+        if isinstance(node.op, ast.Not):
+            return not value
+        _need_number(value, "-" if isinstance(node.op, ast.USub) else "+")
+        if isinstance(node.op, ast.USub):
+            return -value
+        if isinstance(node.op, ast.UAdd):
+            return +value
+        raise LayerError("operator ~ is not allowed in an expression")
+
+    def visit_BinOp(self, node: ast.BinOp) -> Any:
+        op = _BINOPS.get(type(node.op))
+        if op is None:
+            raise LayerError(f"operator {type(node.op).__name__} is not allowed in an expression")
+        left, right = self.visit(node.left), self.visit(node.right)
+        if isinstance(node.op, ast.Add) and isinstance(left, list) and isinstance(right, list):
+            if len(left) + len(right) > MAX_LIST:
+                raise LayerError(f"list longer than {MAX_LIST:,} items")
+            return left + right
+        if isinstance(node.op, ast.Add) and isinstance(left, str) and isinstance(right, str):
+            return left + right
+        symbol = _SYMBOLS.get(type(node.op), "**" if isinstance(node.op, ast.Pow) else "%")
+        _need_number(left, symbol)
+        _need_number(right, symbol)
+        if isinstance(node.op, ast.Pow):
+            if abs(right) > 64 or (abs(left) > 1 and abs(right) * math.log2(abs(left)) > 62):
+                raise LayerError(
+                    "exponent too large in expression", f"results are limited to {MAX_INT:.0e}"
+                )
+        try:
+            return op(left, right)
+        except ZeroDivisionError as e:
+            raise LayerError("division by zero in expression") from e
+        except (OverflowError, ValueError) as e:
+            raise LayerError(f"arithmetic error in expression: {e}") from e
+
+    def visit_BoolOp(self, node: ast.BoolOp) -> Any:
+        if isinstance(node.op, ast.And):
+            result: Any = True
+            for v in node.values:
+                result = self.visit(v)
+                if not result:
+                    return result
+            return result
+        result = False
+        for v in node.values:
+            result = self.visit(v)
+            if result:
+                return result
+        return result
+
+    def visit_Compare(self, node: ast.Compare) -> Any:
+        left = self.visit(node.left)
+        for op, comparator in zip(node.ops, node.comparators, strict=True):
+            right = self.visit(comparator)
+            fn = _CMPOPS.get(type(op))
+            if fn is None:
+                raise LayerError(f"comparison {type(op).__name__} is not allowed in an expression")
+            try:
+                if not fn(left, right):
+                    return False
+            except TypeError as e:
+                raise LayerError(f"cannot compare {left!r} with {right!r}") from e
+            left = right
+        return True
+
+    def visit_IfExp(self, node: ast.IfExp) -> Any:
+        return self.visit(node.body) if self.visit(node.test) else self.visit(node.orelse)
+
+    def visit_Subscript(self, node: ast.Subscript) -> Any:
+        seq = self.visit(node.value)
+        index = self.visit(node.slice)
+        if not isinstance(seq, (list, str)) or isinstance(index, bool) or not isinstance(index, int):
+            raise LayerError(f"cannot index {seq!r} with {index!r}", "index a list with an integer")
+        try:
+            return seq[index]
+        except IndexError as e:
+            raise LayerError(f"index {index} out of range for a list of {len(seq)}") from e
+
+    def visit_Call(self, node: ast.Call) -> Any:
+        if not isinstance(node.func, ast.Name) or node.func.id not in HELPERS:
+            what = node.func.id if isinstance(node.func, ast.Name) else _describe(node.func)
+            raise LayerError(
+                f'calling "{what}" is not allowed in an expression',
+                "the helpers are " + ", ".join(sorted(HELPERS)),
+            )
+        if node.keywords:
+            raise LayerError(f"{node.func.id}() takes no keyword arguments here")
+        args = []
+        for a in node.args:
+            if isinstance(a, ast.Starred):
+                raise LayerError("*args is not allowed in an expression")
+            args.append(self.visit(a))
+        if node.func.id in ("int", "float", "ceil", "floor", "round", "abs"):
+            for a in args[:1]:
+                _need_number(a, node.func.id + "()")
+        try:
+            return HELPERS[node.func.id](*args)
+        except LayerError:
+            raise
+        except (TypeError, ValueError, OverflowError) as e:
+            raise LayerError(f"{node.func.id}() failed: {e}") from e
+
+
+def _need_number(value: Any, symbol: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise LayerError(f"{symbol} needs numbers, got {value!r}")
+
+
+def _describe(node: ast.AST) -> str:
+    names = {
+        "Attribute": "attribute access (.)",
+        "Lambda": "lambda",
+        "ListComp": "a comprehension",
+        "GeneratorExp": "a generator",
+        "DictComp": "a comprehension",
+        "SetComp": "a comprehension",
+        "Dict": "a mapping",
+        "Set": "a set",
+        "NamedExpr": "assignment (:=)",
+        "JoinedStr": "an f-string",
+        "Await": "await",
+        "Yield": "yield",
+        "Starred": "*",
+        "Slice": "slicing",
+    }
+    return names.get(type(node).__name__, type(node).__name__)

@@ -1,0 +1,16 @@
+"""The built-in kinds. Each module defines one kind (or one family) and registers it."""
+
+from . import activation, conv, group, inception, linear, norm, pool, repeat, reshape, residual
+
+__all__ = [
+    "activation",
+    "conv",
+    "group",
+    "inception",
+    "linear",
+    "norm",
+    "pool",
+    "repeat",
+    "reshape",
+    "residual",
+]

@@ -1,0 +1,120 @@
+"""``conv``: a 2-D convolution (``nn.Conv2d``); in-channels come from the incoming shape."""
+
+from __future__ import annotations
+
+import enum
+from typing import TYPE_CHECKING
+
+from pydantic import Field
+
+from ..errors import LayerError
+from ..ir import Shape
+from ..registry import Cost, Family, Kind, need_rank, register
+from ..schema import Bool, Choice, Options, Padding, PosInt, PosPair
+
+if TYPE_CHECKING:
+    from torch import nn
+
+
+class PaddingMode(enum.Enum):
+    ZEROS = "zeros"
+    REFLECT = "reflect"
+    REPLICATE = "replicate"
+    CIRCULAR = "circular"
+
+
+class ConvSpec(Options):
+    out: PosInt = Field(description="output channels")
+    kernel: PosPair = Field(description="kernel size: an integer or [height, width]")
+    stride: PosPair = (1, 1)
+    padding: Padding = Field(default=(0, 0), description="an integer, [height, width], same or valid")
+    dilation: PosPair = (1, 1)
+    groups: PosInt = 1
+    bias: Bool = True
+    padding_mode: Choice(PaddingMode) = PaddingMode.ZEROS
+
+
+def conv_output(size: int, kernel: int, stride: int, pad: int, dilation: int, axis: str) -> int:
+    """One spatial dimension of a convolution's output (PyTorch's formula)."""
+    span = dilation * (kernel - 1) + 1
+    if size + 2 * pad < span:
+        raise LayerError(
+            f"the {axis} of the kernel ({span}) is larger than the padded input ({size + 2 * pad})",
+            "use a smaller kernel or more padding, or remove a downsampling layer before this one",
+        )
+    return (size + 2 * pad - span) // stride + 1
+
+
+def resolve_padding(opts: ConvSpec) -> tuple[int, int] | str:
+    return opts.padding if isinstance(opts.padding, str) else tuple(opts.padding)  # type: ignore[return-value]
+
+
+class Conv(Kind):
+    name = "conv"
+    Options = ConvSpec
+    family = Family.CONV
+    summary = "2-D convolution: out, kernel, stride, padding (int, pair, same, valid), dilation, groups, bias"
+
+    def cost(self, opts: ConvSpec, shape: Shape) -> Cost:
+        need_rank(shape, 3, "conv", 'add a "- conv" only on (channels, height, width) tensors')
+        c, h, w = shape.dims
+        if c % opts.groups:
+            raise LayerError(
+                f"conv has groups={opts.groups}, but its {c} input channels are not divisible by it",
+                f"choose groups that divides {c}",
+            )
+        if opts.out % opts.groups:
+            raise LayerError(
+                f"conv has groups={opts.groups}, but its {opts.out} output channels are not divisible by it",
+                f"choose out as a multiple of {opts.groups}",
+            )
+        (kh, kw), (sh, sw), (dh, dw) = opts.kernel, opts.stride, opts.dilation
+        if opts.padding == "same":
+            if (sh, sw) != (1, 1):
+                raise LayerError(
+                    "padding: same needs stride 1 (PyTorch does not allow it with a stride)",
+                    f"write the padding as a number, e.g. padding: {dh * (kh - 1) // 2}",
+                )
+            oh, ow = h, w
+        else:
+            ph, pw = (0, 0) if opts.padding == "valid" else opts.padding
+            oh = conv_output(h, kh, sh, ph, dh, "height")
+            ow = conv_output(w, kw, sw, pw, dw, "width")
+        weights = opts.out * (c // opts.groups) * kh * kw
+        params = weights + (opts.out if opts.bias else 0)
+        return Cost(Shape((opts.out, oh, ow)), params, weights * oh * ow)
+
+    def module(self, opts: ConvSpec, input: Shape, output: Shape) -> nn.Module:
+        from torch import nn
+
+        return nn.Conv2d(
+            input.channels,
+            opts.out,
+            tuple(opts.kernel),
+            stride=tuple(opts.stride),
+            padding=resolve_padding(opts),
+            dilation=tuple(opts.dilation),
+            groups=opts.groups,
+            bias=opts.bias,
+            padding_mode=opts.padding_mode.value,
+        )
+
+    def describe(self, opts: ConvSpec) -> str:
+        text = f"conv {_size(opts.kernel)}"
+        if tuple(opts.stride) != (1, 1):
+            text += f" /{_stride(opts.stride)}"
+        text += f", {opts.out}"
+        if opts.groups > 1:
+            text += f" g{opts.groups}"
+        return text
+
+
+def _size(pair: tuple[int, int]) -> str:
+    return f"{pair[0]}×{pair[1]}"
+
+
+def _stride(pair: tuple[int, int]) -> str:
+    return str(pair[0]) if pair[0] == pair[1] else f"{pair[0]}×{pair[1]}"
+
+
+register(Conv())

@@ -1,0 +1,97 @@
+"""``inception``: parallel branches on the same input, merged by concatenation or addition."""
+
+from __future__ import annotations
+
+import enum
+from collections import OrderedDict
+from typing import TYPE_CHECKING, Any
+
+from pydantic import Field
+
+from ..errors import LayerError
+from ..ir import Checked, Node, Shape
+from ..registry import BuildContext, ExpandContext, Family, InferContext, Kind, get_kind, register
+from ..schema import Choice, LayerList, Name, Options
+
+if TYPE_CHECKING:
+    from torch import nn
+
+
+class Merge(enum.Enum):
+    CONCAT = "concat"
+    ADD = "add"
+
+
+class InceptionSpec(Options):
+    branches: list[LayerList] | dict[Name, LayerList] = Field(
+        min_length=1, description="a list (or name: list mapping) of layer lists; [] is identity"
+    )
+    merge: Choice(Merge) = Field(default=Merge.CONCAT, description="concat (channels) or add")
+
+
+class Inception(Kind):
+    name = "inception"
+    Options = InceptionSpec
+    family = Family.MERGE
+    nested = ("branches",)
+    summary = "parallel branches: branches (list or mapping of layer lists), merge concat|add"
+
+    def expand(self, node: Node, ctx: ExpandContext) -> Node:
+        opts: InceptionSpec = node.opts  # type: ignore[assignment]
+        keys: list[Any] = list(opts.branches) if isinstance(opts.branches, dict) else list(
+            range(len(opts.branches))
+        )
+        raw: Any = opts.branches
+        for key in keys:
+            name = str(key)
+            if raw[key] == []:
+                identity = get_kind("identity")
+                assert identity is not None
+                node.children.append(
+                    Node(identity, identity.Options(), name, node.doc, (*node.path, "branches", key))
+                )
+            else:
+                node.children.append(ctx.layers("branches", key, name=name))
+        return node
+
+    def infer(self, node: Node, shape: Shape, ctx: InferContext, path: str) -> Checked:
+        opts: InceptionSpec = node.opts  # type: ignore[assignment]
+        branches = [ctx.check(child, shape, path) for child in node.children]
+        first = branches[0]
+        for other in branches[1:]:
+            a, b = first.output, other.output
+            if opts.merge is Merge.ADD and a != b:
+                raise LayerError(
+                    f"inception branches {first.node.name} and {other.node.name} give {a} and {b}, "
+                    "which cannot be added",
+                    "make every branch give the same shape, or use merge: concat",
+                )
+            if a.rank != b.rank or a.spatial != b.spatial:
+                raise LayerError(
+                    f"inception branch {other.node.name} gives {b.times()} but branch "
+                    f"{first.node.name} gives {a.times()}: they cannot be concatenated",
+                    "branches must keep the same height and width "
+                    "(a k×k conv needs padding (k-1)/2; a pool needs stride 1 and padding)",
+                )
+        if opts.merge is Merge.ADD:
+            out = first.output
+        else:
+            out = Shape((sum(b.output.channels for b in branches), *first.output.spatial))
+        checked = Checked(node, path, shape, out, children=branches)
+        checked.params = sum(b.params for b in branches)
+        checked.macs = sum(b.macs for b in branches)
+        checked.buffers = sum(b.buffers for b in branches)
+        return checked
+
+    def build(self, checked: Checked, ctx: BuildContext) -> nn.Module:
+        from ..modules import Concat, Sum
+
+        opts: InceptionSpec = checked.node.opts  # type: ignore[assignment]
+        cls = Sum if opts.merge is Merge.ADD else Concat
+        return cls(OrderedDict((c.node.name, ctx.module(c)) for c in checked.children))
+
+    def describe(self, opts: InceptionSpec) -> str:
+        return "concat" if opts.merge is Merge.CONCAT else "add"
+
+
+register(Inception())

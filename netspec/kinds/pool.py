@@ -1,0 +1,110 @@
+"""``pool``: max or average pooling, fixed-size, adaptive (``output:``) or global."""
+
+from __future__ import annotations
+
+import enum
+import math
+from typing import TYPE_CHECKING, Any
+
+from pydantic import Field, model_validator
+
+from ..errors import LayerError
+from ..ir import Shape
+from ..registry import Cost, Family, Kind, need_rank, register
+from ..schema import Bool, Choice, NonNegPair, Options, PosPair
+
+if TYPE_CHECKING:
+    from torch import nn
+
+
+class PoolMode(enum.Enum):
+    MAX = "max"
+    AVG = "avg"
+
+
+class PoolSpec(Options):
+    mode: Choice(PoolMode) = Field(default=PoolMode.MAX, description="max or avg")
+    kernel: PosPair | None = None
+    stride: PosPair | None = Field(default=None, description="defaults to the kernel size")
+    padding: NonNegPair = (0, 0)
+    ceil_mode: Bool = False
+    count_include_pad: Bool = True
+    output: PosPair | None = Field(default=None, description="adaptive pooling to this size")
+    global_: Bool = Field(default=False, alias="global", description="pool each channel to 1×1")
+
+    @model_validator(mode="after")
+    def _one_way(self) -> PoolSpec:
+        ways = [self.kernel is not None, self.output is not None, self.global_ is True]
+        if sum(ways) != 1:
+            raise ValueError("pool needs exactly one of kernel, output or global: true")
+        return self
+
+
+def pool_output(size: int, kernel: int, stride: int, pad: int, ceil: bool, axis: str) -> int:
+    """One spatial dimension of a pooling output (PyTorch's formula, ceil_mode included)."""
+    if pad > kernel // 2:
+        raise LayerError(
+            f"pool padding {pad} is more than half the kernel ({kernel})",
+            "PyTorch allows padding of at most kernel // 2",
+        )
+    if size + 2 * pad < kernel:
+        raise LayerError(
+            f"the pooling window's {axis} ({kernel}) is larger than the padded input ({size + 2 * pad})",
+            "use a smaller kernel, or remove a downsampling layer before this one",
+        )
+    span = size + 2 * pad - kernel
+    out = (math.ceil(span / stride) if ceil else span // stride) + 1
+    if ceil and (out - 1) * stride >= size + pad:
+        out -= 1  # the last window may not start in the right padding
+    return out
+
+
+class Pool(Kind):
+    name = "pool"
+    Options = PoolSpec
+    family = Family.POOL
+    summary = "max/avg pooling: kernel, stride, padding, ceil_mode; adaptive (output:); global: true"
+
+    def cost(self, opts: PoolSpec, shape: Shape) -> Cost:
+        need_rank(shape, 3, "pool")
+        c, h, w = shape.dims
+        if opts.global_:
+            return Cost(Shape((c, 1, 1)))
+        if opts.output is not None:
+            return Cost(Shape((c, *opts.output)))
+        assert opts.kernel is not None  # guaranteed by PoolSpec._one_way
+        (kh, kw), (ph, pw) = opts.kernel, opts.padding
+        sh, sw = opts.stride or opts.kernel
+        oh = pool_output(h, kh, sh, ph, opts.ceil_mode, "height")
+        ow = pool_output(w, kw, sw, pw, opts.ceil_mode, "width")
+        return Cost(Shape((c, oh, ow)))
+
+    def module(self, opts: PoolSpec, input: Shape, output: Shape) -> nn.Module:
+        from torch import nn
+
+        avg = opts.mode is PoolMode.AVG
+        if opts.global_ or opts.output is not None:
+            size: Any = 1 if opts.global_ else tuple(opts.output or ())
+            return nn.AdaptiveAvgPool2d(size) if avg else nn.AdaptiveMaxPool2d(size)
+        assert opts.kernel is not None
+        kernel, stride = tuple(opts.kernel), tuple(opts.stride or opts.kernel)
+        padding = tuple(opts.padding)
+        if avg:
+            return nn.AvgPool2d(kernel, stride, padding, opts.ceil_mode, opts.count_include_pad)
+        return nn.MaxPool2d(kernel, stride, padding, ceil_mode=opts.ceil_mode)
+
+    def describe(self, opts: PoolSpec) -> str:
+        word = opts.mode.value + "pool"
+        if opts.global_:
+            return f"global {word}"
+        if opts.output is not None:
+            return f"adaptive {word} → {opts.output[0]}×{opts.output[1]}"
+        assert opts.kernel is not None
+        text = f"{word} {opts.kernel[0]}×{opts.kernel[1]}"
+        stride = opts.stride or opts.kernel
+        if tuple(stride) != (1, 1):
+            text += f" /{stride[0]}" if stride[0] == stride[1] else f" /{stride[0]}×{stride[1]}"
+        return text
+
+
+register(Pool())

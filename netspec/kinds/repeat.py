@@ -1,0 +1,82 @@
+"""``repeat``: copies of a body, which may differ by an index variable, a first-copy override or
+the items of a table (``over:``), as in a ResNet stage or VGG's ``conv_arch``."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from pydantic import Field, model_validator
+
+from ..errors import LayerError
+from ..ir import Checked, Node, Shape
+from ..registry import BuildContext, ExpandContext, Family, InferContext, Kind, register
+from ..schema import LayerList, Name, Options, PosInt
+from .group import build_sequence, check_sequence
+
+if TYPE_CHECKING:
+    from torch import nn
+
+#: more copies than this are refused before anything is expanded
+MAX_COPIES = 1_000_000
+
+
+class RepeatSpec(Options):
+    times: PosInt | None = Field(default=None, description="number of copies")
+    over: LayerList | None = Field(default=None, description="a list: one copy per item")
+    as_: Name | list[Name] = Field(
+        default="item", alias="as", description="name(s) bound to each item of over"
+    )
+    index: Name = Field(default="i", description="name bound to the copy's index, from 0")
+    body: LayerList = Field(min_length=1, description="the layers of one copy")
+    first: LayerList | None = Field(default=None, description="the layers of the first copy")
+
+    @model_validator(mode="after")
+    def _one_count(self) -> RepeatSpec:
+        if (self.times is None) == (self.over is None):
+            raise ValueError("repeat needs exactly one of times or over")
+        return self
+
+
+class Repeat(Kind):
+    name = "repeat"
+    Options = RepeatSpec
+    family = Family.STRUCTURE
+    nested = ("body", "first")
+    summary = "copies of body: times or over (+ as), index (i), first (the first copy's layers)"
+
+    def expand(self, node: Node, ctx: ExpandContext) -> Node:
+        opts: RepeatSpec = node.opts  # type: ignore[assignment]
+        items: list[Any] = list(range(opts.times)) if opts.times is not None else list(opts.over or [])
+        if len(items) > MAX_COPIES:
+            raise LayerError(f"repeat of {len(items):,} copies", f"at most {MAX_COPIES:,} are allowed")
+        for k, item in enumerate(items):
+            env: dict[str, Any] = {opts.index: k}
+            if opts.over is not None:
+                env.update(_bind(opts.as_, item))
+            field = "first" if k == 0 and opts.first is not None else "body"
+            node.children.append(ctx.layers(field, env=env, name=str(k)))
+        return node
+
+    def infer(self, node: Node, shape: Shape, ctx: InferContext, path: str) -> Checked:
+        return check_sequence(node, shape, ctx, path)
+
+    def build(self, checked: Checked, ctx: BuildContext) -> nn.Module:
+        return build_sequence(checked, ctx)
+
+    def describe(self, opts: RepeatSpec) -> str:
+        count = opts.times if opts.times is not None else len(opts.over or [])
+        return f"repeat ×{count}"
+
+
+def _bind(names: str | list[str], item: Any) -> dict[str, Any]:
+    if isinstance(names, str):
+        return {names: item}
+    if not isinstance(item, list) or len(item) != len(names):
+        raise LayerError(
+            f"repeat item {item!r} does not match as: [{', '.join(names)}]",
+            f"each item of over must be a list of {len(names)} values",
+        )
+    return dict(zip(names, item, strict=True))
+
+
+register(Repeat())

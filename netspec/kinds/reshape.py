@@ -1,0 +1,75 @@
+"""``flatten``, ``dropout`` and ``identity``: layers that move or mask values, with no weights."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..ir import Shape
+from ..registry import Cost, Kind, register
+from ..schema import Options, Prob
+
+if TYPE_CHECKING:
+    from torch import nn
+
+
+class FlattenSpec(Options):
+    pass
+
+
+class Flatten(Kind):
+    name = "flatten"
+    Options = FlattenSpec
+    summary = "flatten everything but the batch into features"
+
+    def cost(self, opts: FlattenSpec, shape: Shape) -> Cost:
+        return Cost(Shape((shape.numel,)))
+
+    def module(self, opts: FlattenSpec, input: Shape, output: Shape) -> nn.Module:
+        from torch import nn
+
+        return nn.Flatten()
+
+
+class DropoutSpec(Options):
+    p: Prob = 0.5
+
+
+class Dropout(Kind):
+    name = "dropout"
+    Options = DropoutSpec
+    shorthand = "p"
+    summary = "dropout with probability p (`- dropout: 0.5`)"
+
+    def cost(self, opts: DropoutSpec, shape: Shape) -> Cost:
+        return Cost(shape)
+
+    def module(self, opts: DropoutSpec, input: Shape, output: Shape) -> nn.Module:
+        from torch import nn
+
+        return nn.Dropout(opts.p)
+
+    def describe(self, opts: DropoutSpec) -> str:
+        return f"dropout {opts.p:g}"
+
+
+class IdentitySpec(Options):
+    pass
+
+
+class Identity(Kind):
+    name = "identity"
+    Options = IdentitySpec
+    summary = "passes its input through (an empty inception branch is one)"
+
+    def cost(self, opts: IdentitySpec, shape: Shape) -> Cost:
+        return Cost(shape)
+
+    def module(self, opts: IdentitySpec, input: Shape, output: Shape) -> nn.Module:
+        from torch import nn
+
+        return nn.Identity()
+
+
+register(Flatten())
+register(Dropout())
+register(Identity())

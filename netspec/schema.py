@@ -1,0 +1,249 @@
+"""The pydantic models of the file format, and the one translation of their errors.
+
+Every option model derives from :class:`Options`: unknown keys are errors (``extra="forbid"``)
+and every value may also be written as an expression ``${...}``. Expressions are accepted as
+they are when a file is first validated and replaced by their values before a layer is checked
+again, so the same model serves both passes.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from typing import Annotated, Any
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    Strict,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
+)
+from pydantic_core import PydanticCustomError
+
+from .errors import Diagnostic, did_you_mean
+from .expr import has_expression
+from .source import Document, PathKey, type_name
+
+NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
+_NAME_RE = re.compile(NAME_PATTERN)
+
+
+def _allow_expression(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+    if has_expression(value):
+        return value
+    return handler(value)
+
+
+AllowExpr = WrapValidator(_allow_expression)
+
+Int = Annotated[int, Strict(), AllowExpr]
+PosInt = Annotated[int, Strict(), Field(ge=1), AllowExpr]
+NonNegInt = Annotated[int, Strict(), Field(ge=0), AllowExpr]
+Float = Annotated[float, Strict(), AllowExpr]
+Prob = Annotated[float, Strict(), Field(ge=0.0, le=1.0), AllowExpr]
+PosFloat = Annotated[float, Strict(), Field(gt=0.0), AllowExpr]
+Bool = Annotated[bool, Strict(), AllowExpr]
+Name = Annotated[str, Field(pattern=NAME_PATTERN, max_length=64), AllowExpr]
+
+
+def _pair_validator(minimum: int, words: tuple[str, ...] = ()) -> PlainValidator:
+    wanted = f"an integer ≥ {minimum}, a [height, width] pair"
+    if words:
+        wanted += " or " + " / ".join(words)
+
+    def check(value: Any) -> Any:
+        if has_expression(value) or (
+            isinstance(value, list) and any(has_expression(v) for v in value)
+        ):
+            return value
+        if isinstance(value, str) and value in words:
+            return value
+        items = value if isinstance(value, list) and len(value) == 2 else [value]
+        if all(isinstance(v, int) and not isinstance(v, bool) and v >= minimum for v in items):
+            return (items[0], items[-1])
+        raise PydanticCustomError("pair", f"expected {wanted}")
+
+    return PlainValidator(check, json_schema_input_type=Any)
+
+
+#: An int, or a [height, width] pair; normalised to a pair.
+PosPair = Annotated[tuple[int, int], _pair_validator(1)]
+NonNegPair = Annotated[tuple[int, int], _pair_validator(0)]
+Padding = Annotated[tuple[int, int] | str, _pair_validator(0, ("same", "valid"))]
+
+#: A list of layers; validated entry by entry by the elaborator, never here.
+LayerList = Annotated[list[Any], AllowExpr]
+
+
+def Choice(enum_type: type[enum.Enum]) -> Any:  # noqa: N802 - reads as a type in annotations
+    """A closed option set written as its value (``mode: max``), or an expression."""
+    return Annotated[enum_type, AllowExpr]
+
+
+class Options(BaseModel):
+    """Base of every kind's options: forbid unknown keys, allow ``name:`` on any layer."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=False)
+
+    name: Name | None = None
+
+
+class BlockDef(BaseModel):
+    """A reusable block: ``args`` with defaults (or a type word for required ones), ``layers``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    description: str = ""
+    args: dict[str, Any] = Field(default_factory=dict)
+    layers: Annotated[list[Any], Field(min_length=1)]
+
+
+class SpecFile(BaseModel):
+    """The top level of a spec file."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$", max_length=64)]
+    description: str = ""
+    input: Annotated[list[Int], Field(min_length=1, max_length=4)]
+    params: dict[str, Any] = Field(default_factory=dict)
+    blocks: dict[str, BlockDef] = Field(default_factory=dict)
+    layers: Annotated[list[Any], Field(min_length=1)]
+
+
+def is_name(word: object) -> bool:
+    return isinstance(word, str) and bool(_NAME_RE.match(word))
+
+
+def validation_diagnostics(
+    error: ValidationError,
+    doc: Document,
+    base: PathKey,
+    model: type[BaseModel],
+    notes: tuple[str, ...] = (),
+    what: str = "",
+) -> list[Diagnostic]:
+    """Translate pydantic's errors into positioned diagnostics (the only place that does)."""
+    out: list[Diagnostic] = []
+    seen: set[PathKey] = set()
+    fields = sorted(model.model_fields)
+    for err in error.errors(include_url=False):
+        loc = tuple(p for p in err["loc"] if not _is_union_member(p))
+        path = (*base, *loc)
+        if path in seen:
+            continue  # one message per place: a union reports each of its members
+        seen.add(path)
+        kind = err["type"]
+        field = str(loc[0]) if loc else ""
+        value = err.get("input")
+        owner = f"{what} " if what else ""
+        if kind == "extra_forbidden":
+            hint = did_you_mean(str(loc[-1]), fields if len(loc) == 1 else (), "options")
+            if len(loc) == 1 and "name" in fields:
+                hint = did_you_mean(str(loc[-1]), fields, "options")
+            msg = f'unknown option "{loc[-1]}" for {what}' if what else f'unknown key "{loc[-1]}"'
+            out.append(doc.diagnostic(path, msg, hint, key=True, notes=notes))
+        elif kind == "missing":
+            required = [f for f, info in model.model_fields.items() if info.is_required()]
+            out.append(
+                doc.diagnostic(
+                    path[:-1],
+                    f'{owner}needs option "{loc[-1]}"'.strip(),
+                    f"required: {', '.join(required)}",
+                    notes=notes,
+                )
+            )
+        else:
+            described = _describe_value(value)
+            message = f'{owner}option "{_dotted(loc)}": {_message(err)}, got {described}'
+            if not what:
+                message = f'"{_dotted(loc)}": {_message(err)}, got {described}'
+            hint = _type_hint(kind, field, model)
+            out.append(doc.diagnostic(path, message, hint, notes=notes))
+    return out
+
+
+def _is_union_member(part: object) -> bool:
+    # pydantic adds the member's type to a union error's location, e.g. ("kernel", "int")
+    return isinstance(part, str) and (
+        part in ("int", "str", "float", "bool", "list", "dict")
+        or part.startswith(("list[", "constrained-", "function-", "tuple[", "dict["))
+        or part.endswith("]")
+    )
+
+
+def _dotted(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _describe_value(value: Any) -> str:
+    if isinstance(value, (dict, list)):
+        return f"a {type_name(value)}"
+    text = repr(value) if isinstance(value, str) else _yaml_word(value)
+    if len(text) > 40:
+        text = text[:37] + "..."
+    return f"{text} ({type_name(value)})"
+
+
+def _yaml_word(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _message(err: Any) -> str:
+    kind = err["type"]
+    ctx = err.get("ctx") or {}
+    if kind in ("int_type", "int_parsing", "int_from_float"):
+        return "expected an integer"
+    if kind in ("float_type", "float_parsing"):
+        return "expected a number"
+    if kind in ("bool_type", "bool_parsing"):
+        return "expected true or false"
+    if kind in ("string_type",):
+        return "expected a string"
+    if kind == "list_type":
+        return "expected a list"
+    if kind in ("dict_type", "model_type", "model_attributes_type"):
+        return "expected a mapping"
+    if kind == "greater_than_equal":
+        return f"must be at least {ctx.get('ge')}"
+    if kind == "greater_than":
+        return f"must be greater than {ctx.get('gt')}"
+    if kind == "less_than_equal":
+        return f"must be at most {ctx.get('le')}"
+    if kind == "string_pattern_mismatch":
+        return "expected a name of letters, digits and _ (not starting with a digit)"
+    if kind == "too_short":
+        return f"needs at least {ctx.get('min_length')} item(s)"
+    if kind == "too_long":
+        return f"takes at most {ctx.get('max_length')} item(s)"
+    if kind == "enum":
+        return f"expected one of {ctx.get('expected')}"
+    if kind == "pair":
+        return str(err.get("msg"))
+    if kind == "literal_error":
+        return f"expected {ctx.get('expected')}"
+    return str(err.get("msg", kind)).lower()
+
+
+def _type_hint(kind: str, field: str, model: type[BaseModel]) -> str:
+    info = model.model_fields.get(field)
+    if info is not None and info.description:
+        return f"{field}: {info.description}"
+    if kind in ("int_type", "int_parsing", "int_from_float"):
+        return "write a whole number, or an expression such as ${out * 2}"
+    return ""
+
+
+def custom_error(kind: str, message: str) -> PydanticCustomError:
+    return PydanticCustomError(kind, message)

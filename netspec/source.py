@@ -1,0 +1,278 @@
+"""Reading a spec file: safe YAML in, plain data out, with the position of every node.
+
+Only plain data is accepted: strings, numbers, booleans, null, lists and mappings. Tags
+(``!!python/object``, ``!custom``), merge keys and duplicate keys are errors, so nothing in a
+file can construct an object, let alone run code.
+
+Example::
+
+    doc = read_source("specs/nin.yaml")
+    doc.data["layers"][0]           # plain Python data
+    doc.pos(("layers", 0))          # Pos(line=12, col=5)
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import Diagnostic, NetspecError, Pos
+
+PathKey = tuple[str | int, ...]
+
+#: Limits that keep hostile files cheap to reject (documented in docs/language.md).
+MAX_FILE_BYTES = 16 * 1024 * 1024
+MAX_NODES = 2_000_000
+MAX_DEPTH = 200
+
+_Loader: type[Any] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_TAG = "tag:yaml.org,2002:"
+_SCALAR_TAGS = {_TAG + t for t in ("str", "int", "float", "bool", "null")}
+_constructor = yaml.SafeLoader.__new__(yaml.SafeLoader)  # only its pure scalar converters are used
+yaml.constructor.SafeConstructor.__init__(_constructor)
+
+
+@dataclass
+class Document:
+    """A parsed spec file: its data and where each piece of it was written."""
+
+    file: str
+    text: str
+    data: Any
+    values: dict[PathKey, Pos] = field(default_factory=dict)
+    keys: dict[PathKey, Pos] = field(default_factory=dict)
+    _lines: list[str] | None = None
+
+    @property
+    def lines(self) -> list[str]:
+        if self._lines is None:
+            self._lines = self.text.splitlines()
+        return self._lines
+
+    def pos(self, path: PathKey, *, key: bool = False) -> Pos | None:
+        """The position of the value at ``path`` (of its key with ``key=True``).
+
+        Falls back to the nearest enclosing node that has one.
+        """
+        if key and path in self.keys:
+            return self.keys[path]
+        while True:
+            if path in self.values:
+                return self.values[path]
+            if not path:
+                return None
+            path = path[:-1]
+
+    def source_line(self, pos: Pos | None) -> str:
+        if pos is None or not 0 < pos.line <= len(self.lines):
+            return ""
+        return self.lines[pos.line - 1]
+
+    def diagnostic(
+        self,
+        path: PathKey,
+        message: str,
+        hint: str = "",
+        *,
+        key: bool = False,
+        notes: tuple[str, ...] = (),
+        pos: Pos | None = None,
+    ) -> Diagnostic:
+        where = pos or self.pos(path, key=key)
+        return Diagnostic(
+            file=self.file,
+            message=message,
+            hint=hint,
+            pos=where,
+            source_line=self.source_line(where),
+            notes=notes,
+        )
+
+    def expression_pos(self, path: PathKey, index: int) -> Pos | None:
+        """The position of the ``index``-th ``${`` inside the string value at ``path``."""
+        start = self.pos(path)
+        line = self.source_line(start)
+        if start is None or not line:
+            return start
+        col = start.col - 1
+        for _ in range(index + 1):
+            found = line.find("${", col)
+            if found < 0:
+                return start
+            col = found + 2
+        return Pos(start.line, col - 1)
+
+
+def read_source(path: str | os.PathLike[str], display: str | None = None) -> Document:
+    """Read and parse a spec file (see :func:`parse_source`)."""
+    name = display or str(path)
+    p = Path(path)
+    if not p.exists():
+        raise NetspecError.plain(name, "no such file", "check the path, or run `netspec list`")
+    if p.is_dir():
+        raise NetspecError.plain(name, "is a directory, not a spec file")
+    try:
+        size = p.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise NetspecError.plain(
+                name,
+                f"file is {size:,} bytes; specs are limited to {MAX_FILE_BYTES:,}",
+                "a spec describes a network in a few hundred lines; use repeat for depth",
+            )
+        raw = p.read_bytes()
+    except OSError as e:
+        raise NetspecError.plain(name, f"cannot read file: {e.strerror}") from e
+    return parse_source(raw, name)
+
+
+def parse_source(raw: bytes | str, file: str = "<string>") -> Document:
+    """Parse spec text into a :class:`Document`, rejecting anything but plain YAML data."""
+    if isinstance(raw, bytes):
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError as e:
+            line = raw[: e.start].count(b"\n") + 1
+            col = e.start - (raw.rfind(b"\n", 0, e.start) + 1) + 1
+            raise NetspecError(
+                [
+                    Diagnostic(
+                        file,
+                        f"file is not UTF-8 text (byte 0x{raw[e.start]:02x})",
+                        "save the file as UTF-8",
+                        Pos(line, col),
+                    )
+                ]
+            ) from e
+    else:
+        text = raw.removeprefix("\ufeff")
+    if not text.strip():
+        raise NetspecError.plain(file, "file is empty", "a spec needs at least `name:` and `layers:`")
+    doc = Document(file=file, text=text, data=None)
+    try:
+        node = yaml.compose(text, Loader=_Loader)
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        pos = Pos(mark.line + 1, mark.column + 1) if mark is not None else None
+        problem = e.problem or e.context or "invalid YAML"
+        hint = "fix the YAML syntax at this point (check indentation, colons and brackets)"
+        if "expected a single document" in str(e.context or ""):
+            problem, hint = "several YAML documents in one file", "keep one spec per file"
+        raise NetspecError([doc.diagnostic((), f"YAML syntax: {problem}", hint, pos=pos)]) from e
+    except yaml.YAMLError as e:
+        raise NetspecError.plain(file, f"YAML syntax: {e}") from e
+    except RecursionError as e:
+        raise NetspecError.plain(
+            file, "YAML nesting is too deep", f"specs are limited to {MAX_DEPTH} levels"
+        ) from e
+    if node is None:
+        raise NetspecError.plain(file, "file is empty", "a spec needs at least `name:` and `layers:`")
+    converter = _Converter(doc)
+    doc.data = converter.convert(node, ())
+    if converter.errors:
+        raise NetspecError(converter.errors)
+    if not isinstance(doc.data, dict):
+        raise NetspecError(
+            [
+                doc.diagnostic(
+                    (),
+                    f"a spec must be a mapping of keys, got a {type_name(doc.data)}",
+                    "start with `name: my_net`, then `input:` and `layers:`",
+                )
+            ]
+        )
+    return doc
+
+
+def type_name(value: Any) -> str:
+    """The YAML word for a value's type, as used in messages."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "list"
+    if isinstance(value, dict):
+        return "mapping"
+    return type(value).__name__
+
+
+class _Converter:
+    def __init__(self, doc: Document) -> None:
+        self.doc = doc
+        self.count = 0
+        self.errors: list[Diagnostic] = []
+
+    def _error(self, node: yaml.Node, message: str, hint: str) -> None:
+        pos = Pos(node.start_mark.line + 1, node.start_mark.column + 1)
+        self.errors.append(self.doc.diagnostic((), message, hint, pos=pos))
+
+    def convert(self, node: yaml.Node, path: PathKey, depth: int = 0) -> Any:
+        self.count += 1
+        if self.count > MAX_NODES:
+            if self.count == MAX_NODES + 1:
+                self._error(
+                    node,
+                    f"the file expands to more than {MAX_NODES:,} YAML nodes",
+                    "this is what an alias bomb looks like; write the data out plainly",
+                )
+            return None
+        if depth > MAX_DEPTH:
+            if not self.errors:
+                self._error(node, "YAML nesting is too deep", f"specs are limited to {MAX_DEPTH} levels")
+            return None
+        self.doc.values[path] = Pos(node.start_mark.line + 1, node.start_mark.column + 1)
+        if isinstance(node, yaml.ScalarNode):
+            return self._scalar(node)
+        if isinstance(node, yaml.SequenceNode):
+            if node.tag != _TAG + "seq":
+                self._error(node, f"YAML tag {node.tag!r} is not allowed", _TAG_HINT)
+                return None
+            return [self.convert(item, (*path, i), depth + 1) for i, item in enumerate(node.value)]
+        assert isinstance(node, yaml.MappingNode)  # compose yields only these three
+        if node.tag != _TAG + "map":
+            self._error(node, f"YAML tag {node.tag!r} is not allowed", _TAG_HINT)
+            return None
+        out: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == _TAG + "merge":
+                self._error(
+                    key_node, "YAML merge keys (<<) are not supported", "write the keys out, or use a block"
+                )
+                continue
+            if not isinstance(key_node, yaml.ScalarNode):
+                self._error(key_node, "a mapping key must be a plain word", "use a name such as `out`")
+                continue
+            key = key_node.value
+            if key in out:
+                self._error(key_node, f'duplicate key "{key}"', "each key may appear once per mapping")
+                continue
+            self.doc.keys[(*path, key)] = Pos(key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+            out[key] = self.convert(value_node, (*path, key), depth + 1)
+        return out
+
+    def _scalar(self, node: yaml.ScalarNode) -> Any:
+        tag = node.tag
+        if tag == _TAG + "timestamp":
+            return node.value  # a date-like word is kept as the text that was written
+        if tag not in _SCALAR_TAGS:
+            self._error(node, f"YAML tag {tag!r} is not allowed", _TAG_HINT)
+            return None
+        if tag == _TAG + "str":
+            return node.value
+        if tag == _TAG + "int" and len(node.value) > 40:
+            self._error(node, "integer literal is too long", "numbers in a spec have at most 40 digits")
+            return None
+        return _constructor.yaml_constructors[tag](_constructor, node)
+
+
+_TAG_HINT = "a spec holds plain data only: remove the tag (values starting with ! or !!)"

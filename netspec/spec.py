@@ -1,0 +1,110 @@
+"""The Python API: ``netspec.load`` and the :class:`Spec` it returns.
+
+Example::
+
+    import netspec
+    spec = netspec.load("nin", num_classes=100)     # a bundled name or a path
+    print(spec.table())                              # per-layer shapes, params, MACs
+    model = spec.build()                             # an ordinary torch.nn.Module
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .bundled import locate
+from .elaborate import MAX_LAYERS, Program, elaborate
+from .ir import Checked, Shape
+from .shapes import infer_shapes
+from .source import Document, parse_source, read_source
+
+if TYPE_CHECKING:
+    from torch import nn
+
+
+class Spec:
+    """A loaded, validated and shape-checked spec. Building it imports torch; nothing else does."""
+
+    def __init__(self, document: Document, overrides: dict[str, Any] | None = None,
+                 max_layers: int = MAX_LAYERS) -> None:
+        self.document = document
+        self.overrides = dict(overrides or {})
+        self.program: Program = elaborate(document, self.overrides, max_layers)
+        self.checked: Checked = infer_shapes(self.program)
+
+    @property
+    def file(self) -> str:
+        return self.document.file
+
+    @property
+    def name(self) -> str:
+        return self.program.name
+
+    @property
+    def description(self) -> str:
+        return self.program.description
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """The effective values of the spec's params (defaults with overrides applied)."""
+        return dict(self.program.params)
+
+    @property
+    def input_shape(self) -> Shape:
+        return self.program.input
+
+    @property
+    def output_shape(self) -> Shape:
+        return self.checked.output
+
+    @property
+    def num_params(self) -> int:
+        return self.checked.params
+
+    @property
+    def macs(self) -> int:
+        return self.checked.macs
+
+    def check(self) -> Checked:
+        """The checked network: per-layer shapes, params and MACs (``.walk()`` lists them)."""
+        return self.checked
+
+    def table(self) -> str:
+        """The per-layer table that ``netspec check --table`` prints."""
+        from .report import format_table
+
+        return format_table(self.checked)
+
+    def with_params(self, **overrides: Any) -> Spec:
+        """The same spec with other param values."""
+        return Spec(self.document, {**self.overrides, **overrides})
+
+    def build(self) -> nn.Module:
+        """Compile to a fresh ``torch.nn.Module`` (new random weights each call)."""
+        from .compiler import compile_spec
+
+        return compile_spec(self.checked)
+
+    def __repr__(self) -> str:
+        return (
+            f"<Spec {self.name}: {self.input_shape} → {self.output_shape}, "
+            f"{self.num_params:,} params, {self.macs:,} MACs>"
+        )
+
+
+def load(path_or_name: str | Path, /, **overrides: Any) -> Spec:
+    """Load, validate and check a spec file, or a bundled spec by name.
+
+    Keyword arguments override the spec's params. Raises :class:`~netspec.NetspecError`.
+
+    >>> load("lenet").num_params
+    61706
+    """
+    path, display = locate(path_or_name)
+    return Spec(read_source(path, display), overrides)
+
+
+def loads(text: str, /, file: str = "<string>", **overrides: Any) -> Spec:
+    """Like :func:`load`, from spec text."""
+    return Spec(parse_source(text, file), overrides)
