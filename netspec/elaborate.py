@@ -353,16 +353,18 @@ class _Expander:
         group = get_kind("group")
         assert group is not None
         children: list[Node] = []
-        names: set[str] = set()
         for i, raw in enumerate(items):
             node = self.expand_entry(raw, (*path, i), env, trace, str(i))
-            if node is None:
-                continue
-            if node.name in names:
+            if node is not None:
+                children.extend(_spliced(node))
+        names: set[str] = set()
+        for position, node in enumerate(children):
+            if node.name.isdigit():  # unnamed: numbered by its place, as nn.Sequential does
+                node.name = str(position)
+            elif node.name in names:
                 self.fail(node.path, f'two layers here are named "{node.name}"',
                           "names must be unique within a list of layers", key=True, trace=trace)
             names.add(node.name)
-            children.append(node)
         if len(children) == 1 and len(items) == 1 and path != ("layers",):
             return replace(children[0], name=name or children[0].name)
         opts = group.Options.model_construct(name=name or None, layers=[])
@@ -446,8 +448,22 @@ class _Expander:
         where = f"{self.doc.file}:{pos.line}:{pos.col}" if pos else self.doc.file
         inner = (*trace, f"in block {block}, used at {where}")
         scope = {**self.params, **values}
-        return self.expand_list(bdef.layers, ("blocks", block, "layers"), scope, inner,
+        node = self.expand_list(bdef.layers, ("blocks", block, "layers"), scope, inner,
                                 name or index, block)
+        node.label = block  # also when the block's one layer stands for it
+        return node
+
+
+def _spliced(node: Node) -> list[Node]:
+    """The node itself or, with ``inline: true``, the layers it holds (a repeat's: every copy's)."""
+    if not getattr(node.opts, "inline", False):
+        return [node]
+    if node.kind.name == "group":
+        return node.children
+    out: list[Node] = []
+    for copy in node.children:  # a copy of several plain layers is an unlabelled group
+        out.extend(copy.children if copy.kind.name == "group" and not copy.label else [copy])
+    return out
 
 
 class _Failed(Exception):

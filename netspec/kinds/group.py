@@ -9,7 +9,7 @@ from pydantic import Field
 
 from ..ir import Checked, Node, Shape
 from ..registry import BuildContext, ExpandContext, Family, InferContext, Kind, register
-from ..schema import LayerList, Options
+from ..schema import Bool, LayerList, Options
 
 if TYPE_CHECKING:
     from torch import nn
@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
 class GroupSpec(Options):
     layers: LayerList = Field(min_length=1, description="the layers, in order")
+    inline: Bool = Field(default=False, description="splice the layers into the enclosing list")
 
 
 class Group(Kind):

@@ -10,7 +10,7 @@ from pydantic import Field, model_validator
 from ..errors import LayerError
 from ..ir import Checked, Node, Shape
 from ..registry import BuildContext, ExpandContext, Family, InferContext, Kind, register
-from ..schema import LayerList, Name, Options, PosInt
+from ..schema import Bool, LayerList, Name, Options, PosInt
 from .group import build_sequence, check_sequence
 
 if TYPE_CHECKING:
@@ -29,6 +29,7 @@ class RepeatSpec(Options):
     index: Name = Field(default="i", description="name bound to the copy's index, from 0")
     body: LayerList = Field(min_length=1, description="the layers of one copy")
     first: LayerList | None = Field(default=None, description="the layers of the first copy")
+    inline: Bool = Field(default=False, description="splice the copies' layers into the enclosing list")
 
     @model_validator(mode="after")
     def _one_count(self) -> RepeatSpec:
