@@ -27,7 +27,7 @@ from .expr import ExpressionError, has_expression, substitute
 from .ir import Node, Shape
 from .registry import Kind, get_kind, kind_names
 from .schema import BlockDef, SpecFile, is_name, validation_diagnostics
-from .source import Document, PathKey, type_name
+from .source import Document, PathKey, a_type, type_name
 
 #: An elaborated network may hold at most this many layers (``--max-layers`` raises it).
 MAX_LAYERS = 1_000_000
@@ -46,6 +46,7 @@ class Program:
     params: dict[str, Any]
     input: Shape
     root: Node
+    output: Shape | None = None
 
 
 def elaborate(
@@ -87,8 +88,8 @@ def validate(doc: Document) -> SpecFile:
         args = bdef.get("args")
         if isinstance(args, dict):
             for arg in args:
-                if not is_name(arg) or arg == "name":
-                    why = "is reserved for naming a layer" if arg == "name" else "is not a name"
+                if not is_name(arg) or arg in ("name", "expect"):
+                    why = "is reserved (every layer has it)" if is_name(arg) else "is not a name"
                     errors.append(doc.diagnostic((*path, "args", arg),
                                                  f'block argument "{arg}" {why}', key=True))
         if isinstance(bdef.get("layers"), list):
@@ -127,7 +128,7 @@ def parse_entry(
         raise _EntryError(
             doc.diagnostic(
                 path,
-                f"a layer is a kind or `kind: options`, got {'an empty mapping' if raw == {} else 'a ' + type_name(raw)}",
+                f"a layer is a kind or `kind: options`, got {'an empty mapping' if raw == {} else a_type(raw)}",
                 "write e.g. `- relu` or `- conv: {out: 64, kernel: 3}`",
             )
         )
@@ -219,13 +220,25 @@ class _Structure:
             return
         bdef = self.doc.data["blocks"][block]
         args = bdef.get("args") if isinstance(bdef, dict) else None
-        known = set(args) if isinstance(args, dict) else set()
-        for arg in options or {}:
-            if arg != "name" and arg not in known:
+        declared: dict[str, Any] = args if isinstance(args, dict) else {}
+        given = options or {}
+        for arg in given:
+            if arg not in ("name", "expect") and arg not in declared:
                 self.errors.append(
                     self.doc.diagnostic((*path, arg), f'unknown argument "{arg}" for block {block}',
-                                        did_you_mean(arg, [*known, "name"], "arguments"), key=True)
+                                        did_you_mean(arg, [*declared, "name", "expect"], "arguments"),
+                                        key=True)
                 )
+        for arg, spec in declared.items():
+            required, want = _arg_spec(spec)
+            if arg not in given and required:
+                self.errors.append(self.doc.diagnostic(path, f'block {block} needs argument "{arg}"',
+                                                       _required_hint(declared), key=True))
+            elif arg in given and not has_expression(given[arg]):
+                problem = _type_problem(given[arg], want)
+                if problem:
+                    self.errors.append(self.doc.diagnostic(
+                        (*path, arg), f'argument "{arg}" of block {block}: {problem}'))
 
     def cycles(self) -> list[Diagnostic]:
         """A diagnostic for each block that uses itself, directly or through other blocks."""
@@ -274,16 +287,16 @@ class _Expander:
 
     def run(self, overrides: dict[str, Any]) -> Program:
         self.params = self.evaluate_params(overrides)
-        shape = self.input_shape()
+        shape = self.shape("input")
+        output = self.shape("output") if self.spec.output is not None else None
         if self.errors:
             raise NetspecError(self.errors)
-        group = get_kind("group")
-        assert group is not None
         root = self.expand_list(self.doc.data["layers"], ("layers",), self.params, (), "", "")
         if self.errors:
             raise NetspecError(self.errors)
-        root = replace(root, kind=group, label=self.spec.name) if root.kind is not group else root
-        return Program(self.doc, self.spec.name, self.spec.description, self.params, shape, root)
+        root.label = self.spec.name
+        return Program(self.doc, self.spec.name, self.spec.description, self.params, shape, root,
+                       output)
 
     def evaluate_params(self, overrides: dict[str, Any]) -> dict[str, Any]:
         declared = self.spec.params
@@ -312,15 +325,15 @@ class _Expander:
             env[pname] = value
         return env
 
-    def input_shape(self) -> Shape:
+    def shape(self, key: str) -> Shape:
         dims = []
-        for i, raw in enumerate(self.doc.data["input"]):
+        for i, raw in enumerate(self.doc.data[key]):
             try:
-                d = self.value(raw, ("input", i), self.params)
+                d = self.value(raw, (key, i), self.params)
             except _Failed:
                 continue
             if isinstance(d, bool) or not isinstance(d, int) or d < 1:
-                self.fail(("input", i), f"input dimension must be a positive integer, got {_show(d)}")
+                self.fail((key, i), f"{key} sizes must be positive integers, got {_show(d)}")
             else:
                 dims.append(d)
         return Shape(tuple(dims))
@@ -410,6 +423,8 @@ class _Expander:
             )
             raise _Failed from e
         node = Node(kind, opts, opts.name or index, self.doc, path, trace=trace)
+        if opts.expect is not None:
+            node.expect, node.expect_path = tuple(opts.expect), (*path, "expect")
         try:
             return kind.expand(node, _Context(self, path, raw, env, trace))
         except LayerError as e:
@@ -424,6 +439,10 @@ class _Expander:
         if name is not None and not is_name(name):
             self.fail((*path, "name"), f"layer name must be letters, digits and _, got {_show(name)}")
             raise _Failed
+        expect = self.value(given.pop("expect", None), (*path, "expect"), env, trace)
+        if expect is not None and not _is_shape(expect):
+            self.fail((*path, "expect"), f"expect must be a list of positive sizes, got {_show(expect)}")
+            raise _Failed
         values: dict[str, Any] = {}
         for arg, spec in bdef.args.items():
             required, want = _arg_spec(spec)
@@ -436,8 +455,7 @@ class _Expander:
                 values[arg] = v
             elif required:
                 self.fail(path, f'block {block} needs argument "{arg}"',
-                          f"required: {', '.join(a for a, s in bdef.args.items() if _arg_spec(s)[0])}",
-                          key=True, trace=trace)
+                          _required_hint(bdef.args), key=True, trace=trace)
                 raise _Failed
             else:
                 values[arg] = spec
@@ -451,6 +469,8 @@ class _Expander:
         node = self.expand_list(bdef.layers, ("blocks", block, "layers"), scope, inner,
                                 name or index, block)
         node.label = block  # also when the block's one layer stands for it
+        if expect is not None:
+            node.expect, node.expect_path = tuple(expect), (*path, "expect")
         return node
 
 
@@ -458,11 +478,14 @@ def _spliced(node: Node) -> list[Node]:
     """The node itself or, with ``inline: true``, the layers it holds (a repeat's: every copy's)."""
     if not getattr(node.opts, "inline", False):
         return [node]
-    if node.kind.name == "group":
-        return node.children
     out: list[Node] = []
-    for copy in node.children:  # a copy of several plain layers is an unlabelled group
-        out.extend(copy.children if copy.kind.name == "group" and not copy.label else [copy])
+    if node.kind.name == "group":
+        out = list(node.children)
+    else:
+        for copy in node.children:  # a copy of several plain layers is an unlabelled group
+            out.extend(copy.children if copy.kind.name == "group" and not copy.label else [copy])
+    if out and node.expect is not None:  # the last spliced layer gives what the whole gave
+        out[-1] = replace(out[-1], expect=node.expect, expect_path=node.expect_path)
     return out
 
 
@@ -513,6 +536,10 @@ def _arg_spec(spec: Any) -> tuple[bool, type]:
     return False, _infer_type(spec)
 
 
+def _required_hint(args: dict[str, Any]) -> str:
+    return "required: " + ", ".join(a for a, spec in args.items() if _arg_spec(spec)[0])
+
+
 def _infer_type(value: Any) -> type:
     if value is None:
         return object
@@ -528,10 +555,18 @@ def _type_problem(value: Any, want: type) -> str:
         return ""
     if want is int and (isinstance(value, bool) or not isinstance(value, int)):
         return f"expected an integer, got {_show(value)} ({type_name(value)})"
+    if want is list and isinstance(value, list):
+        return ""
     if not isinstance(value, want) or (want is not bool and isinstance(value, bool)):
         word = {float: "a number", bool: "true or false", str: "a string", list: "a list"}[want]
         return f"expected {word}, got {_show(value)} ({type_name(value)})"
     return ""
+
+
+def _is_shape(value: Any) -> bool:
+    return isinstance(value, list) and 0 < len(value) <= 4 and all(
+        isinstance(d, int) and not isinstance(d, bool) and d >= 1 for d in value
+    )
 
 
 def _show(value: Any) -> str:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True, order=True)
@@ -82,6 +83,8 @@ class LayerError(Exception):
     message: str
     hint: str = ""
     notes: tuple[str, ...] = field(default=())
+    #: the node to point at, where it is not the layer whose rule raised (e.g. one branch)
+    at: Any = None
 
     def __str__(self) -> str:
         return self.message

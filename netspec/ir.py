@@ -60,6 +60,9 @@ class Node:
     label: str = ""
     children: list[Node] = field(default_factory=list)
     trace: tuple[str, ...] = ()
+    #: the output shape the spec promises (``expect:``), and where it was written
+    expect: tuple[int, ...] | None = None
+    expect_path: PathKey = ()
 
     @property
     def display(self) -> str:

@@ -90,6 +90,9 @@ class Options(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=False)
 
     name: Name | None = None
+    expect: Annotated[list[PosInt], Field(min_length=1, max_length=4)] | None = Field(
+        default=None, description="the output shape this layer must have, e.g. [512, 7, 7]"
+    )
 
 
 class BlockDef(BaseModel):
@@ -110,6 +113,7 @@ class SpecFile(BaseModel):
     name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$", max_length=64)]
     description: str = ""
     input: Annotated[list[Int], Field(min_length=1, max_length=4)]
+    output: Annotated[list[Int], Field(min_length=1, max_length=4)] | None = None
     params: dict[str, Any] = Field(default_factory=dict)
     blocks: dict[str, BlockDef] = Field(default_factory=dict)
     layers: Annotated[list[Any], Field(min_length=1)]
@@ -130,11 +134,18 @@ def validation_diagnostics(
     """Translate pydantic's errors into positioned diagnostics (the only place that does)."""
     out: list[Diagnostic] = []
     seen: set[PathKey] = set()
-    fields = sorted(model.model_fields)
-    for err in error.errors(include_url=False):
+    fields = sorted(info.alias or name for name, info in model.model_fields.items())
+    errors = error.errors(include_url=False)
+    # a required option written under a familiar name is reported once, as that name
+    misnamed = {
+        FAMILIAR_NAMES.get(str(e["loc"][-1]))
+        for e in errors
+        if e["type"] == "extra_forbidden" and len(e["loc"]) == 1
+    }
+    for err in errors:
         loc = tuple(p for p in err["loc"] if not _is_union_member(p))
         path = (*base, *loc)
-        if path in seen:
+        if path in seen or (err["type"] == "missing" and len(loc) == 1 and loc[0] in misnamed):
             continue  # one message per place: a union reports each of its members
         seen.add(path)
         kind = err["type"]
@@ -142,29 +153,55 @@ def validation_diagnostics(
         value = err.get("input")
         owner = f"{what} " if what else ""
         if kind == "extra_forbidden":
-            hint = did_you_mean(str(loc[-1]), fields if len(loc) == 1 else (), "options")
-            if len(loc) == 1 and "name" in fields:
-                hint = did_you_mean(str(loc[-1]), fields, "options")
+            hint = option_hint(str(loc[-1]), fields if len(loc) == 1 else (),
+                               "options" if what else "keys")
             msg = f'unknown option "{loc[-1]}" for {what}' if what else f'unknown key "{loc[-1]}"'
             out.append(doc.diagnostic(path, msg, hint, key=True, notes=notes))
         elif kind == "missing":
-            required = [f for f, info in model.model_fields.items() if info.is_required()]
+            required = [info.alias or f for f, info in model.model_fields.items() if info.is_required()]
+            message = f'{what} needs option "{loc[-1]}"' if what else f'missing key "{loc[-1]}"'
             out.append(
-                doc.diagnostic(
-                    path[:-1],
-                    f'{owner}needs option "{loc[-1]}"'.strip(),
-                    f"required: {', '.join(required)}",
-                    notes=notes,
-                )
+                doc.diagnostic(path[:-1], message, f"required: {', '.join(required)}", notes=notes)
             )
         else:
-            described = _describe_value(value)
-            message = f'{owner}option "{_dotted(loc)}": {_message(err)}, got {described}'
+            got = "" if kind in ("too_short", "too_long") else f", got {_describe_value(value)}"
+            message = f'{owner}option "{_dotted(loc)}": {_message(err)}{got}'
             if not what:
-                message = f'"{_dotted(loc)}": {_message(err)}, got {described}'
+                message = f'"{_dotted(loc)}": {_message(err)}{got}'
             hint = _type_hint(kind, field, model)
             out.append(doc.diagnostic(path, message, hint, notes=notes))
     return out
+
+
+#: Names people bring from PyTorch or Keras, and the netspec option they mean.
+FAMILIAR_NAMES = {
+    "kernel_size": "kernel",
+    "pool_size": "kernel",
+    "out_channels": "out",
+    "out_features": "out",
+    "filters": "out",
+    "units": "out",
+    "num_channels": "out",
+    "strides": "stride",
+    "use_bias": "bias",
+    "rate": "p",
+    "output_size": "output",
+    "num_layers": "times",
+}
+INFERRED_NAMES = {"in_channels", "in_features", "input_channels", "num_features", "input_shape"}
+
+
+def option_hint(word: str, fields: list[str] | tuple[str, ...], noun: str = "options") -> str:
+    """A "did you mean" for an unknown option, knowing PyTorch's and Keras's names."""
+    if word in INFERRED_NAMES:
+        return "input sizes are inferred from the incoming shape; remove this option"
+    if word == "activation" and "out" in fields:
+        return 'add the activation as its own layer after this one, e.g. "- relu"'
+    familiar = FAMILIAR_NAMES.get(word)
+    if familiar in fields:
+        listing = ", ".join(sorted(fields))
+        return f'did you mean "{familiar}"? valid options: {listing}'
+    return did_you_mean(word, fields, noun)
 
 
 def _is_union_member(part: object) -> bool:

@@ -24,21 +24,44 @@ from .schema import validation_diagnostics
 
 def infer_shapes(program: Program) -> Checked:
     """Check the whole network; the first problem found is raised as a :class:`NetspecError`."""
-    return _Infer().check(program.root, program.input, "")
+    checked = _Infer().check(program.root, program.input, "")
+    if program.output is not None and checked.output != program.output:
+        raise NetspecError(
+            [program.doc.diagnostic(
+                ("output",),
+                f"the network gives {checked.output}, but output: says {program.output}",
+                "check the last layers: global pooling, flatten and the final linear",
+            )]
+        )
+    return checked
 
 
 class _Infer:
     """The :class:`~netspec.registry.InferContext` handed to composite kinds."""
+
+    def __init__(self) -> None:
+        self.leaves: list[Checked] = []  # checked so far, for hints that look back
 
     def check(self, node: Node, shape: Shape, parent: str) -> Checked:
         path = f"{parent}.{node.name}" if parent else node.name
         try:
             checked = node.kind.infer(node, shape, self, path)
         except LayerError as e:
+            at: Node = e.at if isinstance(e.at, Node) else node
             raise NetspecError(
-                [node.doc.diagnostic(node.path, e.message, e.hint, key=True,
-                                     notes=(*node.trace, *e.notes))]
+                [at.doc.diagnostic(at.path, e.message, e.hint, key=True,
+                                   notes=(*at.trace, *e.notes))]
             ) from None
+        if not node.children:
+            self.leaves.append(checked)
+        if node.expect is not None and node.expect != checked.output.dims:
+            raise NetspecError(
+                [node.doc.diagnostic(
+                    node.expect_path,
+                    f"{node.display} gives {checked.output}, but expect: says {Shape(node.expect)}",
+                    "fix the layers up to here (kernel, stride, padding), or the expectation",
+                    notes=(*node.trace, *self.growth_note()))]
+            )
         if any(d < 1 for d in checked.output.dims):
             raise NetspecError(
                 [node.doc.diagnostic(
@@ -49,6 +72,20 @@ class _Infer:
             )
         return checked
 
+    def growth_note(self) -> tuple[str, ...]:
+        """Where a layer first made the image larger: the usual cause of a wrong size."""
+        for c in self.leaves:
+            if c.input.rank == c.output.rank == 3 and any(
+                o > i for i, o in zip(c.input.spatial, c.output.spatial, strict=True)
+            ):
+                pos = c.node.doc.pos(c.node.path, key=True)
+                where = f" ({c.node.doc.file}:{pos.line}:{pos.col})" if pos else ""
+                return (
+                    f"{c.path} ({c.node.kind.describe(c.node.opts)}) grows the image from "
+                    f"{_hw(c.input)} to {_hw(c.output)}{where}; too much padding?",
+                )
+        return ()
+
     def synthesize(self, kind: str, options: dict[str, Any], like: Node, name: str) -> Node:
         found = get_kind(kind)
         if found is None:
@@ -58,3 +95,7 @@ class _Infer:
         except ValidationError as e:
             raise NetspecError(validation_diagnostics(e, like.doc, like.path, found.Options)) from e
         return Node(found, opts, name, like.doc, like.path, trace=like.trace)
+
+
+def _hw(shape: Shape) -> str:
+    return "×".join(str(d) for d in shape.spatial)

@@ -155,13 +155,7 @@ def parse_source(raw: bytes | str, file: str = "<string>") -> Document:
     try:
         node = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as e:
-        mark = e.problem_mark or e.context_mark
-        pos = Pos(mark.line + 1, mark.column + 1) if mark is not None else None
-        problem = e.problem or e.context or "invalid YAML"
-        hint = "fix the YAML syntax at this point (check indentation, colons and brackets)"
-        if "expected a single document" in str(e.context or ""):
-            problem, hint = "several YAML documents in one file", "keep one spec per file"
-        raise NetspecError([doc.diagnostic((), f"YAML syntax: {problem}", hint, pos=pos)]) from e
+        raise NetspecError([_yaml_diagnostic(doc, e)]) from e
     except yaml.YAMLError as e:
         raise NetspecError.plain(file, f"YAML syntax: {e}") from e
     except RecursionError as e:
@@ -185,6 +179,28 @@ def parse_source(raw: bytes | str, file: str = "<string>") -> Document:
             ]
         )
     return doc
+
+
+def _yaml_diagnostic(doc: Document, e: yaml.MarkedYAMLError) -> Diagnostic:
+    problem = e.problem or e.context or "invalid YAML"
+    hint = "fix the YAML syntax here (check indentation, colons, quotes and brackets)"
+    if "expected a single document" in str(e.context or ""):
+        problem, hint = "several YAML documents in one file", "keep one spec per file"
+    marks = [m for m in (e.problem_mark, e.context_mark) if m is not None]
+    # a problem found at the end of the file is better shown where the open construct began
+    usable = [m for m in marks if m.line < len(doc.lines)] or marks
+    pos = Pos(usable[0].line + 1, usable[0].column + 1) if usable else None
+    notes: tuple[str, ...] = ()
+    if e.context and e.context_mark is not None and e.problem:
+        where = f"{e.context_mark.line + 1}:{e.context_mark.column + 1}"
+        notes = (f"{e.context} that starts at {where}",)
+    return doc.diagnostic((), f"YAML syntax: {problem}", hint, pos=pos, notes=notes)
+
+
+def a_type(value: Any) -> str:
+    """``"an integer"``, ``"a list"``: the type word with its article."""
+    word = type_name(value)
+    return ("an " if word[0] in "aeiou" else "a ") + word
 
 
 def type_name(value: Any) -> str:

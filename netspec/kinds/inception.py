@@ -65,13 +65,15 @@ class Inception(Kind):
                     f"inception branches {first.node.name} and {other.node.name} give {a} and {b}, "
                     "which cannot be added",
                     "make every branch give the same shape, or use merge: concat",
+                    at=other.node,
                 )
             if a.rank != b.rank or a.spatial != b.spatial:
                 raise LayerError(
                     f"inception branch {other.node.name} gives {b.times()} but branch "
                     f"{first.node.name} gives {a.times()}: they cannot be concatenated",
-                    "branches must keep the same height and width "
+                    "branches must keep the height and width of their input "
                     "(a k×k conv needs padding (k-1)/2; a pool needs stride 1 and padding)",
+                    at=other.node,
                 )
         if opts.merge is Merge.ADD:
             out = first.output
