@@ -17,13 +17,14 @@ from collections.abc import Sequence
 
 import torch
 from torch import nn
-from torch.nn import functional as F  # noqa: N812  (the book's spelling)
+from torch.nn import functional as F  # the book's spelling
 
 VGG11_ARCH: tuple[tuple[int, int], ...] = ((1, 64), (1, 128), (2, 256), (2, 512), (2, 512))
 
 
 def lenet(in_channels: int = 1, num_classes: int = 10) -> nn.Sequential:
-    """LeNet-5 (d2l §7.6 "Convolutional Neural Networks (LeNet)"): sigmoid, average pooling."""
+    """LeNet-5 (d2l, "Convolutional Neural Networks (LeNet)", lenet.md): sigmoid activations,
+    average pooling."""
     return nn.Sequential(
         nn.Conv2d(in_channels, 6, kernel_size=5, padding=2), nn.Sigmoid(),
         nn.AvgPool2d(kernel_size=2, stride=2),
@@ -37,7 +38,7 @@ def lenet(in_channels: int = 1, num_classes: int = 10) -> nn.Sequential:
 
 
 def alexnet(in_channels: int = 3, num_classes: int = 1000) -> nn.Sequential:
-    """AlexNet (d2l §8.1 "Deep Convolutional Neural Networks (AlexNet)"), one tower, 224×224 input.
+    """AlexNet (d2l, "Deep Convolutional Neural Networks (AlexNet)", alexnet.md), one tower.
 
     The book's PyTorch code pads the first 11×11 convolution by 1 (its MXNet and TensorFlow code
     does not); both give 54×54 at 224×224, so shapes and counts do not tell them apart.
@@ -61,7 +62,8 @@ def alexnet(in_channels: int = 3, num_classes: int = 1000) -> nn.Sequential:
 
 
 def vgg_block(num_convs: int, in_channels: int, out_channels: int) -> nn.Sequential:
-    """d2l's ``vgg_block``: ``num_convs`` 3×3 convolutions (padding 1) with ReLU, then a 2×2 max pool."""
+    """d2l's ``vgg_block``: ``num_convs`` 3×3 convolutions (padding 1) with ReLU, then a 2×2 max
+    pool."""
     layers: list[nn.Module] = []
     for _ in range(num_convs):
         layers.append(nn.Conv2d(in_channels, out_channels, kernel_size=3, padding=1))
@@ -73,7 +75,7 @@ def vgg_block(num_convs: int, in_channels: int, out_channels: int) -> nn.Sequent
 
 def vgg(in_channels: int = 3, num_classes: int = 10,
         conv_arch: Sequence[Sequence[int]] = VGG11_ARCH) -> nn.Sequential:
-    """VGG (d2l §8.2 "Networks Using Blocks (VGG)"); the default ``conv_arch`` is VGG-11.
+    """VGG (d2l, "Networks Using Blocks (VGG)", vgg.md); the default ``conv_arch`` is VGG-11.
 
     The blocks are followed directly by the flatten and the three fully connected layers: the book
     has no adaptive pooling, so the input must be 224×224 (five halvings to 7×7).
@@ -102,7 +104,7 @@ def nin_block(in_channels: int, out_channels: int, kernel_size: int, strides: in
 
 
 def nin(in_channels: int = 1, num_classes: int = 10) -> nn.Sequential:
-    """Network in Network (d2l §8.3 "Network in Network (NiN)"): no fully connected layer at all."""
+    """Network in Network (d2l, "Network in Network (NiN)", nin.md): no fully connected layer."""
     return nn.Sequential(
         nin_block(in_channels, 96, kernel_size=11, strides=4, padding=0),
         nn.MaxPool2d(3, stride=2),
@@ -149,7 +151,8 @@ class Inception(nn.Module):
 
 
 def googlenet(in_channels: int = 1, num_classes: int = 10) -> nn.Sequential:
-    """GoogLeNet (d2l §8.4 "Multi-Branch Networks (GoogLeNet)"): blocks b1..b5, then one linear layer.
+    """GoogLeNet (d2l, "Networks with Parallel Concatenations (GoogLeNet)", googlenet.md): blocks
+    b1..b5, then one linear layer.
 
     No auxiliary classifiers and no batch normalization, as in the book.
     """
@@ -208,12 +211,12 @@ class Residual(nn.Module):
         else:
             self.conv3 = None
 
-    def forward(self, X: torch.Tensor) -> torch.Tensor:  # noqa: N803  (the book's spelling)
-        Y = F.relu(self.bn1(self.conv1(X)))  # noqa: N806
-        Y = self.bn2(self.conv2(Y))  # noqa: N806
+    def forward(self, X: torch.Tensor) -> torch.Tensor:
+        Y = F.relu(self.bn1(self.conv1(X)))
+        Y = self.bn2(self.conv2(Y))
         if self.conv3 is not None:
-            X = self.conv3(X)  # noqa: N806
-        Y += X  # noqa: N806
+            X = self.conv3(X)
+        Y += X
         return F.relu(Y)
 
 
@@ -231,8 +234,9 @@ def resnet_block(input_channels: int, num_channels: int, num_residuals: int,
 
 
 def resnet18(in_channels: int = 1, num_classes: int = 10) -> nn.Sequential:
-    """ResNet-18 (d2l §8.6 "Residual Networks (ResNet)"): stem b1, four stages b2..b5, then
-    global average pooling, flatten and one linear layer."""
+    """ResNet-18 (d2l, "Residual Networks (ResNet)", resnet.md): stem b1, four stages b2..b5,
+    then global average pooling, flatten and one linear layer (ungrouped, as in the classic
+    code; v1.0 wraps these three in a Sequential named ``last``)."""
     b1 = nn.Sequential(
         nn.Conv2d(in_channels, 64, kernel_size=7, stride=2, padding=3),
         nn.BatchNorm2d(64), nn.ReLU(),

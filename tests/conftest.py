@@ -1,0 +1,60 @@
+"""Shared helpers: golden files (``pytest --update-golden`` rewrites them) and CLI runs."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SPECS = ROOT / "specs"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+GOLDEN = Path(__file__).resolve().parent / "golden"
+BUNDLED = sorted(p.stem for p in SPECS.glob("*.yaml"))
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-golden", action="store_true", help="rewrite golden files from the current output"
+    )
+
+
+@pytest.fixture
+def golden(request: pytest.FixtureRequest):
+    """``golden("errors/x.txt", text)`` compares text with a golden file (or rewrites it)."""
+    update = request.config.getoption("--update-golden")
+
+    def check(name: str, text: str) -> None:
+        path = GOLDEN / name
+        if update:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+            return
+        assert path.exists(), f"no golden file {path}; run pytest --update-golden"
+        assert text == path.read_text(encoding="utf-8")
+
+    return check
+
+
+@dataclass
+class Run:
+    code: int
+    out: str
+    err: str
+
+
+def netspec(*args: str, cwd: Path = ROOT, env: dict[str, str] | None = None) -> Run:
+    """Run the netspec command as a user would, in a fresh process."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "netspec", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=300,
+    )
+    return Run(proc.returncode, proc.stdout, proc.stderr)
