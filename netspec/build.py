@@ -27,8 +27,8 @@ def build_and_run(spec: Spec) -> tuple[nn.Module, Shape]:
     return model, shape
 
 
-def example_input(spec: Spec) -> torch.Tensor:
-    return torch.zeros(1, *spec.input_shape.dims)
+def example_input(spec: Spec, batch: int = 1) -> torch.Tensor:
+    return torch.zeros(batch, *spec.input_shape.dims)
 
 
 def save_module(model: nn.Module, spec: Spec, output: Path) -> None:
@@ -38,7 +38,11 @@ def save_module(model: nn.Module, spec: Spec, output: Path) -> None:
         scripted = torch.jit.script(model)
         write_atomic(output, lambda tmp: scripted.save(str(tmp)))
     elif output.suffix == ".pt2":
-        exported = torch.export.export(model, (example_input(spec),))
+        # batch 2 as the example (export specialises sizes of 1); the batch size stays free
+        batch = torch.export.Dim("batch", min=1)
+        exported = torch.export.export(
+            model, (example_input(spec, 2),), dynamic_shapes=({0: batch},)
+        )
         write_atomic(output, lambda tmp: torch.export.save(exported, str(tmp)))
     else:
         raise NetspecError.plain(str(output), "unknown output format", "use .pt or .pt2")

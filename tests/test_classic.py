@@ -210,12 +210,9 @@ FIGURES: dict[str, dict[str, Any]] = {
 # classic_cnns.yaml d2l.alexnet.{conv_params,fc_params} and d2l.vgg.full_vgg11_1x224x224.{...}
 CONV_FC_PARAMS = {"alexnet": (3723968, 43040778), "vgg": (9219328, 119586826)}
 
-# Known differences between a spec and the book's PyTorch code (see reference_models.alexnet):
-# strict xfails in the output comparison, so they turn red once the spec is fixed.
-SPEC_DIFFERS_FROM_BOOK = {
-    "alexnet": "specs/alexnet.yaml's first conv has no padding; d2l's PyTorch code (S1/S2) pads "
-               "it by 1. Same shapes, counts and MACs at 224×224, different outputs.",
-}
+# Known differences between a spec and the book's PyTorch code: strict xfails in the output
+# comparison, so they turn red once the spec is fixed. None at present.
+SPEC_DIFFERS_FROM_BOOK: dict[str, str] = {}
 
 
 def gmacs(spec: netspec.Spec) -> float:

@@ -1,0 +1,154 @@
+"""The netspec command, run as a user runs it: exit codes, outputs, saved modules, no torch."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+import torch
+from conftest import BUNDLED, FIXTURES, ROOT, netspec
+
+import netspec as ns
+
+
+def test_check_all_bundled_specs():
+    run = netspec("check", *[f"specs/{n}.yaml" for n in BUNDLED])
+    assert run.code == 0, run.err
+    assert run.err == ""
+    assert run.out.count(": ok ") == len(BUNDLED)
+
+
+def test_check_does_not_import_torch():
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "netspec", "check", "--table",
+         *[f"specs/{n}.yaml" for n in BUNDLED]],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    imported = {line.split("|")[-1].strip() for line in proc.stderr.splitlines() if "|" in line}
+    assert "netspec.shapes" in imported  # the import trace is really there
+    assert not {m for m in imported if m == "torch" or m.startswith("torch.")}
+    assert "torchinfo" not in imported and "numpy" not in imported
+
+
+def test_check_table_lists_every_layer_with_totals():
+    run = netspec("check", "lenet", "--table")
+    assert run.code == 0
+    assert "conv 5×5, 6" in run.out and "(6, 28, 28)" in run.out
+    assert "total" in run.out and "61,706" in run.out
+
+
+def test_check_exit_codes_and_multiple_specs():
+    bad = str(FIXTURES / "seed_mistakes" / "alexnet_no_flatten.yaml")
+    run = netspec("check", "lenet", bad)
+    assert run.code == 1
+    assert "lenet" in run.out and ": ok " in run.out  # the good spec is still checked
+    assert "alexnet_no_flatten.yaml:18:5: error: linear needs" in run.err
+    assert "Traceback" not in run.err
+    assert netspec("check").code == 2
+    assert netspec("check", "lenet", "--set", "num_classes").code == 2
+    assert netspec("frobnicate").code == 2
+
+
+def test_set_overrides_params_with_types():
+    run = netspec("check", "lenet", "--set", "num_classes=100", "--set", "in_channels=3")
+    assert run.code == 0 and "(3, 28, 28) → (100,)" in run.out
+    run = netspec("check", "lenet", "--set", "num_clases=100")
+    assert run.code == 1
+    assert 'the spec has no param "num_clases"' in run.err and 'did you mean "num_classes"' in run.err
+    run = netspec("check", "lenet", "--set", "num_classes=ten")
+    assert run.code == 1 and "expected an integer" in run.err
+    run = netspec("check", "nin", "--set", "dropout=1")  # an int where a float is expected is fine
+    assert run.code == 0
+
+
+def test_missing_file_is_a_clear_error():
+    run = netspec("check", "specs/nope.yaml")
+    assert run.code == 1
+    assert run.err.startswith("specs/nope.yaml: error: no such file")
+    run = netspec("check", "no_such_bundled_spec")
+    assert run.code == 1 and "no such file" in run.err
+
+
+def test_list_shows_bundled_specs_and_kinds():
+    run = netspec("list")
+    assert run.code == 0
+    for name in BUNDLED:
+        assert name in run.out
+    assert "Network in Network" in run.out and "num_classes=10" in run.out
+    kinds = netspec("list", "--kinds")
+    assert kinds.code == 0 and "residual" in kinds.out and "inception" in kinds.out
+
+
+LOAD_WITHOUT_NETSPEC = """
+import sys
+sys.modules["netspec"] = None  # any attempt to import netspec now fails
+import torch
+path, suffix = sys.argv[1], sys.argv[1].rsplit(".", 1)[1]
+torch.manual_seed(0)
+x = torch.randn(2, *map(int, sys.argv[2].split(",")))
+with torch.no_grad():
+    if suffix == "pt":
+        y = torch.jit.load(path)(x)
+    else:
+        y = torch.export.load(path).module()(x)
+torch.save(y, sys.argv[3])
+"""
+
+
+@pytest.mark.parametrize("suffix", ["pt", "pt2"])
+def test_build_saves_a_module_loadable_without_netspec(tmp_path, suffix):
+    out = tmp_path / f"resnet.{suffix}"
+    run = netspec("build", "resnet", "--set", "num_classes=7", "-o", str(out))
+    assert run.code == 0, run.err
+    assert "output  (7,)" in run.out and "params  11,176,839" in run.out
+    assert out.exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary left
+    result = tmp_path / "y.pt"
+    proc = subprocess.run(
+        [sys.executable, "-c", LOAD_WITHOUT_NETSPEC, str(out), "1,96,96", str(result)],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    y = torch.load(result)
+    assert y.shape == (2, 7)
+    # the same weights through netspec's own module give the same outputs
+    reference = torch.jit.load(str(out)) if suffix == "pt" else torch.export.load(str(out)).module()
+    torch.manual_seed(0)
+    x = torch.randn(2, 1, 96, 96)
+    with torch.no_grad():
+        assert torch.allclose(reference(x), y)
+
+
+def test_saved_module_matches_built_weights(tmp_path):
+    """The .pt archive holds the module netspec built, not another one."""
+    spec = ns.load("lenet")
+    from netspec.build import build_and_run, save_module
+
+    model, shape = build_and_run(spec)
+    assert shape == spec.output_shape
+    out = tmp_path / "lenet.pt"
+    save_module(model, spec, out)
+    x = torch.randn(3, 1, 28, 28)
+    with torch.no_grad():
+        assert torch.allclose(torch.jit.load(str(out))(x), model(x))
+
+
+def test_build_rejects_unknown_output_format(tmp_path):
+    run = netspec("build", "lenet", "-o", str(tmp_path / "lenet.onnx"))
+    assert run.code == 2 and ".pt (TorchScript) or .pt2" in run.err
+    assert not (tmp_path / "lenet.onnx").exists()
+
+
+def test_build_report(tmp_path):
+    run = netspec("build", "specs/nin.yaml")
+    assert run.code == 0, run.err
+    assert "output  (10,)" in run.out and "params  1,992,166" in run.out
+    assert "MACs    762,297,352" in run.out
+
+
+def test_spec_error_on_build_has_no_traceback():
+    run = netspec("build", str(FIXTURES / "seed_mistakes" / "googlenet_no_padding.yaml"))
+    assert run.code == 1
+    assert "Traceback" not in run.err and "cannot be concatenated" in run.err
