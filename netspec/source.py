@@ -162,7 +162,7 @@ def parse_source(raw: bytes | str, file: str = "<string>") -> Document:
         raise NetspecError.plain(
             file, "YAML nesting is too deep", f"specs are limited to {MAX_DEPTH} levels"
         ) from e
-    if node is None:
+    if node is None or (isinstance(node, yaml.ScalarNode) and node.tag == _TAG + "null"):
         raise NetspecError.plain(file, "file is empty", "a spec needs at least `name:` and `layers:`")
     converter = _Converter(doc)
     doc.data = converter.convert(node, ())
@@ -186,6 +186,8 @@ def _yaml_diagnostic(doc: Document, e: yaml.MarkedYAMLError) -> Diagnostic:
     hint = "fix the YAML syntax here (check indentation, colons, quotes and brackets)"
     if "expected a single document" in str(e.context or ""):
         problem, hint = "several YAML documents in one file", "keep one spec per file"
+    if "nesting depth" in problem:
+        problem, hint = "nesting is too deep", f"specs are limited to {MAX_DEPTH} levels"
     marks = [m for m in (e.problem_mark, e.context_mark) if m is not None]
     # a problem found at the end of the file is better shown where the open construct began
     usable = [m for m in marks if m.line < len(doc.lines)] or marks

@@ -7,51 +7,14 @@ exactly; and the module scripts, traces and compiles.
 
 from __future__ import annotations
 
-import math
-
 import pytest
 import torch
 import torchinfo
 from conftest import BUNDLED
-from torch import nn
+from crosscheck import assert_static_matches_module
 
 import netspec
 from netspec.ir import Checked
-
-
-def measure(model: nn.Module, input_dims: tuple[int, ...]) -> tuple[dict[str, tuple[int, ...]], dict[str, int]]:
-    """Output shape (batch dropped) and weight MACs of every submodule, by qualified name."""
-    shapes: dict[str, tuple[int, ...]] = {}
-    macs: dict[str, int] = {}
-    hooks = []
-    for name, module in model.named_modules():
-        def hook(mod: nn.Module, args: object, out: torch.Tensor, name: str = name) -> None:
-            shapes[name] = tuple(out.shape[1:])
-            if isinstance(mod, nn.Conv2d):
-                macs[name] = mod.weight.numel() * math.prod(out.shape[2:])
-            elif isinstance(mod, nn.Linear):
-                macs[name] = mod.weight.numel()
-
-        hooks.append(module.register_forward_hook(hook))
-    with torch.no_grad():
-        model.eval()(torch.zeros(1, *input_dims))
-    for h in hooks:
-        h.remove()
-    return shapes, macs
-
-
-def assert_static_matches_module(spec: netspec.Spec, model: nn.Module) -> None:
-    shapes, macs = measure(model, spec.input_shape.dims)
-    modules = dict(model.named_modules())
-    for c in spec.checked.walk():
-        assert c.path in modules, f"no module at {c.path!r}"
-        module = modules[c.path]
-        assert shapes[c.path] == c.output.dims, c.path
-        assert sum(p.numel() for p in module.parameters()) == c.params, c.path
-        assert sum(b.numel() for b in module.buffers()) == c.buffers, c.path
-        real_macs = sum(v for k, v in macs.items() if k == c.path or k.startswith(c.path + ".") or not c.path)
-        assert real_macs == c.macs, c.path
-    assert sum(p.numel() for p in model.parameters()) == spec.num_params
 
 
 @pytest.mark.parametrize("name", BUNDLED)

@@ -1,0 +1,49 @@
+"""Cross-checking the static pass against a built module: the measured truth."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+import netspec
+
+
+Shapes = dict[str, tuple[int, ...]]
+
+
+def measure(model: nn.Module, input_dims: tuple[int, ...]) -> tuple[Shapes, dict[str, int]]:
+    """Output shape (batch dropped) and weight MACs of every submodule, by qualified name."""
+    shapes: dict[str, tuple[int, ...]] = {}
+    macs: dict[str, int] = {}
+    hooks = []
+    for name, module in model.named_modules():
+        def hook(mod: nn.Module, args: object, out: torch.Tensor, name: str = name) -> None:
+            shapes[name] = tuple(out.shape[1:])
+            if isinstance(mod, nn.Conv2d):
+                macs[name] = mod.weight.numel() * math.prod(out.shape[2:])
+            elif isinstance(mod, nn.Linear):
+                macs[name] = mod.weight.numel()
+
+        hooks.append(module.register_forward_hook(hook))
+    with torch.no_grad():
+        model.eval()(torch.zeros(1, *input_dims))
+    for h in hooks:
+        h.remove()
+    return shapes, macs
+
+
+def assert_static_matches_module(spec: netspec.Spec, model: nn.Module) -> None:
+    shapes, macs = measure(model, spec.input_shape.dims)
+    modules = dict(model.named_modules())
+    for c in spec.checked.walk():
+        assert c.path in modules, f"no module at {c.path!r}"
+        module = modules[c.path]
+        assert shapes[c.path] == c.output.dims, c.path
+        assert sum(p.numel() for p in module.parameters()) == c.params, c.path
+        assert sum(b.numel() for b in module.buffers()) == c.buffers, c.path
+        inside = [v for k, v in macs.items() if not c.path or k == c.path or k.startswith(c.path + ".")]
+        real_macs = sum(inside)
+        assert real_macs == c.macs, c.path
+    assert sum(p.numel() for p in model.parameters()) == spec.num_params

@@ -1,0 +1,99 @@
+"""Reading spec files: positions, plain data only, and clear errors for odd files."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from netspec.errors import NetspecError, Pos
+from netspec.source import MAX_NODES, parse_source, read_source
+
+
+def error_of(text: str | bytes) -> str:
+    with pytest.raises(NetspecError) as e:
+        parse_source(text, "x.yaml")
+    return str(e.value)
+
+
+def test_positions_of_values_and_keys():
+    doc = parse_source("name: n\nlayers:\n  - conv: {out: 8, kernel: 3}\n  - relu\n", "x.yaml")
+    assert doc.data["layers"][1] == "relu"
+    assert doc.pos(("layers", 0)) == Pos(3, 5)
+    assert doc.pos(("layers", 0, "conv", "kernel")) == Pos(3, 28)
+    assert doc.pos(("layers", 0, "conv", "kernel"), key=True) == Pos(3, 20)
+    assert doc.pos(("layers", 1)) == Pos(4, 5)
+    # a path below a scalar falls back to the nearest node that was written
+    assert doc.pos(("layers", 1, "relu", "inplace")) == Pos(4, 5)
+
+
+def test_python_tags_are_rejected_without_constructing_anything():
+    for text in (
+        "a: !!python/object/apply:os.system ['echo hi']",
+        "a: !!python/name:os.system",
+        "a: !custom 3",
+        "a: !!binary aGVsbG8=",
+        "!!python/object:collections.OrderedDict {}",
+    ):
+        assert "is not allowed" in error_of(text)
+
+
+def test_duplicate_and_merge_keys_are_errors():
+    assert 'duplicate key "out"' in error_of("out: 1\nout: 2\n")
+    assert "merge keys" in error_of("base: &b {x: 1}\nother:\n  <<: *b\n")
+
+
+def test_utf8_bom_and_crlf_are_accepted():
+    doc = parse_source("\ufeffname: n\r\nlayers: [relu]\r\n".encode(), "x.yaml")
+    assert doc.data == {"name": "n", "layers": ["relu"]}
+    assert doc.pos(("layers",)) == Pos(2, 9)
+
+
+def test_not_utf8_names_the_byte_and_line():
+    message = error_of(b"name: n\nlayers: [\xff]\n")
+    assert message.startswith("x.yaml:2:10: error: file is not UTF-8 text (byte 0xff)")
+
+
+@pytest.mark.parametrize("text", ["", "   \n# only a comment\n", "---\n"])
+def test_empty_files(text):
+    assert "file is empty" in error_of(text)
+
+
+def test_top_level_must_be_a_mapping():
+    assert "a spec must be a mapping of keys, got a list" in error_of("- relu\n- tanh\n")
+
+
+def test_several_documents():
+    assert "several YAML documents in one file" in error_of("name: a\n---\nname: b\n")
+
+
+def test_alias_bomb_is_rejected_quickly():
+    lines = ['a: &a ["x", "x", "x", "x", "x", "x", "x", "x", "x", "x"]']
+    for i in range(1, 12):
+        prev = chr(ord("a") + i - 1)
+        cur = chr(ord("a") + i)
+        lines.append(f"{cur}: &{cur} [*{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}]")
+    start = time.perf_counter()
+    message = error_of("\n".join(lines))
+    assert f"more than {MAX_NODES:,} YAML nodes" in message
+    assert time.perf_counter() - start < 30  # generous: the point is that it ends
+
+
+def test_deep_nesting_is_rejected():
+    for depth in (300, 5000):  # ours, then libyaml's own limit
+        assert "nesting is too deep" in error_of("a: " + "[" * depth + "]" * depth)
+
+
+def test_files(tmp_path):
+    with pytest.raises(NetspecError, match="no such file"):
+        read_source(tmp_path / "missing.yaml")
+    with pytest.raises(NetspecError, match="is a directory"):
+        read_source(tmp_path)
+    big = tmp_path / "big.yaml"
+    big.write_bytes(b"#" * (17 * 1024 * 1024))
+    with pytest.raises(NetspecError, match="specs are limited to"):
+        read_source(big)
+
+
+def test_date_like_words_stay_text():
+    assert parse_source("name: 2024-01-01\n", "x.yaml").data == {"name": "2024-01-01"}
