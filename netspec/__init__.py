@@ -17,4 +17,14 @@ from .spec import Spec, load, loads
 
 __version__ = "0.1.0"
 
-__all__ = ["Diagnostic", "Kind", "NetspecError", "Shape", "Spec", "__version__", "load", "loads", "register"]
+__all__ = [
+    "Diagnostic",
+    "Kind",
+    "NetspecError",
+    "Shape",
+    "Spec",
+    "__version__",
+    "load",
+    "loads",
+    "register",
+]

@@ -36,7 +36,7 @@ def save_module(model: nn.Module, spec: Spec, output: Path) -> None:
     model = model.eval()
     if output.suffix == ".pt":
         scripted = torch.jit.script(model)
-        write_atomic(output, lambda tmp: scripted.save(str(tmp)))
+        write_atomic(output, lambda tmp: torch.jit.save(scripted, str(tmp)))
     elif output.suffix == ".pt2":
         # batch 2 as the example (export specialises sizes of 1); the batch size stays free
         batch = torch.export.Dim("batch", min=1)

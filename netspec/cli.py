@@ -57,12 +57,17 @@ def _parser() -> argparse.ArgumentParser:
     build = sub.add_parser("build", help="compile a spec to an nn.Module and run it once")
     build.add_argument("spec", metavar="SPEC", help="a spec file or bundled name")
     build.add_argument(
-        "-o", "--output", metavar="FILE", help="save the module: .pt (TorchScript) or .pt2 (torch.export)"
+        "-o",
+        "--output",
+        metavar="FILE",
+        help="save the module: .pt (TorchScript) or .pt2 (torch.export)",
     )
     _add_set(build)
     build.set_defaults(run=_build)
 
-    listing = sub.add_parser("list", help="list the bundled specs (or, with --kinds, the layer kinds)")
+    listing = sub.add_parser(
+        "list", help="list the bundled specs (or, with --kinds, the layer kinds)"
+    )
     listing.add_argument("--kinds", action="store_true", help="list the layer kinds instead")
     listing.set_defaults(run=_list)
     return parser
@@ -161,7 +166,10 @@ def _list(args: argparse.Namespace) -> int:
             continue
         params = ", ".join(f"{k}={_show(v)}" for k, v in spec.params.items())
         print(f"{name:<12} {spec.description}")
-        print(f"{'':<12} {spec.input_shape} → {spec.output_shape}, {spec.num_params:,} params; {params}")
+        print(
+            f"{'':<12} {spec.input_shape} → {spec.output_shape}, "
+            f"{spec.num_params:,} params; {params}"
+        )
     return 0
 
 

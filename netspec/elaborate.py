@@ -73,16 +73,34 @@ def validate(doc: Document) -> SpecFile:
     checker = _Structure(doc, set(blocks), errors)
     for pname in data.get("params") or {} if isinstance(data.get("params"), dict) else {}:
         if not is_name(pname):
-            errors.append(doc.diagnostic(("params", pname), f'param name "{pname}" is not a name',
-                                         "use letters, digits and _", key=True))
+            errors.append(
+                doc.diagnostic(
+                    ("params", pname),
+                    f'param name "{pname}" is not a name',
+                    "use letters, digits and _",
+                    key=True,
+                )
+            )
     for bname, bdef in blocks.items():
         path: PathKey = ("blocks", bname)
         if not is_name(bname):
-            errors.append(doc.diagnostic(path, f'block name "{bname}" is not a name',
-                                         "use letters, digits and _", key=True))
+            errors.append(
+                doc.diagnostic(
+                    path,
+                    f'block name "{bname}" is not a name',
+                    "use letters, digits and _",
+                    key=True,
+                )
+            )
         elif get_kind(bname) is not None:
-            errors.append(doc.diagnostic(path, f'block "{bname}" has the name of a built-in kind',
-                                         "rename the block", key=True))
+            errors.append(
+                doc.diagnostic(
+                    path,
+                    f'block "{bname}" has the name of a built-in kind',
+                    "rename the block",
+                    key=True,
+                )
+            )
         if not isinstance(bdef, dict):
             continue
         args = bdef.get("args")
@@ -90,8 +108,11 @@ def validate(doc: Document) -> SpecFile:
             for arg in args:
                 if not is_name(arg) or arg in ("name", "expect"):
                     why = "is reserved (every layer has it)" if is_name(arg) else "is not a name"
-                    errors.append(doc.diagnostic((*path, "args", arg),
-                                                 f'block argument "{arg}" {why}', key=True))
+                    errors.append(
+                        doc.diagnostic(
+                            (*path, "args", arg), f'block argument "{arg}" {why}', key=True
+                        )
+                    )
         if isinstance(bdef.get("layers"), list):
             checker.current = bname
             checker.entries(bdef["layers"], (*path, "layers"))
@@ -123,12 +144,15 @@ def parse_entry(
         hint = "write one layer per list item"
         if "name" in keys and len(kinds) == 1:
             hint = f"put the name inside the options: `- {kinds[0]}: {{name: {raw['name']}, ...}}`"
-        raise _EntryError(doc.diagnostic(path, f"a layer has exactly one kind, got keys {', '.join(keys)}", hint))
+        raise _EntryError(
+            doc.diagnostic(path, f"a layer has exactly one kind, got keys {', '.join(keys)}", hint)
+        )
     else:
         raise _EntryError(
             doc.diagnostic(
                 path,
-                f"a layer is a kind or `kind: options`, got {'an empty mapping' if raw == {} else a_type(raw)}",
+                "a layer is a kind or `kind: options`, got "
+                + ("an empty mapping" if raw == {} else a_type(raw)),
                 "write e.g. `- relu` or `- conv: {out: 64, kernel: 3}`",
             )
         )
@@ -214,8 +238,11 @@ class _Structure:
         self.calls.setdefault(self.current or "", []).append((block, path))
         if options is not None and not isinstance(options, dict):
             self.errors.append(
-                self.doc.diagnostic(path, f"block {block} takes its arguments as a mapping",
-                                    f"write `- {block}: {{arg: value, ...}}`")
+                self.doc.diagnostic(
+                    path,
+                    f"block {block} takes its arguments as a mapping",
+                    f"write `- {block}: {{arg: value, ...}}`",
+                )
             )
             return
         bdef = self.doc.data["blocks"][block]
@@ -225,20 +252,32 @@ class _Structure:
         for arg in given:
             if arg not in ("name", "expect") and arg not in declared:
                 self.errors.append(
-                    self.doc.diagnostic((*path, arg), f'unknown argument "{arg}" for block {block}',
-                                        did_you_mean(arg, [*declared, "name", "expect"], "arguments"),
-                                        key=True)
+                    self.doc.diagnostic(
+                        (*path, arg),
+                        f'unknown argument "{arg}" for block {block}',
+                        did_you_mean(arg, [*declared, "name", "expect"], "arguments"),
+                        key=True,
+                    )
                 )
         for arg, spec in declared.items():
             required, want = _arg_spec(spec)
             if arg not in given and required:
-                self.errors.append(self.doc.diagnostic(path, f'block {block} needs argument "{arg}"',
-                                                       _required_hint(declared), key=True))
+                self.errors.append(
+                    self.doc.diagnostic(
+                        path,
+                        f'block {block} needs argument "{arg}"',
+                        _required_hint(declared),
+                        key=True,
+                    )
+                )
             elif arg in given and not has_expression(given[arg]):
                 problem = _type_problem(given[arg], want)
                 if problem:
-                    self.errors.append(self.doc.diagnostic(
-                        (*path, arg), f'argument "{arg}" of block {block}: {problem}'))
+                    self.errors.append(
+                        self.doc.diagnostic(
+                            (*path, arg), f'argument "{arg}" of block {block}: {problem}'
+                        )
+                    )
 
     def cycles(self) -> list[Diagnostic]:
         """A diagnostic for each block that uses itself, directly or through other blocks."""
@@ -257,9 +296,12 @@ class _Structure:
                         chain = " → ".join([start, *[c for c, _ in trail], start])
                         first = trail[0][1] if trail else where
                         out.append(
-                            self.doc.diagnostic(first, f"block {start} uses itself ({chain})",
-                                                "a block cannot contain itself; use repeat for depth",
-                                                key=True)
+                            self.doc.diagnostic(
+                                first,
+                                f"block {start} uses itself ({chain})",
+                                "a block cannot contain itself; use repeat for depth",
+                                key=True,
+                            )
                         )
                         reported.update([start, *[c for c, _ in trail]])
                     elif callee not in seen and callee in self.calls:
@@ -281,8 +323,16 @@ class _Expander:
         self.max_layers = max_layers
         self.params: dict[str, Any] = {}
 
-    def fail(self, path: PathKey, message: str, hint: str = "", *, key: bool = False,
-             trace: tuple[str, ...] = (), pos: Any = None) -> None:
+    def fail(
+        self,
+        path: PathKey,
+        message: str,
+        hint: str = "",
+        *,
+        key: bool = False,
+        trace: tuple[str, ...] = (),
+        pos: Any = None,
+    ) -> None:
         self.errors.append(self.doc.diagnostic(path, message, hint, key=key, notes=trace, pos=pos))
 
     def run(self, overrides: dict[str, Any]) -> Program:
@@ -295,15 +345,17 @@ class _Expander:
         if self.errors:
             raise NetspecError(self.errors)
         root.label = self.spec.name
-        return Program(self.doc, self.spec.name, self.spec.description, self.params, shape, root,
-                       output)
+        return Program(
+            self.doc, self.spec.name, self.spec.description, self.params, shape, root, output
+        )
 
     def evaluate_params(self, overrides: dict[str, Any]) -> dict[str, Any]:
         declared = self.spec.params
         for key in overrides:
             if key not in declared:
                 raise NetspecError.plain(
-                    self.doc.file, f'--set {key}: the spec has no param "{key}"',
+                    self.doc.file,
+                    f'--set {key}: the spec has no param "{key}"',
                     did_you_mean(key, declared, "params"),
                 )
         env: dict[str, Any] = {}
@@ -318,10 +370,15 @@ class _Expander:
                 problem = _type_problem(given, _infer_type(value))
                 if problem:
                     raise NetspecError.plain(
-                        self.doc.file, f"--set {pname}={_show(given)}: {problem}",
+                        self.doc.file,
+                        f"--set {pname}={_show(given)}: {problem}",
                         f"the default is {_show(value)}",
                     )
-                value = float(given) if isinstance(value, float) and not isinstance(given, bool) else given
+                value = (
+                    float(given)
+                    if isinstance(value, float) and not isinstance(given, bool)
+                    else given
+                )
             env[pname] = value
         return env
 
@@ -338,8 +395,9 @@ class _Expander:
                 dims.append(d)
         return Shape(tuple(dims))
 
-    def value(self, raw: Any, path: PathKey, env: Mapping[str, Any],
-              trace: tuple[str, ...] = ()) -> Any:
+    def value(
+        self, raw: Any, path: PathKey, env: Mapping[str, Any], trace: tuple[str, ...] = ()
+    ) -> Any:
         """Substitute every expression in ``raw`` (recursively); raise _Failed after reporting."""
         if isinstance(raw, str):
             if "${" not in raw:
@@ -347,7 +405,9 @@ class _Expander:
             try:
                 return substitute(raw, env)
             except ExpressionError as e:
-                self.fail(path, e.message, e.hint, trace=trace, pos=self.doc.expression_pos(path, e.index))
+                self.fail(
+                    path, e.message, e.hint, trace=trace, pos=self.doc.expression_pos(path, e.index)
+                )
                 raise _Failed from e
             except LayerError as e:
                 self.fail(path, e.message, e.hint, trace=trace)
@@ -360,8 +420,15 @@ class _Expander:
 
     # layers
 
-    def expand_list(self, items: list[Any], path: PathKey, env: Mapping[str, Any],
-                    trace: tuple[str, ...], name: str, label: str) -> Node:
+    def expand_list(
+        self,
+        items: list[Any],
+        path: PathKey,
+        env: Mapping[str, Any],
+        trace: tuple[str, ...],
+        name: str,
+        label: str,
+    ) -> Node:
         """Elaborate a layer list into a group node (or its only layer, renamed)."""
         group = get_kind("group")
         assert group is not None
@@ -375,24 +442,39 @@ class _Expander:
             if node.name.isdigit():  # unnamed: numbered by its place, as nn.Sequential does
                 node.name = str(position)
             elif node.name in names:
-                self.fail(node.path, f'two layers here are named "{node.name}"',
-                          "names must be unique within a list of layers", key=True, trace=trace)
+                self.fail(
+                    node.path,
+                    f'two layers here are named "{node.name}"',
+                    "names must be unique within a list of layers",
+                    key=True,
+                    trace=trace,
+                )
             names.add(node.name)
         if len(children) == 1 and len(items) == 1 and path != ("layers",):
             return replace(children[0], name=name or children[0].name)
-        opts = group.Options.model_construct(name=name or None, layers=[])
+        opts = group.Options.model_construct(name=name or None, layers=[])  # type: ignore[call-arg]
         return Node(group, opts, name, self.doc, path, label=label, children=children, trace=trace)
 
-    def expand_entry(self, raw: Any, path: PathKey, env: Mapping[str, Any],
-                     trace: tuple[str, ...], index: str) -> Node | None:
+    def expand_entry(
+        self, raw: Any, path: PathKey, env: Mapping[str, Any], trace: tuple[str, ...], index: str
+    ) -> Node | None:
         self.count += 1
         if self.count > self.max_layers:
-            raise NetspecError([self.doc.diagnostic(
-                path, f"the network expands to more than {self.max_layers:,} layers",
-                "lower a repeat count, or raise the limit with --max-layers", notes=trace)])
+            raise NetspecError(
+                [
+                    self.doc.diagnostic(
+                        path,
+                        f"the network expands to more than {self.max_layers:,} layers",
+                        "lower a repeat count, or raise the limit with --max-layers",
+                        notes=trace,
+                    )
+                ]
+            )
         try:
             word, options, opath = parse_entry(raw, path, self.doc, self.blocks)
-        except _EntryError as e:  # pass 1 reported it; a nested entry built from an expression may not
+        except (
+            _EntryError
+        ) as e:  # pass 1 reported it; a nested entry built from an expression may not
             self.errors.append(replace(e.diagnostic, notes=trace))
             return None
         try:
@@ -403,15 +485,23 @@ class _Expander:
         except _Failed:
             return None
 
-    def layer(self, kind: Kind, options: Any, path: PathKey, env: Mapping[str, Any],
-              trace: tuple[str, ...], index: str) -> Node:
+    def layer(
+        self,
+        kind: Kind,
+        options: Any,
+        path: PathKey,
+        env: Mapping[str, Any],
+        trace: tuple[str, ...],
+        index: str,
+    ) -> Node:
         try:
             raw = kind_options(kind, options)
         except LayerError as e:
             self.fail(path, e.message, e.hint, trace=trace)
             raise _Failed from e
         concrete = {
-            k: v if k in kind.nested else self.value(v, (*path, k), env, trace) for k, v in raw.items()
+            k: v if k in kind.nested else self.value(v, (*path, k), env, trace)
+            for k, v in raw.items()
         }
         if kind.shorthand is not None and not isinstance(options, dict) and options is not None:
             concrete = {kind.shorthand: self.value(options, path, env, trace)}
@@ -431,17 +521,28 @@ class _Expander:
             self.fail(path, e.message, e.hint, key=True, trace=trace)
             raise _Failed from e
 
-    def call(self, block: str, options: Any, path: PathKey, env: Mapping[str, Any],
-             trace: tuple[str, ...], index: str) -> Node:
+    def call(
+        self,
+        block: str,
+        options: Any,
+        path: PathKey,
+        env: Mapping[str, Any],
+        trace: tuple[str, ...],
+        index: str,
+    ) -> Node:
         bdef = self.blocks[block]
         given = dict(options or {})
         name = self.value(given.pop("name", None), (*path, "name"), env, trace)
         if name is not None and not is_name(name):
-            self.fail((*path, "name"), f"layer name must be letters, digits and _, got {_show(name)}")
+            self.fail(
+                (*path, "name"), f"layer name must be letters, digits and _, got {_show(name)}"
+            )
             raise _Failed
         expect = self.value(given.pop("expect", None), (*path, "expect"), env, trace)
         if expect is not None and not _is_shape(expect):
-            self.fail((*path, "expect"), f"expect must be a list of positive sizes, got {_show(expect)}")
+            self.fail(
+                (*path, "expect"), f"expect must be a list of positive sizes, got {_show(expect)}"
+            )
             raise _Failed
         values: dict[str, Any] = {}
         for arg, spec in bdef.args.items():
@@ -450,12 +551,19 @@ class _Expander:
                 v = self.value(given[arg], (*path, arg), env, trace)
                 problem = _type_problem(v, want)
                 if problem:
-                    self.fail((*path, arg), f'argument "{arg}" of block {block}: {problem}', trace=trace)
+                    self.fail(
+                        (*path, arg), f'argument "{arg}" of block {block}: {problem}', trace=trace
+                    )
                     raise _Failed
                 values[arg] = v
             elif required:
-                self.fail(path, f'block {block} needs argument "{arg}"',
-                          _required_hint(bdef.args), key=True, trace=trace)
+                self.fail(
+                    path,
+                    f'block {block} needs argument "{arg}"',
+                    _required_hint(bdef.args),
+                    key=True,
+                    trace=trace,
+                )
                 raise _Failed
             else:
                 values[arg] = spec
@@ -466,8 +574,9 @@ class _Expander:
         where = f"{self.doc.file}:{pos.line}:{pos.col}" if pos else self.doc.file
         inner = (*trace, f"in block {block}, used at {where}")
         scope = {**self.params, **values}
-        node = self.expand_list(bdef.layers, ("blocks", block, "layers"), scope, inner,
-                                name or index, block)
+        node = self.expand_list(
+            bdef.layers, ("blocks", block, "layers"), scope, inner, name or index, block
+        )
         node.label = block  # also when the block's one layer stands for it
         if expect is not None:
             node.expect, node.expect_path = tuple(expect), (*path, "expect")
@@ -496,8 +605,14 @@ class _Failed(Exception):
 class _Context:
     """The :class:`~netspec.registry.ExpandContext` handed to composite kinds."""
 
-    def __init__(self, ex: _Expander, path: PathKey, raw: dict[str, Any],
-                 env: Mapping[str, Any], trace: tuple[str, ...]) -> None:
+    def __init__(
+        self,
+        ex: _Expander,
+        path: PathKey,
+        raw: dict[str, Any],
+        env: Mapping[str, Any],
+        trace: tuple[str, ...],
+    ) -> None:
         self.ex, self.path, self.raw, self.env, self.trace = ex, path, raw, env, trace
 
     def _raw(self, subpath: tuple[str | int, ...]) -> Any:
@@ -506,14 +621,18 @@ class _Context:
             value = value[part]
         return value
 
-    def layers(self, *subpath: str | int, env: dict[str, Any] | None = None, name: str = "") -> Node:
+    def layers(
+        self, *subpath: str | int, env: dict[str, Any] | None = None, name: str = ""
+    ) -> Node:
         scope = {**self.env, **(env or {})}
         items = self._raw(subpath)
         path = (*self.path, *subpath)
         if has_expression(items):
             items = self.ex.value(items, path, scope, self.trace)
         if not isinstance(items, list):
-            self.ex.fail(path, f"expected a list of layers, got {type_name(items)}", trace=self.trace)
+            self.ex.fail(
+                path, f"expected a list of layers, got {type_name(items)}", trace=self.trace
+            )
             raise _Failed
         return self.ex.expand_list(items, path, scope, self.trace, name, "")
 
@@ -564,8 +683,10 @@ def _type_problem(value: Any, want: type) -> str:
 
 
 def _is_shape(value: Any) -> bool:
-    return isinstance(value, list) and 0 < len(value) <= 4 and all(
-        isinstance(d, int) and not isinstance(d, bool) and d >= 1 for d in value
+    return (
+        isinstance(value, list)
+        and 0 < len(value) <= 4
+        and all(isinstance(d, int) and not isinstance(d, bool) and d >= 1 for d in value)
     )
 
 

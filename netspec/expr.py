@@ -270,11 +270,12 @@ class _Eval:
         symbol = _SYMBOLS.get(type(node.op), "**" if isinstance(node.op, ast.Pow) else "%")
         _need_number(left, symbol)
         _need_number(right, symbol)
-        if isinstance(node.op, ast.Pow):
-            if abs(right) > 64 or (abs(left) > 1 and abs(right) * math.log2(abs(left)) > 62):
-                raise LayerError(
-                    "exponent too large in expression", f"results are limited to {MAX_INT:.0e}"
-                )
+        if isinstance(node.op, ast.Pow) and (
+            abs(right) > 64 or (abs(left) > 1 and abs(right) * math.log2(abs(left)) > 62)
+        ):
+            raise LayerError(
+                "exponent too large in expression", f"results are limited to {MAX_INT:.0e}"
+            )
         try:
             return op(left, right)
         except ZeroDivisionError as e:
@@ -318,7 +319,11 @@ class _Eval:
     def visit_Subscript(self, node: ast.Subscript) -> Any:
         seq = self.visit(node.value)
         index = self.visit(node.slice)
-        if not isinstance(seq, (list, str)) or isinstance(index, bool) or not isinstance(index, int):
+        if (
+            not isinstance(seq, (list, str))
+            or isinstance(index, bool)
+            or not isinstance(index, int)
+        ):
             raise LayerError(f"cannot index {seq!r} with {index!r}", "index a list with an integer")
         try:
             return seq[index]

@@ -36,7 +36,9 @@ class Sum(nn.Sequential):
 class Residual(nn.Module):
     """``after(body(x) + shortcut(x))``; a missing shortcut is the identity."""
 
-    def __init__(self, body: nn.Module, shortcut: nn.Module | None, after: nn.Module | None) -> None:
+    def __init__(
+        self, body: nn.Module, shortcut: nn.Module | None, after: nn.Module | None
+    ) -> None:
         super().__init__()
         self.body = body
         self.shortcut = shortcut
@@ -46,7 +48,7 @@ class Residual(nn.Module):
         identity = x
         if self.shortcut is not None:
             identity = self.shortcut(x)
-        out = self.body(x) + identity
+        out: Tensor = self.body(x) + identity
         if self.after is not None:
             out = self.after(out)
         return out

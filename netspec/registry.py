@@ -43,7 +43,9 @@ class Cost(NamedTuple):
 class ExpandContext(Protocol):
     """What the elaborator offers a composite kind while expanding it."""
 
-    def layers(self, *subpath: str | int, env: dict[str, Any] | None = None, name: str = "") -> Node:
+    def layers(
+        self, *subpath: str | int, env: dict[str, Any] | None = None, name: str = ""
+    ) -> Node:
         """Elaborate the layer list at ``subpath`` of this entry into one node."""
         ...
 

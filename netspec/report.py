@@ -44,14 +44,20 @@ def format_table(checked: Checked) -> str:
     widths = [max(len(r[i]) for r in rows) for i in range(5)]
     lines = []
     for i, r in enumerate(rows):
-        cells = [r[0].ljust(widths[0]), r[1].ljust(widths[1]), r[2].ljust(widths[2]),
-                 r[3].rjust(widths[3]), r[4].rjust(widths[4])]
+        cells = [
+            r[0].ljust(widths[0]),
+            r[1].ljust(widths[1]),
+            r[2].ljust(widths[2]),
+            r[3].rjust(widths[3]),
+            r[4].rjust(widths[4]),
+        ]
         lines.append("  ".join(cells).rstrip())
         if i == 0 or i == len(rows) - 2:
             lines.append("  ".join("-" * w for w in widths))
     lines.append(
         f"params: {checked.params:,} ({human(checked.params)})   "
-        f"MACs: {checked.macs:,} ({human(checked.macs)}; conv and linear weights, as torchvision counts)"
+        f"MACs: {checked.macs:,} ({human(checked.macs)}; "
+        "conv and linear weights, as torchvision counts)"
     )
     if checked.buffers:
         lines.append(f"buffers: {checked.buffers:,} (batchnorm running statistics, not parameters)")

@@ -8,7 +8,6 @@ again, so the same model serves both passes.
 
 from __future__ import annotations
 
-import enum
 import re
 from typing import Annotated, Any
 
@@ -77,11 +76,6 @@ Padding = Annotated[tuple[int, int] | str, _pair_validator(0, ("same", "valid"))
 
 #: A list of layers; validated entry by entry by the elaborator, never here.
 LayerList = Annotated[list[Any], AllowExpr]
-
-
-def Choice(enum_type: type[enum.Enum]) -> Any:  # noqa: N802 - reads as a type in annotations
-    """A closed option set written as its value (``mode: max``), or an expression."""
-    return Annotated[enum_type, AllowExpr]
 
 
 class Options(BaseModel):
@@ -153,12 +147,15 @@ def validation_diagnostics(
         value = err.get("input")
         owner = f"{what} " if what else ""
         if kind == "extra_forbidden":
-            hint = option_hint(str(loc[-1]), fields if len(loc) == 1 else (),
-                               "options" if what else "keys")
+            hint = option_hint(
+                str(loc[-1]), fields if len(loc) == 1 else (), "options" if what else "keys"
+            )
             msg = f'unknown option "{loc[-1]}" for {what}' if what else f'unknown key "{loc[-1]}"'
             out.append(doc.diagnostic(path, msg, hint, key=True, notes=notes))
         elif kind == "missing":
-            required = [info.alias or f for f, info in model.model_fields.items() if info.is_required()]
+            required = [
+                info.alias or f for f, info in model.model_fields.items() if info.is_required()
+            ]
             message = f'{what} needs option "{loc[-1]}"' if what else f'missing key "{loc[-1]}"'
             out.append(
                 doc.diagnostic(path[:-1], message, f"required: {', '.join(required)}", notes=notes)

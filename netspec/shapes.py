@@ -27,11 +27,13 @@ def infer_shapes(program: Program) -> Checked:
     checked = _Infer().check(program.root, program.input, "")
     if program.output is not None and checked.output != program.output:
         raise NetspecError(
-            [program.doc.diagnostic(
-                ("output",),
-                f"the network gives {checked.output}, but output: says {program.output}",
-                "check the last layers: global pooling, flatten and the final linear",
-            )]
+            [
+                program.doc.diagnostic(
+                    ("output",),
+                    f"the network gives {checked.output}, but output: says {program.output}",
+                    "check the last layers: global pooling, flatten and the final linear",
+                )
+            ]
         )
     return checked
 
@@ -49,26 +51,37 @@ class _Infer:
         except LayerError as e:
             at: Node = e.at if isinstance(e.at, Node) else node
             raise NetspecError(
-                [at.doc.diagnostic(at.path, e.message, e.hint, key=True,
-                                   notes=(*at.trace, *e.notes))]
+                [
+                    at.doc.diagnostic(
+                        at.path, e.message, e.hint, key=True, notes=(*at.trace, *e.notes)
+                    )
+                ]
             ) from None
         if not node.children:
             self.leaves.append(checked)
         if node.expect is not None and node.expect != checked.output.dims:
             raise NetspecError(
-                [node.doc.diagnostic(
-                    node.expect_path,
-                    f"{node.display} gives {checked.output}, but expect: says {Shape(node.expect)}",
-                    "fix the layers up to here (kernel, stride, padding), or the expectation",
-                    notes=(*node.trace, *self.growth_note()))]
+                [
+                    node.doc.diagnostic(
+                        node.expect_path,
+                        f"{node.display} gives {checked.output}, "
+                        f"but expect: says {Shape(node.expect)}",
+                        "fix the layers up to here (kernel, stride, padding), or the expectation",
+                        notes=(*node.trace, *self.growth_note()),
+                    )
+                ]
             )
         if any(d < 1 for d in checked.output.dims):
             raise NetspecError(
-                [node.doc.diagnostic(
-                    node.path,
-                    f"{node.display} gives an empty output {checked.output} from input {shape}",
-                    "every size must stay at least 1: downsample less, or pad more",
-                    key=True, notes=node.trace)]
+                [
+                    node.doc.diagnostic(
+                        node.path,
+                        f"{node.display} gives an empty output {checked.output} from input {shape}",
+                        "every size must stay at least 1: downsample less, or pad more",
+                        key=True,
+                        notes=node.trace,
+                    )
+                ]
             )
         return checked
 

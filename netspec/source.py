@@ -150,7 +150,9 @@ def parse_source(raw: bytes | str, file: str = "<string>") -> Document:
     else:
         text = raw.removeprefix("\ufeff")
     if not text.strip():
-        raise NetspecError.plain(file, "file is empty", "a spec needs at least `name:` and `layers:`")
+        raise NetspecError.plain(
+            file, "file is empty", "a spec needs at least `name:` and `layers:`"
+        )
     doc = Document(file=file, text=text, data=None)
     try:
         node = yaml.compose(text, Loader=_Loader)
@@ -163,7 +165,9 @@ def parse_source(raw: bytes | str, file: str = "<string>") -> Document:
             file, "YAML nesting is too deep", f"specs are limited to {MAX_DEPTH} levels"
         ) from e
     if node is None or (isinstance(node, yaml.ScalarNode) and node.tag == _TAG + "null"):
-        raise NetspecError.plain(file, "file is empty", "a spec needs at least `name:` and `layers:`")
+        raise NetspecError.plain(
+            file, "file is empty", "a spec needs at least `name:` and `layers:`"
+        )
     converter = _Converter(doc)
     doc.data = converter.convert(node, ())
     if converter.errors:
@@ -246,7 +250,9 @@ class _Converter:
             return None
         if depth > MAX_DEPTH:
             if not self.errors:
-                self._error(node, "YAML nesting is too deep", f"specs are limited to {MAX_DEPTH} levels")
+                self._error(
+                    node, "YAML nesting is too deep", f"specs are limited to {MAX_DEPTH} levels"
+                )
             return None
         self.doc.values[path] = Pos(node.start_mark.line + 1, node.start_mark.column + 1)
         if isinstance(node, yaml.ScalarNode):
@@ -264,17 +270,25 @@ class _Converter:
         for key_node, value_node in node.value:
             if key_node.tag == _TAG + "merge":
                 self._error(
-                    key_node, "YAML merge keys (<<) are not supported", "write the keys out, or use a block"
+                    key_node,
+                    "YAML merge keys (<<) are not supported",
+                    "write the keys out, or use a block",
                 )
                 continue
             if not isinstance(key_node, yaml.ScalarNode):
-                self._error(key_node, "a mapping key must be a plain word", "use a name such as `out`")
+                self._error(
+                    key_node, "a mapping key must be a plain word", "use a name such as `out`"
+                )
                 continue
             key = key_node.value
             if key in out:
-                self._error(key_node, f'duplicate key "{key}"', "each key may appear once per mapping")
+                self._error(
+                    key_node, f'duplicate key "{key}"', "each key may appear once per mapping"
+                )
                 continue
-            self.doc.keys[(*path, key)] = Pos(key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+            self.doc.keys[(*path, key)] = Pos(
+                key_node.start_mark.line + 1, key_node.start_mark.column + 1
+            )
             out[key] = self.convert(value_node, (*path, key), depth + 1)
         return out
 
@@ -288,7 +302,9 @@ class _Converter:
         if tag == _TAG + "str":
             return node.value
         if tag == _TAG + "int" and len(node.value) > 40:
-            self._error(node, "integer literal is too long", "numbers in a spec have at most 40 digits")
+            self._error(
+                node, "integer literal is too long", "numbers in a spec have at most 40 digits"
+            )
             return None
         return _constructor.yaml_constructors[tag](_constructor, node)
 

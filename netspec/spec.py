@@ -26,8 +26,12 @@ if TYPE_CHECKING:
 class Spec:
     """A loaded, validated and shape-checked spec. Building it imports torch; nothing else does."""
 
-    def __init__(self, document: Document, overrides: dict[str, Any] | None = None,
-                 max_layers: int = MAX_LAYERS) -> None:
+    def __init__(
+        self,
+        document: Document,
+        overrides: dict[str, Any] | None = None,
+        max_layers: int = MAX_LAYERS,
+    ) -> None:
         self.document = document
         self.overrides = dict(overrides or {})
         self.program: Program = elaborate(document, self.overrides, max_layers)

@@ -9,7 +9,6 @@ from torch import nn
 
 import netspec
 
-
 Shapes = dict[str, tuple[int, ...]]
 
 
@@ -19,6 +18,7 @@ def measure(model: nn.Module, input_dims: tuple[int, ...]) -> tuple[Shapes, dict
     macs: dict[str, int] = {}
     hooks = []
     for name, module in model.named_modules():
+
         def hook(mod: nn.Module, args: object, out: torch.Tensor, name: str = name) -> None:
             shapes[name] = tuple(out.shape[1:])
             if isinstance(mod, nn.Conv2d):
@@ -43,7 +43,9 @@ def assert_static_matches_module(spec: netspec.Spec, model: nn.Module) -> None:
         assert shapes[c.path] == c.output.dims, c.path
         assert sum(p.numel() for p in module.parameters()) == c.params, c.path
         assert sum(b.numel() for b in module.buffers()) == c.buffers, c.path
-        inside = [v for k, v in macs.items() if not c.path or k == c.path or k.startswith(c.path + ".")]
+        inside = [
+            v for k, v in macs.items() if not c.path or k == c.path or k.startswith(c.path + ".")
+        ]
         real_macs = sum(inside)
         assert real_macs == c.macs, c.path
     assert sum(p.numel() for p in model.parameters()) == spec.num_params

@@ -26,13 +26,17 @@ def lenet(in_channels: int = 1, num_classes: int = 10) -> nn.Sequential:
     """LeNet-5 (d2l, "Convolutional Neural Networks (LeNet)", lenet.md): sigmoid activations,
     average pooling."""
     return nn.Sequential(
-        nn.Conv2d(in_channels, 6, kernel_size=5, padding=2), nn.Sigmoid(),
+        nn.Conv2d(in_channels, 6, kernel_size=5, padding=2),
+        nn.Sigmoid(),
         nn.AvgPool2d(kernel_size=2, stride=2),
-        nn.Conv2d(6, 16, kernel_size=5), nn.Sigmoid(),
+        nn.Conv2d(6, 16, kernel_size=5),
+        nn.Sigmoid(),
         nn.AvgPool2d(kernel_size=2, stride=2),
         nn.Flatten(),
-        nn.Linear(16 * 5 * 5, 120), nn.Sigmoid(),
-        nn.Linear(120, 84), nn.Sigmoid(),
+        nn.Linear(16 * 5 * 5, 120),
+        nn.Sigmoid(),
+        nn.Linear(120, 84),
+        nn.Sigmoid(),
         nn.Linear(84, num_classes),
     )
 
@@ -44,18 +48,25 @@ def alexnet(in_channels: int = 3, num_classes: int = 1000) -> nn.Sequential:
     does not); both give 54×54 at 224×224, so shapes and counts do not tell them apart.
     """
     return nn.Sequential(
-        nn.Conv2d(in_channels, 96, kernel_size=11, stride=4, padding=1), nn.ReLU(),
+        nn.Conv2d(in_channels, 96, kernel_size=11, stride=4, padding=1),
+        nn.ReLU(),
         nn.MaxPool2d(kernel_size=3, stride=2),
-        nn.Conv2d(96, 256, kernel_size=5, padding=2), nn.ReLU(),
+        nn.Conv2d(96, 256, kernel_size=5, padding=2),
+        nn.ReLU(),
         nn.MaxPool2d(kernel_size=3, stride=2),
-        nn.Conv2d(256, 384, kernel_size=3, padding=1), nn.ReLU(),
-        nn.Conv2d(384, 384, kernel_size=3, padding=1), nn.ReLU(),
-        nn.Conv2d(384, 256, kernel_size=3, padding=1), nn.ReLU(),
+        nn.Conv2d(256, 384, kernel_size=3, padding=1),
+        nn.ReLU(),
+        nn.Conv2d(384, 384, kernel_size=3, padding=1),
+        nn.ReLU(),
+        nn.Conv2d(384, 256, kernel_size=3, padding=1),
+        nn.ReLU(),
         nn.MaxPool2d(kernel_size=3, stride=2),
         nn.Flatten(),
-        nn.Linear(6400, 4096), nn.ReLU(),
+        nn.Linear(6400, 4096),
+        nn.ReLU(),
         nn.Dropout(p=0.5),
-        nn.Linear(4096, 4096), nn.ReLU(),
+        nn.Linear(4096, 4096),
+        nn.ReLU(),
         nn.Dropout(p=0.5),
         nn.Linear(4096, num_classes),
     )
@@ -73,8 +84,9 @@ def vgg_block(num_convs: int, in_channels: int, out_channels: int) -> nn.Sequent
     return nn.Sequential(*layers)
 
 
-def vgg(in_channels: int = 3, num_classes: int = 10,
-        conv_arch: Sequence[Sequence[int]] = VGG11_ARCH) -> nn.Sequential:
+def vgg(
+    in_channels: int = 3, num_classes: int = 10, conv_arch: Sequence[Sequence[int]] = VGG11_ARCH
+) -> nn.Sequential:
     """VGG (d2l, "Networks Using Blocks (VGG)", vgg.md); the default ``conv_arch`` is VGG-11.
 
     The blocks are followed directly by the flatten and the three fully connected layers: the book
@@ -86,20 +98,29 @@ def vgg(in_channels: int = 3, num_classes: int = 10,
         conv_blks.append(vgg_block(num_convs, in_channels, out_channels))
         in_channels = out_channels
     return nn.Sequential(
-        *conv_blks, nn.Flatten(),
-        nn.Linear(out_channels * 7 * 7, 4096), nn.ReLU(), nn.Dropout(0.5),
-        nn.Linear(4096, 4096), nn.ReLU(), nn.Dropout(0.5),
+        *conv_blks,
+        nn.Flatten(),
+        nn.Linear(out_channels * 7 * 7, 4096),
+        nn.ReLU(),
+        nn.Dropout(0.5),
+        nn.Linear(4096, 4096),
+        nn.ReLU(),
+        nn.Dropout(0.5),
         nn.Linear(4096, num_classes),
     )
 
 
-def nin_block(in_channels: int, out_channels: int, kernel_size: int, strides: int,
-              padding: int) -> nn.Sequential:
+def nin_block(
+    in_channels: int, out_channels: int, kernel_size: int, strides: int, padding: int
+) -> nn.Sequential:
     """d2l's ``nin_block``: a k×k convolution then two 1×1 convolutions, each with ReLU."""
     return nn.Sequential(
-        nn.Conv2d(in_channels, out_channels, kernel_size, strides, padding), nn.ReLU(),
-        nn.Conv2d(out_channels, out_channels, kernel_size=1), nn.ReLU(),
-        nn.Conv2d(out_channels, out_channels, kernel_size=1), nn.ReLU(),
+        nn.Conv2d(in_channels, out_channels, kernel_size, strides, padding),
+        nn.ReLU(),
+        nn.Conv2d(out_channels, out_channels, kernel_size=1),
+        nn.ReLU(),
+        nn.Conv2d(out_channels, out_channels, kernel_size=1),
+        nn.ReLU(),
     )
 
 
@@ -126,8 +147,15 @@ class Inception(nn.Module):
     ``(1×1 reduce, output)`` pairs. The ReLUs are applied in ``forward``, as in the book.
     """
 
-    def __init__(self, in_channels: int, c1: int, c2: Sequence[int], c3: Sequence[int], c4: int,
-                 **kwargs: object) -> None:
+    def __init__(
+        self,
+        in_channels: int,
+        c1: int,
+        c2: Sequence[int],
+        c3: Sequence[int],
+        c4: int,
+        **kwargs: object,
+    ) -> None:
         super().__init__(**kwargs)
         # path 1: a single 1×1 convolution
         self.p1_1 = nn.Conv2d(in_channels, c1, kernel_size=1)
@@ -157,12 +185,15 @@ def googlenet(in_channels: int = 1, num_classes: int = 10) -> nn.Sequential:
     No auxiliary classifiers and no batch normalization, as in the book.
     """
     b1 = nn.Sequential(
-        nn.Conv2d(in_channels, 64, kernel_size=7, stride=2, padding=3), nn.ReLU(),
+        nn.Conv2d(in_channels, 64, kernel_size=7, stride=2, padding=3),
+        nn.ReLU(),
         nn.MaxPool2d(kernel_size=3, stride=2, padding=1),
     )
     b2 = nn.Sequential(
-        nn.Conv2d(64, 64, kernel_size=1), nn.ReLU(),
-        nn.Conv2d(64, 192, kernel_size=3, padding=1), nn.ReLU(),
+        nn.Conv2d(64, 64, kernel_size=1),
+        nn.ReLU(),
+        nn.Conv2d(64, 192, kernel_size=3, padding=1),
+        nn.ReLU(),
         nn.MaxPool2d(kernel_size=3, stride=2, padding=1),
     )
     b3 = nn.Sequential(
@@ -197,11 +228,13 @@ class Residual(nn.Module):
     ``shortcut``), not what the block computes.
     """
 
-    def __init__(self, input_channels: int, num_channels: int, use_1x1conv: bool = False,
-                 strides: int = 1) -> None:
+    def __init__(
+        self, input_channels: int, num_channels: int, use_1x1conv: bool = False, strides: int = 1
+    ) -> None:
         super().__init__()
-        self.conv1 = nn.Conv2d(input_channels, num_channels, kernel_size=3, padding=1,
-                               stride=strides)
+        self.conv1 = nn.Conv2d(
+            input_channels, num_channels, kernel_size=3, padding=1, stride=strides
+        )
         self.bn1 = nn.BatchNorm2d(num_channels)
         self.conv2 = nn.Conv2d(num_channels, num_channels, kernel_size=3, padding=1)
         self.bn2 = nn.BatchNorm2d(num_channels)
@@ -220,8 +253,9 @@ class Residual(nn.Module):
         return F.relu(Y)
 
 
-def resnet_block(input_channels: int, num_channels: int, num_residuals: int,
-                 first_block: bool = False) -> list[nn.Module]:
+def resnet_block(
+    input_channels: int, num_channels: int, num_residuals: int, first_block: bool = False
+) -> list[nn.Module]:
     """d2l's ``resnet_block``: the first residual halves the size and changes the width, unless
     ``first_block`` (the one right after the stem's max pool)."""
     blk: list[nn.Module] = []
@@ -239,7 +273,8 @@ def resnet18(in_channels: int = 1, num_classes: int = 10) -> nn.Sequential:
     code; v1.0 wraps these three in a Sequential named ``last``)."""
     b1 = nn.Sequential(
         nn.Conv2d(in_channels, 64, kernel_size=7, stride=2, padding=3),
-        nn.BatchNorm2d(64), nn.ReLU(),
+        nn.BatchNorm2d(64),
+        nn.ReLU(),
         nn.MaxPool2d(kernel_size=3, stride=2, padding=1),
     )
     b2 = nn.Sequential(*resnet_block(64, 64, 2, first_block=True))
@@ -247,9 +282,14 @@ def resnet18(in_channels: int = 1, num_classes: int = 10) -> nn.Sequential:
     b4 = nn.Sequential(*resnet_block(128, 256, 2))
     b5 = nn.Sequential(*resnet_block(256, 512, 2))
     return nn.Sequential(
-        b1, b2, b3, b4, b5,
+        b1,
+        b2,
+        b3,
+        b4,
+        b5,
         nn.AdaptiveAvgPool2d((1, 1)),
-        nn.Flatten(), nn.Linear(512, num_classes),
+        nn.Flatten(),
+        nn.Linear(512, num_classes),
     )
 
 

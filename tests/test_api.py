@@ -46,7 +46,13 @@ def test_load_by_name_and_path():
 
 def test_overrides_and_params_arithmetic():
     spec = netspec.loads(SMALL)
-    assert spec.params == {"in_channels": 3, "size": 16, "num_classes": 5, "width": 1.0, "hidden": 32}
+    assert spec.params == {
+        "in_channels": 3,
+        "size": 16,
+        "num_classes": 5,
+        "width": 1.0,
+        "hidden": 32,
+    }
     wide = spec.with_params(width=2, num_classes=7)
     assert wide.params["hidden"] == 64 and wide.params["width"] == 2.0
     assert wide.output_shape == Shape((7,))

@@ -153,8 +153,12 @@ GOOGLENET_INCEPTIONS = [
 
 # classic_cnns.yaml d2l.googlenet.at_224_derived (derived), input 1×1×224×224
 GOOGLENET_224_BLOCKS = {
-    "b1": (64, 56, 56), "b2": (192, 28, 28), "b3": (480, 14, 14), "b4": (832, 7, 7),
-    "b5": (1024,), "fc": (10,),
+    "b1": (64, 56, 56),
+    "b2": (192, 28, 28),
+    "b3": (480, 14, 14),
+    "b4": (832, 7, 7),
+    "b5": (1024,),
+    "fc": (10,),
 }
 GOOGLENET_224_GMACS = 1.502982
 
@@ -193,18 +197,48 @@ RESIDUAL_DEMO = [
 # total_params / gmacs (classic_cnns.yaml d2l.<name>.total_params and .gmacs, or for VGG
 # d2l.vgg.full_vgg11_1x224x224.{total_params,gmacs})
 FIGURES: dict[str, dict[str, Any]] = {
-    "lenet": {"overrides": {"in_channels": 1, "num_classes": 10}, "input": (1, 1, 28, 28),
-              "layers": LENET_LAYERS, "total_params": 61706, "gmacs": 0.000417},
-    "alexnet": {"overrides": {"in_channels": 1, "num_classes": 10}, "input": (1, 1, 224, 224),
-                "layers": ALEXNET_LAYERS, "total_params": 46764746, "gmacs": 0.938146},
-    "vgg": {"overrides": {"in_channels": 1, "num_classes": 10}, "input": (1, 1, 224, 224),
-            "layers": VGG_LAYERS, "total_params": 128806154, "gmacs": 7.547232},
-    "nin": {"overrides": {"in_channels": 1, "num_classes": 10}, "input": (1, 1, 224, 224),
-            "layers": NIN_LAYERS, "total_params": 1992166, "gmacs": 0.762297},
-    "googlenet": {"overrides": {"in_channels": 1, "num_classes": 10}, "input": (1, 1, 96, 96),
-                  "layers": GOOGLENET_LAYERS, "total_params": 5977530, "gmacs": 0.276066},
-    "resnet": {"overrides": {"in_channels": 1, "num_classes": 10}, "input": (1, 1, 96, 96),
-               "layers": RESNET_LAYERS, "total_params": 11178378, "gmacs": 0.318658},
+    "lenet": {
+        "overrides": {"in_channels": 1, "num_classes": 10},
+        "input": (1, 1, 28, 28),
+        "layers": LENET_LAYERS,
+        "total_params": 61706,
+        "gmacs": 0.000417,
+    },
+    "alexnet": {
+        "overrides": {"in_channels": 1, "num_classes": 10},
+        "input": (1, 1, 224, 224),
+        "layers": ALEXNET_LAYERS,
+        "total_params": 46764746,
+        "gmacs": 0.938146,
+    },
+    "vgg": {
+        "overrides": {"in_channels": 1, "num_classes": 10},
+        "input": (1, 1, 224, 224),
+        "layers": VGG_LAYERS,
+        "total_params": 128806154,
+        "gmacs": 7.547232,
+    },
+    "nin": {
+        "overrides": {"in_channels": 1, "num_classes": 10},
+        "input": (1, 1, 224, 224),
+        "layers": NIN_LAYERS,
+        "total_params": 1992166,
+        "gmacs": 0.762297,
+    },
+    "googlenet": {
+        "overrides": {"in_channels": 1, "num_classes": 10},
+        "input": (1, 1, 96, 96),
+        "layers": GOOGLENET_LAYERS,
+        "total_params": 5977530,
+        "gmacs": 0.276066,
+    },
+    "resnet": {
+        "overrides": {"in_channels": 1, "num_classes": 10},
+        "input": (1, 1, 96, 96),
+        "layers": RESNET_LAYERS,
+        "total_params": 11178378,
+        "gmacs": 0.318658,
+    },
 }
 
 # classic_cnns.yaml d2l.alexnet.{conv_params,fc_params} and d2l.vgg.full_vgg11_1x224x224.{...}
@@ -233,8 +267,9 @@ def opts(checked: Checked) -> Any:
 def load_at(name: str, size: int, **overrides: Any) -> netspec.Spec:
     """A bundled spec with its input's height and width replaced (the input is not a param)."""
     text = (SPECS_DIR / f"{name}.yaml").read_text(encoding="utf-8")
-    text, n = re.subn(r"^input:.*$", f'input: ["${{in_channels}}", {size}, {size}]', text,
-                      flags=re.MULTILINE)
+    text, n = re.subn(
+        r"^input:.*$", f'input: ["${{in_channels}}", {size}, {size}]', text, flags=re.MULTILINE
+    )
     assert n == 1, f"{name}.yaml has no single top-level input: line"
     return netspec.loads(text, file=f"{name}.yaml@{size}", **overrides)
 
@@ -293,7 +328,10 @@ def test_vgg_small_arch() -> None:
     assert [(b.output.dims, b.params) for b in blocks] == VGG_SMALL_BLOCKS
     assert spec.checked.children[5].output.dims == (6272,)
     assert [c.params for c in spec.checked.children if c.node.kind.name == "linear"] == [
-        25694208, 16781312, 40970]
+        25694208,
+        16781312,
+        40970,
+    ]
     assert spec.num_params == 43093322  # total_params
     assert gmacs(spec) == 0.512156
 
@@ -303,10 +341,14 @@ def test_nin_three_channel_params() -> None:
     assert netspec.load("nin", in_channels=3, num_classes=10).num_params == 2015398
 
 
-@pytest.mark.parametrize("path,label,c_in,out,params,parts", GOOGLENET_INCEPTIONS,
-                         ids=[row[1] for row in GOOGLENET_INCEPTIONS])
-def test_googlenet_inception_modules(path: str, label: str, c_in: int, out: tuple[int, ...],
-                                     params: int, parts: tuple[int, ...]) -> None:
+@pytest.mark.parametrize(
+    "path,label,c_in,out,params,parts",
+    GOOGLENET_INCEPTIONS,
+    ids=[row[1] for row in GOOGLENET_INCEPTIONS],
+)
+def test_googlenet_inception_modules(
+    path: str, label: str, c_in: int, out: tuple[int, ...], params: int, parts: tuple[int, ...]
+) -> None:
     inception = node(netspec.load("googlenet", in_channels=1, num_classes=10), path)
     assert inception.node.kind.name == "inception"
     assert inception.input.dims[0] == c_in
@@ -326,7 +368,8 @@ def test_googlenet_at_224() -> None:
 def test_resnet_at_224() -> None:
     spec = load_at("resnet", 224, in_channels=1, num_classes=10)
     assert [(path, node(spec, path).output.dims) for path, _, _ in RESNET_224_LAYERS] == [
-        (path, printed[1:]) for path, _, printed in RESNET_224_LAYERS]
+        (path, printed[1:]) for path, _, printed in RESNET_224_LAYERS
+    ]
     assert spec.num_params == FIGURES["resnet"]["total_params"]
     assert gmacs(spec) == RESNET_224_GMACS
 
@@ -376,8 +419,9 @@ def test_reference_matches_book_printout(name: str) -> None:
         rows = []
         for layer in net:  # the book's own loop: X = layer(X); print(name, X.shape)
             x = layer(x)
-            rows.append((type(layer).__name__, tuple(x.shape),
-                         sum(p.numel() for p in layer.parameters())))
+            rows.append(
+                (type(layer).__name__, tuple(x.shape), sum(p.numel() for p in layer.parameters()))
+            )
     assert [row[:2] for row in rows] == [(cls, printed) for cls, printed, _ in printout]
     for (*_, params), (*_, got) in zip(printout, rows, strict=True):
         assert params is None or got == params
@@ -385,8 +429,9 @@ def test_reference_matches_book_printout(name: str) -> None:
 
 
 @pytest.mark.parametrize("args,kwargs,printed", RESIDUAL_DEMO)
-def test_reference_residual_demo(args: tuple[int, int], kwargs: dict[str, Any],
-                                 printed: tuple[int, ...]) -> None:
+def test_reference_residual_demo(
+    args: tuple[int, int], kwargs: dict[str, Any], printed: tuple[int, ...]
+) -> None:
     torch.manual_seed(0)
     blk = ref.Residual(*args, **kwargs)
     assert tuple(blk(torch.rand(4, 3, 6, 6)).shape) == printed
@@ -398,18 +443,25 @@ def test_reference_residual_demo(args: tuple[int, int], kwargs: dict[str, Any],
 
 # (name, overrides): the spec defaults, and one other setting of the params
 STRUCTURE_CASES: list[tuple[str, dict[str, Any]]] = [
-    ("lenet", {}), ("lenet", {"in_channels": 3, "num_classes": 7}),
-    ("alexnet", {}), ("alexnet", {"in_channels": 1, "num_classes": 10}),
-    ("vgg", {}), ("vgg", {"in_channels": 1, "num_classes": 7, "conv_arch": VGG_SMALL_ARCH}),
-    ("nin", {}), ("nin", {"in_channels": 3, "num_classes": 7}),
-    ("googlenet", {}), ("googlenet", {"in_channels": 3, "num_classes": 7}),
-    ("resnet", {}), ("resnet", {"in_channels": 3, "num_classes": 7}),
+    ("lenet", {}),
+    ("lenet", {"in_channels": 3, "num_classes": 7}),
+    ("alexnet", {}),
+    ("alexnet", {"in_channels": 1, "num_classes": 10}),
+    ("vgg", {}),
+    ("vgg", {"in_channels": 1, "num_classes": 7, "conv_arch": VGG_SMALL_ARCH}),
+    ("nin", {}),
+    ("nin", {"in_channels": 3, "num_classes": 7}),
+    ("googlenet", {}),
+    ("googlenet", {"in_channels": 3, "num_classes": 7}),
+    ("resnet", {}),
+    ("resnet", {"in_channels": 3, "num_classes": 7}),
 ]
 
 # Running them costs real time on a CPU, so one case each (the full VGG differs from the book's
 # small training VGG only in widths, which the structure test covers).
 NUMERIC_CASES: list[tuple[str, dict[str, Any]]] = [
-    ("lenet", {}), ("lenet", {"in_channels": 3, "num_classes": 7}),
+    ("lenet", {}),
+    ("lenet", {"in_channels": 3, "num_classes": 7}),
     ("alexnet", {"in_channels": 1, "num_classes": 10}),
     ("vgg", {"in_channels": 1, "num_classes": 10, "conv_arch": VGG_SMALL_ARCH}),
     ("nin", {}),
@@ -427,9 +479,12 @@ def case_id(name: str, overrides: dict[str, Any]) -> str:
 def cases(rows: list[tuple[str, dict[str, Any]]], known: dict[str, str]) -> list[Any]:
     """pytest params; a network in ``known`` is a strict xfail (it turns red once fixed)."""
     return [
-        pytest.param(name, overrides, id=case_id(name, overrides),
-                     marks=[pytest.mark.xfail(strict=True, reason=known[name])] if name in known
-                     else [])
+        pytest.param(
+            name,
+            overrides,
+            id=case_id(name, overrides),
+            marks=[pytest.mark.xfail(strict=True, reason=known[name])] if name in known else [],
+        )
         for name, overrides in rows
     ]
 
@@ -454,9 +509,11 @@ def test_build_matches_reference_structure(name: str, overrides: dict[str, Any])
         count = sum(p.numel() for p in built.parameters())
         assert count == sum(p.numel() for p in reference.parameters()) == spec.num_params
         assert [tuple(p.shape) for p in built.parameters()] == [
-            tuple(p.shape) for p in reference.parameters()]
+            tuple(p.shape) for p in reference.parameters()
+        ]
         assert [tuple(b.shape) for b in built.buffers()] == [
-            tuple(b.shape) for b in reference.buffers()]
+            tuple(b.shape) for b in reference.buffers()
+        ]
         x = torch.empty(2, *spec.input_shape.dims)
         assert built(x).shape == reference(x).shape == (2, *spec.output_shape.dims)
 
@@ -493,8 +550,10 @@ def test_build_computes_what_reference_computes(name: str, overrides: dict[str, 
                 m.bias.normal_(0.0, 0.1)
                 m.running_mean.normal_(0.0, 0.1)
                 m.running_var.uniform_(0.5, 1.5)
-        pairs = [*zip(built.parameters(), reference.parameters(), strict=True),
-                 *zip(built.buffers(), reference.buffers(), strict=True)]
+        pairs = [
+            *zip(built.parameters(), reference.parameters(), strict=True),
+            *zip(built.buffers(), reference.buffers(), strict=True),
+        ]
         for mine, theirs in pairs:
             assert mine.shape == theirs.shape
             mine.copy_(theirs)
@@ -503,4 +562,5 @@ def test_build_computes_what_reference_computes(name: str, overrides: dict[str, 
         out_built, out_ref = built.eval()(x), reference.eval()(x)
     assert out_built.shape == out_ref.shape == (2, *spec.output_shape.dims)
     assert torch.allclose(out_built, out_ref, rtol=1e-4, atol=1e-6), (
-        f"max difference {(out_built - out_ref).abs().max().item():.3g}")
+        f"max difference {(out_built - out_ref).abs().max().item():.3g}"
+    )

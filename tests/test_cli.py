@@ -21,9 +21,20 @@ def test_check_all_bundled_specs():
 
 def test_check_does_not_import_torch():
     proc = subprocess.run(
-        [sys.executable, "-X", "importtime", "-m", "netspec", "check", "--table",
-         *[f"specs/{n}.yaml" for n in BUNDLED]],
-        cwd=ROOT, capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-X",
+            "importtime",
+            "-m",
+            "netspec",
+            "check",
+            "--table",
+            *[f"specs/{n}.yaml" for n in BUNDLED],
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode == 0, proc.stderr
     imported = {line.split("|")[-1].strip() for line in proc.stderr.splitlines() if "|" in line}
@@ -56,7 +67,9 @@ def test_set_overrides_params_with_types():
     assert run.code == 0 and "(3, 28, 28) → (100,)" in run.out
     run = netspec("check", "lenet", "--set", "num_clases=100")
     assert run.code == 1
-    assert 'the spec has no param "num_clases"' in run.err and 'did you mean "num_classes"' in run.err
+    assert (
+        'the spec has no param "num_clases"' in run.err and 'did you mean "num_classes"' in run.err
+    )
     run = netspec("check", "lenet", "--set", "num_classes=ten")
     assert run.code == 1 and "expected an integer" in run.err
     run = netspec("check", "nin", "--set", "dropout=1")  # an int where a float is expected is fine
@@ -108,7 +121,9 @@ def test_build_saves_a_module_loadable_without_netspec(tmp_path, suffix):
     result = tmp_path / "y.pt"
     proc = subprocess.run(
         [sys.executable, "-c", LOAD_WITHOUT_NETSPEC, str(out), "1,96,96", str(result)],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert proc.returncode == 0, proc.stderr
     y = torch.load(result)

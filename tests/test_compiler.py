@@ -103,7 +103,9 @@ def test_forward_has_no_python_overhead_structures():
     for name in BUNDLED:
         for module in netspec.load(name).build().modules():
             assert type(module).__module__.startswith("torch.nn") or type(module) in (
-                Concat, Sum, Residual,
+                Concat,
+                Sum,
+                Residual,
             ), type(module)
 
 

@@ -10,13 +10,14 @@ from __future__ import annotations
 import re
 
 import pytest
+from conftest import FIXTURES, ROOT
 
 from netspec.cli import main
 
-from conftest import FIXTURES, ROOT
-
 CASES = sorted(
-    p.relative_to(FIXTURES) for d in ("errors", "seed_mistakes") for p in (FIXTURES / d).glob("*.yaml")
+    p.relative_to(FIXTURES)
+    for d in ("errors", "seed_mistakes")
+    for p in (FIXTURES / d).glob("*.yaml")
 )
 
 
@@ -58,6 +59,8 @@ def test_every_seed_mistake_fixture_has_an_expected_position():
 
 def test_errors_are_reported_in_line_order(capsys):
     main(["check", str(FIXTURES / "errors" / "wrong_type.yaml")])
-    lines = [int(m.group(1)) for m in re.finditer(r"\.yaml:(\d+):\d+: error", capsys.readouterr().err)]
+    lines = [
+        int(m.group(1)) for m in re.finditer(r"\.yaml:(\d+):\d+: error", capsys.readouterr().err)
+    ]
     assert len(lines) == 4
     assert lines == sorted(lines)

@@ -19,50 +19,117 @@ from netspec.registry import kind_names
 
 #: kind → (input shape, layers) that exercise its options
 EXAMPLES: dict[str, tuple[list[int], list[Any]]] = {
-    "conv": ([6, 17, 15], [
-        {"conv": {"out": 8, "kernel": [3, 5], "stride": [2, 1], "padding": [1, 2]}},
-        {"conv": {"out": 4, "kernel": 3, "dilation": 2, "groups": 2, "bias": False}},
-        {"conv": {"out": 4, "kernel": 4, "padding": "same", "padding_mode": "reflect"}},
-        {"conv": {"out": 4, "kernel": 2, "padding": "valid", "padding_mode": "circular"}},
-    ]),
-    "pool": ([3, 15, 16], [
-        {"pool": {"mode": "max", "kernel": 3, "stride": 2, "ceil_mode": True}},
-        {"pool": {"mode": "avg", "kernel": [2, 3], "padding": 1, "count_include_pad": False}},
-        {"pool": {"mode": "max", "output": [3, 2]}},
-        {"pool": {"mode": "avg", "global": True}},
-    ]),
+    "conv": (
+        [6, 17, 15],
+        [
+            {"conv": {"out": 8, "kernel": [3, 5], "stride": [2, 1], "padding": [1, 2]}},
+            {"conv": {"out": 4, "kernel": 3, "dilation": 2, "groups": 2, "bias": False}},
+            {"conv": {"out": 4, "kernel": 4, "padding": "same", "padding_mode": "reflect"}},
+            {"conv": {"out": 4, "kernel": 2, "padding": "valid", "padding_mode": "circular"}},
+        ],
+    ),
+    "pool": (
+        [3, 15, 16],
+        [
+            {"pool": {"mode": "max", "kernel": 3, "stride": 2, "ceil_mode": True}},
+            {"pool": {"mode": "avg", "kernel": [2, 3], "padding": 1, "count_include_pad": False}},
+            {"pool": {"mode": "max", "output": [3, 2]}},
+            {"pool": {"mode": "avg", "global": True}},
+        ],
+    ),
     "linear": ([12], [{"linear": 7}, {"linear": {"out": 3, "bias": False}}]),
     "flatten": ([2, 3, 4], ["flatten"]),
     "dropout": ([5], [{"dropout": 0.3}]),
     "identity": ([5], ["identity"]),
-    "batchnorm": ([3, 4, 4], [
-        {"batchnorm": {"eps": 0.001, "momentum": 0.01}}, "flatten",
-        {"batchnorm": {"affine": False}},
-    ]),
-    "group": ([3, 8, 8], [{"group": {"name": "stem", "layers": [{"conv": {"out": 4, "kernel": 3}}, "relu"]}}]),
-    "repeat": ([3, 8, 8], [
-        {"repeat": {"times": 3, "body": [{"conv": {"out": "${4 * (i + 1)}", "kernel": 1}}]}},
-        {"repeat": {"over": [[2, 3], [4, 1]], "as": ["c", "k"], "inline": True,
-                    "body": [{"conv": {"out": "${c}", "kernel": "${k}"}}, "relu"]}},
-        {"repeat": {"times": 2, "first": [{"pool": {"kernel": 2}}], "body": ["tanh"]}},
-    ]),
-    "inception": ([4, 9, 9], [
-        {"inception": {"branches": [[{"conv": {"out": 3, "kernel": 3, "padding": 1}}], [],
-                                    [{"pool": {"kernel": 3, "stride": 1, "padding": 1}}]]}},
-        {"inception": {"merge": "add", "branches": {"a": [{"conv": {"out": 11, "kernel": 1}}], "b": []}}},
-    ]),
-    "residual": ([4, 9, 9], [
-        {"residual": {"body": [{"conv": {"out": 4, "kernel": 3, "padding": 1}}], "after": "relu"}},
-        {"residual": {"body": [{"conv": {"out": 8, "kernel": 3, "stride": 2, "padding": 1}}]}},
-        {"residual": {"body": [{"conv": {"out": 6, "kernel": 3, "stride": 2}}],
-                      "shortcut": "projection", "projection": {"batchnorm": True}}},
-        {"residual": {"body": [{"conv": {"out": 6, "kernel": 1}}], "shortcut": "identity",
-                      "after": {"leaky_relu": 0.2}}},
-    ]),
+    "batchnorm": (
+        [3, 4, 4],
+        [
+            {"batchnorm": {"eps": 0.001, "momentum": 0.01}},
+            "flatten",
+            {"batchnorm": {"affine": False}},
+        ],
+    ),
+    "group": (
+        [3, 8, 8],
+        [{"group": {"name": "stem", "layers": [{"conv": {"out": 4, "kernel": 3}}, "relu"]}}],
+    ),
+    "repeat": (
+        [3, 8, 8],
+        [
+            {"repeat": {"times": 3, "body": [{"conv": {"out": "${4 * (i + 1)}", "kernel": 1}}]}},
+            {
+                "repeat": {
+                    "over": [[2, 3], [4, 1]],
+                    "as": ["c", "k"],
+                    "inline": True,
+                    "body": [{"conv": {"out": "${c}", "kernel": "${k}"}}, "relu"],
+                }
+            },
+            {"repeat": {"times": 2, "first": [{"pool": {"kernel": 2}}], "body": ["tanh"]}},
+        ],
+    ),
+    "inception": (
+        [4, 9, 9],
+        [
+            {
+                "inception": {
+                    "branches": [
+                        [{"conv": {"out": 3, "kernel": 3, "padding": 1}}],
+                        [],
+                        [{"pool": {"kernel": 3, "stride": 1, "padding": 1}}],
+                    ]
+                }
+            },
+            {
+                "inception": {
+                    "merge": "add",
+                    "branches": {"a": [{"conv": {"out": 11, "kernel": 1}}], "b": []},
+                }
+            },
+        ],
+    ),
+    "residual": (
+        [4, 9, 9],
+        [
+            {
+                "residual": {
+                    "body": [{"conv": {"out": 4, "kernel": 3, "padding": 1}}],
+                    "after": "relu",
+                }
+            },
+            {"residual": {"body": [{"conv": {"out": 8, "kernel": 3, "stride": 2, "padding": 1}}]}},
+            {
+                "residual": {
+                    "body": [{"conv": {"out": 6, "kernel": 3, "stride": 2}}],
+                    "shortcut": "projection",
+                    "projection": {"batchnorm": True},
+                }
+            },
+            {
+                "residual": {
+                    "body": [{"conv": {"out": 6, "kernel": 1}}],
+                    "shortcut": "identity",
+                    "after": {"leaky_relu": 0.2},
+                }
+            },
+        ],
+    ),
 }
 ACTIVATION_INPUT = ([3, 4, 4], None)
-ACTIVATIONS = {"relu", "relu6", "leaky_relu", "elu", "sigmoid", "tanh", "gelu", "silu", "hardswish",
-               "mish", "softmax", "log_softmax"}
+ACTIVATIONS = {
+    "relu",
+    "relu6",
+    "leaky_relu",
+    "elu",
+    "sigmoid",
+    "tanh",
+    "gelu",
+    "silu",
+    "hardswish",
+    "mish",
+    "softmax",
+    "log_softmax",
+}
 
 
 def test_every_kind_has_an_example():
@@ -85,16 +152,24 @@ def test_kind_static_rule_equals_module(kind):
 
 # --- random networks ---------------------------------------------------------------------------
 
+
 def keep_size_layer() -> st.SearchStrategy[Any]:
     """Layers that keep height and width (so they fit inception branches and residual bodies)."""
     conv = st.builds(
         lambda out, k, bias: {"conv": {"out": out, "kernel": k, "padding": k // 2, "bias": bias}},
-        st.integers(1, 6), st.sampled_from([1, 3, 5]), st.booleans(),
+        st.integers(1, 6),
+        st.sampled_from([1, 3, 5]),
+        st.booleans(),
     )
-    same = st.builds(lambda out, k: {"conv": {"out": out, "kernel": k, "padding": "same"}},
-                     st.integers(1, 6), st.integers(1, 4))
-    pool = st.builds(lambda mode: {"pool": {"mode": mode, "kernel": 3, "stride": 1, "padding": 1}},
-                     st.sampled_from(["max", "avg"]))
+    same = st.builds(
+        lambda out, k: {"conv": {"out": out, "kernel": k, "padding": "same"}},
+        st.integers(1, 6),
+        st.integers(1, 4),
+    )
+    pool = st.builds(
+        lambda mode: {"pool": {"mode": mode, "kernel": 3, "stride": 1, "padding": 1}},
+        st.sampled_from(["max", "avg"]),
+    )
     simple = st.sampled_from(["relu", "tanh", "batchnorm", "identity", {"dropout": 0.1}, "gelu"])
     return st.one_of(conv, same, pool, simple)
 
@@ -103,31 +178,56 @@ def residual(body: list[Any], downsample: bool, bn: bool) -> Any:
     """A residual whose shortcut is the identity, or a projection when the body downsamples."""
     if downsample:
         body = [{"conv": {"out": 4, "kernel": 3, "stride": 2, "padding": 1}}, *body]
-    return {"residual": {"body": body or ["relu"], "after": "relu", "projection": {"batchnorm": bn}}}
+    return {
+        "residual": {"body": body or ["relu"], "after": "relu", "projection": {"batchnorm": bn}}
+    }
 
 
 def any_layer(depth: int) -> st.SearchStrategy[Any]:
     conv = st.builds(
-        lambda out, k, s, p, d: {"conv": {"out": out, "kernel": k, "stride": s, "padding": p, "dilation": d}},
-        st.integers(1, 8), st.integers(1, 4), st.integers(1, 2), st.integers(0, 2), st.integers(1, 2),
+        lambda out, k, s, p, d: {
+            "conv": {"out": out, "kernel": k, "stride": s, "padding": p, "dilation": d}
+        },
+        st.integers(1, 8),
+        st.integers(1, 4),
+        st.integers(1, 2),
+        st.integers(0, 2),
+        st.integers(1, 2),
     )
     pool = st.builds(
-        lambda mode, k, s, ceil: {"pool": {"mode": mode, "kernel": k, "stride": s, "ceil_mode": ceil}},
-        st.sampled_from(["max", "avg"]), st.integers(1, 3), st.integers(1, 2), st.booleans(),
+        lambda mode, k, s, ceil: {
+            "pool": {"mode": mode, "kernel": k, "stride": s, "ceil_mode": ceil}
+        },
+        st.sampled_from(["max", "avg"]),
+        st.integers(1, 3),
+        st.integers(1, 2),
+        st.booleans(),
     )
-    adaptive = st.builds(lambda h, w: {"pool": {"mode": "avg", "output": [h, w]}},
-                         st.integers(1, 3), st.integers(1, 3))
+    adaptive = st.builds(
+        lambda h, w: {"pool": {"mode": "avg", "output": [h, w]}},
+        st.integers(1, 3),
+        st.integers(1, 3),
+    )
     options = [conv, pool, adaptive, keep_size_layer()]
     if depth < 2:
         body = st.lists(keep_size_layer(), min_size=0, max_size=3)
-        options.append(st.builds(lambda bs: {"inception": {"branches": bs}},
-                                 st.lists(body, min_size=1, max_size=3)))
-        options.append(st.builds(residual, st.lists(keep_size_layer(), max_size=3),
-                                 st.booleans(), st.booleans()))
-        options.append(st.builds(
-            lambda n, b: {"repeat": {"times": n, "body": b}},
-            st.integers(1, 3), st.lists(any_layer(depth + 1), min_size=1, max_size=2),
-        ))
+        options.append(
+            st.builds(
+                lambda bs: {"inception": {"branches": bs}}, st.lists(body, min_size=1, max_size=3)
+            )
+        )
+        options.append(
+            st.builds(
+                residual, st.lists(keep_size_layer(), max_size=3), st.booleans(), st.booleans()
+            )
+        )
+        options.append(
+            st.builds(
+                lambda n, b: {"repeat": {"times": n, "body": b}},
+                st.integers(1, 3),
+                st.lists(any_layer(depth + 1), min_size=1, max_size=2),
+            )
+        )
     return st.one_of(*options)
 
 
@@ -146,8 +246,12 @@ def test_random_networks_static_equals_built(text):
         spec = netspec.loads(text)
     except netspec.NetspecError as e:
         # generated shapes may shrink below a kernel; anything else is a bug in the generator
-        allowed = ("larger than the padded input", "empty output", "more than half the kernel",
-                   "cannot be concatenated")
+        allowed = (
+            "larger than the padded input",
+            "empty output",
+            "more than half the kernel",
+            "cannot be concatenated",
+        )
         assert any(a in str(e) for a in allowed), str(e)
         return
     assert_static_matches_module(spec, spec.build())

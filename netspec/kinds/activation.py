@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from ..errors import LayerError
 from ..ir import Shape
 from ..registry import Cost, Family, Kind, register
-from ..schema import Bool, Choice, Float, Int, Options, PosFloat
+from ..schema import AllowExpr, Bool, Float, Int, Options, PosFloat
 
 if TYPE_CHECKING:
     from torch import nn
@@ -35,7 +35,7 @@ class Approximate(enum.Enum):
 
 
 class GeluSpec(Options):
-    approximate: Choice(Approximate) = Approximate.NONE
+    approximate: Annotated[Approximate, AllowExpr] = Approximate.NONE
 
 
 class SoftmaxSpec(Options):
@@ -102,9 +102,15 @@ _ACTIVATIONS = [
     Activation("silu", InplaceSpec, lambda nn, o: nn.SiLU(o.inplace), "SiLU (swish)"),
     Activation("hardswish", InplaceSpec, lambda nn, o: nn.Hardswish(o.inplace), "hard swish"),
     Activation("mish", InplaceSpec, lambda nn, o: nn.Mish(o.inplace), "mish"),
-    Activation("softmax", SoftmaxSpec, lambda nn, o: nn.Softmax(o.dim), "softmax over dim (1)", "dim"),
     Activation(
-        "log_softmax", SoftmaxSpec, lambda nn, o: nn.LogSoftmax(o.dim), "log-softmax over dim (1)", "dim"
+        "softmax", SoftmaxSpec, lambda nn, o: nn.Softmax(o.dim), "softmax over dim (1)", "dim"
+    ),
+    Activation(
+        "log_softmax",
+        SoftmaxSpec,
+        lambda nn, o: nn.LogSoftmax(o.dim),
+        "log-softmax over dim (1)",
+        "dim",
     ),
 ]
 

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import enum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
 from pydantic import Field
 
 from ..errors import LayerError
 from ..ir import Shape
 from ..registry import Cost, Family, Kind, need_rank, register
-from ..schema import Bool, Choice, Options, Padding, PosInt, PosPair
+from ..schema import AllowExpr, Bool, Options, Padding, PosInt, PosPair
 
 if TYPE_CHECKING:
     from torch import nn
@@ -27,11 +27,13 @@ class ConvSpec(Options):
     out: PosInt = Field(description="output channels")
     kernel: PosPair = Field(description="kernel size: an integer or [height, width]")
     stride: PosPair = (1, 1)
-    padding: Padding = Field(default=(0, 0), description="an integer, [height, width], same or valid")
+    padding: Padding = Field(
+        default=(0, 0), description="an integer, [height, width], same or valid"
+    )
     dilation: PosPair = (1, 1)
     groups: PosInt = 1
     bias: Bool = True
-    padding_mode: Choice(PaddingMode) = PaddingMode.ZEROS
+    padding_mode: Annotated[PaddingMode, AllowExpr] = PaddingMode.ZEROS
 
 
 def conv_output(size: int, kernel: int, stride: int, pad: int, dilation: int, axis: str) -> int:
@@ -45,27 +47,25 @@ def conv_output(size: int, kernel: int, stride: int, pad: int, dilation: int, ax
     return (size + 2 * pad - span) // stride + 1
 
 
-def resolve_padding(opts: ConvSpec) -> tuple[int, int] | str:
-    return opts.padding if isinstance(opts.padding, str) else tuple(opts.padding)  # type: ignore[return-value]
-
-
 class Conv(Kind):
     name = "conv"
     Options = ConvSpec
     family = Family.CONV
-    summary = "2-D convolution: out, kernel, stride, padding (int, pair, same, valid), dilation, groups, bias"
+    summary = (
+        "2-D convolution: out, kernel, stride, padding (int, pair, same), dilation, groups, bias"
+    )
 
     def cost(self, opts: ConvSpec, shape: Shape) -> Cost:
         need_rank(shape, 3, "conv", 'add a "- conv" only on (channels, height, width) tensors')
         c, h, w = shape.dims
         if c % opts.groups:
             raise LayerError(
-                f"conv has groups={opts.groups}, but its {c} input channels are not divisible by it",
+                f"conv has groups={opts.groups}, but its {c} input channels do not divide by it",
                 f"choose groups that divides {c}",
             )
         if opts.out % opts.groups:
             raise LayerError(
-                f"conv has groups={opts.groups}, but its {opts.out} output channels are not divisible by it",
+                f"conv has groups={opts.groups}, but out={opts.out} does not divide by it",
                 f"choose out as a multiple of {opts.groups}",
             )
         (kh, kw), (sh, sw), (dh, dw) = opts.kernel, opts.stride, opts.dilation
@@ -77,7 +77,7 @@ class Conv(Kind):
                 )
             oh, ow = h, w
         else:
-            ph, pw = (0, 0) if opts.padding == "valid" else opts.padding
+            ph, pw = (0, 0) if isinstance(opts.padding, str) else opts.padding
             oh = conv_output(h, kh, sh, ph, dh, "height")
             ow = conv_output(w, kw, sw, pw, dw, "width")
         weights = opts.out * (c // opts.groups) * kh * kw
@@ -90,10 +90,10 @@ class Conv(Kind):
         return nn.Conv2d(
             input.channels,
             opts.out,
-            tuple(opts.kernel),
-            stride=tuple(opts.stride),
-            padding=resolve_padding(opts),
-            dilation=tuple(opts.dilation),
+            opts.kernel,
+            stride=opts.stride,
+            padding=opts.padding,
+            dilation=opts.dilation,
             groups=opts.groups,
             bias=opts.bias,
             padding_mode=opts.padding_mode.value,

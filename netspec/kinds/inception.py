@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import enum
 from collections import OrderedDict
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import Field
 
 from ..errors import LayerError
 from ..ir import Checked, Node, Shape
 from ..registry import BuildContext, ExpandContext, Family, InferContext, Kind, get_kind, register
-from ..schema import Choice, LayerList, Name, Options
+from ..schema import AllowExpr, LayerList, Name, Options
 
 if TYPE_CHECKING:
     from torch import nn
@@ -26,7 +26,9 @@ class InceptionSpec(Options):
     branches: list[LayerList] | dict[Name, LayerList] = Field(
         min_length=1, description="a list (or name: list mapping) of layer lists; [] is identity"
     )
-    merge: Choice(Merge) = Field(default=Merge.CONCAT, description="concat (channels) or add")
+    merge: Annotated[Merge, AllowExpr] = Field(
+        default=Merge.CONCAT, description="concat (channels) or add"
+    )
 
 
 class Inception(Kind):
@@ -38,8 +40,10 @@ class Inception(Kind):
 
     def expand(self, node: Node, ctx: ExpandContext) -> Node:
         opts: InceptionSpec = node.opts  # type: ignore[assignment]
-        keys: list[Any] = list(opts.branches) if isinstance(opts.branches, dict) else list(
-            range(len(opts.branches))
+        keys: list[Any] = (
+            list(opts.branches)
+            if isinstance(opts.branches, dict)
+            else list(range(len(opts.branches)))
         )
         raw: Any = opts.branches
         for key in keys:
@@ -48,7 +52,9 @@ class Inception(Kind):
                 identity = get_kind("identity")
                 assert identity is not None
                 node.children.append(
-                    Node(identity, identity.Options(), name, node.doc, (*node.path, "branches", key))
+                    Node(
+                        identity, identity.Options(), name, node.doc, (*node.path, "branches", key)
+                    )
                 )
             else:
                 node.children.append(ctx.layers("branches", key, name=name))

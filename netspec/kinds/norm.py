@@ -28,7 +28,9 @@ class BatchNorm(Kind):
 
     def cost(self, opts: BatchNormSpec, shape: Shape) -> Cost:
         if shape.rank not in (1, 3):
-            raise LayerError(f"batchnorm needs (channels, height, width) or (features,), got {shape}")
+            raise LayerError(
+                f"batchnorm needs (channels, height, width) or (features,), got {shape}"
+            )
         c = shape.channels
         params = 2 * c if opts.affine else 0
         buffers = 2 * c + 1 if opts.track_running_stats else 0

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import enum
 import math
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import Field, model_validator
 
 from ..errors import LayerError
 from ..ir import Shape
 from ..registry import Cost, Family, Kind, need_rank, register
-from ..schema import Bool, Choice, NonNegPair, Options, PosPair
+from ..schema import AllowExpr, Bool, NonNegPair, Options, PosPair
 
 if TYPE_CHECKING:
     from torch import nn
@@ -23,7 +23,7 @@ class PoolMode(enum.Enum):
 
 
 class PoolSpec(Options):
-    mode: Choice(PoolMode) = Field(default=PoolMode.MAX, description="max or avg")
+    mode: Annotated[PoolMode, AllowExpr] = Field(default=PoolMode.MAX, description="max or avg")
     kernel: PosPair | None = None
     stride: PosPair | None = Field(default=None, description="defaults to the kernel size")
     padding: NonNegPair = (0, 0)
@@ -49,7 +49,8 @@ def pool_output(size: int, kernel: int, stride: int, pad: int, ceil: bool, axis:
         )
     if size + 2 * pad < kernel:
         raise LayerError(
-            f"the pooling window's {axis} ({kernel}) is larger than the padded input ({size + 2 * pad})",
+            f"the pooling window's {axis} ({kernel}) is larger than the padded input "
+            f"({size + 2 * pad})",
             "use a smaller kernel, or remove a downsampling layer before this one",
         )
     span = size + 2 * pad - kernel
@@ -63,7 +64,9 @@ class Pool(Kind):
     name = "pool"
     Options = PoolSpec
     family = Family.POOL
-    summary = "max/avg pooling: kernel, stride, padding, ceil_mode; adaptive (output:); global: true"
+    summary = (
+        "max/avg pooling: kernel, stride, padding, ceil_mode; adaptive (output:); global: true"
+    )
 
     def cost(self, opts: PoolSpec, shape: Shape) -> Cost:
         need_rank(shape, 3, "pool")
@@ -84,11 +87,10 @@ class Pool(Kind):
 
         avg = opts.mode is PoolMode.AVG
         if opts.global_ or opts.output is not None:
-            size: Any = 1 if opts.global_ else tuple(opts.output or ())
+            size: Any = 1 if opts.global_ else opts.output
             return nn.AdaptiveAvgPool2d(size) if avg else nn.AdaptiveMaxPool2d(size)
         assert opts.kernel is not None
-        kernel, stride = tuple(opts.kernel), tuple(opts.stride or opts.kernel)
-        padding = tuple(opts.padding)
+        kernel, stride, padding = opts.kernel, opts.stride or opts.kernel, opts.padding
         if avg:
             return nn.AvgPool2d(kernel, stride, padding, opts.ceil_mode, opts.count_include_pad)
         return nn.MaxPool2d(kernel, stride, padding, ceil_mode=opts.ceil_mode)

@@ -29,7 +29,9 @@ class RepeatSpec(Options):
     index: Name = Field(default="i", description="name bound to the copy's index, from 0")
     body: LayerList = Field(min_length=1, description="the layers of one copy")
     first: LayerList | None = Field(default=None, description="the layers of the first copy")
-    inline: Bool = Field(default=False, description="splice the copies' layers into the enclosing list")
+    inline: Bool = Field(
+        default=False, description="splice the copies' layers into the enclosing list"
+    )
 
     @model_validator(mode="after")
     def _one_count(self) -> RepeatSpec:
@@ -47,9 +49,13 @@ class Repeat(Kind):
 
     def expand(self, node: Node, ctx: ExpandContext) -> Node:
         opts: RepeatSpec = node.opts  # type: ignore[assignment]
-        items: list[Any] = list(range(opts.times)) if opts.times is not None else list(opts.over or [])
+        items: list[Any] = (
+            list(range(opts.times)) if opts.times is not None else list(opts.over or [])
+        )
         if len(items) > MAX_COPIES:
-            raise LayerError(f"repeat of {len(items):,} copies", f"at most {MAX_COPIES:,} are allowed")
+            raise LayerError(
+                f"repeat of {len(items):,} copies", f"at most {MAX_COPIES:,} are allowed"
+            )
         for k, item in enumerate(items):
             env: dict[str, Any] = {opts.index: k}
             if opts.over is not None:

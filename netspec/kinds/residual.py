@@ -4,14 +4,14 @@ then an optional activation."""
 from __future__ import annotations
 
 import enum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..errors import LayerError
 from ..ir import Checked, Node, Shape
 from ..registry import BuildContext, ExpandContext, Family, InferContext, Kind, register
-from ..schema import Bool, Choice, LayerList, Options
+from ..schema import AllowExpr, Bool, LayerList, Options
 
 if TYPE_CHECKING:
     from torch import nn
@@ -32,7 +32,7 @@ class ProjectionSpec(BaseModel):
 
 class ResidualSpec(Options):
     body: LayerList = Field(min_length=1, description="the layers of the residual branch")
-    shortcut: Choice(Shortcut) = Field(
+    shortcut: Annotated[Shortcut, AllowExpr] = Field(
         default=Shortcut.AUTO,
         description="identity, projection (1×1 conv with the body's stride) or auto",
     )
