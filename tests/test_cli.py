@@ -167,3 +167,10 @@ def test_spec_error_on_build_has_no_traceback():
     run = netspec("build", str(FIXTURES / "seed_mistakes" / "googlenet_no_padding.yaml"))
     assert run.code == 1
     assert "Traceback" not in run.err and "cannot be concatenated" in run.err
+
+
+def test_examples_check():
+    examples = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "examples").glob("*.yaml"))
+    assert examples
+    run = netspec("check", *examples)
+    assert run.code == 0, run.err
