@@ -518,7 +518,8 @@ class _Expander:
         try:
             return kind.expand(node, _Context(self, path, raw, env, trace))
         except LayerError as e:
-            self.fail(path, e.message, e.hint, key=True, trace=trace)
+            where = (*path, *e.at) if isinstance(e.at, tuple) else path
+            self.fail(where, e.message, e.hint, key=where == path, trace=trace)
             raise _Failed from e
 
     def call(

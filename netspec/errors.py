@@ -83,7 +83,8 @@ class LayerError(Exception):
     message: str
     hint: str = ""
     notes: tuple[str, ...] = field(default=())
-    #: the node to point at, where it is not the layer whose rule raised (e.g. one branch)
+    #: where to point, if not at the layer whose rule raised: a node (one inception branch),
+    #: or a path within the layer's options (``("over", 1)``)
     at: Any = None
 
     def __str__(self) -> str:
@@ -97,4 +98,4 @@ def did_you_mean(word: str, choices: Iterable[str], what: str) -> str:
     listing = ", ".join(options) if len(options) <= 40 else ", ".join(options[:40]) + ", ..."
     if close:
         return f'did you mean "{close[0]}"? valid {what}: {listing}'
-    return f"valid {what}: {listing}" if options else f"there are no {what} here"
+    return f"valid {what}: {listing}" if options else f"there are no {what}"

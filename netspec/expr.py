@@ -236,7 +236,7 @@ class _Eval:
             raise LayerError(f'"{name}" is a helper; call it, as in {name}(...)')
         raise LayerError(
             f'undefined name "{name}"',
-            did_you_mean(name, self.env.keys(), "names here")
+            did_you_mean(name, self.env.keys(), "names here" if self.env else "names defined here")
             + "; declare it under params: or in the block's args:",
         )
 

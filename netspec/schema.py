@@ -160,6 +160,9 @@ def validation_diagnostics(
             out.append(
                 doc.diagnostic(path[:-1], message, f"required: {', '.join(required)}", notes=notes)
             )
+        elif not loc:  # a rule of the whole mapping (e.g. "exactly one of kernel or output")
+            message = str(err.get("msg", "")).removeprefix("Value error, ")
+            out.append(doc.diagnostic(path, message, "", notes=notes))
         else:
             got = "" if kind in ("too_short", "too_long") else f", got {_describe_value(value)}"
             message = f'{owner}option "{_dotted(loc)}": {_message(err)}{got}'

@@ -56,7 +56,7 @@ class Conv(Kind):
     )
 
     def cost(self, opts: ConvSpec, shape: Shape) -> Cost:
-        need_rank(shape, 3, "conv", 'add a "- conv" only on (channels, height, width) tensors')
+        need_rank(shape, 3, "conv", "on flat features, use linear" if shape.rank == 1 else "")
         c, h, w = shape.dims
         if c % opts.groups:
             raise LayerError(

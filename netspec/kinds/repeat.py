@@ -59,7 +59,7 @@ class Repeat(Kind):
         for k, item in enumerate(items):
             env: dict[str, Any] = {opts.index: k}
             if opts.over is not None:
-                env.update(_bind(opts.as_, item))
+                env.update(_bind(opts.as_, item, k))
             field = "first" if k == 0 and opts.first is not None else "body"
             node.children.append(ctx.layers(field, env=env, name=str(k)))
         return node
@@ -75,13 +75,14 @@ class Repeat(Kind):
         return f"repeat ×{count}"
 
 
-def _bind(names: str | list[str], item: Any) -> dict[str, Any]:
+def _bind(names: str | list[str], item: Any, index: int) -> dict[str, Any]:
     if isinstance(names, str):
         return {names: item}
     if not isinstance(item, list) or len(item) != len(names):
         raise LayerError(
             f"repeat item {item!r} does not match as: [{', '.join(names)}]",
             f"each item of over must be a list of {len(names)} values",
+            at=("over", index),
         )
     return dict(zip(names, item, strict=True))
 

@@ -83,6 +83,7 @@ class Residual(Kind):
                     f"the layer after the addition changes the shape from {out} to "
                     f"{checked_after.output}",
                     "use a shape-preserving layer such as relu",
+                    at=after,
                 )
             children.append(checked_after)
         checked = Checked(node, path, shape, out, children=children)
