@@ -26,5 +26,13 @@ def locate(path_or_name: str | Path) -> tuple[Path, str]:
         return candidate, text
     bundled = bundled_dir() / f"{text}.yaml"
     if bundled.exists():
-        return bundled, f"{text} ({bundled})"
+        return bundled, _shown(bundled)
     return candidate, text
+
+
+def _shown(path: Path) -> str:
+    """A path as messages show it: relative to the working directory when it is below it."""
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)

@@ -64,3 +64,20 @@ def test_errors_are_reported_in_line_order(capsys):
     ]
     assert len(lines) == 4
     assert lines == sorted(lines)
+
+
+@pytest.mark.parametrize(
+    ("name", "args"),
+    [
+        ("set_unknown", ["check", "lenet", "--set", "num_clases=3"]),
+        ("set_type", ["check", "nin", "--set", "num_classes=0.5"]),
+        ("missing_file", ["check", "specs/no_such.yaml"]),
+        ("directory", ["check", "specs"]),
+    ],
+)
+def test_command_line_errors(name, args, golden, capsys, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    assert main(args) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    golden(f"cli/{name}.txt", err)
