@@ -8,7 +8,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint setup
+.PHONY: demo test lint setup graphviz gallery
 
 setup: $(STAMP)
 
@@ -21,8 +21,17 @@ demo: $(STAMP)
 	$(BIN)/netspec check specs/nin.yaml --table
 	$(BIN)/netspec build specs/nin.yaml -o nin.pt2
 
-test: $(STAMP)
+test: $(STAMP) graphviz
 	$(BIN)/python -m pytest -n 2 -q
+
+# Graphviz's dot, for rendering; installed with apt where that is possible (as root).
+graphviz:
+	@command -v dot >/dev/null 2>&1 || { command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] \
+		&& apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq graphviz >/dev/null; } \
+		|| echo "note: Graphviz's dot is not installed: install it to render (tests needing it fail under CI=true)"
+
+gallery: $(STAMP) graphviz
+	$(BIN)/python docs/make_gallery.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check netspec tests bench

@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from .errors import NetspecError
+from .files import write_bytes_atomic
 
 EXIT_SPEC_ERROR = 1
 EXIT_MISUSE = 2
@@ -65,12 +66,56 @@ def _parser() -> argparse.ArgumentParser:
     _add_set(build)
     build.set_defaults(run=_build)
 
+    render = sub.add_parser("render", help="draw a spec with Graphviz (no torch)")
+    render.add_argument("spec", metavar="SPEC", help="a spec file or bundled name")
+    render.add_argument("-o", "--output", metavar="FILE", help="output file (default: NAME.FORMAT)")
+    render.add_argument(
+        "--format",
+        choices=("svg", "png", "pdf", "dot"),
+        help="output format (default: from -o, else svg)",
+    )
+    levels = render.add_mutually_exclusive_group()
+    levels.add_argument(
+        "--depth",
+        type=_positive,
+        metavar="N",
+        help="draw blocks below level N as single nodes (default: what fits a screen)",
+    )
+    levels.add_argument("--expand", action="store_true", help="draw every layer")
+    render.add_argument(
+        "--rankdir", choices=("TB", "LR"), default="TB", help="top to bottom, or left to right"
+    )
+    _add_set(render)
+    render.set_defaults(run=_render)
+
+    summary = sub.add_parser("summary", help="per-layer summary (torchinfo on the meta device)")
+    summary.add_argument("spec", metavar="SPEC", help="a spec file or bundled name")
+    summary.add_argument("--depth", type=_positive, metavar="N", help="show layers down to level N")
+    summary.add_argument("--batch", type=_positive, default=1, metavar="N", help="batch size (1)")
+    summary.add_argument("--format", choices=("table", "json", "csv"), default="table")
+    summary.add_argument(
+        "--static", action="store_true", help="netspec's own table from the static pass (no torch)"
+    )
+    summary.add_argument("-o", "--output", metavar="FILE", help="write to FILE, not stdout")
+    _add_set(summary)
+    summary.set_defaults(run=_summary)
+
     listing = sub.add_parser(
         "list", help="list the bundled specs (or, with --kinds, the layer kinds)"
     )
     listing.add_argument("--kinds", action="store_true", help="list the layer kinds instead")
     listing.set_defaults(run=_list)
     return parser
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
 
 
 def _add_set(p: argparse.ArgumentParser) -> None:
@@ -132,8 +177,8 @@ def _build(args: argparse.Namespace) -> int:
     if output is not None and output.suffix not in (".pt", ".pt2"):
         raise Misuse(f"-o {args.output}: use .pt (TorchScript) or .pt2 (torch.export)")
     spec = _load(args.spec, args.set)
-    if output is not None and output.resolve() == Path(spec.document.file).resolve():
-        raise Misuse("-o would overwrite the spec itself")
+    if output is not None:
+        _refuse_overwriting_spec(output, spec)
     from .build import build_and_run, save_module
 
     model, out_shape = build_and_run(spec)
@@ -146,6 +191,61 @@ def _build(args: argparse.Namespace) -> int:
         save_module(model, spec, output)
         print(f"  saved   {output}")
     return 0
+
+
+def _render(args: argparse.Namespace) -> int:
+    from .diagram import GraphvizMissing, render_dot, to_dot
+
+    output = Path(args.output) if args.output else None
+    fmt = args.format or (output.suffix.lstrip(".") if output is not None else "svg")
+    if fmt not in ("svg", "png", "pdf", "dot"):
+        raise Misuse(f"-o {args.output}: use .svg, .png, .pdf or .dot (or --format)")
+    if args.format and output is not None and output.suffix.lstrip(".") != args.format:
+        raise Misuse(f"-o {args.output} does not end in .{args.format}")
+    spec = _load(args.spec, args.set)
+    output = output or Path(f"{spec.name}.{fmt}")
+    _refuse_overwriting_spec(output, spec)
+    source = to_dot(
+        spec.checked, spec.name, depth=99 if args.expand else args.depth, rankdir=args.rankdir
+    )
+    try:
+        data = render_dot(source, fmt)
+    except GraphvizMissing as e:
+        fallback = output.with_suffix(".dot")
+        _refuse_overwriting_spec(fallback, spec)
+        write_bytes_atomic(fallback, source.encode())
+        print(f"netspec render: wrote {fallback} instead of {output}. {e}", file=sys.stderr)
+        return 0
+    write_bytes_atomic(output, data)
+    print(f"{spec.file}: wrote {output}")
+    return 0
+
+
+def _summary(args: argparse.Namespace) -> int:
+    from .report import format_summary
+
+    spec = _load(args.spec, args.set)
+    if args.static:
+        from .summary import static_summary
+
+        summary = static_summary(spec, args.batch, args.depth)
+    else:
+        from .summary import torch_summary
+
+        summary = torch_summary(spec, args.batch, args.depth)
+    text = format_summary(summary, args.format)
+    if args.output:
+        output = Path(args.output)
+        _refuse_overwriting_spec(output, spec)
+        write_bytes_atomic(output, text.encode())
+    else:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    return 0
+
+
+def _refuse_overwriting_spec(output: Path, spec: Any) -> None:
+    if output.exists() and output.resolve() == Path(spec.document.file).resolve():
+        raise Misuse(f"{output} is the spec itself; choose another output file")
 
 
 def _list(args: argparse.Namespace) -> int:

@@ -45,10 +45,11 @@ class Residual(nn.Module):
         self.after = after
 
     def forward(self, x: Tensor) -> Tensor:
-        identity = x
-        if self.shortcut is not None:
-            identity = self.shortcut(x)
-        out: Tensor = self.body(x) + identity
+        out: Tensor = self.body(x)
+        if self.shortcut is not None:  # noqa: SIM108 - TorchScript refines None in a plain if
+            out = out + self.shortcut(x)
+        else:
+            out = out + x
         if self.after is not None:
             out = self.after(out)
         return out

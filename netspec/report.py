@@ -5,7 +5,17 @@ Numbers come from :class:`~netspec.ir.Checked`; this module only formats them.
 
 from __future__ import annotations
 
+import csv
+import io
+import json
+from typing import TYPE_CHECKING, Any
+
 from .ir import Checked, Shape
+
+if TYPE_CHECKING:
+    from .summary import Summary
+
+SCHEMA = "netspec-summary/1"
 
 
 def human(n: int) -> str:
@@ -62,3 +72,128 @@ def format_table(checked: Checked) -> str:
     if checked.buffers:
         lines.append(f"buffers: {checked.buffers:,} (batchnorm running statistics, not parameters)")
     return "\n".join(lines)
+
+
+def format_summary(summary: Summary, fmt: str) -> str:
+    """A summary as ``table`` (for people), ``json`` or ``csv`` (for programs; see docs)."""
+    if fmt == "json":
+        return _summary_json(summary)
+    if fmt == "csv":
+        return _summary_csv(summary)
+    return _summary_table(summary)
+
+
+def _summary_table(s: Summary) -> str:
+    torch = s.source == "torchinfo"
+    header = ["path", "module" if torch else "kind", "layer", "output", "params", "MACs"]
+    if torch:
+        header.append("mult-adds")
+    rows = [header]
+    for r in s.rows:
+        cells = [
+            "  " * (r.depth - 1) + r.path,
+            r.module,
+            r.layer,
+            _dims(r.output),
+            f"{r.params:,}",
+            f"{r.macs:,}",
+        ]
+        if torch:
+            cells.append(f"{r.mult_adds or 0:,}")
+        rows.append(cells)
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    numeric = set(range(4, len(header)))
+    lines = []
+    for i, row in enumerate(rows):
+        lines.append(
+            "  ".join(
+                cell.rjust(widths[j]) if j in numeric else cell.ljust(widths[j])
+                for j, cell in enumerate(row)
+            ).rstrip()
+        )
+        if i == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    t = s.totals
+    assert t is not None
+    source = "torchinfo on the meta device" if torch else "netspec's static pass (no torch)"
+    lines += [
+        "",
+        f"{s.spec}: input {_dims(s.input)}, batch {s.batch}; summary from {source}",
+        f"params:        {t.params:,} (trainable {t.trainable_params:,}, "
+        f"non-trainable {t.non_trainable_params:,})",
+        f"buffers:       {t.buffers:,} values (batchnorm running statistics)",
+        f"MACs:          {t.macs:,} per sample ({human(t.macs)}): multiply-accumulates of conv "
+        "and linear weights, as torchvision counts",
+    ]
+    if t.mult_adds is not None:
+        lines.append(
+            f"mult-adds:     {t.mult_adds:,} for the batch (torchinfo's count: it adds bias terms "
+            "and batchnorm weights)"
+        )
+    lines += [
+        f"weights:       {_mb(t.param_bytes)} (float32)",
+        f"activations:   {_mb(t.activation_bytes)} "
+        f"(every layer's output, forward, batch {s.batch})",
+    ]
+    return "\n".join(lines)
+
+
+def _summary_json(s: Summary) -> str:
+    t = s.totals
+    assert t is not None
+    data: dict[str, Any] = {
+        "schema": SCHEMA,
+        "spec": s.spec,
+        "file": s.file,
+        "source": s.source,
+        "batch": s.batch,
+        "input": list(s.input),
+        "layers": [
+            {
+                "path": r.path,
+                "module": r.module,
+                "layer": r.layer,
+                "depth": r.depth,
+                "output": list(r.output),
+                "params": r.params,
+                "macs": r.macs,
+                **({"mult_adds": r.mult_adds} if r.mult_adds is not None else {}),
+            }
+            for r in s.rows
+        ],
+        "totals": {
+            "params": t.params,
+            "trainable_params": t.trainable_params,
+            "non_trainable_params": t.non_trainable_params,
+            "buffers": t.buffers,
+            "macs": t.macs,
+            **({"mult_adds": t.mult_adds} if t.mult_adds is not None else {}),
+            "param_bytes": t.param_bytes,
+            "activation_bytes": t.activation_bytes,
+        },
+    }
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+def _summary_csv(s: Summary) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    torch = s.source == "torchinfo"
+    writer.writerow(
+        ["path", "module", "layer", "depth", "output", "params", "macs"]
+        + (["mult_adds"] if torch else [])
+    )
+    for r in s.rows:
+        writer.writerow(
+            [r.path, r.module, r.layer, r.depth, "x".join(map(str, r.output)), r.params, r.macs]
+            + ([r.mult_adds] if torch else [])
+        )
+    return out.getvalue()
+
+
+def _dims(dims: tuple[int, ...]) -> str:
+    return str(Shape(dims))
+
+
+def _mb(n: int) -> str:
+    return f"{n / 1e6:,.2f} MB"

@@ -10,6 +10,7 @@ Example::
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -79,6 +80,27 @@ class Spec:
         from .report import format_table
 
         return format_table(self.checked)
+
+    def to_dot(self, depth: int | None = None, rankdir: str = "TB") -> str:
+        """The Graphviz DOT source of the diagram (``depth=None``: what fits a screen)."""
+        from .diagram import to_dot
+
+        return to_dot(self.checked, self.name, depth=depth, rankdir=rankdir)
+
+    def diagram(self, fmt: str = "svg", depth: int | None = None, rankdir: str = "TB") -> bytes:
+        """The diagram as svg, png or pdf bytes (needs Graphviz's ``dot``) or dot text."""
+        from .diagram import render_dot
+
+        return render_dot(self.to_dot(depth, rankdir), fmt)
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        """Jupyter shows a spec as its diagram (or as text where Graphviz is missing)."""
+        from .diagram import GraphvizMissing
+
+        bundle: dict[str, Any] = {"text/plain": repr(self)}
+        with contextlib.suppress(GraphvizMissing):  # then the text alone
+            bundle["image/svg+xml"] = self.diagram("svg").decode()
+        return bundle
 
     def with_params(self, **overrides: Any) -> Spec:
         """The same spec with other param values."""

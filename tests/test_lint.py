@@ -20,7 +20,7 @@ def test_ruff():
 
 
 def test_ruff_format():
-    result = run("ruff", "format", "--check", "netspec", "tests", "bench")
+    result = run("ruff", "format", "--check", "netspec", "tests", "bench", "docs")
     assert result.returncode == 0, result.stdout + result.stderr
 
 

@@ -1,0 +1,48 @@
+"""Regenerate docs/gallery.md and docs/gallery/*.svg from the bundled specs.
+
+Run with ``make gallery``. Each SVG carries the SHA-256 of the DOT source it was drawn from, so
+tests/test_diagram.py can tell, without Graphviz, when a picture is out of date with its spec.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+from pathlib import Path
+
+import netspec
+from netspec.bundled import bundled_names
+from netspec.files import write_bytes_atomic
+
+DOCS = Path(__file__).resolve().parent
+MARK = "<!-- netspec-dot-sha256: {} -->"
+
+
+def dot_hash(name: str) -> str:
+    return hashlib.sha256(netspec.load(name).to_dot().encode()).hexdigest()
+
+
+def main() -> int:
+    folder = DOCS / "gallery"
+    folder.mkdir(exist_ok=True)
+    lines = [
+        "# Gallery",
+        "",
+        "The bundled specs as `netspec render` draws them by default (regenerate with",
+        "`make gallery`; `netspec render SPEC --expand` draws every layer).",
+        "",
+    ]
+    for name in bundled_names():
+        spec = netspec.load(name)
+        svg = spec.diagram("svg").decode()
+        head, sep, rest = svg.partition("?>\n")
+        marked = f"{head}{sep}{MARK.format(dot_hash(name))}\n{rest}" if sep else svg
+        write_bytes_atomic(folder / f"{name}.svg", marked.encode())
+        lines += [f"## {name}", "", spec.description, "", f"![{name}](gallery/{name}.svg)", ""]
+    write_bytes_atomic(DOCS / "gallery.md", "\n".join(lines).encode())
+    print(f"wrote {DOCS / 'gallery.md'} and {len(bundled_names())} pictures")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,282 @@
+"""Drawing a checked network as a Graphviz graph (no torch, no forward pass).
+
+A node per layer, labelled as a paper writes it (``conv 3×3 /2, 64``) with its parameters;
+edges labelled with the shape they carry; blocks, groups, inception modules and residual
+blocks as clusters; inception branches side by side into a concat node; a residual's shortcut
+bypassing its body into an add node. Below ``depth`` a block is one node with its name,
+input → output shape, parameters and MACs. The DOT text is deterministic.
+
+Example::
+
+    dot = to_dot(spec.checked, spec.name)            # DOT source text
+    svg = render_dot(dot, "svg")                     # bytes, via Graphviz's dot program
+"""
+
+from __future__ import annotations
+
+import html
+import shutil
+from dataclasses import dataclass
+
+import graphviz
+
+from .ir import Checked, Shape
+from .registry import Family
+from .report import human, layer_text
+
+#: fill colours by layer family (a colour-blind-safe pastel set)
+COLOURS: dict[Family, str] = {
+    Family.CONV: "#a6cee3",
+    Family.POOL: "#b2df8a",
+    Family.NORM: "#fdbf6f",
+    Family.ACTIVATION: "#fb9a99",
+    Family.LINEAR: "#cab2d6",
+    Family.MERGE: "#ffff99",
+    Family.STRUCTURE: "#e0e0e0",
+    Family.OTHER: "#f5f5f5",
+}
+#: the automatic depth keeps at most this many nodes, so a network fits one screen
+SCREEN_NODES = 45
+FORMATS = ("svg", "png", "pdf", "dot")
+INSTALL_HINT = (
+    "Graphviz's `dot` program was not found: install Graphviz "
+    "(apt-get install graphviz, brew install graphviz, or graphviz.org/download)"
+)
+
+
+class GraphvizMissing(Exception):
+    """The ``dot`` program is not installed."""
+
+
+@dataclass(frozen=True)
+class _Port:
+    """A node whose output feeds what comes next, and the shape it carries."""
+
+    id: str
+    shape: Shape
+
+
+def to_dot(root: Checked, title: str, depth: int | None = None, rankdir: str = "TB") -> str:
+    """The DOT source of a checked network; ``depth=None`` picks one that fits a screen."""
+    if depth is None:
+        depth = auto_depth(root)
+    g = graphviz.Digraph(name=title)
+    g.attr(
+        rankdir=rankdir,
+        fontname="Helvetica",
+        fontsize="11",
+        nodesep="0.25",
+        ranksep="0.3",
+        newrank="true",
+        ordering="out",
+    )
+    g.attr(
+        "node",
+        shape="box",
+        style="rounded,filled",
+        fontname="Helvetica",
+        fontsize="10",
+        margin="0.08,0.03",
+        height="0.3",
+    )
+    g.attr("edge", fontname="Helvetica", fontsize="8", color="#555555", arrowsize="0.6")
+    g.attr(label=_title(root, title), labelloc="t", fontsize="13")
+    with g.subgraph(name="source") as top:  # keeps the input above every cluster
+        top.attr(rank="source")
+        top.node("input", f"input\n{root.input.times()}", shape="oval", fillcolor="white")
+    drawer = _Drawer(depth)
+    ends = drawer.sequence(root.children, g, [_Port("input", root.input)])
+    g.node("output", f"output\n{root.output.times()}", shape="oval", fillcolor="white")
+    drawer.connect(ends, "output")
+    # edges go in the top graph: an edge inside a cluster would pull its nodes into it
+    for tail, head, attrs in drawer.edges:
+        g.edge(tail, head, **attrs)
+    _legend(g, drawer.families)
+    source: str = g.source
+    return source
+
+
+def auto_depth(root: Checked) -> int:
+    """The deepest level at which the drawing has at most :data:`SCREEN_NODES` nodes."""
+    deepest = max((_level(c) for c in root.walk()[1:]), default=1)
+    best = 1
+    for depth in range(1, deepest + 1):
+        if _count(root.children, depth) > SCREEN_NODES:
+            break
+        best = depth
+    return best
+
+
+def _count(nodes: list[Checked], depth: int) -> int:
+    total = 0
+    for c in nodes:
+        if not c.children or _level(c) >= depth:
+            total += 1
+        elif c.node.kind.name == "residual":
+            total += 1 + sum(
+                _count(k.children, 10**6) if k.node.name == "body" else _count([k], depth)
+                for k in c.children
+            )
+        else:
+            total += _count(c.children, depth) + (1 if c.node.kind.family is Family.MERGE else 0)
+    return total
+
+
+def _level(c: Checked) -> int:
+    return c.path.count(".") + 1
+
+
+def render_dot(source: str, fmt: str) -> bytes:
+    """Run Graphviz's ``dot`` on DOT source; ``fmt`` is svg, png or pdf."""
+    if fmt == "dot":
+        return source.encode()
+    if shutil.which("dot") is None:
+        raise GraphvizMissing(INSTALL_HINT)
+    data: bytes = graphviz.Source(source).pipe(format=fmt)
+    return data
+
+
+class _Drawer:
+    def __init__(self, depth: int) -> None:
+        self.depth = depth
+        self.families: set[Family] = set()
+        self.drawn: list[str] = []  # node ids in drawing order
+        self.edges: list[tuple[str, str, dict[str, str]]] = []
+
+    def connect(self, ports: list[_Port], target: str, **attrs: str) -> None:
+        for port in ports:
+            self.edges.append((port.id, target, {"label": port.shape.times(), **attrs}))
+
+    def sequence(
+        self, nodes: list[Checked], g: graphviz.Digraph, ports: list[_Port]
+    ) -> list[_Port]:
+        for c in nodes:
+            ports = self.draw(c, g, ports)
+        return ports
+
+    def draw(
+        self, c: Checked, g: graphviz.Digraph, ports: list[_Port], whole: bool = False
+    ) -> list[_Port]:
+        """Draw ``c``; ``whole`` draws its layers even below the depth limit."""
+        kind = c.node.kind.name
+        if not c.children:
+            return self.leaf(c, g, ports)
+        if not whole and _level(c) >= self.depth:
+            return self.collapsed(c, g, ports)
+        if whole:
+            return self.sequence(c.children, g, ports)
+        with g.subgraph(name=f"cluster_{c.path}") as sub:
+            sub.attr(
+                label=_cluster_label(c),
+                style="rounded,dashed",
+                color="#888888",
+                fontsize="10",
+                labeljust="l",
+            )
+            if kind == "inception":
+                return self.inception(c, sub, ports)
+            if kind == "residual":
+                return self.residual(c, sub, ports)
+            return self.sequence(c.children, sub, ports)
+
+    def leaf(self, c: Checked, g: graphviz.Digraph, ports: list[_Port]) -> list[_Port]:
+        family = c.node.kind.family
+        self.families.add(family)
+        label = f"<<b>{_esc(layer_text(c))}</b>"
+        if c.params:
+            label += f'<br/><font point-size="8">{c.params:,} params</font>'
+        label += ">"
+        g.node(c.path, label, fillcolor=COLOURS[family], tooltip=c.path)
+        self.drawn.append(c.path)
+        self.connect(ports, c.path)
+        return [_Port(c.path, c.output)]
+
+    def collapsed(self, c: Checked, g: graphviz.Digraph, ports: list[_Port]) -> list[_Port]:
+        self.families.add(Family.STRUCTURE)
+        what = layer_text(c)
+        if c.node.kind.name == "repeat" or (
+            c.children and c.children[0].node.kind.name == "repeat" and len(c.children) == 1
+        ):
+            what = f"{what} ×{len(_repeat_of(c).children)}"
+        name = c.node.name if not c.node.name.isdigit() else ""
+        head = f"{name}: {what}" if name else what
+        label = (
+            f"<<b>{_esc(head)}</b><br/>"
+            f'<font point-size="8">{c.input.times()} → {c.output.times()}<br/>'
+            f"{c.params:,} params, {human(c.macs)} MACs</font>>"
+        )
+        g.node(
+            c.path, label, fillcolor=COLOURS[Family.STRUCTURE], tooltip=c.path, style="filled,bold"
+        )
+        self.drawn.append(c.path)
+        self.connect(ports, c.path)
+        return [_Port(c.path, c.output)]
+
+    def inception(self, c: Checked, g: graphviz.Digraph, ports: list[_Port]) -> list[_Port]:
+        merge = f"{c.path}.merge"
+        ends: list[_Port] = []
+        firsts: list[str] = []
+        for branch in c.children:
+            if branch.node.kind.name == "identity":
+                ends.extend(ports)
+                continue
+            before = len(self.drawn)
+            ends.extend(self.draw(branch, g, ports))
+            firsts.append(self.drawn[before])
+        with g.subgraph() as row:  # branches stand side by side, their first layers level
+            row.attr(rank="same")
+            for first in firsts:
+                row.node(first)
+        self.families.add(Family.MERGE)
+        word = c.node.kind.describe(c.node.opts)
+        g.node(merge, word, fillcolor=COLOURS[Family.MERGE])
+        self.connect(ends, merge)
+        return [_Port(merge, c.output)]
+
+    def residual(self, c: Checked, g: graphviz.Digraph, ports: list[_Port]) -> list[_Port]:
+        body, shortcut = c.child("body"), c.child("shortcut")
+        after = c.child("after")
+        assert body is not None  # the residual kind always has one
+        ends = self.draw(body, g, ports, whole=True)  # a body is drawn with its residual
+        bypass = self.draw(shortcut, g, ports) if shortcut is not None else ports
+        add = f"{c.path}.add"
+        self.families.add(Family.MERGE)
+        g.node(add, "+", shape="circle", fillcolor=COLOURS[Family.MERGE], width="0.3")
+        self.connect(ends, add)
+        # the shortcut, dashed, so that it visibly goes around the body
+        self.connect(bypass, add, style="dashed")
+        out = [_Port(add, c.output)]
+        return self.draw(after, g, out) if after is not None else out
+
+
+def _repeat_of(c: Checked) -> Checked:
+    return c if c.node.kind.name == "repeat" else c.children[0]
+
+
+def _cluster_label(c: Checked) -> str:
+    name = c.node.name
+    what = c.node.label or c.node.kind.name
+    if name.isdigit():
+        return what if c.node.label else ""
+    return f"{name}: {what}" if what not in ("group", name) else name
+
+
+def _title(root: Checked, title: str) -> str:
+    return f"{title}: {root.params:,} params, {human(root.macs)} MACs"
+
+
+def _legend(g: graphviz.Digraph, families: set[Family]) -> None:
+    with g.subgraph(name="legend") as legend:
+        legend.attr(rank="same")
+        previous = ""
+        for family in Family:
+            if family not in families:
+                continue
+            node = f"legend_{family.name.lower()}"
+            legend.node(node, family.value, fillcolor=COLOURS[family], fontsize="8", height="0.2")
+            legend.edge(previous or "output", node, style="invis")
+            previous = node
+
+
+def _esc(text: str) -> str:
+    return html.escape(text, quote=False)

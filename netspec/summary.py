@@ -1,0 +1,168 @@
+"""Per-layer summaries: from the static pass (no torch), or from torchinfo on the built module.
+
+The torchinfo summary builds the module on PyTorch's meta device, so no weight is allocated: a
+spec of billions of parameters summarises in seconds. Both summaries give the same rows (paths
+follow the spec) and must agree on every output shape and on the parameters; torchinfo's
+mult-adds also count bias terms and batchnorm weights, so they are reported beside netspec's
+MACs rather than in their place.
+
+Example::
+
+    s = static_summary(spec, batch=8)          # or torch_summary(spec, batch=8)
+    s.rows[0].path, s.totals.params
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from .errors import NetspecError
+from .ir import Checked
+from .report import layer_text
+
+if TYPE_CHECKING:
+    from .spec import Spec
+
+BYTES_PER_VALUE = 4  # float32
+
+
+@dataclass
+class Row:
+    """One layer: where it is, what it is, what it gives and costs (per sample)."""
+
+    path: str
+    module: str
+    layer: str
+    depth: int
+    output: tuple[int, ...]
+    params: int
+    macs: int
+    mult_adds: int | None = None  # torchinfo's count for the batch (torchinfo summaries only)
+
+
+@dataclass
+class Totals:
+    params: int
+    trainable_params: int
+    macs: int
+    param_bytes: int
+    activation_bytes: int
+    buffers: int
+    mult_adds: int | None = None
+
+    @property
+    def non_trainable_params(self) -> int:
+        return self.params - self.trainable_params
+
+
+@dataclass
+class Summary:
+    spec: str
+    file: str
+    source: str  # "static" or "torchinfo"
+    batch: int
+    input: tuple[int, ...]
+    rows: list[Row] = field(default_factory=list)
+    totals: Totals | None = None
+
+
+def static_summary(spec: Spec, batch: int = 1, depth: int | None = None) -> Summary:
+    """The checker's own per-layer table (never imports torch)."""
+    checked = spec.checked
+    rows = [_row(c) for c in checked.walk()[1:] if depth is None or _depth(c) <= depth]
+    totals = Totals(
+        params=checked.params,
+        trainable_params=checked.params,
+        macs=checked.macs,
+        param_bytes=checked.params * BYTES_PER_VALUE,
+        activation_bytes=activation_values(checked) * batch * BYTES_PER_VALUE,
+        buffers=checked.buffers,
+    )
+    return Summary(spec.name, spec.file, "static", batch, spec.input_shape.dims, rows, totals)
+
+
+def torch_summary(spec: Spec, batch: int = 1, depth: int | None = None) -> Summary:
+    """torchinfo's summary of the module built on the meta device (no weights allocated)."""
+    import torch
+    import torchinfo
+
+    with torch.device("meta"):
+        model = spec.build()
+    example = torch.zeros(batch, *spec.input_shape.dims, device="meta")
+    stats = torchinfo.summary(
+        model,
+        input_data=example,
+        device="meta",
+        verbose=0,
+        depth=10**6,
+        col_names=("output_size", "num_params", "mult_adds"),
+    )
+    by_path = {c.path: c for c in spec.checked.walk()}
+    rows: list[Row] = []
+    leaf_mult_adds: dict[str, int] = {}
+    for info in stats.summary_list[1:]:
+        path = _torchinfo_path(info)
+        c = by_path.get(path)
+        if c is None:  # a module that is not a layer of the spec would be a compiler bug
+            raise NetspecError.plain(spec.file, f"internal: torchinfo row {path!r} has no layer")
+        shape = tuple(int(d) for d in info.output_size[1:])
+        if shape != c.output.dims:
+            raise NetspecError.plain(
+                spec.file, f"internal: {path} gives {shape} in torch but {c.output.dims} statically"
+            )
+        if info.is_leaf_layer:
+            leaf_mult_adds[path] = int(info.macs)
+        rows.append(_row(c, module=info.class_name, params=int(info.num_params)))
+    for row in rows:
+        row.mult_adds = sum(
+            v for k, v in leaf_mult_adds.items() if k == row.path or k.startswith(row.path + ".")
+        )
+    checked = spec.checked
+    totals = Totals(
+        params=int(stats.total_params),
+        trainable_params=int(stats.trainable_params),
+        macs=checked.macs,
+        param_bytes=int(stats.total_params) * BYTES_PER_VALUE,
+        activation_bytes=activation_values(checked) * batch * BYTES_PER_VALUE,
+        buffers=checked.buffers,
+        mult_adds=int(stats.total_mult_adds),
+    )
+    if totals.params != checked.params:
+        raise NetspecError.plain(
+            spec.file,
+            f"internal: torchinfo counts {totals.params:,} params, netspec {checked.params:,}",
+        )
+    if depth is not None:
+        rows = [r for r in rows if r.depth <= depth]
+    return Summary(spec.name, spec.file, "torchinfo", batch, spec.input_shape.dims, rows, totals)
+
+
+def activation_values(checked: Checked) -> int:
+    """Values every layer outputs for one sample: what a forward pass keeps alive for training."""
+    return sum(c.output.numel for c in checked.walk() if not c.children)
+
+
+def _row(c: Checked, module: str = "", params: int | None = None) -> Row:
+    return Row(
+        path=c.path,
+        module=module or c.node.kind.name,
+        layer=layer_text(c),
+        depth=_depth(c),
+        output=c.output.dims,
+        params=c.params if params is None else params,
+        macs=c.macs,
+    )
+
+
+def _depth(c: Checked) -> int:
+    return c.path.count(".") + 1
+
+
+def _torchinfo_path(info: object) -> str:
+    parts: list[str] = []
+    node = info
+    while getattr(node, "parent_info", None) is not None:
+        parts.append(str(getattr(node, "var_name")))  # noqa: B009 - torchinfo has no types
+        node = getattr(node, "parent_info")  # noqa: B009
+    return ".".join(reversed(parts))
