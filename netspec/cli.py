@@ -7,6 +7,7 @@ Exit codes: 0 all good, 1 a spec error (diagnostics on stderr), 2 misuse of the 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -14,9 +15,12 @@ from typing import Any
 
 import yaml
 
+from .elaborate import MAX_LAYERS
 from .errors import NetspecError
 from .files import write_bytes_atomic
+from .source import show
 
+_FLOAT_TEXT = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)[eE][+-]?\d+$")
 EXIT_SPEC_ERROR = 1
 EXIT_MISUSE = 2
 
@@ -120,6 +124,13 @@ def _positive(text: str) -> int:
 
 def _add_set(p: argparse.ArgumentParser) -> None:
     p.add_argument(
+        "--max-layers",
+        type=_positive,
+        default=MAX_LAYERS,
+        metavar="N",
+        help=f"refuse specs that expand to more layers (default {MAX_LAYERS:,})",
+    )
+    p.add_argument(
         "--set",
         action="append",
         default=[],
@@ -141,14 +152,28 @@ def parse_sets(items: Sequence[str]) -> dict[str, Any]:
             raise Misuse(f"--set {item!r}: the value is not valid YAML") from e
         if not isinstance(value, (int, float, str, bool, list)):
             raise Misuse(f"--set {item!r}: the value must be a number, true/false, text or a list")
+        if isinstance(value, str) and _FLOAT_TEXT.match(value):
+            value = float(value)  # YAML 1.1 reads 1e-5 (no dot) as text
         out[name.strip()] = value
     return out
 
 
-def _load(spec: str, sets: Sequence[str]) -> Any:
+def _load(args: argparse.Namespace) -> Any:
     from .spec import load
 
-    return load(spec, **parse_sets(sets))
+    return load(args.spec, max_layers=args.max_layers, **parse_sets(args.set))
+
+
+def _output(text: str | None) -> Path | None:
+    """The -o path, refused before any work if it cannot be written."""
+    if text is None:
+        return None
+    path = Path(text)
+    if path.is_dir():
+        raise Misuse(f"-o {text} is a folder; give a file name")
+    if not (path.parent if str(path.parent) else Path(".")).is_dir():
+        raise Misuse(f"-o {text}: the folder {path.parent} does not exist")
+    return path
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -160,7 +185,7 @@ def _check(args: argparse.Namespace) -> int:
         from .spec import load
 
         try:
-            spec = load(name, **overrides)
+            spec = load(name, max_layers=args.max_layers, **overrides)
         except NetspecError as e:
             print(e.format(), file=sys.stderr)
             failed += 1
@@ -173,10 +198,10 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _build(args: argparse.Namespace) -> int:
-    output = Path(args.output) if args.output else None
+    output = _output(args.output)
     if output is not None and output.suffix not in (".pt", ".pt2"):
         raise Misuse(f"-o {args.output}: use .pt (TorchScript) or .pt2 (torch.export)")
-    spec = _load(args.spec, args.set)
+    spec = _load(args)
     if output is not None:
         _refuse_overwriting_spec(output, spec)
     from .build import build_and_run, save_module
@@ -196,13 +221,13 @@ def _build(args: argparse.Namespace) -> int:
 def _render(args: argparse.Namespace) -> int:
     from .diagram import GraphvizMissing, render_dot, to_dot
 
-    output = Path(args.output) if args.output else None
+    output = _output(args.output)
     fmt = args.format or (output.suffix.lstrip(".") if output is not None else "svg")
     if fmt not in ("svg", "png", "pdf", "dot"):
         raise Misuse(f"-o {args.output}: use .svg, .png, .pdf or .dot (or --format)")
     if args.format and output is not None and output.suffix.lstrip(".") != args.format:
         raise Misuse(f"-o {args.output} does not end in .{args.format}")
-    spec = _load(args.spec, args.set)
+    spec = _load(args)
     output = output or Path(f"{spec.name}.{fmt}")
     _refuse_overwriting_spec(output, spec)
     source = to_dot(
@@ -224,7 +249,8 @@ def _render(args: argparse.Namespace) -> int:
 def _summary(args: argparse.Namespace) -> int:
     from .report import format_summary
 
-    spec = _load(args.spec, args.set)
+    output = _output(args.output)
+    spec = _load(args)
     if args.static:
         from .summary import static_summary
 
@@ -234,8 +260,7 @@ def _summary(args: argparse.Namespace) -> int:
 
         summary = torch_summary(spec, args.batch, args.depth)
     text = format_summary(summary, args.format)
-    if args.output:
-        output = Path(args.output)
+    if output is not None:
         _refuse_overwriting_spec(output, spec)
         write_bytes_atomic(output, text.encode())
     else:
@@ -264,16 +289,10 @@ def _list(args: argparse.Namespace) -> int:
         except NetspecError as e:  # a broken bundled spec is shown, not hidden
             print(f"{name:<12} (does not check: {e.diagnostics[0].message})")
             continue
-        params = ", ".join(f"{k}={_show(v)}" for k, v in spec.params.items())
+        params = ", ".join(f"{k}={show(v)}" for k, v in spec.params.items())
         print(f"{name:<12} {spec.description}")
         print(
             f"{'':<12} {spec.input_shape} → {spec.output_shape}, "
             f"{spec.num_params:,} params; {params}"
         )
     return 0
-
-
-def _show(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)

@@ -1,17 +1,13 @@
-"""From a parsed file to a tree of concrete layers.
+"""The second pass: from a parsed file to a tree of concrete layers.
 
-Two passes, so that independent mistakes are all reported at once:
-
-1. ``validate``: the file's structure, every layer entry of every block (used or not) against its
-   kind's options model with expressions still unevaluated, and the block call graph (a block
-   may not use itself, directly or through others).
-2. ``expand``: params get their values (with overrides), expressions are evaluated, each layer's
-   options are validated again with concrete values, and blocks and repeats are expanded.
+Params get their values (with overrides), expressions are evaluated, each layer's options are
+validated again with concrete values, and blocks and repeats are expanded. The first pass
+(:mod:`netspec.structure`) has already checked the structure of the whole file.
 
 Example::
 
     program = elaborate(read_source("specs/nin.yaml"), {"num_classes": 100})
-    program.root.children[0].kind.name      # "conv" (or a block's first layer)
+    program.root.children[0].label                  # "nin_block"
 """
 
 from __future__ import annotations
@@ -22,18 +18,29 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from .errors import Diagnostic, LayerError, NetspecError, did_you_mean
+from .entries import (
+    EntryError,
+    call_problems,
+    is_shape,
+    kind_options,
+    parse_entry,
+    type_problem,
+    value_type,
+)
+from .errors import Diagnostic, NetspecError, Pos, Problem, did_you_mean
 from .expr import ExpressionError, has_expression, substitute
 from .ir import Node, Shape
-from .registry import Kind, get_kind, kind_names
-from .schema import BlockDef, SpecFile, is_name, validation_diagnostics
-from .source import Document, PathKey, a_type, type_name
+from .registry import Kind, get_kind
+from .schema import EVALUATED, BlockDef, SpecFile, is_name, validation_diagnostics
+from .source import Document, PathKey, show, type_name
+from .structure import validate
 
 #: An elaborated network may hold at most this many layers (``--max-layers`` raises it).
 MAX_LAYERS = 1_000_000
-MAX_BLOCK_DEPTH = 64
-
-_TYPE_WORDS = {"int": int, "float": float, "bool": bool, "str": str, "list": list, "any": object}
+#: Layer lists may nest this deep, blocks included (the passes recurse once per level).
+MAX_NESTING = 100
+#: Notes of a long chain of block calls keep its two ends.
+_TRACE_ENDS = 3
 
 
 @dataclass
@@ -57,260 +64,8 @@ def elaborate(
     return _Expander(doc, spec, max_layers).run(dict(overrides or {}))
 
 
-# --- pass 1: structure -------------------------------------------------------------------------
-
-
-def validate(doc: Document) -> SpecFile:
-    """Check the file's structure and every layer entry; report all problems together."""
-    errors: list[Diagnostic] = []
-    spec: SpecFile | None = None
-    try:
-        spec = SpecFile.model_validate(doc.data)
-    except ValidationError as e:
-        errors.extend(validation_diagnostics(e, doc, (), SpecFile))
-    data = doc.data
-    blocks = data.get("blocks") if isinstance(data.get("blocks"), dict) else {}
-    checker = _Structure(doc, set(blocks), errors)
-    for pname in data.get("params") or {} if isinstance(data.get("params"), dict) else {}:
-        if not is_name(pname):
-            errors.append(
-                doc.diagnostic(
-                    ("params", pname),
-                    f'param name "{pname}" is not a name',
-                    "use letters, digits and _",
-                    key=True,
-                )
-            )
-    for bname, bdef in blocks.items():
-        path: PathKey = ("blocks", bname)
-        if not is_name(bname):
-            errors.append(
-                doc.diagnostic(
-                    path,
-                    f'block name "{bname}" is not a name',
-                    "use letters, digits and _",
-                    key=True,
-                )
-            )
-        elif get_kind(bname) is not None:
-            errors.append(
-                doc.diagnostic(
-                    path,
-                    f'block "{bname}" has the name of a built-in kind',
-                    "rename the block",
-                    key=True,
-                )
-            )
-        if not isinstance(bdef, dict):
-            continue
-        args = bdef.get("args")
-        if isinstance(args, dict):
-            for arg in args:
-                if not is_name(arg) or arg in ("name", "expect"):
-                    why = "is reserved (every layer has it)" if is_name(arg) else "is not a name"
-                    errors.append(
-                        doc.diagnostic(
-                            (*path, "args", arg), f'block argument "{arg}" {why}', key=True
-                        )
-                    )
-        if isinstance(bdef.get("layers"), list):
-            checker.current = bname
-            checker.entries(bdef["layers"], (*path, "layers"))
-    if isinstance(data.get("layers"), list):
-        checker.current = None
-        checker.entries(data["layers"], ("layers",))
-    errors.extend(checker.cycles())
-    if errors or spec is None:
-        raise NetspecError(errors)
-    return spec
-
-
-def parse_entry(
-    raw: Any, path: PathKey, doc: Document, blocks: set[str] | Mapping[str, Any]
-) -> tuple[str, Any, PathKey]:
-    """Split a layer entry into (kind or block word, raw options, path of the options).
-
-    Accepted forms: ``relu``, ``relu: null``, ``linear: 10`` (a kind's shorthand option) and
-    ``conv: {out: 64, kernel: 3}``.
-    """
-    if isinstance(raw, str):
-        word, options, opath = raw, None, path
-    elif isinstance(raw, dict) and len(raw) == 1:
-        word, options = next(iter(raw.items()))
-        opath = (*path, word)
-    elif isinstance(raw, dict) and raw:
-        keys = list(raw)
-        kinds = [k for k in keys if get_kind(k) is not None or k in blocks]
-        hint = "write one layer per list item"
-        if "name" in keys and len(kinds) == 1:
-            hint = f"put the name inside the options: `- {kinds[0]}: {{name: {raw['name']}, ...}}`"
-        raise _EntryError(
-            doc.diagnostic(path, f"a layer has exactly one kind, got keys {', '.join(keys)}", hint)
-        )
-    else:
-        raise _EntryError(
-            doc.diagnostic(
-                path,
-                "a layer is a kind or `kind: options`, got "
-                + ("an empty mapping" if raw == {} else a_type(raw)),
-                "write e.g. `- relu` or `- conv: {out: 64, kernel: 3}`",
-            )
-        )
-    if get_kind(word) is None and word not in blocks:
-        raise _EntryError(
-            doc.diagnostic(
-                path if isinstance(raw, str) else (*path, word),
-                f'unknown layer kind "{word}"',
-                did_you_mean(word, [*kind_names(), *blocks], "kinds and blocks"),
-                key=True,
-            )
-        )
-    return word, options, opath
-
-
-def kind_options(kind: Kind, options: Any) -> dict[str, Any]:
-    """The options mapping of an entry, with a shorthand scalar put under its option."""
-    if options is None:
-        return {}
-    if isinstance(options, dict):
-        return options
-    if kind.shorthand is not None:
-        return {kind.shorthand: options}
-    raise LayerError(
-        f"{kind.name} needs its options as a mapping, got {type_name(options)}",
-        f"write e.g. `- {kind.name}: {{...}}`; see `netspec list --kinds`",
-    )
-
-
-class _EntryError(Exception):
-    def __init__(self, diagnostic: Diagnostic) -> None:
-        self.diagnostic = diagnostic
-
-
-class _Structure:
-    """Pass 1 over layer entries: options models, nested lists, the block call graph."""
-
-    def __init__(self, doc: Document, blocks: set[str], errors: list[Diagnostic]) -> None:
-        self.doc, self.blocks, self.errors = doc, blocks, errors
-        self.current: str | None = None
-        self.calls: dict[str, list[tuple[str, PathKey]]] = {}
-
-    def entries(self, items: list[Any], path: PathKey) -> None:
-        for i, raw in enumerate(items):
-            self.entry(raw, (*path, i))
-
-    def entry(self, raw: Any, path: PathKey) -> None:
-        try:
-            word, options, opath = parse_entry(raw, path, self.doc, self.blocks)
-        except _EntryError as e:
-            self.errors.append(e.diagnostic)
-            return
-        kind = get_kind(word)
-        if kind is None:
-            self.call(word, options, opath)
-            return
-        try:
-            opts = kind_options(kind, options)
-            kind.Options.model_validate(opts)
-        except LayerError as e:
-            self.errors.append(self.doc.diagnostic(opath, e.message, e.hint))
-            return
-        except ValidationError as e:
-            self.errors.extend(validation_diagnostics(e, self.doc, opath, kind.Options, what=word))
-            return
-        for field in kind.nested:
-            value = opts.get(field)
-            fpath = (*opath, field)
-            if isinstance(value, list) and field == "branches":
-                for j, branch in enumerate(value):
-                    if isinstance(branch, list):
-                        self.entries(branch, (*fpath, j))
-            elif isinstance(value, dict) and field == "branches":
-                for key, branch in value.items():
-                    if isinstance(branch, list):
-                        self.entries(branch, (*fpath, key))
-            elif isinstance(value, list):
-                self.entries(value, fpath)
-            elif value is not None and not has_expression(value):
-                self.entry(value, fpath)
-
-    def call(self, block: str, options: Any, path: PathKey) -> None:
-        self.calls.setdefault(self.current or "", []).append((block, path))
-        if options is not None and not isinstance(options, dict):
-            self.errors.append(
-                self.doc.diagnostic(
-                    path,
-                    f"block {block} takes its arguments as a mapping",
-                    f"write `- {block}: {{arg: value, ...}}`",
-                )
-            )
-            return
-        bdef = self.doc.data["blocks"][block]
-        args = bdef.get("args") if isinstance(bdef, dict) else None
-        declared: dict[str, Any] = args if isinstance(args, dict) else {}
-        given = options or {}
-        for arg in given:
-            if arg not in ("name", "expect") and arg not in declared:
-                self.errors.append(
-                    self.doc.diagnostic(
-                        (*path, arg),
-                        f'unknown argument "{arg}" for block {block}',
-                        did_you_mean(arg, [*declared, "name", "expect"], "arguments"),
-                        key=True,
-                    )
-                )
-        for arg, spec in declared.items():
-            required, want = _arg_spec(spec)
-            if arg not in given and required:
-                self.errors.append(
-                    self.doc.diagnostic(
-                        path,
-                        f'block {block} needs argument "{arg}"',
-                        _required_hint(declared),
-                        key=True,
-                    )
-                )
-            elif arg in given and not has_expression(given[arg]):
-                problem = _type_problem(given[arg], want)
-                if problem:
-                    self.errors.append(
-                        self.doc.diagnostic(
-                            (*path, arg), f'argument "{arg}" of block {block}: {problem}'
-                        )
-                    )
-
-    def cycles(self) -> list[Diagnostic]:
-        """A diagnostic for each block that uses itself, directly or through other blocks."""
-        out: list[Diagnostic] = []
-        reported: set[str] = set()
-        for start in sorted(self.calls):
-            if not start:
-                continue
-            # depth-first search for a path from start back to start
-            stack: list[tuple[str, list[tuple[str, PathKey]]]] = [(start, [])]
-            seen: set[str] = set()
-            while stack:
-                block, trail = stack.pop()
-                for callee, where in self.calls.get(block, []):
-                    if callee == start and start not in reported:
-                        chain = " → ".join([start, *[c for c, _ in trail], start])
-                        first = trail[0][1] if trail else where
-                        out.append(
-                            self.doc.diagnostic(
-                                first,
-                                f"block {start} uses itself ({chain})",
-                                "a block cannot contain itself; use repeat for depth",
-                                key=True,
-                            )
-                        )
-                        reported.update([start, *[c for c, _ in trail]])
-                    elif callee not in seen and callee in self.calls:
-                        seen.add(callee)
-                        stack.append((callee, [*trail, (callee, where)]))
-        return out
-
-
-# --- pass 2: values and expansion --------------------------------------------------------------
+class _Failed(Exception):
+    """Raised after a problem was recorded, to skip the rest of a layer."""
 
 
 class _Expander:
@@ -331,9 +86,11 @@ class _Expander:
         *,
         key: bool = False,
         trace: tuple[str, ...] = (),
-        pos: Any = None,
+        pos: Pos | None = None,
     ) -> None:
-        self.errors.append(self.doc.diagnostic(path, message, hint, key=key, notes=trace, pos=pos))
+        self.errors.append(
+            self.doc.diagnostic(path, message, hint, key=key, notes=_short(trace), pos=pos)
+        )
 
     def run(self, overrides: dict[str, Any]) -> Program:
         self.params = self.evaluate_params(overrides)
@@ -341,10 +98,13 @@ class _Expander:
         output = self.shape("output") if self.spec.output is not None else None
         if self.errors:
             raise NetspecError(self.errors)
-        root = self.expand_list(self.doc.data["layers"], ("layers",), self.params, (), "", "")
+        children = self.expand_list(self.doc.data["layers"], ("layers",), self.params, (), 0)
         if self.errors:
             raise NetspecError(self.errors)
-        root.label = self.spec.name
+        group = get_kind("group")
+        assert group is not None  # a built-in kind
+        opts = group.Options.model_construct(name=None, layers=[])  # type: ignore[call-arg]
+        root = Node(group, opts, "", self.doc, ("layers",), label=self.spec.name, children=children)
         return Program(
             self.doc, self.spec.name, self.spec.description, self.params, shape, root, output
         )
@@ -359,27 +119,22 @@ class _Expander:
                     did_you_mean(key, declared, "params"),
                 )
         env: dict[str, Any] = {}
-        for pname, default in declared.items():
-            path: PathKey = ("params", pname)
+        for name, default in declared.items():
             try:
-                value = self.value(default, path, env)
+                value = self.value(default, ("params", name), env)
             except _Failed:
                 continue
-            if pname in overrides:
-                given = overrides[pname]
-                problem = _type_problem(given, _infer_type(value))
+            if name in overrides:
+                given = overrides[name]
+                problem = type_problem(given, value_type(value))
                 if problem:
                     raise NetspecError.plain(
                         self.doc.file,
-                        f"--set {pname}={_show(given)}: {problem}",
-                        f"the default is {_show(value)}",
+                        f"--set {name}={show(given)}: {problem}",
+                        f"the default is {show(value)}",
                     )
-                value = (
-                    float(given)
-                    if isinstance(value, float) and not isinstance(given, bool)
-                    else given
-                )
-            env[pname] = value
+                value = float(given) if isinstance(value, float) else given
+            env[name] = value
         return env
 
     def shape(self, key: str) -> Shape:
@@ -389,8 +144,8 @@ class _Expander:
                 d = self.value(raw, (key, i), self.params)
             except _Failed:
                 continue
-            if isinstance(d, bool) or not isinstance(d, int) or d < 1:
-                self.fail((key, i), f"{key} sizes must be positive integers, got {_show(d)}")
+            if not is_shape([d]) or d > 2**31 - 1:
+                self.fail((key, i), f"{key} sizes must be positive integers, got {show(d)}")
             else:
                 dims.append(d)
         return Shape(tuple(dims))
@@ -409,7 +164,7 @@ class _Expander:
                     path, e.message, e.hint, trace=trace, pos=self.doc.expression_pos(path, e.index)
                 )
                 raise _Failed from e
-            except LayerError as e:
+            except Problem as e:
                 self.fail(path, e.message, e.hint, trace=trace)
                 raise _Failed from e
         if isinstance(raw, list):
@@ -426,20 +181,26 @@ class _Expander:
         path: PathKey,
         env: Mapping[str, Any],
         trace: tuple[str, ...],
-        name: str,
-        label: str,
-    ) -> Node:
-        """Elaborate a layer list into a group node (or its only layer, renamed)."""
-        group = get_kind("group")
-        assert group is not None
+        depth: int,
+    ) -> list[Node]:
+        """Elaborate a layer list; unnamed layers are numbered by position."""
+        if depth > MAX_NESTING:
+            self.fail(
+                path,
+                f"layers nest more than {MAX_NESTING} levels deep (blocks included)",
+                "flatten the structure, or use repeat",
+                trace=trace,
+            )
+            raise _Failed
         children: list[Node] = []
         for i, raw in enumerate(items):
-            node = self.expand_entry(raw, (*path, i), env, trace, str(i))
+            node = self.expand_entry(raw, (*path, i), env, trace, str(i), depth)
             if node is not None:
-                children.extend(_spliced(node))
+                spliced = node.kind.splice(node)
+                children.extend([node] if spliced is None else spliced)
         names: set[str] = set()
         for position, node in enumerate(children):
-            if node.name.isdigit():  # unnamed: numbered by its place, as nn.Sequential does
+            if node.name.isdigit():  # unnamed (a name starts with a letter)
                 node.name = str(position)
             elif node.name in names:
                 self.fail(
@@ -447,16 +208,53 @@ class _Expander:
                     f'two layers here are named "{node.name}"',
                     "names must be unique within a list of layers",
                     key=True,
-                    trace=trace,
+                    trace=node.trace,
                 )
             names.add(node.name)
-        if len(children) == 1 and len(items) == 1 and path != ("layers",):
-            return replace(children[0], name=name or children[0].name)
-        opts = group.Options.model_construct(name=name or None, layers=[])  # type: ignore[call-arg]
-        return Node(group, opts, name, self.doc, path, label=label, children=children, trace=trace)
+        return children
+
+    def sequence(
+        self,
+        children: list[Node],
+        path: PathKey,
+        trace: tuple[str, ...],
+        name: str,
+        label: str = "",
+        own_name: bool = False,
+    ) -> Node:
+        """One node for a list of layers: an implicit group, or its only layer.
+
+        The only layer keeps an explicit name of its own unless ``own_name`` (a repeat's copy)
+        or the list itself has an explicit name.
+        """
+        if len(children) == 1:
+            only = children[0]
+            if own_name or not name.isdigit() or only.name.isdigit():
+                only.name = name
+            return only
+        group = get_kind("group")
+        assert group is not None  # a built-in kind
+        opts = group.Options.model_construct(name=None, layers=[])  # type: ignore[call-arg]
+        return Node(
+            group,
+            opts,
+            name,
+            self.doc,
+            path,
+            label=label,
+            children=children,
+            trace=trace,
+            implicit=True,
+        )
 
     def expand_entry(
-        self, raw: Any, path: PathKey, env: Mapping[str, Any], trace: tuple[str, ...], index: str
+        self,
+        raw: Any,
+        path: PathKey,
+        env: Mapping[str, Any],
+        trace: tuple[str, ...],
+        index: str,
+        depth: int,
     ) -> Node | None:
         self.count += 1
         if self.count > self.max_layers:
@@ -466,24 +264,23 @@ class _Expander:
                         path,
                         f"the network expands to more than {self.max_layers:,} layers",
                         "lower a repeat count, or raise the limit with --max-layers",
-                        notes=trace,
+                        notes=_short(trace),
                     )
                 ]
             )
         try:
+            if has_expression(raw):  # an entry given by an expression, e.g. "${act}"
+                raw = self.value(raw, path, env, trace)
             word, options, opath = parse_entry(raw, path, self.doc, self.blocks)
-        except (
-            _EntryError
-        ) as e:  # pass 1 reported it; a nested entry built from an expression may not
-            self.errors.append(replace(e.diagnostic, notes=trace))
-            return None
-        try:
             kind = get_kind(word)
             if kind is None:
-                return self.call(word, options, opath, env, trace, index)
-            return self.layer(kind, options, opath, env, trace, index)
+                return self.call(word, options, opath, env, trace, index, depth)
+            return self.layer(kind, options, opath, env, trace, index, depth)
+        except EntryError as e:
+            self.errors.append(replace(e.diagnostic, notes=_short(trace)))
         except _Failed:
-            return None
+            pass
+        return None
 
     def layer(
         self,
@@ -493,31 +290,34 @@ class _Expander:
         env: Mapping[str, Any],
         trace: tuple[str, ...],
         index: str,
+        depth: int,
     ) -> Node:
         try:
             raw = kind_options(kind, options)
-        except LayerError as e:
+        except Problem as e:
             self.fail(path, e.message, e.hint, trace=trace)
             raise _Failed from e
-        concrete = {
-            k: v if k in kind.nested else self.value(v, (*path, k), env, trace)
+        concrete = {  # nested layer lists are expanded later, in their own scope
+            k: v
+            if k in kind.nested and not has_expression(v)
+            else self.value(v, (*path, k), env, trace)
             for k, v in raw.items()
         }
-        if kind.shorthand is not None and not isinstance(options, dict) and options is not None:
-            concrete = {kind.shorthand: self.value(options, path, env, trace)}
         try:
-            opts = kind.Options.model_validate(concrete)
+            opts = kind.Options.model_validate(concrete, context=EVALUATED)
         except ValidationError as e:
             self.errors.extend(
-                validation_diagnostics(e, self.doc, path, kind.Options, trace, what=kind.name)
+                validation_diagnostics(
+                    e, self.doc, path, kind.Options, _short(trace), what=kind.name
+                )
             )
             raise _Failed from e
-        node = Node(kind, opts, opts.name or index, self.doc, path, trace=trace)
+        node = Node(kind, opts, opts.name or index, self.doc, path, trace=trace, given=opts.name)
         if opts.expect is not None:
-            node.expect, node.expect_path = tuple(opts.expect), (*path, "expect")
+            node.expects = [(tuple(opts.expect), (*path, "expect"))]
         try:
-            return kind.expand(node, _Context(self, path, raw, env, trace))
-        except LayerError as e:
+            return kind.expand(node, _Context(self, path, raw, env, trace, depth))
+        except Problem as e:
             where = (*path, *e.at) if isinstance(e.at, tuple) else path
             self.fail(where, e.message, e.hint, key=where == path, trace=trace)
             raise _Failed from e
@@ -530,77 +330,49 @@ class _Expander:
         env: Mapping[str, Any],
         trace: tuple[str, ...],
         index: str,
+        depth: int,
     ) -> Node:
-        bdef = self.blocks[block]
-        given = dict(options or {})
-        name = self.value(given.pop("name", None), (*path, "name"), env, trace)
+        definition = self.blocks[block]
+        given = self.value(options, path, env, trace) if options is not None else {}
+        before = len(self.errors)
+        for p in call_problems(block, definition.args, given, True):
+            self.fail((*path, *p.subpath), p.message, p.hint, key=p.key, trace=trace)
+        if len(self.errors) > before:
+            raise _Failed
+        name, expect = given.get("name"), given.get("expect")
         if name is not None and not is_name(name):
             self.fail(
-                (*path, "name"), f"layer name must be letters, digits and _, got {_show(name)}"
+                (*path, "name"),
+                f"a layer name is letters, digits and _, starting with a letter, got {show(name)}",
+                trace=trace,
             )
-            raise _Failed
-        expect = self.value(given.pop("expect", None), (*path, "expect"), env, trace)
-        if expect is not None and not _is_shape(expect):
+        if expect is not None and not is_shape(expect):
             self.fail(
-                (*path, "expect"), f"expect must be a list of positive sizes, got {_show(expect)}"
+                (*path, "expect"),
+                f"expect must be a list of positive sizes, got {show(expect)}",
+                trace=trace,
             )
+        if len(self.errors) > before:
             raise _Failed
-        values: dict[str, Any] = {}
-        for arg, spec in bdef.args.items():
-            required, want = _arg_spec(spec)
+        scope = dict(self.params)
+        for arg, spec in definition.args.items():
             if arg in given:
-                v = self.value(given[arg], (*path, arg), env, trace)
-                problem = _type_problem(v, want)
-                if problem:
-                    self.fail(
-                        (*path, arg), f'argument "{arg}" of block {block}: {problem}', trace=trace
-                    )
-                    raise _Failed
-                values[arg] = v
-            elif required:
-                self.fail(
-                    path,
-                    f'block {block} needs argument "{arg}"',
-                    _required_hint(bdef.args),
-                    key=True,
-                    trace=trace,
-                )
-                raise _Failed
-            else:
-                values[arg] = spec
-        if len(trace) >= MAX_BLOCK_DEPTH:
-            self.fail(path, f"blocks nest more than {MAX_BLOCK_DEPTH} deep", key=True, trace=trace)
-            raise _Failed
+                scope[arg] = given[arg]
+            else:  # a default, which may be an expression over the params
+                scope[arg] = self.value(spec, ("blocks", block, "args", arg), self.params, trace)
         pos = self.doc.pos(path, key=True)
         where = f"{self.doc.file}:{pos.line}:{pos.col}" if pos else self.doc.file
         inner = (*trace, f"in block {block}, used at {where}")
-        scope = {**self.params, **values}
-        node = self.expand_list(
-            bdef.layers, ("blocks", block, "layers"), scope, inner, name or index, block
+        children = self.expand_list(
+            definition.layers, ("blocks", block, "layers"), scope, inner, depth + 1
         )
+        node = self.sequence(children, ("blocks", block, "layers"), inner, name or index, block)
         node.label = block  # also when the block's one layer stands for it
+        node.implicit = False  # a block call is a unit, never spliced
+        node.given = name
         if expect is not None:
-            node.expect, node.expect_path = tuple(expect), (*path, "expect")
+            node.expects = [*node.expects, (tuple(expect), (*path, "expect"))]
         return node
-
-
-def _spliced(node: Node) -> list[Node]:
-    """The node itself or, with ``inline: true``, the layers it holds (a repeat's: every copy's)."""
-    if not getattr(node.opts, "inline", False):
-        return [node]
-    out: list[Node] = []
-    if node.kind.name == "group":
-        out = list(node.children)
-    else:
-        for copy in node.children:  # a copy of several plain layers is an unlabelled group
-            out.extend(copy.children if copy.kind.name == "group" and not copy.label else [copy])
-    if out and node.expect is not None:  # the last spliced layer gives what the whole gave
-        out[-1] = replace(out[-1], expect=node.expect, expect_path=node.expect_path)
-    return out
-
-
-class _Failed(Exception):
-    """Raised after a problem was recorded, to skip the rest of a layer."""
 
 
 class _Context:
@@ -613,87 +385,48 @@ class _Context:
         raw: dict[str, Any],
         env: Mapping[str, Any],
         trace: tuple[str, ...],
+        depth: int,
     ) -> None:
         self.ex, self.path, self.raw, self.env, self.trace = ex, path, raw, env, trace
+        self.depth = depth
 
-    def _raw(self, subpath: tuple[str | int, ...]) -> Any:
+    def _items(self, subpath: tuple[str | int, ...], scope: Mapping[str, Any]) -> list[Node]:
         value: Any = self.raw
         for part in subpath:
             value = value[part]
-        return value
+        path = (*self.path, *subpath)
+        if has_expression(value):
+            value = self.ex.value(value, path, scope, self.trace)
+        if isinstance(value, list):
+            return self.ex.expand_list(value, path, scope, self.trace, self.depth + 1)
+        if value is None or isinstance(value, (str, dict)):  # a single layer
+            node = self.ex.expand_entry(value, path, scope, self.trace, "0", self.depth + 1)
+            if node is None:
+                raise _Failed
+            return [node]
+        self.ex.fail(path, f"expected a list of layers, got {type_name(value)}", trace=self.trace)
+        raise _Failed
 
     def layers(
         self, *subpath: str | int, env: dict[str, Any] | None = None, name: str = ""
     ) -> Node:
-        scope = {**self.env, **(env or {})}
-        items = self._raw(subpath)
-        path = (*self.path, *subpath)
-        if has_expression(items):
-            items = self.ex.value(items, path, scope, self.trace)
-        if not isinstance(items, list):
-            self.ex.fail(
-                path, f"expected a list of layers, got {type_name(items)}", trace=self.trace
-            )
-            raise _Failed
-        return self.ex.expand_list(items, path, scope, self.trace, name, "")
+        children = self._items(subpath, {**self.env, **(env or {})})
+        return self.ex.sequence(children, (*self.path, *subpath), self.trace, name)
 
-    def layer(self, *subpath: str | int, name: str) -> Node:
-        path = (*self.path, *subpath)
-        node = self.ex.expand_entry(self._raw(subpath), path, self.env, self.trace, name)
-        if node is None:
-            raise _Failed
-        return replace(node, name=name)
+    def copies(self, *subpath: str | int, env: dict[str, Any], name: str) -> Node:
+        children = self._items(subpath, {**self.env, **env})
+        return self.ex.sequence(children, (*self.path, *subpath), self.trace, name, own_name=True)
 
     def value(self, *subpath: str | int, env: dict[str, Any] | None = None) -> Any:
-        scope = {**self.env, **(env or {})}
-        return self.ex.value(self._raw(subpath), (*self.path, *subpath), scope, self.trace)
+        raw: Any = self.raw
+        for part in subpath:
+            raw = raw[part]
+        return self.ex.value(raw, (*self.path, *subpath), {**self.env, **(env or {})}, self.trace)
 
 
-def _arg_spec(spec: Any) -> tuple[bool, type]:
-    """(required, type) of a block argument declared as a type word or a default value."""
-    if isinstance(spec, str) and spec in _TYPE_WORDS:
-        return True, _TYPE_WORDS[spec]
-    return False, _infer_type(spec)
-
-
-def _required_hint(args: dict[str, Any]) -> str:
-    return "required: " + ", ".join(a for a, spec in args.items() if _arg_spec(spec)[0])
-
-
-def _infer_type(value: Any) -> type:
-    if value is None:
-        return object
-    if isinstance(value, bool):
-        return bool
-    return type(value) if isinstance(value, (int, float, str, list)) else object
-
-
-def _type_problem(value: Any, want: type) -> str:
-    if want is object:
-        return ""
-    if want is float and isinstance(value, (int, float)) and not isinstance(value, bool):
-        return ""
-    if want is int and (isinstance(value, bool) or not isinstance(value, int)):
-        return f"expected an integer, got {_show(value)} ({type_name(value)})"
-    if want is list and isinstance(value, list):
-        return ""
-    if not isinstance(value, want) or (want is not bool and isinstance(value, bool)):
-        word = {float: "a number", bool: "true or false", str: "a string", list: "a list"}[want]
-        return f"expected {word}, got {_show(value)} ({type_name(value)})"
-    return ""
-
-
-def _is_shape(value: Any) -> bool:
-    return (
-        isinstance(value, list)
-        and 0 < len(value) <= 4
-        and all(isinstance(d, int) and not isinstance(d, bool) and d >= 1 for d in value)
-    )
-
-
-def _show(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if value is None:
-        return "null"
-    return repr(value) if isinstance(value, str) else str(value)
+def _short(trace: tuple[str, ...]) -> tuple[str, ...]:
+    """A long chain of block calls, shown by its ends."""
+    if len(trace) <= 2 * _TRACE_ENDS:
+        return trace
+    hidden = len(trace) - 2 * _TRACE_ENDS
+    return (*trace[:_TRACE_ENDS], f"... {hidden} more block calls ...", *trace[-_TRACE_ENDS:])

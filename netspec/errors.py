@@ -64,7 +64,9 @@ class NetspecError(Exception):
     """
 
     def __init__(self, diagnostics: Sequence[Diagnostic]) -> None:
-        self.diagnostics = sorted(diagnostics, key=Diagnostic.sort_key)
+        # the same problem reached twice (a repeat's copies, a block's uses) is reported once
+        unique = {(d.sort_key(), d.message): d for d in diagnostics}
+        self.diagnostics = sorted(unique.values(), key=Diagnostic.sort_key)
         super().__init__(self.format())
 
     def format(self) -> str:
@@ -77,7 +79,7 @@ class NetspecError(Exception):
 
 
 @dataclass
-class LayerError(Exception):
+class Problem(Exception):
     """Raised by a kind's rules without a position; the pass that called it adds one."""
 
     message: str

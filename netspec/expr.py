@@ -20,7 +20,7 @@ import operator
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from .errors import LayerError, did_you_mean
+from .errors import Problem, did_you_mean
 
 #: Integers beyond this magnitude are refused (no arbitrary-precision towers).
 MAX_INT = 10**18
@@ -34,7 +34,7 @@ def make_divisible(value: float, divisor: int = 8, min_value: int | None = None)
     The rounding MobileNet and EfficientNet use for scaled channel counts.
     """
     if divisor < 1:
-        raise LayerError("make_divisible needs a divisor of at least 1")
+        raise Problem("make_divisible needs a divisor of at least 1")
     floor = divisor if min_value is None else min_value
     new = max(floor, int(value + divisor / 2) // divisor * divisor)
     if new < 0.9 * value:
@@ -84,16 +84,16 @@ _SYMBOLS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.FloorDi
 def evaluate(text: str, env: Mapping[str, Any]) -> Any:
     """Evaluate one expression (the text between ``${`` and ``}``) in ``env``."""
     if len(text) > MAX_EXPR_CHARS:
-        raise LayerError(f"expression is longer than {MAX_EXPR_CHARS} characters")
+        raise Problem(f"expression is longer than {MAX_EXPR_CHARS} characters")
     try:
         tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as e:
-        raise LayerError(
+        raise Problem(
             f"cannot parse expression ${{{text}}}: {e.msg}",
             "write arithmetic such as ${out * 4} or ${max(1, width // 2)}",
         ) from e
     except (ValueError, RecursionError, MemoryError) as e:
-        raise LayerError(f"cannot parse expression ${{{text}}}") from e
+        raise Problem(f"cannot parse expression ${{{text}}}") from e
     return _Eval(env).visit(tree.body)
 
 
@@ -111,7 +111,7 @@ def substitute(value: str, env: Mapping[str, Any]) -> Any:
             continue
         try:
             result = evaluate(part.text, env)
-        except LayerError as e:
+        except Problem as e:
             raise ExpressionError(e.message, e.hint, index=part.index) from e
         if len(parts) == 1:
             return result
@@ -119,7 +119,7 @@ def substitute(value: str, env: Mapping[str, Any]) -> Any:
     return "".join(out)
 
 
-class ExpressionError(LayerError):
+class ExpressionError(Problem):
     """An error in the ``index``-th expression of a string."""
 
     def __init__(self, message: str, hint: str = "", index: int = 0) -> None:
@@ -149,7 +149,7 @@ def split_template(value: str) -> list[str | Expression]:
         elif value.startswith("${", i):
             end = _closing_brace(value, i + 2)
             if end < 0:
-                raise LayerError(
+                raise Problem(
                     f"unclosed ${{ in {value!r}", "close the expression with }, as in ${out * 2}"
                 )
             if literal:
@@ -195,13 +195,13 @@ def _check_number(value: Any) -> Any:
     if isinstance(value, bool):
         return value
     if isinstance(value, int) and abs(value) > MAX_INT:
-        raise LayerError(f"number out of range (more than {MAX_INT:.0e})")
+        raise Problem(f"number out of range (more than {MAX_INT:.0e})")
     if isinstance(value, float) and not math.isfinite(value):
-        raise LayerError("expression gives a number that is not finite")
+        raise Problem("expression gives a number that is not finite")
     if isinstance(value, list) and len(value) > MAX_LIST:
-        raise LayerError(f"list longer than {MAX_LIST:,} items")
+        raise Problem(f"list longer than {MAX_LIST:,} items")
     if isinstance(value, str) and len(value) > MAX_EXPR_CHARS * 4:
-        raise LayerError("string too long")
+        raise Problem("string too long")
     return value
 
 
@@ -212,7 +212,7 @@ class _Eval:
     def visit(self, node: ast.AST) -> Any:
         method = getattr(self, "visit_" + type(node).__name__, None)
         if method is None:
-            raise LayerError(
+            raise Problem(
                 f"{_describe(node)} is not allowed in an expression",
                 "use arithmetic, comparisons, `x if c else y`, indexing and the helpers "
                 + ", ".join(sorted(HELPERS)),
@@ -222,19 +222,19 @@ class _Eval:
     def visit_Constant(self, node: ast.Constant) -> Any:
         if node.value is None or isinstance(node.value, (bool, int, float, str)):
             return node.value
-        raise LayerError(f"constant {node.value!r} is not allowed in an expression")
+        raise Problem(f"constant {node.value!r} is not allowed in an expression")
 
     def visit_Name(self, node: ast.Name) -> Any:
         name = node.id
         if name.startswith("_"):
-            raise LayerError(f'name "{name}" is not allowed (names starting with _ are reserved)')
+            raise Problem(f'name "{name}" is not allowed (names starting with _ are reserved)')
         if name in self.env:
             return self.env[name]
         if name in ("true", "false"):
             return name == "true"
         if name in HELPERS:
-            raise LayerError(f'"{name}" is a helper; call it, as in {name}(...)')
-        raise LayerError(
+            raise Problem(f'"{name}" is a helper; call it, as in {name}(...)')
+        raise Problem(
             f'undefined name "{name}"',
             did_you_mean(name, self.env.keys(), "names here" if self.env else "names defined here")
             + "; declare it under params: or in the block's args:",
@@ -254,16 +254,16 @@ class _Eval:
             return -value
         if isinstance(node.op, ast.UAdd):
             return +value
-        raise LayerError("operator ~ is not allowed in an expression")
+        raise Problem("operator ~ is not allowed in an expression")
 
     def visit_BinOp(self, node: ast.BinOp) -> Any:
         op = _BINOPS.get(type(node.op))
         if op is None:
-            raise LayerError(f"operator {type(node.op).__name__} is not allowed in an expression")
+            raise Problem(f"operator {type(node.op).__name__} is not allowed in an expression")
         left, right = self.visit(node.left), self.visit(node.right)
         if isinstance(node.op, ast.Add) and isinstance(left, list) and isinstance(right, list):
             if len(left) + len(right) > MAX_LIST:
-                raise LayerError(f"list longer than {MAX_LIST:,} items")
+                raise Problem(f"list longer than {MAX_LIST:,} items")
             return left + right
         if isinstance(node.op, ast.Add) and isinstance(left, str) and isinstance(right, str):
             return left + right
@@ -273,15 +273,15 @@ class _Eval:
         if isinstance(node.op, ast.Pow) and (
             abs(right) > 64 or (abs(left) > 1 and abs(right) * math.log2(abs(left)) > 62)
         ):
-            raise LayerError(
+            raise Problem(
                 "exponent too large in expression", f"results are limited to {MAX_INT:.0e}"
             )
         try:
             return op(left, right)
         except ZeroDivisionError as e:
-            raise LayerError("division by zero in expression") from e
+            raise Problem("division by zero in expression") from e
         except (OverflowError, ValueError) as e:
-            raise LayerError(f"arithmetic error in expression: {e}") from e
+            raise Problem(f"arithmetic error in expression: {e}") from e
 
     def visit_BoolOp(self, node: ast.BoolOp) -> Any:
         if isinstance(node.op, ast.And):
@@ -304,12 +304,12 @@ class _Eval:
             right = self.visit(comparator)
             fn = _CMPOPS.get(type(op))
             if fn is None:
-                raise LayerError(f"comparison {type(op).__name__} is not allowed in an expression")
+                raise Problem(f"comparison {type(op).__name__} is not allowed in an expression")
             try:
                 if not fn(left, right):
                     return False
             except TypeError as e:
-                raise LayerError(f"cannot compare {left!r} with {right!r}") from e
+                raise Problem(f"cannot compare {left!r} with {right!r}") from e
             left = right
         return True
 
@@ -324,40 +324,40 @@ class _Eval:
             or isinstance(index, bool)
             or not isinstance(index, int)
         ):
-            raise LayerError(f"cannot index {seq!r} with {index!r}", "index a list with an integer")
+            raise Problem(f"cannot index {seq!r} with {index!r}", "index a list with an integer")
         try:
             return seq[index]
         except IndexError as e:
-            raise LayerError(f"index {index} out of range for a list of {len(seq)}") from e
+            raise Problem(f"index {index} out of range for a list of {len(seq)}") from e
 
     def visit_Call(self, node: ast.Call) -> Any:
         if not isinstance(node.func, ast.Name) or node.func.id not in HELPERS:
             what = node.func.id if isinstance(node.func, ast.Name) else _describe(node.func)
-            raise LayerError(
+            raise Problem(
                 f'calling "{what}" is not allowed in an expression',
                 "the helpers are " + ", ".join(sorted(HELPERS)),
             )
         if node.keywords:
-            raise LayerError(f"{node.func.id}() takes no keyword arguments here")
+            raise Problem(f"{node.func.id}() takes no keyword arguments here")
         args = []
         for a in node.args:
             if isinstance(a, ast.Starred):
-                raise LayerError("*args is not allowed in an expression")
+                raise Problem("*args is not allowed in an expression")
             args.append(self.visit(a))
         if node.func.id in ("int", "float", "ceil", "floor", "round", "abs"):
             for a in args[:1]:
                 _need_number(a, node.func.id + "()")
         try:
             return HELPERS[node.func.id](*args)
-        except LayerError:
+        except Problem:
             raise
         except (TypeError, ValueError, OverflowError) as e:
-            raise LayerError(f"{node.func.id}() failed: {e}") from e
+            raise Problem(f"{node.func.id}() failed: {e}") from e
 
 
 def _need_number(value: Any, symbol: str) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise LayerError(f"{symbol} needs numbers, got {value!r}")
+        raise Problem(f"{symbol} needs numbers, got {value!r}")
 
 
 def _describe(node: ast.AST) -> str:

@@ -60,9 +60,12 @@ class Node:
     label: str = ""
     children: list[Node] = field(default_factory=list)
     trace: tuple[str, ...] = ()
-    #: the output shape the spec promises (``expect:``), and where it was written
-    expect: tuple[int, ...] | None = None
-    expect_path: PathKey = ()
+    #: output shapes the spec promises (``expect:``), each with where it was written
+    expects: list[tuple[tuple[int, ...], PathKey]] = field(default_factory=list)
+    #: a sequence made for a list of layers, not written as ``group:``
+    implicit: bool = False
+    #: the name written in the spec, if any (``name`` may be a position or a copy's index)
+    given: str | None = None
 
     @property
     def display(self) -> str:
@@ -82,9 +85,21 @@ class Checked:
     buffers: int = 0
     children: list[Checked] = field(default_factory=list)
 
-    @property
-    def own_params(self) -> int:
-        return self.params - sum(c.params for c in self.children)
+    @classmethod
+    def of(
+        cls, node: Node, path: str, input: Shape, output: Shape, children: list[Checked]
+    ) -> Checked:
+        """A composite node: its parameters, MACs and buffers are its children's."""
+        return cls(
+            node,
+            path,
+            input,
+            output,
+            params=sum(c.params for c in children),
+            macs=sum(c.macs for c in children),
+            buffers=sum(c.buffers for c in children),
+            children=children,
+        )
 
     def walk(self) -> list[Checked]:
         """This node and all below it, in definition order (iterative: no recursion limit)."""

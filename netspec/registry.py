@@ -10,7 +10,8 @@ from __future__ import annotations
 import enum
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, Protocol
 
-from .errors import LayerError
+from .errors import Problem
+from .expr import has_expression
 from .ir import Checked, Node, Shape
 from .schema import Options
 
@@ -49,8 +50,8 @@ class ExpandContext(Protocol):
         """Elaborate the layer list at ``subpath`` of this entry into one node."""
         ...
 
-    def layer(self, *subpath: str | int, name: str) -> Node:
-        """Elaborate the single layer entry at ``subpath`` of this entry."""
+    def copies(self, *subpath: str | int, env: dict[str, Any], name: str) -> Node:
+        """Like :meth:`layers`, for a repeat's copy: the copy's name wins over its layer's."""
         ...
 
     def value(self, *subpath: str | int, env: dict[str, Any] | None = None) -> Any:
@@ -64,6 +65,8 @@ class InferContext(Protocol):
     def check(self, node: Node, shape: Shape, parent: str) -> Checked: ...
 
     def synthesize(self, kind: str, options: dict[str, Any], like: Node, name: str) -> Node: ...
+
+    def sequence(self, children: list[Node], like: Node, name: str) -> Node: ...
 
 
 class BuildContext(Protocol):
@@ -88,6 +91,24 @@ class Kind:
     def expand(self, node: Node, ctx: ExpandContext) -> Node:
         """Fill in ``node.children`` (composite kinds); leaves have none."""
         return node
+
+    def nested_entries(self, options: dict[str, Any]) -> list[tuple[tuple[str | int, ...], Any]]:
+        """The raw layer entries inside an entry's options, with their subpaths (first pass).
+
+        By default each option named in :attr:`nested` holds a layer list or a single layer.
+        """
+        out: list[tuple[tuple[str | int, ...], Any]] = []
+        for field in self.nested:
+            value = options.get(field)
+            if isinstance(value, list):
+                out.extend(((field, i), entry) for i, entry in enumerate(value))
+            elif value is not None and not has_expression(value):
+                out.append(((field,), value))
+        return out
+
+    def splice(self, node: Node) -> list[Node] | None:
+        """The layers to put in place of ``node`` in its list (``inline: true``), or None."""
+        return None
 
     def infer(self, node: Node, shape: Shape, ctx: InferContext, path: str) -> Checked:
         cost = self.cost(node.opts, shape)
@@ -138,8 +159,22 @@ def _ensure_builtins() -> None:
         from . import kinds  # noqa: F401  (registers the built-in kinds)
 
 
+def refuse_shared_inplace(branch: Node, what: str) -> None:
+    """An in-place layer first in ``branch`` would overwrite an input others still read."""
+    leaf = branch
+    while leaf.children:
+        leaf = leaf.children[0]
+    if getattr(leaf.opts, "inplace", False):
+        raise Problem(
+            f"{leaf.kind.name} with inplace: true at the start of {what} would overwrite the "
+            "input that the other paths still read",
+            "set inplace: false on this layer",
+            at=leaf,
+        )
+
+
 def need_rank(shape: Shape, rank: int, what: str, hint: str = "") -> None:
-    """Raise a :class:`LayerError` unless ``shape`` has ``rank`` dimensions."""
+    """Raise a :class:`Problem` unless ``shape`` has ``rank`` dimensions."""
     if shape.rank != rank:
         want = "(channels, height, width)" if rank == 3 else "a flat (features,)"
-        raise LayerError(f"{what} needs {want} input, got {shape}", hint)
+        raise Problem(f"{what} needs {want} input, got {shape}", hint)

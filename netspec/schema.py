@@ -12,12 +12,15 @@ import re
 from typing import Annotated, Any
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     PlainValidator,
     Strict,
     ValidationError,
+    ValidationInfo,
     ValidatorFunctionWrapHandler,
     WrapValidator,
 )
@@ -25,28 +28,123 @@ from pydantic_core import PydanticCustomError
 
 from .errors import Diagnostic, did_you_mean
 from .expr import has_expression
-from .source import Document, PathKey, type_name
+from .source import Document, PathKey, show, type_name
 
-NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
+NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_]*$"
 _NAME_RE = re.compile(NAME_PATTERN)
+#: The largest size, channel count or count a spec may write (PyTorch indexes with int32 here).
+MAX_SIZE = 2**31 - 1
+#: Attributes of the container modules a name becomes an attribute of (nn.Sequential and
+#: netspec's Residual): torch refuses them as child names. tests/test_schema.py keeps this
+#: list in step with torch.
+RESERVED_NAMES = frozenset(
+    (
+        "T_destination",
+        "add_module",
+        "append",
+        "apply",
+        "bfloat16",
+        "buffers",
+        "call_super_init",
+        "children",
+        "compile",
+        "cpu",
+        "cuda",
+        "double",
+        "dump_patches",
+        "eval",
+        "extend",
+        "extra_repr",
+        "float",
+        "forward",
+        "get_buffer",
+        "get_extra_state",
+        "get_parameter",
+        "get_submodule",
+        "half",
+        "insert",
+        "ipu",
+        "load_state_dict",
+        "modules",
+        "mtia",
+        "named_buffers",
+        "named_children",
+        "named_modules",
+        "named_parameters",
+        "parameters",
+        "pop",
+        "register_backward_hook",
+        "register_buffer",
+        "register_forward_hook",
+        "register_forward_pre_hook",
+        "register_full_backward_hook",
+        "register_full_backward_pre_hook",
+        "register_load_state_dict_post_hook",
+        "register_load_state_dict_pre_hook",
+        "register_module",
+        "register_parameter",
+        "register_state_dict_post_hook",
+        "register_state_dict_pre_hook",
+        "requires_grad_",
+        "set_extra_state",
+        "set_submodule",
+        "share_memory",
+        "state_dict",
+        "to",
+        "to_empty",
+        "train",
+        "training",
+        "type",
+        "xpu",
+        "zero_grad",
+    )
+)
+#: Validation context of the second pass: every expression has been replaced by its value, so
+#: a string still holding "${" (from "$${" or a param's text) is a plain, wrong value.
+EVALUATED = {"evaluated": True}
+_FLOAT_TEXT = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)[eE][+-]?\d+$")
 
 
-def _allow_expression(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
-    if has_expression(value):
-        return value
-    return handler(value)
+def unevaluated(value: Any, info: ValidationInfo) -> bool:
+    """Whether ``value`` is an expression still to be evaluated (first pass only)."""
+    if isinstance(info.context, dict) and info.context.get("evaluated"):
+        return False
+    return has_expression(value) or (
+        isinstance(value, list) and any(has_expression(v) for v in value)
+    )
+
+
+def _allow_expression(
+    value: Any, handler: ValidatorFunctionWrapHandler, info: ValidationInfo
+) -> Any:
+    return value if unevaluated(value, info) else handler(value)
+
+
+def _float_text(value: Any) -> Any:
+    # YAML 1.1 reads 1e-5 (no dot) as text; a user means the number
+    if isinstance(value, str) and _FLOAT_TEXT.match(value):
+        return float(value)
+    return value
+
+
+def _name(value: Any) -> Any:
+    if isinstance(value, str) and value in RESERVED_NAMES:
+        raise PydanticCustomError(
+            "reserved_name", f'"{value}" is the name of a torch module attribute; choose another'
+        )
+    return value
 
 
 AllowExpr = WrapValidator(_allow_expression)
 
-Int = Annotated[int, Strict(), AllowExpr]
-PosInt = Annotated[int, Strict(), Field(ge=1), AllowExpr]
-NonNegInt = Annotated[int, Strict(), Field(ge=0), AllowExpr]
-Float = Annotated[float, Strict(), AllowExpr]
-Prob = Annotated[float, Strict(), Field(ge=0.0, le=1.0), AllowExpr]
-PosFloat = Annotated[float, Strict(), Field(gt=0.0), AllowExpr]
+Int = Annotated[int, Strict(), Field(ge=-MAX_SIZE, le=MAX_SIZE), AllowExpr]
+PosInt = Annotated[int, Strict(), Field(ge=1, le=MAX_SIZE), AllowExpr]
+NonNegInt = Annotated[int, Strict(), Field(ge=0, le=MAX_SIZE), AllowExpr]
+Float = Annotated[float, Strict(), BeforeValidator(_float_text), AllowExpr]
+Prob = Annotated[float, Strict(), Field(ge=0.0, le=1.0), BeforeValidator(_float_text), AllowExpr]
+PosFloat = Annotated[float, Strict(), Field(gt=0.0), BeforeValidator(_float_text), AllowExpr]
 Bool = Annotated[bool, Strict(), AllowExpr]
-Name = Annotated[str, Field(pattern=NAME_PATTERN, max_length=64), AllowExpr]
+Name = Annotated[str, Field(pattern=NAME_PATTERN, max_length=64), AfterValidator(_name), AllowExpr]
 
 
 def _pair_validator(minimum: int, words: tuple[str, ...] = ()) -> PlainValidator:
@@ -54,15 +152,16 @@ def _pair_validator(minimum: int, words: tuple[str, ...] = ()) -> PlainValidator
     if words:
         wanted += " or " + " / ".join(words)
 
-    def check(value: Any) -> Any:
-        if has_expression(value) or (
-            isinstance(value, list) and any(has_expression(v) for v in value)
-        ):
+    def check(value: Any, info: ValidationInfo) -> Any:
+        if unevaluated(value, info):
             return value
         if isinstance(value, str) and value in words:
             return value
         items = value if isinstance(value, list) and len(value) == 2 else [value]
-        if all(isinstance(v, int) and not isinstance(v, bool) and v >= minimum for v in items):
+        if all(
+            isinstance(v, int) and not isinstance(v, bool) and minimum <= v <= MAX_SIZE
+            for v in items
+        ):
             return (items[0], items[-1])
         raise PydanticCustomError("pair", f"expected {wanted}")
 
@@ -73,6 +172,40 @@ def _pair_validator(minimum: int, words: tuple[str, ...] = ()) -> PlainValidator
 PosPair = Annotated[tuple[int, int], _pair_validator(1)]
 NonNegPair = Annotated[tuple[int, int], _pair_validator(0)]
 Padding = Annotated[tuple[int, int] | str, _pair_validator(0, ("same", "valid"))]
+
+
+def _branches(value: Any, info: ValidationInfo) -> Any:
+    if unevaluated(value, info):
+        return value
+    if isinstance(value, list) and value and all(isinstance(b, list) for b in value):
+        return value
+    if isinstance(value, dict) and value and all(isinstance(b, list) for b in value.values()):
+        for key in value:
+            if not is_name(key) and not unevaluated(key, info):
+                raise PydanticCustomError("branch_name", f"branch name {key!r} is not a name")
+            _name(key)
+        return value
+    raise PydanticCustomError(
+        "branches",
+        "expected a non-empty list of layer lists, or a mapping of names to layer lists",
+    )
+
+
+#: Inception branches: ``[[...], [...]]`` or ``{name: [...], ...}``.
+Branches = Annotated[list[list[Any]] | dict[str, list[Any]], PlainValidator(_branches)]
+
+
+def _names(value: Any, info: ValidationInfo) -> Any:
+    if unevaluated(value, info):
+        return value
+    items = value if isinstance(value, list) else [value]
+    if items and all(isinstance(v, str) and is_name(v) for v in items):
+        return value
+    raise PydanticCustomError("names", "expected a name, or a list of names")
+
+
+#: One name or a list of them (``repeat``'s ``as``).
+Names = Annotated[str | list[str], PlainValidator(_names)]
 
 #: A list of layers; validated entry by entry by the elaborator, never here.
 LayerList = Annotated[list[Any], AllowExpr]
@@ -223,18 +356,7 @@ def _dotted(loc: tuple[Any, ...]) -> str:
 def _describe_value(value: Any) -> str:
     if isinstance(value, (dict, list)):
         return f"a {type_name(value)}"
-    text = repr(value) if isinstance(value, str) else _yaml_word(value)
-    if len(text) > 40:
-        text = text[:37] + "..."
-    return f"{text} ({type_name(value)})"
-
-
-def _yaml_word(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
+    return f"{show(value)} ({type_name(value)})"
 
 
 def _message(err: Any) -> str:
@@ -259,14 +381,14 @@ def _message(err: Any) -> str:
     if kind == "less_than_equal":
         return f"must be at most {ctx.get('le')}"
     if kind == "string_pattern_mismatch":
-        return "expected a name of letters, digits and _ (not starting with a digit)"
+        return "expected a name of letters, digits and _, starting with a letter"
     if kind == "too_short":
         return f"needs at least {ctx.get('min_length')} item(s)"
     if kind == "too_long":
         return f"takes at most {ctx.get('max_length')} item(s)"
     if kind == "enum":
         return f"expected one of {ctx.get('expected')}"
-    if kind == "pair":
+    if kind in ("pair", "branches", "branch_name", "names", "reserved_name"):
         return str(err.get("msg"))
     if kind == "literal_error":
         return f"expected {ctx.get('expected')}"
@@ -280,7 +402,3 @@ def _type_hint(kind: str, field: str, model: type[BaseModel]) -> str:
     if kind in ("int_type", "int_parsing", "int_from_float"):
         return "write a whole number, or an expression such as ${out * 2}"
     return ""
-
-
-def custom_error(kind: str, message: str) -> PydanticCustomError:
-    return PydanticCustomError(kind, message)

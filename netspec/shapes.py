@@ -16,10 +16,10 @@ from typing import Any
 from pydantic import ValidationError
 
 from .elaborate import Program
-from .errors import LayerError, NetspecError
+from .errors import NetspecError, Problem
 from .ir import Checked, Node, Shape
 from .registry import get_kind
-from .schema import validation_diagnostics
+from .schema import EVALUATED, validation_diagnostics
 
 
 def infer_shapes(program: Program) -> Checked:
@@ -48,7 +48,7 @@ class _Infer:
         path = f"{parent}.{node.name}" if parent else node.name
         try:
             checked = node.kind.infer(node, shape, self, path)
-        except LayerError as e:
+        except Problem as e:
             at: Node = e.at if isinstance(e.at, Node) else node
             raise NetspecError(
                 [
@@ -59,18 +59,20 @@ class _Infer:
             ) from None
         if not node.children:
             self.leaves.append(checked)
-        if node.expect is not None and node.expect != checked.output.dims:
-            raise NetspecError(
-                [
-                    node.doc.diagnostic(
-                        node.expect_path,
-                        f"{node.display} gives {checked.output}, "
-                        f"but expect: says {Shape(node.expect)}",
-                        "fix the layers up to here (kernel, stride, padding), or the expectation",
-                        notes=(*node.trace, *self.growth_note()),
-                    )
-                ]
-            )
+        for dims, where in node.expects:
+            if dims != checked.output.dims:
+                raise NetspecError(
+                    [
+                        node.doc.diagnostic(
+                            where,
+                            f"{node.display} gives {checked.output}, "
+                            f"but expect: says {Shape(dims)}",
+                            "fix the layers up to here (kernel, stride, padding), "
+                            "or the expectation",
+                            notes=(*node.trace, *self.growth_note()),
+                        )
+                    ]
+                )
         if any(d < 1 for d in checked.output.dims):
             raise NetspecError(
                 [
@@ -99,12 +101,28 @@ class _Infer:
                 )
         return ()
 
+    def sequence(self, children: list[Node], like: Node, name: str) -> Node:
+        group = get_kind("group")
+        if group is None:
+            raise Problem("internal: no group kind")
+        opts = group.Options.model_construct(name=None, layers=[])  # type: ignore[call-arg]
+        return Node(
+            group,
+            opts,
+            name,
+            like.doc,
+            like.path,
+            children=children,
+            trace=like.trace,
+            implicit=True,
+        )
+
     def synthesize(self, kind: str, options: dict[str, Any], like: Node, name: str) -> Node:
         found = get_kind(kind)
         if found is None:
-            raise LayerError(f"internal: no kind {kind}")
+            raise Problem(f"internal: no kind {kind}")
         try:
-            opts = found.Options.model_validate(options)
+            opts = found.Options.model_validate(options, context=EVALUATED)
         except ValidationError as e:
             raise NetspecError(validation_diagnostics(e, like.doc, like.path, found.Options)) from e
         return Node(found, opts, name, like.doc, like.path, trace=like.trace)

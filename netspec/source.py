@@ -98,12 +98,14 @@ class Document:
         line = self.source_line(start)
         if start is None or not line:
             return start
-        col = start.col - 1
-        for _ in range(index + 1):
+        col, seen = start.col - 1, -1
+        while seen < index:
             found = line.find("${", col)
             if found < 0:
                 return start
             col = found + 2
+            if found == 0 or line[found - 1] != "$":  # $${ is a literal, not an expression
+                seen += 1
         return Pos(start.line, col - 1)
 
 
@@ -201,6 +203,16 @@ def _yaml_diagnostic(doc: Document, e: yaml.MarkedYAMLError) -> Diagnostic:
         where = f"{e.context_mark.line + 1}:{e.context_mark.column + 1}"
         notes = (f"{e.context} that starts at {where}",)
     return doc.diagnostic((), f"YAML syntax: {problem}", hint, pos=pos, notes=notes)
+
+
+def show(value: Any) -> str:
+    """A value as YAML writes it, for messages: ``true``, ``null``, ``'text'``, ``[1, 2]``."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    text = repr(value) if isinstance(value, str) else str(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def a_type(value: Any) -> str:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from .bundled import locate
 from .elaborate import MAX_LAYERS, Program, elaborate
+from .errors import NetspecError
 from .ir import Checked, Shape
 from .shapes import infer_shapes
 from .source import Document, parse_source, read_source
@@ -35,8 +36,14 @@ class Spec:
     ) -> None:
         self.document = document
         self.overrides = dict(overrides or {})
-        self.program: Program = elaborate(document, self.overrides, max_layers)
-        self.checked: Checked = infer_shapes(self.program)
+        self.max_layers = max_layers
+        try:
+            self.program: Program = elaborate(document, self.overrides, max_layers)
+            self.checked: Checked = infer_shapes(self.program)
+        except RecursionError as e:  # the nesting limits should make this unreachable
+            raise NetspecError.plain(
+                document.file, "the spec nests too deeply to check", "flatten its structure"
+            ) from e
 
     @property
     def file(self) -> str:
@@ -104,7 +111,7 @@ class Spec:
 
     def with_params(self, **overrides: Any) -> Spec:
         """The same spec with other param values."""
-        return Spec(self.document, {**self.overrides, **overrides})
+        return Spec(self.document, {**self.overrides, **overrides}, self.max_layers)
 
     def build(self) -> nn.Module:
         """Compile to a fresh ``torch.nn.Module`` (new random weights each call)."""
@@ -119,7 +126,7 @@ class Spec:
         )
 
 
-def load(path_or_name: str | Path, /, **overrides: Any) -> Spec:
+def load(path_or_name: str | Path, /, *, max_layers: int = MAX_LAYERS, **overrides: Any) -> Spec:
     """Load, validate and check a spec file, or a bundled spec by name.
 
     Keyword arguments override the spec's params. Raises :class:`~netspec.NetspecError`.
@@ -128,7 +135,7 @@ def load(path_or_name: str | Path, /, **overrides: Any) -> Spec:
     61706
     """
     path, display = locate(path_or_name)
-    return Spec(read_source(path, display), overrides)
+    return Spec(read_source(path, display), overrides, max_layers)
 
 
 def loads(text: str, /, file: str = "<string>", **overrides: Any) -> Spec:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from netspec.errors import LayerError
+from netspec.errors import Problem
 from netspec.expr import evaluate, make_divisible, split_template, substitute
 
 
@@ -84,12 +84,12 @@ def test_templates_keep_types_or_format_text():
 )
 def test_refused(text, message):
     env = {"out": 64, "arch": [[1, 2], [3, 4]]}
-    with pytest.raises(LayerError, match=message.replace("(", r"\(").replace("*", r"\*")):
+    with pytest.raises(Problem, match=message.replace("(", r"\(").replace("*", r"\*")):
         evaluate(text, env)
 
 
 def test_unclosed_expression():
-    with pytest.raises(LayerError, match="unclosed"):
+    with pytest.raises(Problem, match="unclosed"):
         substitute("${out", {"out": 1})
 
 

@@ -6,7 +6,7 @@ import enum
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any
 
-from ..errors import LayerError
+from ..errors import Problem
 from ..ir import Shape
 from ..registry import Cost, Family, Kind, register
 from ..schema import AllowExpr, Bool, Float, Int, Options, PosFloat
@@ -68,7 +68,7 @@ class Activation(Kind):
     def cost(self, opts: Any, shape: Shape) -> Cost:
         dim = getattr(opts, "dim", None)
         if dim is not None and not -(shape.rank + 1) <= dim <= shape.rank:
-            raise LayerError(
+            raise Problem(
                 f"{self.name} dim={dim} is out of range for a batch of {shape}",
                 f"dim counts the batch: use 1 for {'features' if shape.rank == 1 else 'channels'}",
             )

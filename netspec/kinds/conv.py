@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 from pydantic import Field
 
-from ..errors import LayerError
+from ..errors import Problem
 from ..ir import Shape
 from ..registry import Cost, Family, Kind, need_rank, register
 from ..schema import AllowExpr, Bool, Options, Padding, PosInt, PosPair
@@ -40,7 +40,7 @@ def conv_output(size: int, kernel: int, stride: int, pad: int, dilation: int, ax
     """One spatial dimension of a convolution's output (PyTorch's formula)."""
     span = dilation * (kernel - 1) + 1
     if size + 2 * pad < span:
-        raise LayerError(
+        raise Problem(
             f"the {axis} of the kernel ({span}) is larger than the padded input ({size + 2 * pad})",
             "use a smaller kernel or more padding, or remove a downsampling layer before this one",
         )
@@ -59,19 +59,19 @@ class Conv(Kind):
         need_rank(shape, 3, "conv", "on flat features, use linear" if shape.rank == 1 else "")
         c, h, w = shape.dims
         if c % opts.groups:
-            raise LayerError(
+            raise Problem(
                 f"conv has groups={opts.groups}, but its {c} input channels do not divide by it",
                 f"choose groups that divides {c}",
             )
         if opts.out % opts.groups:
-            raise LayerError(
+            raise Problem(
                 f"conv has groups={opts.groups}, but out={opts.out} does not divide by it",
                 f"choose out as a multiple of {opts.groups}",
             )
         (kh, kw), (sh, sw), (dh, dw) = opts.kernel, opts.stride, opts.dilation
         if opts.padding == "same":
             if (sh, sw) != (1, 1):
-                raise LayerError(
+                raise Problem(
                     "padding: same needs stride 1 (PyTorch does not allow it with a stride)",
                     f"write the padding as a number, e.g. padding: {dh * (kh - 1) // 2}",
                 )
@@ -80,6 +80,18 @@ class Conv(Kind):
             ph, pw = (0, 0) if isinstance(opts.padding, str) else opts.padding
             oh = conv_output(h, kh, sh, ph, dh, "height")
             ow = conv_output(w, kw, sw, pw, dw, "width")
+        pads = (0, 0) if isinstance(opts.padding, str) else opts.padding
+        if opts.padding_mode is not PaddingMode.ZEROS:
+            limit = {PaddingMode.REFLECT: 0, PaddingMode.REPLICATE: None, PaddingMode.CIRCULAR: 1}
+            extra = limit[opts.padding_mode]
+            if extra is not None and any(
+                p > size - 1 + extra for p, size in zip(pads, (h, w), strict=True)
+            ):
+                raise Problem(
+                    f"padding_mode {opts.padding_mode.value} needs padding below the input size, "
+                    f"got padding {pads[0]}×{pads[1]} on {h}×{w}",
+                    "use less padding, or padding_mode: zeros",
+                )
         weights = opts.out * (c // opts.groups) * kh * kw
         params = weights + (opts.out if opts.bias else 0)
         return Cost(Shape((opts.out, oh, ow)), params, weights * oh * ow)

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import Field
 
+from ..errors import Problem
 from ..ir import Checked, Node, Shape
 from ..registry import BuildContext, ExpandContext, Family, InferContext, Kind, register
 from ..schema import Bool, LayerList, Options
@@ -31,10 +32,16 @@ class Group(Kind):
 
     def expand(self, node: Node, ctx: ExpandContext) -> Node:
         inner = ctx.layers("layers", name=node.name)
-        if inner.kind is self:
+        if inner.implicit:
             node.children = inner.children
             return node
-        return inner  # a group of one layer is that layer
+        inner.expects = [*node.expects, *inner.expects]  # a group of one layer is that layer
+        return inner
+
+    def splice(self, node: Node) -> list[Node] | None:
+        if not getattr(node.opts, "inline", False):
+            return None
+        return carry_expects(node, list(node.children))
 
     def infer(self, node: Node, shape: Shape, ctx: InferContext, path: str) -> Checked:
         return check_sequence(node, shape, ctx, path)
@@ -48,15 +55,12 @@ class Group(Kind):
 
 def check_sequence(node: Node, shape: Shape, ctx: InferContext, path: str) -> Checked:
     """Check a node's children one after the other, each on the previous one's output."""
-    checked = Checked(node, path, shape, shape)
+    children: list[Checked] = []
+    out = shape
     for child in node.children:
-        c = ctx.check(child, checked.output, path)
-        checked.children.append(c)
-        checked.output = c.output
-        checked.params += c.params
-        checked.macs += c.macs
-        checked.buffers += c.buffers
-    return checked
+        children.append(ctx.check(child, out, path))
+        out = children[-1].output
+    return Checked.of(node, path, shape, out, children)
 
 
 def build_sequence(checked: Checked, ctx: BuildContext) -> nn.Module:
@@ -64,6 +68,15 @@ def build_sequence(checked: Checked, ctx: BuildContext) -> nn.Module:
     from torch import nn
 
     return nn.Sequential(OrderedDict((c.node.name, ctx.module(c)) for c in checked.children))
+
+
+def carry_expects(node: Node, layers: list[Node]) -> list[Node]:
+    """Spliced layers, the last one taking on what was expected of the whole."""
+    if node.expects and not layers:
+        raise Problem("an inline layer list with an expect: must hold at least one layer")
+    if layers:
+        layers[-1].expects = [*layers[-1].expects, *node.expects]
+    return layers
 
 
 register(Group())

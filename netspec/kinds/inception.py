@@ -8,10 +8,19 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import Field
 
-from ..errors import LayerError
+from ..errors import Problem
 from ..ir import Checked, Node, Shape
-from ..registry import BuildContext, ExpandContext, Family, InferContext, Kind, get_kind, register
-from ..schema import AllowExpr, LayerList, Name, Options
+from ..registry import (
+    BuildContext,
+    ExpandContext,
+    Family,
+    InferContext,
+    Kind,
+    get_kind,
+    refuse_shared_inplace,
+    register,
+)
+from ..schema import AllowExpr, Branches, Options
 
 if TYPE_CHECKING:
     from torch import nn
@@ -23,8 +32,8 @@ class Merge(enum.Enum):
 
 
 class InceptionSpec(Options):
-    branches: list[LayerList] | dict[Name, LayerList] = Field(
-        min_length=1, description="a list (or name: list mapping) of layer lists; [] is identity"
+    branches: Branches = Field(
+        description="a list (or name: list mapping) of layer lists; [] is the identity"
     )
     merge: Annotated[Merge, AllowExpr] = Field(
         default=Merge.CONCAT, description="concat (channels) or add"
@@ -45,10 +54,10 @@ class Inception(Kind):
             if isinstance(opts.branches, dict)
             else list(range(len(opts.branches)))
         )
-        raw: Any = opts.branches
+        branches: Any = opts.branches
         for key in keys:
             name = str(key)
-            if raw[key] == []:
+            if branches[key] == []:
                 identity = get_kind("identity")
                 assert identity is not None
                 node.children.append(
@@ -60,21 +69,38 @@ class Inception(Kind):
                 node.children.append(ctx.layers("branches", key, name=name))
         return node
 
+    def nested_entries(self, options: dict[str, Any]) -> list[tuple[tuple[str | int, ...], Any]]:
+        branches = options.get("branches")
+        items = (
+            list(branches.items())
+            if isinstance(branches, dict)
+            else list(enumerate(branches))
+            if isinstance(branches, list)
+            else []
+        )
+        out: list[tuple[tuple[str | int, ...], Any]] = []
+        for key, branch in items:
+            if isinstance(branch, list):
+                out.extend((("branches", key, i), entry) for i, entry in enumerate(branch))
+        return out
+
     def infer(self, node: Node, shape: Shape, ctx: InferContext, path: str) -> Checked:
         opts: InceptionSpec = node.opts  # type: ignore[assignment]
+        for child in node.children:
+            refuse_shared_inplace(child, f"inception branch {child.name}")
         branches = [ctx.check(child, shape, path) for child in node.children]
         first = branches[0]
         for other in branches[1:]:
             a, b = first.output, other.output
             if opts.merge is Merge.ADD and a != b:
-                raise LayerError(
+                raise Problem(
                     f"inception branches {first.node.name} and {other.node.name} give {a} and {b}, "
                     "which cannot be added",
                     "make every branch give the same shape, or use merge: concat",
                     at=other.node,
                 )
             if a.rank != b.rank or a.spatial != b.spatial:
-                raise LayerError(
+                raise Problem(
                     f"inception branch {other.node.name} gives {b.times()} but branch "
                     f"{first.node.name} gives {a.times()}: they cannot be concatenated",
                     "branches must keep the height and width of their input "
@@ -85,11 +111,7 @@ class Inception(Kind):
             out = first.output
         else:
             out = Shape((sum(b.output.channels for b in branches), *first.output.spatial))
-        checked = Checked(node, path, shape, out, children=branches)
-        checked.params = sum(b.params for b in branches)
-        checked.macs = sum(b.macs for b in branches)
-        checked.buffers = sum(b.buffers for b in branches)
-        return checked
+        return Checked.of(node, path, shape, out, branches)
 
     def build(self, checked: Checked, ctx: BuildContext) -> nn.Module:
         from ..modules import Concat, Sum

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..errors import LayerError
+from ..errors import Problem
 from ..ir import Shape
 from ..registry import Cost, Family, Kind, register
 from ..schema import Bool, Options, PosFloat, Prob
@@ -28,9 +28,7 @@ class BatchNorm(Kind):
 
     def cost(self, opts: BatchNormSpec, shape: Shape) -> Cost:
         if shape.rank not in (1, 3):
-            raise LayerError(
-                f"batchnorm needs (channels, height, width) or (features,), got {shape}"
-            )
+            raise Problem(f"batchnorm needs (channels, height, width) or (features,), got {shape}")
         c = shape.channels
         params = 2 * c if opts.affine else 0
         buffers = 2 * c + 1 if opts.track_running_stats else 0

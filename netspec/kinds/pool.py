@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import enum
-import math
 from typing import TYPE_CHECKING, Annotated, Any
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationInfo, model_validator
 
-from ..errors import LayerError
+from ..errors import Problem
 from ..ir import Shape
 from ..registry import Cost, Family, Kind, need_rank, register
-from ..schema import AllowExpr, Bool, NonNegPair, Options, PosPair
+from ..schema import AllowExpr, Bool, NonNegPair, Options, PosPair, unevaluated
 
 if TYPE_CHECKING:
     from torch import nn
@@ -33,7 +32,9 @@ class PoolSpec(Options):
     global_: Bool = Field(default=False, alias="global", description="pool each channel to 1×1")
 
     @model_validator(mode="after")
-    def _one_way(self) -> PoolSpec:
+    def _one_way(self, info: ValidationInfo) -> PoolSpec:
+        if unevaluated(self.global_, info):
+            return self  # decided once the expression has a value
         ways = [self.kernel is not None, self.output is not None, self.global_ is True]
         if sum(ways) != 1:
             raise ValueError("pool needs exactly one of kernel, output or global: true")
@@ -41,22 +42,22 @@ class PoolSpec(Options):
 
 
 def pool_output(size: int, kernel: int, stride: int, pad: int, ceil: bool, axis: str) -> int:
-    """One spatial dimension of a pooling output (PyTorch's formula, ceil_mode included)."""
+    """One spatial dimension of a pooling output: PyTorch's formula, ceil_mode included."""
     if pad > kernel // 2:
-        raise LayerError(
-            f"pool padding {pad} is more than half the kernel ({kernel})",
+        raise Problem(
+            f"pool padding {pad} on the {axis} is more than half the kernel ({kernel})",
             "PyTorch allows padding of at most kernel // 2",
         )
-    if size + 2 * pad < kernel:
-        raise LayerError(
+    span = size + 2 * pad - kernel
+    out = (-(-span // stride) if ceil else span // stride) + 1
+    if ceil and (out - 1) * stride >= size + pad:
+        out -= 1  # the last window may not start in the right padding
+    if out < 1:
+        raise Problem(
             f"the pooling window's {axis} ({kernel}) is larger than the padded input "
             f"({size + 2 * pad})",
             "use a smaller kernel, or remove a downsampling layer before this one",
         )
-    span = size + 2 * pad - kernel
-    out = (math.ceil(span / stride) if ceil else span // stride) + 1
-    if ceil and (out - 1) * stride >= size + pad:
-        out -= 1  # the last window may not start in the right padding
     return out
 
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationInfo, model_validator
 
-from ..errors import LayerError
+from ..errors import Problem
 from ..ir import Checked, Node, Shape
 from ..registry import BuildContext, ExpandContext, Family, InferContext, Kind, register
-from ..schema import Bool, LayerList, Name, Options, PosInt
-from .group import build_sequence, check_sequence
+from ..schema import Bool, LayerList, Name, Names, Options, PosInt, unevaluated
+from .group import build_sequence, carry_expects, check_sequence
 
 if TYPE_CHECKING:
     from torch import nn
@@ -23,9 +23,7 @@ MAX_COPIES = 1_000_000
 class RepeatSpec(Options):
     times: PosInt | None = Field(default=None, description="number of copies")
     over: LayerList | None = Field(default=None, description="a list: one copy per item")
-    as_: Name | list[Name] = Field(
-        default="item", alias="as", description="name(s) bound to each item of over"
-    )
+    as_: Names = Field(default="item", alias="as", description="name(s) bound to each item of over")
     index: Name = Field(default="i", description="name bound to the copy's index, from 0")
     body: LayerList = Field(min_length=1, description="the layers of one copy")
     first: LayerList | None = Field(default=None, description="the layers of the first copy")
@@ -34,9 +32,11 @@ class RepeatSpec(Options):
     )
 
     @model_validator(mode="after")
-    def _one_count(self) -> RepeatSpec:
+    def _one_count(self, info: ValidationInfo) -> RepeatSpec:
         if (self.times is None) == (self.over is None):
             raise ValueError("repeat needs exactly one of times or over")
+        if self.over == [] and not unevaluated(self.over, info):
+            raise ValueError("repeat over an empty list makes no copies")
         return self
 
 
@@ -53,16 +53,26 @@ class Repeat(Kind):
             list(range(opts.times)) if opts.times is not None else list(opts.over or [])
         )
         if len(items) > MAX_COPIES:
-            raise LayerError(
-                f"repeat of {len(items):,} copies", f"at most {MAX_COPIES:,} are allowed"
-            )
+            raise Problem(f"repeat of {len(items):,} copies", f"at most {MAX_COPIES:,} are allowed")
         for k, item in enumerate(items):
             env: dict[str, Any] = {opts.index: k}
             if opts.over is not None:
                 env.update(_bind(opts.as_, item, k))
             field = "first" if k == 0 and opts.first is not None else "body"
-            node.children.append(ctx.layers(field, env=env, name=str(k)))
+            node.children.append(ctx.copies(field, env=env, name=str(k)))
         return node
+
+    def splice(self, node: Node) -> list[Node] | None:
+        if not getattr(node.opts, "inline", False):
+            return None
+        layers: list[Node] = []
+        for copy in node.children:  # a copy of several layers is an implicit group
+            if copy.implicit:
+                layers.extend(copy.children)
+            else:  # spliced, a one-layer copy is that layer again, with its own name
+                copy.name = copy.given or copy.name
+                layers.append(copy)
+        return carry_expects(node, layers)
 
     def infer(self, node: Node, shape: Shape, ctx: InferContext, path: str) -> Checked:
         return check_sequence(node, shape, ctx, path)
@@ -79,7 +89,7 @@ def _bind(names: str | list[str], item: Any, index: int) -> dict[str, Any]:
     if isinstance(names, str):
         return {names: item}
     if not isinstance(item, list) or len(item) != len(names):
-        raise LayerError(
+        raise Problem(
             f"repeat item {item!r} does not match as: [{', '.join(names)}]",
             f"each item of over must be a list of {len(names)} values",
             at=("over", index),

@@ -8,9 +8,17 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..errors import LayerError
+from ..errors import Problem
 from ..ir import Checked, Node, Shape
-from ..registry import BuildContext, ExpandContext, Family, InferContext, Kind, register
+from ..registry import (
+    BuildContext,
+    ExpandContext,
+    Family,
+    InferContext,
+    Kind,
+    refuse_shared_inplace,
+    register,
+)
 from ..schema import AllowExpr, Bool, LayerList, Options
 
 if TYPE_CHECKING:
@@ -50,12 +58,13 @@ class Residual(Kind):
     def expand(self, node: Node, ctx: ExpandContext) -> Node:
         opts: ResidualSpec = node.opts  # type: ignore[assignment]
         node.children.append(ctx.layers("body", name="body"))
-        if opts.after is not None:
-            node.children.append(ctx.layer("after", name="after"))
+        if opts.after is not None:  # one layer, or a list of them
+            node.children.append(ctx.layers("after", name="after"))
         return node
 
     def infer(self, node: Node, shape: Shape, ctx: InferContext, path: str) -> Checked:
         opts: ResidualSpec = node.opts  # type: ignore[assignment]
+        refuse_shared_inplace(node.children[0], "a residual body")
         body = ctx.check(node.children[0], shape, path)
         out = body.output
         children = [body]
@@ -63,7 +72,7 @@ class Residual(Kind):
         if mode is Shortcut.AUTO:
             mode = Shortcut.IDENTITY if out == shape else Shortcut.PROJECTION
         if mode is Shortcut.IDENTITY and out != shape:
-            raise LayerError(
+            raise Problem(
                 f"residual body changes the shape from {shape} to {out}, "
                 "so an identity shortcut cannot be added to it",
                 "use `shortcut: projection` (a 1×1 conv) or `shortcut: auto`",
@@ -71,7 +80,7 @@ class Residual(Kind):
         if mode is Shortcut.PROJECTION:
             children.append(ctx.check(self._projection(node, shape, out, ctx), shape, path))
             if children[-1].output != out:
-                raise LayerError(
+                raise Problem(
                     f"the 1×1 projection maps {shape} to {children[-1].output}, "
                     f"but the body gives {out}",
                     "make the body downsample by a whole stride (e.g. 2), or change its padding",
@@ -79,23 +88,19 @@ class Residual(Kind):
         for after in node.children[1:]:
             checked_after = ctx.check(after, out, path)
             if checked_after.output != out:
-                raise LayerError(
+                raise Problem(
                     f"the layer after the addition changes the shape from {out} to "
                     f"{checked_after.output}",
                     "use a shape-preserving layer such as relu",
                     at=after,
                 )
             children.append(checked_after)
-        checked = Checked(node, path, shape, out, children=children)
-        checked.params = sum(c.params for c in children)
-        checked.macs = sum(c.macs for c in children)
-        checked.buffers = sum(c.buffers for c in children)
-        return checked
+        return Checked.of(node, path, shape, out, children)
 
     def _projection(self, node: Node, shape: Shape, out: Shape, ctx: InferContext) -> Node:
         opts: ResidualSpec = node.opts  # type: ignore[assignment]
         if shape.rank != 3 or out.rank != 3:
-            raise LayerError(
+            raise Problem(
                 f"a projection shortcut needs image tensors, got {shape} → {out}",
                 "use shortcut: identity with a body that keeps the shape",
             )
@@ -107,9 +112,7 @@ class Residual(Kind):
             return ctx.synthesize("conv", conv_opts, node, "shortcut")
         conv = ctx.synthesize("conv", conv_opts, node, "0")
         norm = ctx.synthesize("batchnorm", {}, node, "1")
-        group = ctx.synthesize("group", {"layers": [{}]}, node, "shortcut")
-        group.children = [conv, norm]
-        return group
+        return ctx.sequence([conv, norm], node, "shortcut")
 
     def build(self, checked: Checked, ctx: BuildContext) -> nn.Module:
         from ..modules import Residual as ResidualModule
@@ -125,7 +128,7 @@ def _stride(size_in: int, size_out: int) -> int:
     """The stride s with which a 1×1 conv maps size_in to size_out: (size_in - 1) // s + 1."""
     s = max(1, -(-size_in // size_out))
     if (size_in - 1) // s + 1 != size_out:
-        raise LayerError(
+        raise Problem(
             f"no 1×1 projection stride maps a size of {size_in} to {size_out}",
             "make the body downsample by a whole stride, or project with a pool in the body",
         )

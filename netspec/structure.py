@@ -1,0 +1,157 @@
+"""The first pass: the structure of the whole file, before any value is computed.
+
+It checks the top level, every layer entry of every block (used or not) against its kind's
+options model with expressions still unevaluated, every block call's arguments, and the block
+call graph (a block may not use itself, directly or through others). Problems that do not
+depend on each other are all reported together.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+
+from .entries import CALL_KEYS, EntryError, call_problems, kind_options, parse_entry
+from .errors import Diagnostic, NetspecError, Problem
+from .registry import get_kind
+from .schema import SpecFile, is_name, validation_diagnostics
+from .source import Document, PathKey
+
+
+def validate(doc: Document) -> SpecFile:
+    """Check the file's structure and every layer entry; raise all problems together."""
+    errors: list[Diagnostic] = []
+    spec: SpecFile | None = None
+    try:
+        spec = SpecFile.model_validate(doc.data)
+    except ValidationError as e:
+        errors.extend(validation_diagnostics(e, doc, (), SpecFile))
+    data = doc.data
+    params = data.get("params") if isinstance(data.get("params"), dict) else {}
+    blocks = data.get("blocks") if isinstance(data.get("blocks"), dict) else {}
+    for name in params:
+        if not is_name(name):
+            errors.append(
+                doc.diagnostic(
+                    ("params", name),
+                    f'param name "{name}" is not a name',
+                    "use letters, digits and _, starting with a letter",
+                    key=True,
+                )
+            )
+    walker = _Structure(doc, blocks, errors)
+    for name, block in blocks.items():
+        _check_block(doc, name, block, errors)
+        if isinstance(block, dict) and isinstance(block.get("layers"), list):
+            walker.current = name
+            walker.entries(block["layers"], ("blocks", name, "layers"))
+    if isinstance(data.get("layers"), list):
+        walker.current = ""
+        walker.entries(data["layers"], ("layers",))
+    errors.extend(walker.cycles())
+    if errors or spec is None:
+        raise NetspecError(errors)
+    return spec
+
+
+def _check_block(doc: Document, name: str, block: Any, errors: list[Diagnostic]) -> None:
+    path: PathKey = ("blocks", name)
+    if not is_name(name):
+        errors.append(
+            doc.diagnostic(
+                path,
+                f'block name "{name}" is not a name',
+                "use letters, digits and _, starting with a letter",
+                key=True,
+            )
+        )
+    elif get_kind(name) is not None:
+        errors.append(
+            doc.diagnostic(
+                path,
+                f'block "{name}" has the name of a built-in kind',
+                "rename the block",
+                key=True,
+            )
+        )
+    args = block.get("args") if isinstance(block, dict) else None
+    for arg in args if isinstance(args, dict) else {}:
+        if not is_name(arg) or arg in CALL_KEYS:
+            why = "is reserved (every layer has it)" if is_name(arg) else "is not a name"
+            errors.append(
+                doc.diagnostic((*path, "args", arg), f'block argument "{arg}" {why}', key=True)
+            )
+
+
+class _Structure:
+    """Walks layer entries: options models, nested lists, block calls and the call graph."""
+
+    def __init__(self, doc: Document, blocks: dict[str, Any], errors: list[Diagnostic]) -> None:
+        self.doc, self.blocks, self.errors = doc, blocks, errors
+        self.current = ""  # the block being walked ("" for the top level)
+        self.calls: dict[str, list[tuple[str, PathKey]]] = {}
+
+    def entries(self, items: list[Any], path: PathKey) -> None:
+        for i, raw in enumerate(items):
+            self.entry(raw, (*path, i))
+
+    def entry(self, raw: Any, path: PathKey) -> None:
+        try:
+            word, options, opath = parse_entry(raw, path, self.doc, self.blocks)
+        except EntryError as e:
+            self.errors.append(e.diagnostic)
+            return
+        kind = get_kind(word)
+        if kind is None:
+            self.call(word, options, opath)
+            return
+        try:
+            opts = kind_options(kind, options)
+            kind.Options.model_validate(opts)
+        except Problem as e:
+            self.errors.append(self.doc.diagnostic(opath, e.message, e.hint))
+            return
+        except ValidationError as e:
+            self.errors.extend(validation_diagnostics(e, self.doc, opath, kind.Options, what=word))
+            return
+        for subpath, nested in kind.nested_entries(opts):
+            self.entry(nested, (*opath, *subpath))
+
+    def call(self, block: str, options: Any, path: PathKey) -> None:
+        self.calls.setdefault(self.current, []).append((block, path))
+        definition = self.blocks[block]
+        args = definition.get("args") if isinstance(definition, dict) else None
+        for p in call_problems(block, args if isinstance(args, dict) else {}, options, False):
+            self.errors.append(
+                self.doc.diagnostic((*path, *p.subpath), p.message, p.hint, key=p.key)
+            )
+
+    def cycles(self) -> list[Diagnostic]:
+        """A diagnostic for each block that uses itself, directly or through other blocks."""
+        out: list[Diagnostic] = []
+        reported: set[str] = set()
+        for start in sorted(self.calls):
+            if not start:
+                continue
+            stack: list[tuple[str, list[tuple[str, PathKey]]]] = [(start, [])]
+            seen: set[str] = set()
+            while stack:  # depth-first, for a path from start back to start
+                block, trail = stack.pop()
+                for callee, where in self.calls.get(block, []):
+                    if callee == start and start not in reported:
+                        chain = " → ".join([start, *[c for c, _ in trail], start])
+                        first = trail[0][1] if trail else where
+                        out.append(
+                            self.doc.diagnostic(
+                                first,
+                                f"block {start} uses itself ({chain})",
+                                "a block cannot contain itself; use repeat for depth",
+                                key=True,
+                            )
+                        )
+                        reported.update([start, *[c for c, _ in trail]])
+                    elif callee not in seen and callee in self.calls:
+                        seen.add(callee)
+                        stack.append((callee, [*trail, (callee, where)]))
+        return out
