@@ -214,7 +214,7 @@ LayerList = Annotated[list[Any], AllowExpr]
 class Options(BaseModel):
     """Base of every kind's options: forbid unknown keys, allow ``name:`` on any layer."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=False)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     name: Name | None = None
     expect: Annotated[list[PosInt], Field(min_length=1, max_length=4)] | None = Field(
