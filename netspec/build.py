@@ -14,12 +14,18 @@ from .files import write_atomic
 from .ir import Shape
 from .spec import Spec
 
+#: ``netspec build`` refuses networks needing more memory than this (``--max-memory``).
+DEFAULT_MAX_BYTES = 8 * 10**9
 
-def build_and_run(spec: Spec) -> tuple[nn.Module, Shape]:
-    """Build the module and run it once in eval mode on a batch of zeros."""
-    model = spec.build().eval()
+
+def build_and_run(
+    spec: Spec, meta: bool = False, max_bytes: int = DEFAULT_MAX_BYTES
+) -> tuple[nn.Module, Shape]:
+    """Build the module and run it once in eval mode on a batch of zeros (of meta tensors)."""
+    device = "meta" if meta else None
+    model = spec.build(device=device, max_bytes=max_bytes).eval()
     with torch.no_grad():
-        out = model(example_input(spec))
+        out = model(example_input(spec).to(device or "cpu"))
     shape = Shape(tuple(out.shape[1:]))
     if shape != spec.output_shape:  # would be a bug in a kind's shape rule, not a user error
         raise RuntimeError(f"static output shape {spec.output_shape} but the module gave {shape}")

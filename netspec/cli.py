@@ -67,6 +67,16 @@ def _parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="save the module: .pt (TorchScript) or .pt2 (torch.export)",
     )
+    build.add_argument(
+        "--meta", action="store_true", help="build on the meta device: no memory for weights"
+    )
+    build.add_argument(
+        "--max-memory",
+        type=_positive_float,
+        default=8.0,
+        metavar="GB",
+        help="refuse to build what needs more memory (default 8 GB)",
+    )
     _add_set(build)
     build.set_defaults(run=_build)
 
@@ -110,6 +120,16 @@ def _parser() -> argparse.ArgumentParser:
     listing.add_argument("--kinds", action="store_true", help="list the layer kinds instead")
     listing.set_defaults(run=_list)
     return parser
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return value
 
 
 def _positive(text: str) -> int:
@@ -201,15 +221,18 @@ def _build(args: argparse.Namespace) -> int:
     output = _output(args.output)
     if output is not None and output.suffix not in (".pt", ".pt2"):
         raise Misuse(f"-o {args.output}: use .pt (TorchScript) or .pt2 (torch.export)")
+    if output is not None and args.meta:
+        raise Misuse("-o saves weights, which --meta does not have")
     spec = _load(args)
     if output is not None:
         _refuse_overwriting_spec(output, spec)
     from .build import build_and_run, save_module
 
-    model, out_shape = build_and_run(spec)
+    model, out_shape = build_and_run(spec, args.meta, int(args.max_memory * 1e9))
     print(f"{spec.name}: built from {spec.file}")
     print(f"  input   {spec.input_shape}")
-    print(f"  output  {out_shape}  (checked by a forward pass on a zero batch)")
+    device = " of meta tensors" if args.meta else ""
+    print(f"  output  {out_shape}  (checked by a forward pass on a zero batch{device})")
     print(f"  params  {spec.num_params:,}")
     print(f"  MACs    {spec.macs:,}")
     if output is not None:

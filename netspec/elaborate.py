@@ -417,6 +417,9 @@ class _Context:
         children = self._items(subpath, {**self.env, **env})
         return self.ex.sequence(children, (*self.path, *subpath), self.trace, name, own_name=True)
 
+    def remaining(self) -> int:
+        return self.ex.max_layers - self.ex.count
+
     def value(self, *subpath: str | int, env: dict[str, Any] | None = None) -> Any:
         raw: Any = self.raw
         for part in subpath:

@@ -58,6 +58,10 @@ class ExpandContext(Protocol):
         """Substitute expressions in the raw value at ``subpath`` of this entry."""
         ...
 
+    def remaining(self) -> int:
+        """How many more layers the network may expand to (``--max-layers``)."""
+        ...
+
 
 class InferContext(Protocol):
     """What the shape pass offers a composite kind."""

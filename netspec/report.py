@@ -26,6 +26,14 @@ def human(n: int) -> str:
     return str(n)
 
 
+def human_bytes(n: float) -> str:
+    """A size in bytes as people read it: ``43.6 GB``, ``44.7 MB``."""
+    for size, unit in ((10**12, "TB"), (10**9, "GB"), (10**6, "MB"), (10**3, "kB")):
+        if abs(n) >= size:
+            return f"{n / size:,.1f} {unit}"
+    return f"{n:,.0f} B"
+
+
 def layer_text(c: Checked) -> str:
     """What a layer is, as a paper writes it: ``conv 3×3 /2, 64``, ``nin_block``."""
     node = c.node

@@ -21,9 +21,22 @@ from .ir import Checked, Node, Shape
 from .registry import get_kind
 from .schema import EVALUATED, validation_diagnostics
 
+#: torch indexes tensors with signed 64-bit integers
+MAX_VALUES = 2**63 - 1
+
 
 def infer_shapes(program: Program) -> Checked:
     """Check the whole network; the first problem found is raised as a :class:`NetspecError`."""
+    if program.input.numel > MAX_VALUES:
+        raise NetspecError(
+            [
+                program.doc.diagnostic(
+                    ("input",),
+                    f"the input {program.input} holds more values than a torch tensor can",
+                    "check the input sizes",
+                )
+            ]
+        )
     checked = _Infer().check(program.root, program.input, "")
     if program.output is not None and checked.output != program.output:
         raise NetspecError(
@@ -73,6 +86,19 @@ class _Infer:
                         )
                     ]
                 )
+        if checked.output.numel > MAX_VALUES or checked.params > MAX_VALUES:
+            raise NetspecError(
+                [
+                    node.doc.diagnostic(
+                        node.path,
+                        f"{node.display} gives {checked.output} with {checked.params:,} parameters: "
+                        f"more than the {MAX_VALUES:,} values a torch tensor can hold",
+                        "check the sizes and channel counts",
+                        key=True,
+                        notes=node.trace,
+                    )
+                ]
+            )
         if any(d < 1 for d in checked.output.dims):
             raise NetspecError(
                 [

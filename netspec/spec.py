@@ -113,11 +113,38 @@ class Spec:
         """The same spec with other param values."""
         return Spec(self.document, {**self.overrides, **overrides}, self.max_layers)
 
-    def build(self) -> nn.Module:
-        """Compile to a fresh ``torch.nn.Module`` (new random weights each call)."""
+    def memory(self, batch: int = 1) -> int:
+        """Bytes a built module needs for its weights and buffers and one forward pass."""
+        from .summary import BYTES_PER_VALUE, activation_values
+
+        values = self.checked.params + self.checked.buffers
+        values += (activation_values(self.checked) + self.input_shape.numel) * batch
+        return values * BYTES_PER_VALUE
+
+    def build(self, *, device: str | None = None, max_bytes: int | None = None) -> nn.Module:
+        """Compile to a fresh ``torch.nn.Module`` (new random weights each call).
+
+        ``device="meta"`` builds without allocating anything. ``max_bytes`` refuses, before
+        allocating, a module whose weights and one forward pass would need more memory.
+        """
+        if max_bytes is not None and device != "meta" and self.memory() > max_bytes:
+            from .report import human_bytes
+
+            raise NetspecError.plain(
+                self.file,
+                f"building this network needs about {human_bytes(self.memory())} "
+                f"({self.num_params:,} parameters plus one forward pass); the limit is "
+                f"{human_bytes(max_bytes)}",
+                "build on the meta device (--meta), or raise the limit with --max-memory GB",
+            )
         from .compiler import compile_spec
 
-        return compile_spec(self.checked)
+        if device is None:
+            return compile_spec(self.checked)
+        import torch
+
+        with torch.device(device):
+            return compile_spec(self.checked)
 
     def __repr__(self) -> str:
         return (

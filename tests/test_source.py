@@ -97,3 +97,23 @@ def test_files(tmp_path):
 
 def test_date_like_words_stay_text():
     assert parse_source("name: 2024-01-01\n", "x.yaml").data == {"name": "2024-01-01"}
+
+
+def test_python_tags_never_run(tmp_path):
+    marker = tmp_path / "pwned"
+    for tag in ("!!python/object/apply:os.system", "!!python/object/apply:subprocess.call"):
+        text = f"name: x\ninput: [1]\nlayers:\n  - {tag} [['touch', '{marker}']]\n"
+        assert "is not allowed" in error_of(text)
+        text = f"name: x\ninput: [1]\nlayers:\n  - {tag} ['touch {marker}']\n"
+        assert "is not allowed" in error_of(text)
+    assert not marker.exists()
+
+
+def test_a_hundred_megabyte_file_is_refused_without_reading_it(tmp_path):
+    big = tmp_path / "big.yaml"
+    with big.open("wb") as f:
+        f.truncate(100 * 1024 * 1024)  # sparse: instant to make
+    start = time.perf_counter()
+    with pytest.raises(NetspecError, match="specs are limited to"):
+        read_source(big)
+    assert time.perf_counter() - start < 5

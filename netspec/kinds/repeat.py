@@ -49,12 +49,20 @@ class Repeat(Kind):
 
     def expand(self, node: Node, ctx: ExpandContext) -> Node:
         opts: RepeatSpec = node.opts  # type: ignore[assignment]
-        items: list[Any] = (
-            list(range(opts.times)) if opts.times is not None else list(opts.over or [])
-        )
-        if len(items) > MAX_COPIES:
-            raise Problem(f"repeat of {len(items):,} copies", f"at most {MAX_COPIES:,} are allowed")
+        count = opts.times if opts.times is not None else len(opts.over or [])
+        if count > MAX_COPIES:
+            raise Problem(f"repeat of {count:,} copies", f"at most {MAX_COPIES:,} are allowed")
+        items: list[Any] = list(range(count)) if opts.over is None else opts.over
+        budget = ctx.remaining()
         for k, item in enumerate(items):
+            if k == 1:  # the first copy tells the size of the rest: refuse before expanding it
+                per_copy = max(1, budget - ctx.remaining())
+                if per_copy * (count - 1) > ctx.remaining():
+                    raise Problem(
+                        f"this repeat would expand to about {per_copy * count:,} layers, more "
+                        f"than the {ctx.remaining() + per_copy:,} still allowed",
+                        "lower the repeat count, or raise the limit with --max-layers",
+                    )
             env: dict[str, Any] = {opts.index: k}
             if opts.over is not None:
                 env.update(_bind(opts.as_, item, k))
