@@ -91,8 +91,8 @@ class _Infer:
                 [
                     node.doc.diagnostic(
                         node.path,
-                        f"{node.display} gives {checked.output} with {checked.params:,} parameters: "
-                        f"more than the {MAX_VALUES:,} values a torch tensor can hold",
+                        f"{node.display} gives {checked.output} with {checked.params:,} "
+                        f"parameters: more than the {MAX_VALUES:,} values a torch tensor can hold",
                         "check the sizes and channel counts",
                         key=True,
                         notes=node.trace,
