@@ -165,6 +165,8 @@ def load(path_or_name: str | Path, /, *, max_layers: int = MAX_LAYERS, **overrid
     return Spec(read_source(path, display), overrides, max_layers)
 
 
-def loads(text: str, /, file: str = "<string>", **overrides: Any) -> Spec:
+def loads(
+    text: str, /, file: str = "<string>", *, max_layers: int = MAX_LAYERS, **overrides: Any
+) -> Spec:
     """Like :func:`load`, from spec text."""
-    return Spec(parse_source(text, file), overrides)
+    return Spec(parse_source(text, file), overrides, max_layers)

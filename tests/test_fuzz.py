@@ -131,16 +131,24 @@ def mutated_specs(draw: st.DrawFn) -> str:
         junk = draw(st.text(max_size=8))
         return text[:cut] + junk + text[cut + draw(st.integers(0, 20)) :]
     tree = yaml.safe_load(text)
-    for _ in range(draw(st.integers(1, 4))):
+    for _ in range(draw(st.sampled_from([1, 1, 1, 2, 3, 4]))):
         places = _places(tree)
         path = draw(st.sampled_from(places[1:] or places))
         parent = _get(tree, path[:-1]) if path else None
-        action = draw(st.sampled_from(["replace", "delete", "duplicate", "nest", "rename"]))
+        action = draw(
+            st.sampled_from(["tweak", "tweak", "replace", "delete", "duplicate", "nest", "rename"])
+        )
         if parent is None:
             tree = draw(values)
             continue
         key = path[-1]
-        if action == "replace":
+        if action == "tweak":  # a plausible edit: a nearby number, another word of the language
+            old = parent[key]
+            if isinstance(old, int) and not isinstance(old, bool):
+                parent[key] = draw(st.sampled_from([old + 1, old - 1, old * 2, old // 2, 0, 1, 3]))
+            else:
+                parent[key] = draw(st.sampled_from(WORDS) if isinstance(old, str) else values)
+        elif action == "replace":
             parent[key] = draw(values)
         elif action == "delete":
             del parent[key]
@@ -207,6 +215,13 @@ def exercise(text: str, summaries: bool) -> None:
 @given(mutated_specs(), st.integers(0, 9))
 def test_mutated_specs_fail_only_with_netspec_errors(text, n):
     exercise(text, summaries=n == 0)
+
+
+def test_the_mutations_leave_many_specs_valid():
+    """The campaign must exercise build and summary, not only rejections."""
+    OUTCOMES.clear()
+    test_mutated_specs_fail_only_with_netspec_errors()
+    assert OUTCOMES["built"] + OUTCOMES["checked, too big to build"] >= 15, dict(OUTCOMES)
 
 
 @pytest.mark.fuzz
