@@ -211,7 +211,9 @@ def exercise(text: str, summaries: bool) -> None:
         signal.alarm(0)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True
+)
 @given(mutated_specs(), st.integers(0, 9))
 def test_mutated_specs_fail_only_with_netspec_errors(text, n):
     exercise(text, summaries=n == 0)
@@ -221,7 +223,7 @@ def test_the_mutations_leave_many_specs_valid():
     """The campaign must exercise build and summary, not only rejections."""
     OUTCOMES.clear()
     test_mutated_specs_fail_only_with_netspec_errors()
-    assert OUTCOMES["built"] + OUTCOMES["checked, too big to build"] >= 15, dict(OUTCOMES)
+    assert OUTCOMES["built"] >= 5 and OUTCOMES["checked, too big to build"] >= 1, dict(OUTCOMES)
 
 
 @pytest.mark.fuzz
