@@ -12,6 +12,7 @@ Example::
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
@@ -31,7 +32,7 @@ from .errors import Diagnostic, NetspecError, Pos, Problem, did_you_mean
 from .expr import ExpressionError, has_expression, substitute
 from .ir import Node, Shape
 from .registry import Kind, get_kind
-from .schema import EVALUATED, BlockDef, SpecFile, is_name, validation_diagnostics
+from .schema import EVALUATED, BlockDef, Options, SpecFile, is_name, validation_diagnostics
 from .source import Document, PathKey, show, type_name
 from .structure import validate
 
@@ -101,9 +102,7 @@ class _Expander:
         children = self.expand_list(self.doc.data["layers"], ("layers",), self.params, (), 0)
         if self.errors:
             raise NetspecError(self.errors)
-        group = get_kind("group")
-        assert group is not None  # a built-in kind
-        opts = group.Options.model_construct(name=None, layers=[])  # type: ignore[call-arg]
+        group, opts = implicit_group()
         root = Node(group, opts, "", self.doc, ("layers",), label=self.spec.name, children=children)
         return Program(
             self.doc, self.spec.name, self.spec.description, self.params, shape, root, output
@@ -232,9 +231,7 @@ class _Expander:
             if own_name or not name.isdigit() or only.name.isdigit():
                 only.name = name
             return only
-        group = get_kind("group")
-        assert group is not None  # a built-in kind
-        opts = group.Options.model_construct(name=None, layers=[])  # type: ignore[call-arg]
+        group, opts = implicit_group()
         return Node(
             group,
             opts,
@@ -425,6 +422,14 @@ class _Context:
         for part in subpath:
             raw = raw[part]
         return self.ex.value(raw, (*self.path, *subpath), {**self.env, **(env or {})}, self.trace)
+
+
+@functools.cache
+def implicit_group() -> tuple[Kind, Options]:
+    """The group kind and the (frozen, shared) options of a group no one wrote."""
+    group = get_kind("group")
+    assert group is not None  # a built-in kind
+    return group, group.Options.model_construct(name=None, layers=[])  # type: ignore[call-arg]
 
 
 def _short(trace: tuple[str, ...]) -> tuple[str, ...]:

@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from .elaborate import Program
+from .elaborate import Program, implicit_group
 from .errors import NetspecError, Problem
 from .ir import Checked, Node, Shape
 from .registry import get_kind
@@ -128,10 +128,7 @@ class _Infer:
         return ()
 
     def sequence(self, children: list[Node], like: Node, name: str) -> Node:
-        group = get_kind("group")
-        if group is None:
-            raise Problem("internal: no group kind")
-        opts = group.Options.model_construct(name=None, layers=[])  # type: ignore[call-arg]
+        group, opts = implicit_group()
         return Node(
             group,
             opts,

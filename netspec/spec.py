@@ -11,6 +11,8 @@ Example::
 from __future__ import annotations
 
 import contextlib
+import gc
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -38,8 +40,9 @@ class Spec:
         self.overrides = dict(overrides or {})
         self.max_layers = max_layers
         try:
-            self.program: Program = elaborate(document, self.overrides, max_layers)
-            self.checked: Checked = infer_shapes(self.program)
+            with _paused_gc():
+                self.program: Program = elaborate(document, self.overrides, max_layers)
+                self.checked: Checked = infer_shapes(self.program)
         except RecursionError as e:  # the nesting limits should make this unreachable
             raise NetspecError.plain(
                 document.file, "the spec nests too deeply to check", "flatten its structure"
@@ -151,6 +154,22 @@ class Spec:
             f"<Spec {self.name}: {self.input_shape} → {self.output_shape}, "
             f"{self.num_params:,} params, {self.macs:,} MACs>"
         )
+
+
+@contextlib.contextmanager
+def _paused_gc() -> Iterator[None]:
+    """Pause the cycle collector while the passes build their (acyclic) trees.
+
+    They allocate hundreds of thousands of small objects for a big spec; each collection
+    would scan all of them again, making the passes grow faster than linearly.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def load(path_or_name: str | Path, /, *, max_layers: int = MAX_LAYERS, **overrides: Any) -> Spec:

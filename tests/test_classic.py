@@ -5,7 +5,7 @@ Two independent checks for each of ``specs/{lenet,alexnet,vgg,nin,googlenet,resn
 * the static side (``netspec.load``: shapes, parameter counts, MACs) against the figures that
   "Dive into Deep Learning" printed or that follow from its definitions, copied from
   ``/work/shared/reference/classic_cnns.yaml`` (source keys S1..S4 are explained there);
-* the built module (``Spec.build``) against ``reference_models``, the book's classic PyTorch code
+* the built module (``Spec.build``) against ``bench/reference_models.py``, the book's classic code
   written by hand: same parameter count, same parameter shapes in the same order, same output
   shape and, with the reference's weights copied in, the same output.
 
@@ -26,12 +26,8 @@ import torch
 from torch import nn
 
 import netspec
+from bench import reference_models as ref
 from netspec.ir import Checked
-
-try:  # pytest's default "prepend" import mode puts tests/ on sys.path
-    import reference_models as ref
-except ImportError:  # pragma: no cover - if tests/ ever becomes a package
-    from tests import reference_models as ref  # type: ignore[no-redef,import-untyped,unused-ignore]
 
 SPECS_DIR = Path(__file__).resolve().parent.parent / "specs"
 

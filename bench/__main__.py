@@ -1,0 +1,51 @@
+"""netspec's benchmarks: ``python -m bench`` (``--quick`` for a tiny run, ``--device cuda``).
+
+Every figure is a median over repeated runs on the same machine, or a ratio of two such
+medians measured in alternation, so that a shared, noisy machine affects both sides alike.
+
+1. feedback latency: ``netspec check`` / ``netspec render --format dot`` as processes, against
+   ``python -c "import torch"``;
+2. scaling of the static pass: generated specs of 1,000 to 100,000 layers;
+3. forward overhead: each bundled network built by netspec against the hand-written
+   reference in ``bench/reference_models.py`` (eval, no_grad, batch 32 and 1), also compiled;
+4. build cost: spec file to module, against the reference's constructor;
+5. huge models: a generated spec of over 10 billion parameters, checked and summarised.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+from datetime import date
+
+from . import cases
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="tiny settings, to check it runs")
+    parser.add_argument("--device", default="cpu", help="cpu or cuda (forward overhead only)")
+    parser.add_argument("--threads", type=int, default=2, help="torch threads for CPU timing")
+    parser.add_argument("--only", nargs="*", choices=cases.SECTIONS, help="run these sections")
+    parser.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
+    args = parser.parse_args(argv)
+    results: dict[str, object] = {
+        "date": date.today().isoformat(),
+        "machine": f"{platform.machine()}, {platform.processor() or 'cpu'}, "
+        f"{cases.cpu_count()} cores, Python {platform.python_version()}",
+        "command": "python -m bench " + " ".join(argv if argv is not None else sys.argv[1:]),
+    }
+    for section in args.only or cases.SECTIONS:
+        print(f"== {section}", flush=True)
+        results[section] = cases.SECTIONS[section](args)
+        print(json.dumps(results[section], indent=2), flush=True)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(results, f, indent=2)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

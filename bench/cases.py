@@ -1,0 +1,301 @@
+"""The benchmark sections; each returns a dict of figures (seconds, ratios, bytes)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+BUNDLED = ["lenet", "alexnet", "vgg", "nin", "googlenet", "resnet"]
+
+
+def cpu_count() -> int:
+    return os.cpu_count() or 1
+
+
+def _median_process(cmd: list[str], runs: int) -> float:
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def latency(args: argparse.Namespace) -> dict[str, Any]:
+    """Wall time of the static commands as processes, against importing torch."""
+    runs = 3 if args.quick else 11
+    specs = [f"specs/{n}.yaml" for n in BUNDLED]
+    py = sys.executable
+    torch_import = _median_process([py, "-c", "import torch"], runs)
+    check = _median_process([py, "-m", "netspec", "check", *specs], runs)
+    with tempfile.TemporaryDirectory() as tmp:
+        render = statistics.median(
+            _median_process(
+                [py, "-m", "netspec", "render", n, "--format", "dot", "-o", f"{tmp}/{n}.dot"], runs
+            )
+            for n in BUNDLED
+        )
+    return {
+        "import_torch_s": round(torch_import, 3),
+        "check_all_bundled_s": round(check, 3),
+        "render_dot_one_spec_median_s": round(render, 3),
+        "check_over_torch_import": round(check / torch_import, 3),
+        "render_over_torch_import": round(render / torch_import, 3),
+    }
+
+
+def generated(kind: str, layers: int) -> str:
+    """A spec of about ``layers`` layers: a deep repeat, a wide inception, or nested blocks."""
+    head = "name: generated\ninput: [8, 16, 16]\n"
+    if kind == "deep":
+        return head + (
+            f"layers:\n  - repeat:\n      times: {layers // 2}\n"
+            "      body: [{conv: {out: 8, kernel: 3, padding: 1}}, relu]\n"
+        )
+    if kind == "wide":
+        branches = max(1, layers // 20)
+        return head + (
+            "layers:\n  - repeat:\n      times: 10\n      body:\n        - inception:\n"
+            "            merge: add\n"
+            f"            branches: {[[{'conv': {'out': 8, 'kernel': 1}}]] * branches}\n"
+        ).replace("'", '"')
+    # nested blocks: a block of blocks of blocks, repeated
+    return head + (
+        "blocks:\n"
+        "  unit: {layers: [{conv: {out: 8, kernel: 3, padding: 1}}, batchnorm, relu]}\n"
+        "  pair: {layers: [unit, unit]}\n"
+        "  quad: {layers: [pair, pair]}\n"
+        f"layers:\n  - repeat: {{times: {max(1, layers // 12)}, body: [quad]}}\n"
+    )
+
+
+def scaling(args: argparse.Namespace) -> dict[str, Any]:
+    """In-process time of load + check for generated specs of growing size."""
+    import netspec
+
+    sizes = [1_000, 2_000] if args.quick else [1_000, 10_000, 100_000]
+    runs = 1 if args.quick else 3
+    out: dict[str, Any] = {}
+    for kind in ("deep", "wide", "nested"):
+        times = {}
+        for n in sizes:
+            text = generated(kind, n)
+            samples = []
+            for _ in range(runs):
+                start = time.perf_counter()
+                spec = netspec.loads(text)
+                samples.append(time.perf_counter() - start)
+            times[len(spec.checked.walk()) - 1] = round(statistics.median(samples), 3)
+        out[kind] = {"layers_to_seconds": times}
+        counts = sorted(times)
+        if len(counts) >= 2:
+            big, small = counts[-1], counts[-2]
+            out[kind]["growth"] = round(times[big] / times[small], 2)
+            out[kind]["size_ratio"] = round(big / small, 2)
+    return out
+
+
+def _timed(fn: Callable[[], Any], device: str) -> float:
+    import torch
+
+    if device == "cuda":
+        torch.cuda.synchronize()
+    start = time.perf_counter()
+    fn()
+    if device == "cuda":
+        torch.cuda.synchronize()
+    return time.perf_counter() - start
+
+
+def _pair_forward(a: Any, b: Any, x: Any, reps: int, device: str) -> tuple[float, float]:
+    """Median forward times of two modules, measured alternately after a warm-up."""
+    import torch
+
+    with torch.no_grad():
+        for _ in range(2):
+            a(x)
+            b(x)
+        ta, tb = [], []
+        for _ in range(reps):
+            ta.append(_timed(lambda: a(x), device))
+            tb.append(_timed(lambda: b(x), device))
+    return statistics.median(ta), statistics.median(tb)
+
+
+def forward(args: argparse.Namespace) -> dict[str, Any]:
+    """netspec's module against the hand-written one: forward time ratio (≤ 1.02 is the goal)."""
+    import torch
+
+    import netspec
+
+    from . import reference_models
+
+    torch.set_num_threads(args.threads)
+    device = args.device
+    names = ["lenet", "resnet"] if args.quick else BUNDLED
+    batches = [2] if args.quick else [32, 1]
+    out: dict[str, Any] = {}
+    for name in names:
+        spec = netspec.load(name)
+        torch.manual_seed(0)
+        ours = spec.build().eval().to(device)
+        ref = reference_models.REFERENCES[name]().eval().to(device)
+        for batch in batches:
+            x = torch.randn(batch, *spec.input_shape.dims, device=device)
+            work = spec.macs * batch
+            reps = 3 if args.quick else max(5, min(101, int(2e10 / max(work, 1))))
+            t_ours, t_ref = _pair_forward(ours, ref, x, reps, device)
+            out[f"{name}/batch{batch}"] = {
+                "netspec_ms": round(t_ours * 1e3, 3),
+                "reference_ms": round(t_ref * 1e3, 3),
+                "ratio": round(t_ours / t_ref, 3),
+                "runs": reps,
+            }
+    return out
+
+
+def compiled(args: argparse.Namespace) -> dict[str, Any]:
+    """The same with torch.compile (inductor) on both modules."""
+    import torch
+
+    import netspec
+
+    from . import reference_models
+
+    torch.set_num_threads(args.threads)
+    device = args.device
+    names = ["lenet"] if args.quick else ["lenet", "resnet"]
+    out: dict[str, Any] = {}
+    for name in names:
+        spec = netspec.load(name)
+        # --quick only checks that this runs: aot_eager skips inductor's minutes of codegen
+        backend = "aot_eager" if args.quick else "inductor"
+        ours = torch.compile(spec.build().eval().to(device), fullgraph=True, backend=backend)
+        ref = torch.compile(reference_models.REFERENCES[name]().eval().to(device), backend=backend)
+        x = torch.randn(32 if not args.quick else 2, *spec.input_shape.dims, device=device)
+        t_ours, t_ref = _pair_forward(ours, ref, x, 5 if args.quick else 31, device)
+        out[f"{name}/batch{x.shape[0]}"] = {
+            "netspec_ms": round(t_ours * 1e3, 3),
+            "reference_ms": round(t_ref * 1e3, 3),
+            "ratio": round(t_ours / t_ref, 3),
+        }
+    return out
+
+
+def build_cost(args: argparse.Namespace) -> dict[str, Any]:
+    """Spec file to ready module, against the hand-written constructor (torch imported)."""
+    import torch
+
+    import netspec
+
+    from . import reference_models
+
+    torch.set_num_threads(args.threads)
+    names = ["lenet"] if args.quick else BUNDLED
+    runs = 3 if args.quick else 7
+    out: dict[str, Any] = {}
+    for name in names:
+        path = ROOT / "specs" / f"{name}.yaml"
+        netspec.load(path).build()  # warm: first use of each kind's model and of torch.nn
+        reference_models.REFERENCES[name]()
+        ta, tb = [], []
+        for _ in range(runs):
+            start = time.perf_counter()
+            netspec.load(path).build()
+            ta.append(time.perf_counter() - start)
+            start = time.perf_counter()
+            reference_models.REFERENCES[name]()
+            tb.append(time.perf_counter() - start)
+        a, b = statistics.median(ta), statistics.median(tb)
+        out[name] = {
+            "netspec_ms": round(a * 1e3, 2),
+            "reference_ms": round(b * 1e3, 2),
+            "ratio": round(a / b, 3),
+        }
+    return out
+
+
+HUGE = """name: huge
+description: a generated network of over 10 billion parameters
+input: [4096]
+layers:
+  - repeat:
+      name: blocks
+      times: {times}
+      body:
+        - linear: {{name: fc, out: 32768}}
+        - relu
+  - linear: {{name: head, out: 1000}}
+"""
+
+PEAK = """
+import re, sys, time
+start = time.perf_counter()
+from netspec.cli import main
+code = main(sys.argv[1:])
+seconds = time.perf_counter() - start
+status = open("/proc/self/status").read()
+peak = int(re.search(r"VmHWM:\\s+(\\d+) kB", status).group(1)) * 1024
+print(code, seconds, peak, file=sys.__stderr__)
+"""
+
+
+def huge(args: argparse.Namespace) -> dict[str, Any]:
+    """A spec of over 10 billion parameters: static check and meta-device summary."""
+    times = 2 if args.quick else 11
+    out: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "huge.yaml"
+        path.write_text(HUGE.format(times=times))
+        for label, cmd in (
+            ("check", ["check", str(path)]),
+            ("summary_static", ["summary", "--static", str(path), "-o", f"{tmp}/s.json"]),
+            ("summary_meta", ["summary", str(path), "-o", f"{tmp}/m.txt"]),
+        ):
+            samples = []
+            for _ in range(1 if args.quick else 3):
+                start = time.perf_counter()
+                proc = subprocess.run(
+                    [sys.executable, "-c", PEAK, *cmd],
+                    cwd=ROOT,
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                )
+                wall = time.perf_counter() - start
+                code, inside, peak = proc.stderr.strip().splitlines()[-1].split()
+                if code != "0":
+                    raise RuntimeError(f"netspec {cmd[0]} failed: {proc.stderr[-500:]}")
+                samples.append((wall, float(inside), int(peak)))
+            out[label] = {
+                "process_s": round(statistics.median(s[0] for s in samples), 3),
+                "in_process_s": round(statistics.median(s[1] for s in samples), 3),
+                "peak_mb": round(max(s[2] for s in samples) / 2**20),
+            }
+        import netspec
+
+        spec = netspec.load(path)
+        out["params"] = spec.num_params
+        start = time.perf_counter()
+        netspec.load(path)
+        out["static_pass_in_process_s"] = round(time.perf_counter() - start, 4)
+    return out
+
+
+SECTIONS: dict[str, Callable[[argparse.Namespace], dict[str, Any]]] = {
+    "latency": latency,
+    "scaling": scaling,
+    "forward": forward,
+    "compiled": compiled,
+    "build_cost": build_cost,
+    "huge": huge,
+}

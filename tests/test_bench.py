@@ -1,0 +1,35 @@
+"""The benchmark script runs end to end on a tiny setting (times are not asserted)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from conftest import ROOT
+
+
+def test_bench_quick_runs_end_to_end(tmp_path):
+    out = tmp_path / "bench.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench", "--quick", "--json", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    figures = json.loads(out.read_text())
+    for section in ("latency", "scaling", "forward", "compiled", "build_cost", "huge"):
+        assert figures[section], section
+    assert figures["forward"]["resnet/batch2"]["ratio"] > 0
+    assert figures["huge"]["summary_meta"]["peak_mb"] > 0
+
+
+def test_generated_specs_have_the_sizes_they_claim():
+    import netspec
+    from bench.cases import generated
+
+    for kind in ("deep", "wide", "nested"):
+        layers = len(netspec.loads(generated(kind, 1000)).checked.walk()) - 1
+        assert 900 <= layers <= 1700, (kind, layers)
