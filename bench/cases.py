@@ -154,10 +154,13 @@ def forward(args: argparse.Namespace) -> dict[str, Any]:
             work = spec.macs * batch
             reps = 3 if args.quick else max(5, min(101, int(2e10 / max(work, 1))))
             t_ours, t_ref = _pair_forward(ours, ref, x, reps, device)
+            # the noise floor: the same reference module against itself, measured the same way
+            t_a, t_b = _pair_forward(ref, ref, x, reps, device)
             out[f"{name}/batch{batch}"] = {
                 "netspec_ms": round(t_ours * 1e3, 3),
                 "reference_ms": round(t_ref * 1e3, 3),
                 "ratio": round(t_ours / t_ref, 3),
+                "reference_vs_itself": round(t_a / t_b, 3),
                 "runs": reps,
             }
     return out

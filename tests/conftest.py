@@ -68,3 +68,20 @@ def netspec(*args: str, cwd: Path = ROOT, env: dict[str, str] | None = None) -> 
         timeout=300,
     )
     return Run(proc.returncode, proc.stdout, proc.stderr)
+
+
+def imported_modules(*args: str) -> set[str]:
+    """The modules a netspec command imports, from ``python -X importtime``."""
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "netspec", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return {line.split("|")[-1].strip() for line in proc.stderr.splitlines() if "|" in line}
+
+
+def imports_torch(modules: set[str]) -> bool:
+    return any(m == "torch" or m.startswith("torch.") for m in modules)

@@ -14,6 +14,8 @@ from conftest import BUNDLED, ROOT, netspec
 import netspec as ns
 from netspec.summary import static_summary, torch_summary
 
+ROW_KEYS = {"path", "module", "layer", "depth", "output", "params", "macs", "mult_adds"}
+
 
 def bias_and_norm_terms(spec: ns.Spec) -> int:
     """What torchinfo's mult-adds add to netspec's MACs, per sample."""
@@ -54,16 +56,7 @@ def test_json_output_is_stable_and_documented(golden):
     data = json.loads(run.out)
     assert data["schema"] == "netspec-summary/1" and data["source"] == "torchinfo"
     assert set(data) == {"schema", "spec", "file", "source", "batch", "input", "layers", "totals"}
-    assert set(data["layers"][0]) == {
-        "path",
-        "module",
-        "layer",
-        "depth",
-        "output",
-        "params",
-        "macs",
-        "mult_adds",
-    }
+    assert set(data["layers"][0]) == ROW_KEYS
     assert data["totals"]["params"] == 61706 and data["totals"]["macs"] == 416520
     golden("summary/lenet.json", run.out)
     static = netspec("summary", "lenet", "--format", "json", "--batch", "4", "--static")
@@ -76,16 +69,7 @@ def test_csv_output(golden):
     run = netspec("summary", "googlenet", "--format", "csv", "--depth", "2")
     assert run.code == 0, run.err
     rows = list(csv.DictReader(io.StringIO(run.out)))
-    assert rows[0].keys() == {
-        "path",
-        "module",
-        "layer",
-        "depth",
-        "output",
-        "params",
-        "macs",
-        "mult_adds",
-    }
+    assert rows[0].keys() == ROW_KEYS
     assert rows[-1]["path"] == "fc" and rows[-1]["output"] == "10"
     golden("summary/googlenet.csv", run.out)
 
