@@ -30,6 +30,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=2, help="torch threads for CPU timing")
     parser.add_argument("--only", nargs="*", choices=cases.SECTIONS, help="run these sections")
     parser.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
+    parser.add_argument("--networks", nargs="*", choices=cases.BUNDLED, help="forward: these only")
+    parser.add_argument("--batches", nargs="*", type=int, help="forward: these batch sizes only")
+    parser.add_argument("--runs", type=int, help="forward: runs per module (default: by size)")
     args = parser.parse_args(argv)
     results: dict[str, object] = {
         "date": date.today().isoformat(),

@@ -125,9 +125,13 @@ def _pair_forward(a: Any, b: Any, x: Any, reps: int, device: str) -> tuple[float
             a(x)
             b(x)
         ta, tb = [], []
-        for _ in range(reps):
-            ta.append(_timed(lambda: a(x), device))
-            tb.append(_timed(lambda: b(x), device))
+        for i in range(reps):  # ABBA: neither side always runs first
+            if i % 2:
+                tb.append(_timed(lambda: b(x), device))
+                ta.append(_timed(lambda: a(x), device))
+            else:
+                ta.append(_timed(lambda: a(x), device))
+                tb.append(_timed(lambda: b(x), device))
     return statistics.median(ta), statistics.median(tb)
 
 
@@ -141,8 +145,8 @@ def forward(args: argparse.Namespace) -> dict[str, Any]:
 
     torch.set_num_threads(args.threads)
     device = args.device
-    names = ["lenet", "resnet"] if args.quick else BUNDLED
-    batches = [2] if args.quick else [32, 1]
+    names = ["lenet", "resnet"] if args.quick else (args.networks or BUNDLED)
+    batches = [2] if args.quick else (args.batches or [32, 1])
     out: dict[str, Any] = {}
     for name in names:
         spec = netspec.load(name)
@@ -153,6 +157,7 @@ def forward(args: argparse.Namespace) -> dict[str, Any]:
             x = torch.randn(batch, *spec.input_shape.dims, device=device)
             work = spec.macs * batch
             reps = 3 if args.quick else max(5, min(101, int(2e10 / max(work, 1))))
+            reps = args.runs or reps
             t_ours, t_ref = _pair_forward(ours, ref, x, reps, device)
             # the noise floor: the same reference module against itself, measured the same way
             t_a, t_b = _pair_forward(ref, ref, x, reps, device)
