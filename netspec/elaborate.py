@@ -228,7 +228,7 @@ class _Expander:
         """
         if len(children) == 1:
             only = children[0]
-            if own_name or not name.isdigit() or only.name.isdigit():
+            if name and (own_name or not name.isdigit() or only.name.isdigit()):
                 only.name = name
             return only
         group, opts = implicit_group()
