@@ -31,6 +31,7 @@ graphviz:
 		|| echo "note: Graphviz's dot is not installed: install it to render (tests needing it fail under CI=true)"
 
 gallery: $(STAMP) graphviz
+	$(BIN)/netspec schema -o docs/netspec.schema.json
 	$(BIN)/python docs/make_gallery.py
 
 lint: $(STAMP)

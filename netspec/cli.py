@@ -114,6 +114,10 @@ def _parser() -> argparse.ArgumentParser:
     _add_set(summary)
     summary.set_defaults(run=_summary)
 
+    schema = sub.add_parser("schema", help="print the JSON Schema of the spec format")
+    schema.add_argument("-o", "--output", metavar="FILE", help="write to FILE, not stdout")
+    schema.set_defaults(run=_schema)
+
     listing = sub.add_parser(
         "list", help="list the bundled specs (or, with --kinds, the layer kinds)"
     )
@@ -291,6 +295,20 @@ def _summary(args: argparse.Namespace) -> int:
         write_bytes_atomic(output, text.encode())
     else:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    return 0
+
+
+def _schema(args: argparse.Namespace) -> int:
+    import json
+
+    from .schema_json import spec_json_schema
+
+    text = json.dumps(spec_json_schema(), indent=2, ensure_ascii=False) + "\n"
+    output = _output(args.output)
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        write_bytes_atomic(output, text.encode())
     return 0
 
 
