@@ -114,6 +114,12 @@ def _parser() -> argparse.ArgumentParser:
     _add_set(summary)
     summary.set_defaults(run=_summary)
 
+    new = sub.add_parser("new", help="start a new spec from a template or a bundled spec")
+    new.add_argument("name", metavar="NAME", help="the new network's name (and file name)")
+    new.add_argument("--from", dest="source", metavar="SPEC", help="copy this spec instead")
+    new.add_argument("-o", "--output", metavar="FILE", help="the file to write (NAME.yaml)")
+    new.set_defaults(run=_new)
+
     schema = sub.add_parser("schema", help="print the JSON Schema of the spec format")
     schema.add_argument("-o", "--output", metavar="FILE", help="write to FILE, not stdout")
     schema.set_defaults(run=_schema)
@@ -295,6 +301,33 @@ def _summary(args: argparse.Namespace) -> int:
         write_bytes_atomic(output, text.encode())
     else:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    return 0
+
+
+def _new(args: argparse.Namespace) -> int:
+    from .bundled import locate
+    from .schema import SPEC_NAME_PATTERN
+    from .spec import loads
+
+    if not re.match(SPEC_NAME_PATTERN, args.name) or len(args.name) > 64:
+        raise Misuse(f"{args.name!r} is not a spec name: use letters, digits, _ . and -")
+    output = _output(args.output) or Path(f"{args.name}.yaml")
+    if output.exists():
+        raise Misuse(f"{output} exists already; choose another name or -o FILE")
+    if args.source is None:
+        text = (Path(__file__).parent / "templates" / "new.yaml").read_text(encoding="utf-8")
+    else:
+        path, _ = locate(args.source)
+        if not path.is_file():
+            raise Misuse(f"--from {args.source}: no such spec (see `netspec list`)")
+        # its schema line points into netspec's repository, not beside the copy
+        text = re.sub(r"\A# yaml-language-server:.*\n", "", path.read_text(encoding="utf-8"))
+    text, found = re.subn(r"(?m)^name:.*$", f"name: {args.name}", text, count=1)
+    if not found:
+        raise Misuse(f"--from {args.source}: the spec has no top-level name: line")
+    loads(text, file=str(output))  # what is written must check
+    write_bytes_atomic(output, text.encode())
+    print(f"wrote {output}; next: netspec check {output} --table")
     return 0
 
 

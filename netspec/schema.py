@@ -31,6 +31,7 @@ from .expr import has_expression
 from .source import Document, PathKey, show, type_name
 
 NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_]*$"
+SPEC_NAME_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$"
 _NAME_RE = re.compile(NAME_PATTERN)
 #: The largest size, channel count or count a spec may write (PyTorch indexes with int32 here).
 MAX_SIZE = 2**31 - 1
@@ -237,7 +238,7 @@ class SpecFile(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$", max_length=64)]
+    name: Annotated[str, Field(pattern=SPEC_NAME_PATTERN, max_length=64)]
     description: str = ""
     input: Annotated[list[Int], Field(min_length=1, max_length=4)]
     output: Annotated[list[Int], Field(min_length=1, max_length=4)] | None = None

@@ -157,3 +157,25 @@ def test_examples_check():
     assert examples
     run = netspec("check", *examples)
     assert run.code == 0, run.err
+
+
+def test_new_from_template_and_from_a_bundled_spec(tmp_path):
+    run = netspec("new", "mynet", cwd=tmp_path)
+    assert run.code == 0, run.err
+    assert netspec("check", str(tmp_path / "mynet.yaml")).code == 0
+    assert ns.load(tmp_path / "mynet.yaml").name == "mynet"
+    run = netspec("new", "resnet34", "--from", "resnet", "-o", str(tmp_path / "r.yaml"))
+    assert run.code == 0, run.err
+    text = (tmp_path / "r.yaml").read_text()
+    assert text.startswith("name: resnet34\n")  # the bundled schema line is not copied
+    copy = ns.load(tmp_path / "r.yaml")
+    assert copy.num_params == ns.load("resnet").num_params
+
+
+def test_new_refuses_what_it_should(tmp_path):
+    (tmp_path / "taken.yaml").write_text("keep me")
+    assert netspec("new", "taken", cwd=tmp_path).code == 2
+    assert (tmp_path / "taken.yaml").read_text() == "keep me"
+    assert netspec("new", "bad name", cwd=tmp_path).code == 2
+    assert netspec("new", "x", "--from", "no_such_spec", cwd=tmp_path).code == 2
+    assert not (tmp_path / "x.yaml").exists()
