@@ -98,7 +98,7 @@ def to_dot(root: Checked, title: str, depth: int | None = None, rankdir: str = "
 
 def auto_depth(root: Checked) -> int:
     """The deepest level at which the drawing has at most :data:`SCREEN_NODES` nodes."""
-    deepest = max((_level(c) for c in root.walk()[1:]), default=1)
+    deepest = max((c.depth for c in root.walk()[1:]), default=1)
     best = 1
     for depth in range(1, deepest + 1):
         if _count(root.children, depth) > SCREEN_NODES:
@@ -110,7 +110,7 @@ def auto_depth(root: Checked) -> int:
 def _count(nodes: list[Checked], depth: int) -> int:
     total = 0
     for c in nodes:
-        if not c.children or _level(c) >= depth:
+        if not c.children or c.depth >= depth:
             total += 1
         elif c.node.kind.name == "residual":
             total += 1 + sum(
@@ -120,10 +120,6 @@ def _count(nodes: list[Checked], depth: int) -> int:
         else:
             total += _count(c.children, depth) + (1 if c.node.kind.family is Family.MERGE else 0)
     return total
-
-
-def _level(c: Checked) -> int:
-    return c.path.count(".") + 1
 
 
 def render_dot(source: str, fmt: str) -> bytes:
@@ -161,7 +157,7 @@ class _Drawer:
         kind = c.node.kind.name
         if not c.children:
             return self.leaf(c, g, ports)
-        if not whole and _level(c) >= self.depth:
+        if not whole and c.depth >= self.depth:
             return self.collapsed(c, g, ports)
         if whole:
             return self.sequence(c.children, g, ports)

@@ -101,6 +101,11 @@ class Checked:
             children=children,
         )
 
+    @property
+    def depth(self) -> int:
+        """1 for a top-level layer, 2 for one inside it, ... (0 for the network itself)."""
+        return self.path.count(".") + 1 if self.path else 0
+
     def walk(self) -> list[Checked]:
         """This node and all below it, in definition order (iterative: no recursion limit)."""
         out: list[Checked] = []

@@ -54,7 +54,7 @@ def format_table(checked: Checked) -> str:
     rows = [("path", "layer", "output", "params", "MACs")]
     rows.append(("(input)", "", str(checked.input), "", ""))
     for c in checked.walk()[1:]:
-        depth = c.path.count(".")
+        depth = c.depth - 1
         rows.append(
             ("  " * depth + c.path, layer_text(c), str(c.output), f"{c.params:,}", f"{c.macs:,}")
         )

@@ -70,7 +70,7 @@ class Summary:
 def static_summary(spec: Spec, batch: int = 1, depth: int | None = None) -> Summary:
     """The checker's own per-layer table (never imports torch)."""
     checked = spec.checked
-    rows = [_row(c) for c in checked.walk()[1:] if depth is None or _depth(c) <= depth]
+    rows = [_row(c) for c in checked.walk()[1:] if depth is None or c.depth <= depth]
     totals = Totals(
         params=checked.params,
         trainable_params=checked.params,
@@ -114,10 +114,15 @@ def torch_summary(spec: Spec, batch: int = 1, depth: int | None = None) -> Summa
         if info.is_leaf_layer:
             leaf_mult_adds[path] = int(info.macs)
         rows.append(_row(c, module=info.class_name, params=int(info.num_params)))
+    # each leaf's count added to its own row and every enclosing one: one pass, not rows × leaves
+    totals_by_path: dict[str, int] = {}
+    for path, value in leaf_mult_adds.items():
+        parts = path.split(".")
+        for n in range(1, len(parts) + 1):
+            prefix = ".".join(parts[:n])
+            totals_by_path[prefix] = totals_by_path.get(prefix, 0) + value
     for row in rows:
-        row.mult_adds = sum(
-            v for k, v in leaf_mult_adds.items() if k == row.path or k.startswith(row.path + ".")
-        )
+        row.mult_adds = totals_by_path.get(row.path, 0)
     checked = spec.checked
     totals = Totals(
         params=int(stats.total_params),
@@ -148,15 +153,11 @@ def _row(c: Checked, module: str = "", params: int | None = None) -> Row:
         path=c.path,
         module=module or c.node.kind.name,
         layer=layer_text(c),
-        depth=_depth(c),
+        depth=c.depth,
         output=c.output.dims,
         params=c.params if params is None else params,
         macs=c.macs,
     )
-
-
-def _depth(c: Checked) -> int:
-    return c.path.count(".") + 1
 
 
 def _torchinfo_path(info: object) -> str:
