@@ -8,6 +8,7 @@ medians measured in alternation, so that a shared, noisy machine affects both si
 2. scaling of the static pass: generated specs of 1,000 to 100,000 layers;
 3. forward overhead: each bundled network built by netspec against the hand-written
    reference in ``bench/reference_models.py`` (eval, no_grad, batch 32 and 1), also compiled;
+   and torch.compile's fixed cost per call (guards), each side;
 4. build cost: spec file to module, against the reference's constructor;
 5. huge models: a generated spec of over 10 billion parameters, checked and summarised.
 """
@@ -40,6 +41,11 @@ def main(argv: list[str] | None = None) -> int:
         f"{cases.cpu_count()} cores, Python {platform.python_version()}",
         "command": "python -m bench " + " ".join(argv if argv is not None else sys.argv[1:]),
     }
+    if args.device.startswith("cuda"):
+        import torch
+
+        results["gpu"] = torch.cuda.get_device_name(args.device)
+        results["torch"] = torch.__version__
     for section in args.only or cases.SECTIONS:
         print(f"== {section}", flush=True)
         results[section] = cases.SECTIONS[section](args)

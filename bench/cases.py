@@ -181,21 +181,69 @@ def compiled(args: argparse.Namespace) -> dict[str, Any]:
 
     torch.set_num_threads(args.threads)
     device = args.device
-    names = ["lenet"] if args.quick else ["lenet", "resnet"]
+    names = ["lenet"] if args.quick else (args.networks or ["lenet", "resnet"])
+    batches = [2] if args.quick else (args.batches or [32])
+    # --quick only checks that this runs: aot_eager skips inductor's minutes of codegen
+    backend = "aot_eager" if args.quick else "inductor"
     out: dict[str, Any] = {}
     for name in names:
         spec = netspec.load(name)
-        # --quick only checks that this runs: aot_eager skips inductor's minutes of codegen
-        backend = "aot_eager" if args.quick else "inductor"
         ours = torch.compile(spec.build().eval().to(device), fullgraph=True, backend=backend)
         ref = torch.compile(reference_models.REFERENCES[name]().eval().to(device), backend=backend)
-        x = torch.randn(32 if not args.quick else 2, *spec.input_shape.dims, device=device)
-        t_ours, t_ref = _pair_forward(ours, ref, x, 5 if args.quick else 31, device)
-        out[f"{name}/batch{x.shape[0]}"] = {
-            "netspec_ms": round(t_ours * 1e3, 3),
-            "reference_ms": round(t_ref * 1e3, 3),
-            "ratio": round(t_ours / t_ref, 3),
+        for batch in batches:
+            x = torch.randn(batch, *spec.input_shape.dims, device=device)
+            reps = args.runs or (5 if args.quick else 31)
+            t_ours, t_ref = _pair_forward(ours, ref, x, reps, device)
+            t_a, t_b = _pair_forward(ref, ref, x, reps, device)
+            out[f"{name}/batch{batch}"] = {
+                "netspec_ms": round(t_ours * 1e3, 3),
+                "reference_ms": round(t_ref * 1e3, 3),
+                "ratio": round(t_ours / t_ref, 3),
+                "reference_vs_itself": round(t_a / t_b, 3),
+                "runs": reps,
+            }
+    return out
+
+
+def guards(args: argparse.Namespace) -> dict[str, Any]:
+    """torch.compile's fixed cost per call: a backend that runs no kernels leaves the guards."""
+    import torch
+
+    import netspec
+
+    from . import reference_models
+
+    def no_kernels(gm: Any, _inputs: Any) -> Callable[..., Any]:
+        outputs = len(next(n for n in gm.graph.nodes if n.op == "output").args[0])
+        return lambda *_: (torch.empty(0),) * outputs
+
+    names = ["lenet"] if args.quick else (args.networks or ["resnet", "googlenet"])
+    calls, rounds = (20, 3) if args.quick else (200, 21)
+    out: dict[str, Any] = {}
+    for name in names:
+        spec = netspec.load(name)
+        x = torch.randn(1, *spec.input_shape.dims)
+        sides = {
+            "netspec": spec.build().eval(),
+            "reference": reference_models.REFERENCES[name]().eval(),
         }
+        compiled_sides = {
+            side: torch.compile(m, backend=no_kernels, fullgraph=True) for side, m in sides.items()
+        }
+        times: dict[str, list[float]] = {side: [] for side in sides}
+        with torch.no_grad():
+            for fn in compiled_sides.values():
+                fn(x)
+            for _ in range(rounds):
+                for side, fn in compiled_sides.items():
+                    start = time.perf_counter()
+                    for _ in range(calls):
+                        fn(x)
+                    times[side].append((time.perf_counter() - start) / calls)
+        out[name] = {
+            f"{side}_us": round(statistics.median(t) * 1e6, 1) for side, t in times.items()
+        } | {f"{side}_modules": len(list(m.modules())) for side, m in sides.items()}
+        torch._dynamo.reset()
     return out
 
 
@@ -304,6 +352,7 @@ SECTIONS: dict[str, Callable[[argparse.Namespace], dict[str, Any]]] = {
     "scaling": scaling,
     "forward": forward,
     "compiled": compiled,
+    "guards": guards,
     "build_cost": build_cost,
     "huge": huge,
 }

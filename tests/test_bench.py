@@ -20,7 +20,7 @@ def test_bench_quick_runs_end_to_end(tmp_path):
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     figures = json.loads(out.read_text())
-    for section in ("latency", "scaling", "forward", "compiled", "build_cost", "huge"):
+    for section in ("latency", "scaling", "forward", "compiled", "guards", "build_cost", "huge"):
         assert figures[section], section
     assert figures["forward"]["resnet/batch2"]["ratio"] > 0
     assert figures["huge"]["summary_meta"]["peak_mb"] > 0
