@@ -30,11 +30,12 @@ from .entries import (
 )
 from .errors import Diagnostic, NetspecError, Pos, Problem, did_you_mean
 from .expr import ExpressionError, has_expression, substitute
+from .imports import BlockRef, Module, load_module
 from .ir import Node, Shape
+from .overrides import apply_layer_overrides, split_overrides
 from .registry import Kind, get_kind
-from .schema import EVALUATED, BlockDef, Options, SpecFile, is_name, validation_diagnostics
+from .schema import EVALUATED, Options, SpecFile, is_name, validation_diagnostics
 from .source import Document, PathKey, show, type_name
-from .structure import validate
 
 #: An elaborated network may hold at most this many layers (``--max-layers`` raises it).
 MAX_LAYERS = 1_000_000
@@ -60,24 +61,59 @@ class Program:
 def elaborate(
     doc: Document, overrides: Mapping[str, Any] | None = None, max_layers: int = MAX_LAYERS
 ) -> Program:
-    """Validate and expand a parsed spec (raises :class:`NetspecError`)."""
-    spec = validate(doc)
-    return _Expander(doc, spec, max_layers).run(dict(overrides or {}))
+    """Validate and expand a parsed spec (raises :class:`NetspecError`).
+
+    ``overrides`` set params (``width``) and single layers' options (``head.fc.out``).
+    """
+    module = load_module(doc)
+    params, layer_options = split_overrides(overrides or {})
+    program = _Expander(module, _Shared(max_layers)).run(params)
+    apply_layer_overrides(program.root, layer_options, doc.file)
+    return program
 
 
 class _Failed(Exception):
     """Raised after a problem was recorded, to skip the rest of a layer."""
 
 
-class _Expander:
-    def __init__(self, doc: Document, spec: SpecFile, max_layers: int) -> None:
-        self.doc = doc
-        self.spec = spec
-        self.blocks: dict[str, BlockDef] = spec.blocks
+class _Shared:
+    """What the expanders of a spec and of the files it imports share."""
+
+    def __init__(self, max_layers: int) -> None:
         self.errors: list[Diagnostic] = []
         self.count = 0
         self.max_layers = max_layers
+        self.expanders: dict[int, _Expander] = {}
+
+
+class _Expander:
+    """Expands the layers of one file: the spec, or an imported file's blocks."""
+
+    def __init__(self, module: Module, shared: _Shared) -> None:
+        self.doc = module.doc
+        self.spec = module.spec
+        self.blocks: dict[str, BlockRef] = module.blocks
+        self.shared = shared
+        self.errors = shared.errors
         self.params: dict[str, Any] = {}
+
+    @property
+    def max_layers(self) -> int:
+        return self.shared.max_layers
+
+    def of(self, ref: BlockRef) -> _Expander:
+        """The expander of the file that defines a block, its params evaluated once."""
+        if ref.module.doc is self.doc:
+            return self
+        found = self.shared.expanders.get(id(ref.module))
+        if found is None:
+            found = _Expander(ref.module, self.shared)
+            before = len(self.errors)
+            found.params = found.evaluate_params({})
+            if len(self.errors) > before:
+                raise _Failed
+            self.shared.expanders[id(ref.module)] = found
+        return found
 
     def fail(
         self,
@@ -94,6 +130,7 @@ class _Expander:
         )
 
     def run(self, overrides: dict[str, Any]) -> Program:
+        assert isinstance(self.spec, SpecFile)  # a spec, not a library (load_module)
         self.params = self.evaluate_params(overrides)
         shape = self.shape("input")
         output = self.shape("output") if self.spec.output is not None else None
@@ -253,8 +290,8 @@ class _Expander:
         index: str,
         depth: int,
     ) -> Node | None:
-        self.count += 1
-        if self.count > self.max_layers:
+        self.shared.count += 1
+        if self.shared.count > self.max_layers:
             raise NetspecError(
                 [
                     self.doc.diagnostic(
@@ -329,7 +366,8 @@ class _Expander:
         index: str,
         depth: int,
     ) -> Node:
-        definition = self.blocks[block]
+        ref = self.blocks[block]
+        definition = ref.definition
         given = self.value(options, path, env, trace) if options is not None else {}
         before = len(self.errors)
         for p in call_problems(block, definition.args, given, True):
@@ -351,19 +389,20 @@ class _Expander:
             )
         if len(self.errors) > before:
             raise _Failed
-        scope = dict(self.params)
+        home = self.of(ref)  # the file that defines the block, whose names it sees
+        scope = dict(home.params)
         for arg, spec in definition.args.items():
             if arg in given:
                 scope[arg] = given[arg]
             else:  # a default, which may be an expression over the params
-                scope[arg] = self.value(spec, ("blocks", block, "args", arg), self.params, trace)
+                scope[arg] = home.value(spec, ("blocks", block, "args", arg), home.params, trace)
         pos = self.doc.pos(path, key=True)
         where = f"{self.doc.file}:{pos.line}:{pos.col}" if pos else self.doc.file
         inner = (*trace, f"in block {block}, used at {where}")
-        children = self.expand_list(
+        children = home.expand_list(
             definition.layers, ("blocks", block, "layers"), scope, inner, depth + 1
         )
-        node = self.sequence(children, ("blocks", block, "layers"), inner, name or index, block)
+        node = home.sequence(children, ("blocks", block, "layers"), inner, name or index, block)
         node.label = block  # also when the block's one layer stands for it
         node.implicit = False  # a block call is a unit, never spliced
         node.given = name
@@ -415,7 +454,7 @@ class _Context:
         return self.ex.sequence(children, (*self.path, *subpath), self.trace, name, own_name=True)
 
     def remaining(self) -> int:
-        return self.ex.max_layers - self.ex.count
+        return self.ex.max_layers - self.ex.shared.count
 
     def value(self, *subpath: str | int, env: dict[str, Any] | None = None) -> Any:
         raw: Any = self.raw

@@ -233,6 +233,35 @@ class BlockDef(BaseModel):
     layers: Annotated[list[Any], Field(min_length=1)]
 
 
+class ImportSpec(BaseModel):
+    """Some of the blocks of another file: ``{file: std:resnet, blocks: [basic]}``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    file: str = Field(description="a path relative to this file, or std:NAME")
+    blocks: Annotated[list[str], Field(min_length=1)] = Field(
+        description="the blocks to import; the others stay out of this file's names"
+    )
+
+
+Import = Annotated[
+    str | ImportSpec,
+    Field(description="a .yaml file relative to this one, or std:NAME (netspec's library)"),
+]
+
+
+class LibraryFile(BaseModel):
+    """A file that only holds blocks for other files to import (no input, no layers)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Annotated[str, Field(pattern=SPEC_NAME_PATTERN, max_length=64)] | None = None
+    description: str = ""
+    imports: list[Import] = Field(default_factory=list)
+    params: dict[str, Any] = Field(default_factory=dict)
+    blocks: dict[str, BlockDef] = Field(default_factory=dict)
+
+
 class SpecFile(BaseModel):
     """The top level of a spec file."""
 
@@ -240,6 +269,9 @@ class SpecFile(BaseModel):
 
     name: Annotated[str, Field(pattern=SPEC_NAME_PATTERN, max_length=64)]
     description: str = ""
+    imports: list[Import] = Field(
+        default_factory=list, description="files whose blocks this spec uses"
+    )
     input: Annotated[list[Int], Field(min_length=1, max_length=4)]
     output: Annotated[list[Int], Field(min_length=1, max_length=4)] | None = None
     params: dict[str, Any] = Field(default_factory=dict)

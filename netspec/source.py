@@ -45,6 +45,8 @@ class Document:
     data: Any
     values: dict[PathKey, Pos] = field(default_factory=dict)
     keys: dict[PathKey, Pos] = field(default_factory=dict)
+    #: the file on disk, where there is one (relative imports start from its folder)
+    location: Path | None = None
     _lines: list[str] | None = None
 
     @property
@@ -128,7 +130,9 @@ def read_source(path: str | os.PathLike[str], display: str | None = None) -> Doc
         raw = p.read_bytes()
     except OSError as e:
         raise NetspecError.plain(name, f"cannot read file: {e.strerror}") from e
-    return parse_source(raw, name)
+    doc = parse_source(raw, name)
+    doc.location = p.resolve()
+    return doc
 
 
 def parse_source(raw: bytes | str, file: str = "<string>") -> Document:

@@ -8,28 +8,38 @@ depend on each other are all reported together.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import ValidationError
 
 from .entries import CALL_KEYS, EntryError, call_problems, kind_options, parse_entry
 from .errors import Diagnostic, NetspecError, Problem
+from .expr import has_expression
 from .registry import get_kind
-from .schema import SpecFile, is_name, validation_diagnostics
+from .schema import LibraryFile, SpecFile, is_name, validation_diagnostics
 from .source import Document, PathKey
 
 
-def validate(doc: Document) -> SpecFile:
-    """Check the file's structure and every layer entry; raise all problems together."""
+def validate(
+    doc: Document, imported: Mapping[str, Any] | None = None, library: bool = False
+) -> SpecFile | LibraryFile:
+    """Check the file's structure and every layer entry; raise all problems together.
+
+    ``imported`` maps the names of imported blocks to their definitions (as written);
+    a ``library`` file has only blocks to import, no network of its own.
+    """
     errors: list[Diagnostic] = []
-    spec: SpecFile | None = None
+    spec: SpecFile | LibraryFile | None = None
+    model: type[SpecFile | LibraryFile] = LibraryFile if library else SpecFile
     try:
-        spec = SpecFile.model_validate(doc.data)
+        spec = model.model_validate(doc.data)
     except ValidationError as e:
-        errors.extend(validation_diagnostics(e, doc, (), SpecFile))
+        errors.extend(validation_diagnostics(e, doc, (), model))
     data = doc.data
     params = data.get("params") if isinstance(data.get("params"), dict) else {}
-    blocks = data.get("blocks") if isinstance(data.get("blocks"), dict) else {}
+    own = data.get("blocks") if isinstance(data.get("blocks"), dict) else {}
+    blocks = {**(imported or {}), **own}
     for name in params:
         if not is_name(name):
             errors.append(
@@ -41,7 +51,7 @@ def validate(doc: Document) -> SpecFile:
                 )
             )
     walker = _Structure(doc, blocks, errors)
-    for name, block in blocks.items():
+    for name, block in own.items():
         _check_block(doc, name, block, errors)
         if isinstance(block, dict) and isinstance(block.get("layers"), list):
             walker.current = name
@@ -97,6 +107,8 @@ class _Structure:
             self.entry(raw, (*path, i))
 
     def entry(self, raw: Any, path: PathKey) -> None:
+        if has_expression(raw):  # a layer chosen by a value (`- ${act}`): the second pass checks
+            return
         try:
             word, options, opath = parse_entry(raw, path, self.doc, self.blocks)
         except EntryError as e:

@@ -1,0 +1,249 @@
+"""Blocks from other files: a spec's ``imports:``, resolved and checked before anything else.
+
+Example::
+
+    imports:
+      - std:resnet                               # netspec's standard library (netspec/library)
+      - ../blocks/mine.yaml                      # a file relative to this one
+      - {file: std:conv, blocks: [conv_bn_act]}  # only some of a file's blocks
+
+An imported file holds blocks; it may also hold params, imports of its own, or a whole
+network. Importing it brings in the blocks it defines (not those it imports itself). Its
+blocks see the names of their own file: the blocks defined or imported there, and its params
+at their defaults. An import names a
+``.yaml`` file by a relative path (never an absolute one) or the standard library; a cycle of
+imports is an error that shows every import in it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from .bundled import _shown
+from .errors import Diagnostic, NetspecError, Pos, did_you_mean
+from .schema import BlockDef, LibraryFile, SpecFile
+from .source import Document, PathKey, read_source, show
+from .structure import validate
+
+#: Where ``std:NAME`` imports come from.
+LIBRARY = Path(__file__).resolve().parent / "library"
+STD = "std:"
+#: A chain of imports may be this long (each level is one recursion of the loader).
+MAX_IMPORT_DEPTH = 50
+
+
+@dataclass(eq=False)
+class Module:
+    """A checked file and the blocks its layers can use (its own and the imported ones)."""
+
+    doc: Document
+    spec: SpecFile | LibraryFile
+    blocks: dict[str, BlockRef] = field(default_factory=dict)
+
+    def exported(self) -> dict[str, BlockRef]:
+        """The blocks another file gets by importing this one: those defined here."""
+        return {name: ref for name, ref in self.blocks.items() if ref.module is self}
+
+
+@dataclass(eq=False)
+class BlockRef:
+    """A block, with the file that defines it (whose names its layers see)."""
+
+    name: str
+    definition: BlockDef
+    module: Module
+    raw: dict[str, Any]
+
+
+def library_names() -> list[str]:
+    """The files of the standard library, as ``std:NAME`` imports name them."""
+    return sorted(p.stem for p in LIBRARY.glob("*.yaml"))
+
+
+def load_module(doc: Document) -> Module:
+    """Resolve the imports of a spec (recursively), then check its structure (first pass)."""
+    return _Loader().load(doc, library=False, chain=())
+
+
+@dataclass(frozen=True)
+class _Link:
+    """One step of a chain of imports: the file, and the import that reached it."""
+
+    location: Path | None
+    shown: str
+    where: str = ""  # file:line:col of the import, "" for the spec itself
+
+
+class _Loader:
+    def __init__(self) -> None:
+        self.done: dict[Path, Module] = {}
+
+    def load(self, doc: Document, library: bool, chain: tuple[_Link, ...]) -> Module:
+        chain = chain or (_Link(doc.location, doc.file),)
+        errors: list[Diagnostic] = []
+        imported: dict[str, tuple[BlockRef, PathKey]] = {}
+        for path, target, only in _imports(doc):
+            module = self.imported(doc, path, target, chain, errors)
+            if module is None:
+                continue
+            exported = module.exported()
+            names = list(exported) if only is None else only
+            for i, name in enumerate(names):
+                here: PathKey = path if only is None else (*path, "blocks", i)
+                ref = exported.get(name)
+                if ref is None:
+                    errors.append(
+                        doc.diagnostic(
+                            here,
+                            f'{target} has no block "{name}"',
+                            did_you_mean(name, exported, f"blocks of {target}"),
+                        )
+                    )
+                    continue
+                earlier = imported.get(name)
+                if earlier is not None and earlier[0] is not ref:
+                    errors.append(
+                        doc.diagnostic(
+                            here,
+                            f'block "{name}" is imported twice, from different files',
+                            "import only the blocks you need: {file: ..., blocks: [...]}",
+                            notes=(f"{_where(doc, earlier[1])}: the first import of it",),
+                        )
+                    )
+                imported.setdefault(name, (ref, here))
+        own = doc.data.get("blocks") if isinstance(doc.data, dict) else None
+        for name in own if isinstance(own, dict) else {}:
+            if name in imported:
+                errors.append(
+                    doc.diagnostic(
+                        ("blocks", name),
+                        f'block "{name}" is defined here and also imported',
+                        "rename this block, or import only the blocks you need: "
+                        "{file: ..., blocks: [...]}",
+                        key=True,
+                        notes=(f"{_where(doc, imported[name][1])}: the import",),
+                    )
+                )
+        if errors:
+            raise NetspecError(errors)
+        raws = {name: ref.raw for name, (ref, _) in imported.items()}
+        spec = validate(doc, raws, library=library and "layers" not in doc.data)
+        module = Module(doc, spec, {name: ref for name, (ref, _) in imported.items()})
+        for name, definition in spec.blocks.items():
+            module.blocks[name] = BlockRef(name, definition, module, doc.data["blocks"][name])
+        return module
+
+    def imported(
+        self,
+        doc: Document,
+        path: PathKey,
+        target: str,
+        chain: tuple[_Link, ...],
+        errors: list[Diagnostic],
+    ) -> Module | None:
+        """The module an import names, loaded once; None after recording why not."""
+        try:
+            location = _resolve(doc, path, target)
+        except NetspecError as e:
+            errors.extend(e.diagnostics)
+            return None
+        here = _where(doc, path)
+        cycle = [i for i, link in enumerate(chain) if link.location == location]
+        if cycle:
+            steps = chain[cycle[0] :]
+            names = " → ".join([*(link.shown for link in steps), steps[0].shown])
+            errors.append(
+                doc.diagnostic(
+                    path,
+                    f"import cycle: {names}",
+                    "move the blocks that both files need into a third file",
+                    notes=tuple(f"{link.where}: imports {link.shown}" for link in steps[1:]),
+                )
+            )
+            return None
+        if location in self.done:
+            return self.done[location]
+        if len(chain) >= MAX_IMPORT_DEPTH:
+            errors.append(
+                doc.diagnostic(path, f"imports are nested more than {MAX_IMPORT_DEPTH} files deep")
+            )
+            return None
+        try:
+            child = read_source(location, _shown(location))
+            module = self.load(child, True, (*chain, _Link(location, child.file, here)))
+        except NetspecError as e:
+            for d in e.diagnostics:  # a cycle's message already shows each import in it
+                known = any(n.startswith(f"{here}:") for n in d.notes)
+                errors.append(
+                    d if known else replace(d, notes=(*d.notes, f"{here}: imported here"))
+                )
+            return None
+        self.done[location] = module
+        return module
+
+
+def _imports(doc: Document) -> list[tuple[PathKey, str, list[str] | None]]:
+    """The well-formed entries of ``imports:`` (the first pass reports the others)."""
+    raw = doc.data.get("imports") if isinstance(doc.data, dict) else None
+    out: list[tuple[PathKey, str, list[str] | None]] = []
+    for i, item in enumerate(raw if isinstance(raw, list) else []):
+        if isinstance(item, str):
+            out.append((("imports", i), item, None))
+        elif (
+            isinstance(item, dict)
+            and isinstance(item.get("file"), str)
+            and isinstance(item.get("blocks"), list)
+            and all(isinstance(b, str) for b in item["blocks"])
+        ):
+            out.append((("imports", i), item["file"], list(item["blocks"])))
+    return out
+
+
+def _resolve(doc: Document, path: PathKey, target: str) -> Path:
+    """The file an import names; a NetspecError if it names none that may be imported."""
+    if target.startswith(STD):
+        name = target[len(STD) :]
+        found = LIBRARY / f"{name}.yaml"
+        if name not in library_names():
+            raise NetspecError(
+                [
+                    doc.diagnostic(
+                        path,
+                        f"netspec's library has no {show(name)}",
+                        did_you_mean(name, library_names(), "library files (std:NAME)"),
+                    )
+                ]
+            )
+        return found
+    relative = Path(target)
+    if relative.is_absolute() or relative.suffix not in (".yaml", ".yml"):
+        raise NetspecError(
+            [
+                doc.diagnostic(
+                    path,
+                    f"cannot import {show(target)}: an import is a relative path to a .yaml "
+                    "file, or std:NAME",
+                    "write the path from this file's folder, e.g. ../blocks/common.yaml",
+                )
+            ]
+        )
+    base = doc.location.parent if doc.location is not None else Path.cwd()
+    found = (base / relative).resolve()
+    if not found.is_file():
+        raise NetspecError(
+            [
+                doc.diagnostic(
+                    path,
+                    f"cannot import {show(target)}: no such file ({_shown(found)})",
+                    "paths are relative to the importing file's folder",
+                )
+            ]
+        )
+    return found
+
+
+def _where(doc: Document, path: PathKey) -> str:
+    pos: Pos | None = doc.pos(path)
+    return f"{doc.file}:{pos.line}:{pos.col}" if pos else doc.file

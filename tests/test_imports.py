@@ -1,0 +1,108 @@
+"""Imports: blocks from other files and from netspec's standard library (``std:NAME``)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from conftest import FIXTURES, ROOT
+
+import netspec
+from netspec.cli import main
+from netspec.imports import LIBRARY, library_names
+
+IMPORTS = FIXTURES / "imports"
+FAILING = ["broken", "cycle3_a", "cycle_a", "errors", "self_import"]
+
+
+def test_imported_blocks_see_their_own_files_params():
+    spec = netspec.load(IMPORTS / "ok.yaml")
+    stem, wider, _ = spec.checked.children
+    # the library's default_width (16), not the importing spec's param of the same name (99)
+    assert stem.output.channels == 16 and wider.output.channels == 32
+    assert [c.path for c in stem.children] == ["0.conv", "0.bn", "0.2"]
+    built = spec.build()
+    assert sum(p.numel() for p in built.parameters()) == spec.num_params
+
+
+@pytest.mark.parametrize("name", FAILING)
+def test_import_errors(name, golden, capsys, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    code = main(["check", f"tests/fixtures/imports/{name}.yaml"])
+    out, err = capsys.readouterr()
+    assert code == 1 and out == "" and "Traceback" not in err
+    golden(f"imports/{name}.txt", err)
+
+
+def test_an_import_cycle_shows_both_imports(capsys, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    assert main(["check", "tests/fixtures/imports/cycle_a.yaml"]) == 1
+    err = capsys.readouterr().err
+    positions = re.findall(r"(tests/fixtures/imports/cycle_[ab]\.yaml):(\d+):(\d+)", err)
+    assert ("tests/fixtures/imports/cycle_b.yaml", "3", "5") in positions
+    assert ("tests/fixtures/imports/cycle_a.yaml", "2", "11") in positions
+
+
+def test_a_file_exports_only_its_own_blocks(tmp_path):
+    (tmp_path / "lib.yaml").write_text("imports: [std:conv]\nblocks:\n  mine: {layers: [relu]}\n")
+    (tmp_path / "t.yaml").write_text(
+        "name: t\nimports: [lib.yaml]\ninput: [3, 8, 8]\nlayers: [mine, {conv_bn_act: {out: 4}}]\n"
+    )
+    with pytest.raises(netspec.NetspecError, match='unknown layer kind "conv_bn_act"'):
+        netspec.load(tmp_path / "t.yaml")
+
+
+def test_the_blocks_of_a_whole_spec_can_be_imported(tmp_path):
+    resnet = (ROOT / "specs" / "resnet.yaml").read_text()
+    (tmp_path / "resnet.yaml").write_text(resnet)
+    (tmp_path / "t.yaml").write_text(
+        "name: t\nimports: [{file: resnet.yaml, blocks: [stage]}]\ninput: [64, 8, 8]\n"
+        "layers: [{stage: {out: 128}}]\n"
+    )
+    spec = netspec.load(tmp_path / "t.yaml")
+    # the imported block sees resnet.yaml's own param blocks_per_stage (2)
+    assert [c.path for c in spec.checked.children[0].children] == ["0.0", "0.1"]
+
+
+def test_a_local_block_may_not_shadow_an_import(tmp_path):
+    (tmp_path / "t.yaml").write_text(
+        "name: t\nimports: [std:conv]\ninput: [3, 8, 8]\n"
+        "blocks:\n  conv_act: {layers: [relu]}\nlayers: [conv_act]\n"
+    )
+    with pytest.raises(netspec.NetspecError) as e:
+        netspec.load(tmp_path / "t.yaml")
+    assert 'block "conv_act" is defined here and also imported' in str(e.value)
+    assert "t.yaml:5:3" in str(e.value) and "t.yaml:2:11: the import" in str(e.value)
+
+
+def test_loads_resolves_the_standard_library_without_a_file():
+    spec = netspec.loads(
+        "name: t\nimports: [std:resnet]\ninput: [64, 8, 8]\nlayers: [{basic: {out: 64}}]\n"
+    )
+    assert spec.output_shape.dims == (64, 8, 8)
+
+
+def test_layer_overrides_reach_into_imported_blocks():
+    spec = netspec.load(IMPORTS / "ok.yaml", **{"1.conv.out": 8})
+    assert spec.checked.children[1].output.channels == 8
+
+
+@pytest.mark.parametrize("name", library_names())
+def test_every_library_block_is_documented_and_checks(name):
+    doc = (ROOT / "docs" / "library.md").read_text()
+    data = netspec.source.read_source(LIBRARY / f"{name}.yaml").data
+    assert data["description"]
+    for block, definition in data["blocks"].items():
+        assert definition.get("description"), f"std:{name} {block} has no description"
+        assert f"### `{block}`" in doc, f"std:{name} {block} is not in docs/library.md"
+
+
+def _examples() -> list[str]:
+    text = (ROOT / "docs" / "library.md").read_text()
+    return re.findall(r"```yaml\n(.*?)```", text, flags=re.S)
+
+
+@pytest.mark.parametrize("example", range(len(_examples())))
+def test_library_doc_examples_check(example):
+    spec = netspec.loads(_examples()[example])
+    assert spec.num_params > 0

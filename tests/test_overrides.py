@@ -1,0 +1,83 @@
+"""Overrides: ``--set NAME=VALUE`` for params, ``--set path.to.layer.option=VALUE`` for a layer."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import netspec as run
+
+import netspec
+from netspec.overrides import split_overrides
+
+
+def test_split_overrides_by_the_dot():
+    assert split_overrides({"width": 0.5, "head.2.out": 5}) == ({"width": 0.5}, {"head.2.out": 5})
+
+
+def test_a_layer_option_deep_in_the_spec():
+    base = netspec.load("resnet")
+    spec = netspec.load("resnet", **{"stage2.0.body.conv1.out": 96})
+    conv = next(c for c in spec.checked.walk() if c.path == "stage2.0.body.conv1")
+    assert conv.output.channels == 96
+    assert spec.num_params != base.num_params
+    # only that layer: its sibling in the next block keeps the block's width
+    other = next(c for c in spec.checked.walk() if c.path == "stage2.1.body.conv1")
+    assert other.output.channels == 128
+    built = spec.build()
+    assert built.get_submodule("stage2.0.body.conv1").out_channels == 96
+
+
+def test_a_dropout_in_the_classifier():
+    spec = netspec.load("alexnet", **{"16.p": 0.3})
+    assert spec.build()[16].p == 0.3
+
+
+def test_enum_options_and_pairs_round_trip():
+    spec = netspec.load("resnet", **{"stem.3.mode": "avg", "stem.0.kernel": [5, 5]})
+    pool = next(c for c in spec.checked.walk() if c.path == "stem.3")
+    assert pool.node.kind.describe(pool.node.opts).startswith("avgpool")
+
+
+@pytest.mark.parametrize(
+    ("setting", "message", "hint"),
+    [
+        (
+            "stage2.0.bdy.conv1.out=3",
+            'the network has no layer "stage2.0.bdy.conv1"',
+            'did you mean "stage2.0.body"? valid layers in stage2.0: stage2.0.after, stage2.0.body',
+        ),
+        (
+            "stag2.0.out=3",
+            'the network has no layer "stag2.0"',
+            'did you mean "stage2"?',
+        ),
+        (
+            "head.2.outt=5",
+            'linear has no option "outt"',
+            'did you mean "out"? valid linear options: bias, out',
+        ),
+        (
+            "stage2.0.out=3",
+            "stage2.0 is a residual_block made of other layers",
+            "e.g. stage2.0.body.conv1.out",
+        ),
+        ("stem.3.mode=mean", "--set stem.3.mode='mean': Input should be 'max' or 'avg'", "max"),
+        ("head.2.name=fc", 'linear has no option "name"', "valid linear options: bias, out"),
+        ("blocks_per_stage2=3", 'the spec has no param "blocks_per_stage2"', "blocks_per_stage"),
+    ],
+)
+def test_overrides_that_name_nothing_are_errors_with_suggestions(setting, message, hint):
+    result = run("check", "resnet", "--set", setting)
+    assert result.code == 1 and "Traceback" not in result.err
+    assert message in result.err and hint in result.err, result.err
+
+
+def test_numbered_layers_are_suggested_as_a_range():
+    result = run("check", "alexnet", "--set", "classifier.2.p=0.3")
+    assert result.code == 1
+    assert "the top-level layers are numbered 0 to 20" in result.err
+
+
+def test_an_override_that_breaks_the_shapes_is_reported_at_the_layer():
+    result = run("check", "resnet", "--set", "stage2.0.body.conv1.kernel=5")
+    assert result.code == 1
+    assert "no 1×1 projection stride maps a size of 24 to 11" in result.err
