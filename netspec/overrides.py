@@ -20,7 +20,7 @@ from pydantic import ValidationError
 
 from .errors import NetspecError, did_you_mean
 from .ir import Node
-from .schema import EVALUATED
+from .schema import EVALUATED, error_text
 from .source import show
 
 #: Options that identify a layer rather than configure it.
@@ -75,7 +75,7 @@ def apply_layer_overrides(root: Node, overrides: Mapping[str, Any], file: str) -
             first = e.errors()[0]
             raise NetspecError.plain(
                 file,
-                f"--set {key}={show(value)}: {first['msg'].removeprefix('Value error, ')}",
+                f"--set {key}={show(value)}: {error_text(first)}",
                 f"the spec has {option}: {show(_current(node, option))}",
             ) from e
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from .ir import Checked, Shape
@@ -47,6 +48,22 @@ def summary_line(name: str, input: Shape, checked: Checked) -> str:
         f"{name}: {input} → {checked.output}, {checked.params:,} params, "
         f"{checked.macs:,} MACs ({human(checked.macs)})"
     )
+
+
+def format_params(params: dict[str, Any], overridden: Iterable[str] = ()) -> str:
+    """The params in effect, overridden ones marked: ``params: width=0.5 (set), classes=10``."""
+    marked = set(overridden)
+    cells = [f"{k}={_yaml(v)}" + (" (set)" if k in marked else "") for k, v in params.items()]
+    return "params: " + (", ".join(cells) if cells else "(none)")
+
+
+def _yaml(value: Any) -> str:
+    """A param's value as one would write it after ``--set``."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return "[" + ", ".join(_yaml(v) for v in value) + "]"
+    return str(value)
 
 
 def format_table(checked: Checked) -> str:

@@ -331,13 +331,18 @@ def validation_diagnostics(
             out.append(doc.diagnostic(path, message, "", notes=notes))
         else:
             got = "" if kind in ("too_short", "too_long") else f", got {_describe_value(value)}"
-            message = f'{owner}option "{_dotted(loc)}": {_message(err)}{got}'
+            message = f'{owner}option "{_dotted(loc)}": {error_text(err)}{got}'
             if not what:
-                message = f'"{_dotted(loc)}": {_message(err)}{got}'
+                message = f'"{_dotted(loc)}": {error_text(err)}{got}'
             hint = _type_hint(kind, field, model)
+            if isinstance(value, float) and error_text(err) == "expected an integer":
+                hint = WHOLE_HINT
             out.append(doc.diagnostic(path, message, hint, notes=notes))
     return out
 
+
+#: The hint for a computed size that came out fractional (``${64 * width}``).
+WHOLE_HINT = "a computed size must be whole: wrap it in round(...), int(...) or make_divisible(...)"
 
 #: Names people bring from PyTorch or Keras, and the netspec option they mean.
 FAMILIAR_NAMES = {
@@ -392,7 +397,8 @@ def _describe_value(value: Any) -> str:
     return f"{show(value)} ({type_name(value)})"
 
 
-def _message(err: Any) -> str:
+def error_text(err: Any) -> str:
+    """One pydantic error as netspec says it: ``must be at least 1``, ``expected a list``."""
     kind = err["type"]
     ctx = err.get("ctx") or {}
     if kind in ("int_type", "int_parsing", "int_from_float"):
@@ -425,6 +431,8 @@ def _message(err: Any) -> str:
         return str(err.get("msg"))
     if kind == "literal_error":
         return f"expected {ctx.get('expected')}"
+    if kind == "value_error":  # a rule of the options model, already in netspec's words
+        return str(err.get("msg", "")).removeprefix("Value error, ")
     return str(err.get("msg", kind)).lower()
 
 
