@@ -12,7 +12,6 @@ Example::
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
@@ -29,20 +28,19 @@ from .entries import (
     value_type,
 )
 from .errors import Diagnostic, NetspecError, Pos, Problem, did_you_mean
+from .expansion import ExpandScope, Failed, implicit_group, short_trace
 from .expr import ExpressionError, has_expression, substitute
 from .imports import BlockRef, Module, load_module
 from .ir import Node, Shape
 from .overrides import apply_layer_overrides, split_overrides
 from .registry import Kind, get_kind
-from .schema import EVALUATED, Options, SpecFile, is_name, validation_diagnostics
-from .source import Document, PathKey, show, type_name
+from .schema import EVALUATED, SpecFile, is_name, validation_diagnostics
+from .source import Document, PathKey, show
 
 #: An elaborated network may hold at most this many layers (``--max-layers`` raises it).
 MAX_LAYERS = 1_000_000
 #: Layer lists may nest this deep, blocks included (the passes recurse once per level).
 MAX_NESTING = 100
-#: Notes of a long chain of block calls keep its two ends.
-_TRACE_ENDS = 3
 
 
 @dataclass
@@ -70,10 +68,6 @@ def elaborate(
     program = _Expander(module, _Shared(max_layers)).run(params)
     apply_layer_overrides(program.root, layer_options, doc.file)
     return program
-
-
-class _Failed(Exception):
-    """Raised after a problem was recorded, to skip the rest of a layer."""
 
 
 class _Shared:
@@ -111,7 +105,7 @@ class _Expander:
             before = len(self.errors)
             found.params = found.evaluate_params({})
             if len(self.errors) > before:
-                raise _Failed
+                raise Failed
             self.shared.expanders[id(ref.module)] = found
         return found
 
@@ -126,7 +120,7 @@ class _Expander:
         pos: Pos | None = None,
     ) -> None:
         self.errors.append(
-            self.doc.diagnostic(path, message, hint, key=key, notes=_short(trace), pos=pos)
+            self.doc.diagnostic(path, message, hint, key=key, notes=short_trace(trace), pos=pos)
         )
 
     def run(self, overrides: dict[str, Any]) -> Program:
@@ -158,7 +152,7 @@ class _Expander:
         for name, default in declared.items():
             try:
                 value = self.value(default, ("params", name), env)
-            except _Failed:
+            except Failed:
                 continue
             if name in overrides:
                 given = overrides[name]
@@ -178,7 +172,7 @@ class _Expander:
         for i, raw in enumerate(self.doc.data[key]):
             try:
                 d = self.value(raw, (key, i), self.params)
-            except _Failed:
+            except Failed:
                 continue
             if not is_shape([d]) or d > 2**31 - 1:
                 self.fail((key, i), f"{key} sizes must be positive integers, got {show(d)}")
@@ -189,7 +183,7 @@ class _Expander:
     def value(
         self, raw: Any, path: PathKey, env: Mapping[str, Any], trace: tuple[str, ...] = ()
     ) -> Any:
-        """Substitute every expression in ``raw`` (recursively); raise _Failed after reporting."""
+        """Substitute every expression in ``raw`` (recursively); raise Failed after reporting."""
         if isinstance(raw, str):
             if "${" not in raw:
                 return raw
@@ -199,10 +193,10 @@ class _Expander:
                 self.fail(
                     path, e.message, e.hint, trace=trace, pos=self.doc.expression_pos(path, e.index)
                 )
-                raise _Failed from e
+                raise Failed from e
             except Problem as e:
                 self.fail(path, e.message, e.hint, trace=trace)
-                raise _Failed from e
+                raise Failed from e
         if isinstance(raw, list):
             return [self.value(v, (*path, i), env, trace) for i, v in enumerate(raw)]
         if isinstance(raw, dict):
@@ -227,7 +221,7 @@ class _Expander:
                 "flatten the structure, or use repeat",
                 trace=trace,
             )
-            raise _Failed
+            raise Failed
         children: list[Node] = []
         for i, raw in enumerate(items):
             node = self.expand_entry(raw, (*path, i), env, trace, str(i), depth)
@@ -298,7 +292,7 @@ class _Expander:
                         path,
                         f"the network expands to more than {self.max_layers:,} layers",
                         "lower a repeat count, or raise the limit with --max-layers",
-                        notes=_short(trace),
+                        notes=short_trace(trace),
                     )
                 ]
             )
@@ -311,8 +305,8 @@ class _Expander:
                 return self.call(word, options, opath, env, trace, index, depth)
             return self.layer(kind, options, opath, env, trace, index, depth)
         except EntryError as e:
-            self.errors.append(replace(e.diagnostic, notes=_short(trace)))
-        except _Failed:
+            self.errors.append(replace(e.diagnostic, notes=short_trace(trace)))
+        except Failed:
             pass
         return None
 
@@ -330,7 +324,7 @@ class _Expander:
             raw = kind_options(kind, options)
         except Problem as e:
             self.fail(path, e.message, e.hint, trace=trace)
-            raise _Failed from e
+            raise Failed from e
         concrete = {  # nested layer lists are expanded later, in their own scope
             k: v
             if k in kind.nested and not has_expression(v)
@@ -342,19 +336,19 @@ class _Expander:
         except ValidationError as e:
             self.errors.extend(
                 validation_diagnostics(
-                    e, self.doc, path, kind.Options, _short(trace), what=kind.name
+                    e, self.doc, path, kind.Options, short_trace(trace), what=kind.name
                 )
             )
-            raise _Failed from e
+            raise Failed from e
         node = Node(kind, opts, opts.name or index, self.doc, path, trace=trace, given=opts.name)
         if opts.expect is not None:
             node.expects = [(tuple(opts.expect), (*path, "expect"))]
         try:
-            return kind.expand(node, _Context(self, path, raw, env, trace, depth))
+            return kind.expand(node, ExpandScope(self, path, raw, env, trace, depth))
         except Problem as e:
             where = (*path, *e.at) if isinstance(e.at, tuple) else path
             self.fail(where, e.message, e.hint, key=where == path, trace=trace)
-            raise _Failed from e
+            raise Failed from e
 
     def call(
         self,
@@ -373,7 +367,7 @@ class _Expander:
         for p in call_problems(block, definition.args, given, True):
             self.fail((*path, *p.subpath), p.message, p.hint, key=p.key, trace=trace)
         if len(self.errors) > before:
-            raise _Failed
+            raise Failed
         name, expect = given.get("name"), given.get("expect")
         if name is not None and not is_name(name):
             self.fail(
@@ -388,7 +382,7 @@ class _Expander:
                 trace=trace,
             )
         if len(self.errors) > before:
-            raise _Failed
+            raise Failed
         home = self.of(ref)  # the file that defines the block, whose names it sees
         scope = dict(home.params)
         for arg, spec in definition.args.items():
@@ -409,71 +403,3 @@ class _Expander:
         if expect is not None:
             node.expects = [*node.expects, (tuple(expect), (*path, "expect"))]
         return node
-
-
-class _Context:
-    """The :class:`~netspec.registry.ExpandContext` handed to composite kinds."""
-
-    def __init__(
-        self,
-        ex: _Expander,
-        path: PathKey,
-        raw: dict[str, Any],
-        env: Mapping[str, Any],
-        trace: tuple[str, ...],
-        depth: int,
-    ) -> None:
-        self.ex, self.path, self.raw, self.env, self.trace = ex, path, raw, env, trace
-        self.depth = depth
-
-    def _items(self, subpath: tuple[str | int, ...], scope: Mapping[str, Any]) -> list[Node]:
-        value: Any = self.raw
-        for part in subpath:
-            value = value[part]
-        path = (*self.path, *subpath)
-        if has_expression(value):
-            value = self.ex.value(value, path, scope, self.trace)
-        if isinstance(value, list):
-            return self.ex.expand_list(value, path, scope, self.trace, self.depth + 1)
-        if value is None or isinstance(value, (str, dict)):  # a single layer
-            node = self.ex.expand_entry(value, path, scope, self.trace, "0", self.depth + 1)
-            if node is None:
-                raise _Failed
-            return [node]
-        self.ex.fail(path, f"expected a list of layers, got {type_name(value)}", trace=self.trace)
-        raise _Failed
-
-    def layers(
-        self, *subpath: str | int, env: dict[str, Any] | None = None, name: str = ""
-    ) -> Node:
-        children = self._items(subpath, {**self.env, **(env or {})})
-        return self.ex.sequence(children, (*self.path, *subpath), self.trace, name)
-
-    def copies(self, *subpath: str | int, env: dict[str, Any], name: str) -> Node:
-        children = self._items(subpath, {**self.env, **env})
-        return self.ex.sequence(children, (*self.path, *subpath), self.trace, name, own_name=True)
-
-    def remaining(self) -> int:
-        return self.ex.max_layers - self.ex.shared.count
-
-    def value(self, *subpath: str | int, env: dict[str, Any] | None = None) -> Any:
-        raw: Any = self.raw
-        for part in subpath:
-            raw = raw[part]
-        return self.ex.value(raw, (*self.path, *subpath), {**self.env, **(env or {})}, self.trace)
-
-
-@functools.cache
-def implicit_group() -> tuple[Kind, Options]:
-    """The group kind and the (frozen, shared) options of a group no one wrote."""
-    group = get_kind("group")
-    assert group is not None  # a built-in kind
-    return group, group.Options.model_construct(name=None, layers=[])  # type: ignore[call-arg]
-
-
-def _short(trace: tuple[str, ...]) -> tuple[str, ...]:
-    """A long chain of block calls, shown by its ends."""
-    if len(trace) <= 2 * _TRACE_ENDS:
-        return trace
-    hidden = len(trace) - 2 * _TRACE_ENDS
-    return (*trace[:_TRACE_ENDS], f"... {hidden} more block calls ...", *trace[-_TRACE_ENDS:])

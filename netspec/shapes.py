@@ -15,8 +15,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from .elaborate import Program, implicit_group
+from .elaborate import Program
 from .errors import NetspecError, Problem
+from .expansion import implicit_group
 from .ir import Checked, Node, Shape
 from .registry import get_kind
 from .schema import EVALUATED, validation_diagnostics

@@ -1,0 +1,96 @@
+"""What the second pass hands to composite kinds, and its small shared pieces.
+
+A composite kind (group, repeat, residual, inception) expands its nested layer lists through
+an :class:`ExpandScope`, which knows where in the file the kind was written and which names
+are in scope there. See :mod:`netspec.elaborate`.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from .expr import has_expression
+from .ir import Node
+from .registry import Kind, get_kind
+from .schema import Options
+from .source import PathKey, type_name
+
+if TYPE_CHECKING:
+    from .elaborate import _Expander
+
+#: Notes of a long chain of block calls keep its two ends.
+_TRACE_ENDS = 3
+
+
+class Failed(Exception):
+    """Raised after a problem was recorded, to skip the rest of a layer."""
+
+
+class ExpandScope:
+    """The :class:`~netspec.registry.ExpandContext` handed to composite kinds."""
+
+    def __init__(
+        self,
+        ex: _Expander,
+        path: PathKey,
+        raw: dict[str, Any],
+        env: Mapping[str, Any],
+        trace: tuple[str, ...],
+        depth: int,
+    ) -> None:
+        self.ex, self.path, self.raw, self.env, self.trace = ex, path, raw, env, trace
+        self.depth = depth
+
+    def _items(self, subpath: tuple[str | int, ...], scope: Mapping[str, Any]) -> list[Node]:
+        value: Any = self.raw
+        for part in subpath:
+            value = value[part]
+        path = (*self.path, *subpath)
+        if has_expression(value):
+            value = self.ex.value(value, path, scope, self.trace)
+        if isinstance(value, list):
+            return self.ex.expand_list(value, path, scope, self.trace, self.depth + 1)
+        if value is None or isinstance(value, (str, dict)):  # a single layer
+            node = self.ex.expand_entry(value, path, scope, self.trace, "0", self.depth + 1)
+            if node is None:
+                raise Failed
+            return [node]
+        self.ex.fail(path, f"expected a list of layers, got {type_name(value)}", trace=self.trace)
+        raise Failed
+
+    def layers(
+        self, *subpath: str | int, env: dict[str, Any] | None = None, name: str = ""
+    ) -> Node:
+        children = self._items(subpath, {**self.env, **(env or {})})
+        return self.ex.sequence(children, (*self.path, *subpath), self.trace, name)
+
+    def copies(self, *subpath: str | int, env: dict[str, Any], name: str) -> Node:
+        children = self._items(subpath, {**self.env, **env})
+        return self.ex.sequence(children, (*self.path, *subpath), self.trace, name, own_name=True)
+
+    def remaining(self) -> int:
+        return self.ex.max_layers - self.ex.shared.count
+
+    def value(self, *subpath: str | int, env: dict[str, Any] | None = None) -> Any:
+        raw: Any = self.raw
+        for part in subpath:
+            raw = raw[part]
+        return self.ex.value(raw, (*self.path, *subpath), {**self.env, **(env or {})}, self.trace)
+
+
+@functools.cache
+def implicit_group() -> tuple[Kind, Options]:
+    """The group kind and the (frozen, shared) options of a group no one wrote."""
+    group = get_kind("group")
+    assert group is not None  # a built-in kind
+    return group, group.Options.model_construct(name=None, layers=[])  # type: ignore[call-arg]
+
+
+def short_trace(trace: tuple[str, ...]) -> tuple[str, ...]:
+    """A long chain of block calls, shown by its ends."""
+    if len(trace) <= 2 * _TRACE_ENDS:
+        return trace
+    hidden = len(trace) - 2 * _TRACE_ENDS
+    return (*trace[:_TRACE_ENDS], f"... {hidden} more block calls ...", *trace[-_TRACE_ENDS:])
