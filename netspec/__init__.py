@@ -5,14 +5,16 @@
 >>> spec.output_shape, spec.num_params
 (Shape(dims=(10,)), 61706)
 
-Importing netspec does not import torch; only ``Spec.build`` does.
+Importing netspec does not import torch; only ``Spec.build`` does. Kinds beyond the built-in
+ones come from plugins (``netspec.kind``, ``netspec.load_plugins``; see docs/plugins.md).
 """
 
 from __future__ import annotations
 
 from .errors import Diagnostic, NetspecError
 from .ir import Shape
-from .registry import Kind, register
+from .plugins import PluginError, kind, load_plugins
+from .registry import Kind, register, unregister
 from .spec import Spec, load, loads
 
 __version__ = "0.1.0"
@@ -21,10 +23,14 @@ __all__ = [
     "Diagnostic",
     "Kind",
     "NetspecError",
+    "PluginError",
     "Shape",
     "Spec",
     "__version__",
+    "kind",
     "load",
+    "load_plugins",
     "loads",
     "register",
+    "unregister",
 ]

@@ -33,6 +33,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     try:
+        _load_plugins(args)
         result: int = args.run(args)
         return result
     except NetspecError as e:
@@ -129,7 +130,35 @@ def _parser() -> argparse.ArgumentParser:
     )
     listing.add_argument("--kinds", action="store_true", help="list the layer kinds instead")
     listing.set_defaults(run=_list)
+    for command in sub.choices.values():
+        _add_plugin_options(command)
     return parser
+
+
+def _add_plugin_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--plugin",
+        action="append",
+        default=[],
+        metavar="MODULE",
+        help="load the kinds of a plugin, given by its module name (repeatable)",
+    )
+    p.add_argument(
+        "--no-entry-points",
+        action="store_true",
+        help="do not load installed plugins (also: NETSPEC_NO_ENTRY_POINTS=1)",
+    )
+
+
+def _load_plugins(args: argparse.Namespace) -> None:
+    """Named plugins, then the installed ones: before any spec is read, so a bad one is exit 2."""
+    from .plugins import PluginError, entry_points_disabled, load_plugins
+
+    installed = not (args.no_entry_points or entry_points_disabled())
+    try:
+        load_plugins(*args.plugin, entry_points=installed)
+    except PluginError as e:
+        raise Misuse(str(e)) from e
 
 
 def _positive(text: str) -> int:

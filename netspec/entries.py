@@ -26,6 +26,11 @@ TYPE_WORDS: dict[str, type] = {
 }
 #: What every block call takes besides the block's own arguments.
 CALL_KEYS = ("name", "expect")
+#: Part of the hint for an unknown kind that is no near miss of a known one.
+PLUGIN_HINT = (
+    "a plugin's kind needs its plugin loaded: --plugin MODULE "
+    '(in Python: netspec.load_plugins("MODULE"))'
+)
 
 
 class EntryError(Exception):
@@ -63,11 +68,14 @@ def parse_entry(
             )
         )
     if get_kind(word) is None and word not in blocks:
+        hint = did_you_mean(word, [*kind_names(), *blocks], "kinds and blocks")
+        if not hint.startswith("did you mean"):  # no near miss: maybe a plugin's kind
+            hint = f"{PLUGIN_HINT}; {hint}"
         raise EntryError(
             doc.diagnostic(
                 path if isinstance(raw, str) else (*path, word),
                 f'unknown layer kind "{word}"',
-                did_you_mean(word, [*kind_names(), *blocks], "kinds and blocks"),
+                hint,
                 key=True,
             )
         )

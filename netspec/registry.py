@@ -2,7 +2,8 @@
 
 A kind keeps everything about itself in one place: its options model, how it changes a shape,
 what it costs, and how it becomes a torch module. Adding a kind is one file in ``kinds/`` and
-one ``register`` call.
+one ``register`` call. Plugins register theirs the same way (``netspec.plugins`` loads them);
+they may not take a built-in kind's name, and only their kinds can be unregistered.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, Protocol
 from .errors import Problem
 from .expr import has_expression
 from .ir import Checked, Node, Shape
-from .schema import Options
+from .schema import Options, is_name
 
 if TYPE_CHECKING:
     from torch import nn
@@ -133,34 +134,149 @@ class Kind:
 
 
 _REGISTRY: dict[str, Kind] = {}
+#: whether installed plugins (``netspec.kinds`` entry points) are still to be loaded the first
+#: time a kind is not found; cleared once they are loaded or turned off
+_entry_points_pending = True
+_BUILTIN_PACKAGE = f"{__package__}.kinds"
 
 
 def register(kind: Kind) -> Kind:
-    """Make a kind available to specs under ``kind.name``."""
-    if kind.name in _REGISTRY and type(_REGISTRY[kind.name]) is not type(kind):
-        raise ValueError(f"a kind named {kind.name!r} is already registered")
+    """Make a kind available to specs under ``kind.name``.
+
+    A plugin's kind may not take the name of a built-in kind or of another registered kind
+    (:class:`ValueError`); registering the same class again (a reloaded module) replaces it.
+
+    Example::
+
+        register(SqueezeExcite())        # or decorate the class with @netspec.kind
+    """
+    _check_kind(kind)
+    if not is_builtin(kind):
+        _ensure_builtins()  # so that a plugin cannot take a built-in's name before they load
+    old = _REGISTRY.get(kind.name)
+    if old is not None and old is not kind and is_builtin(old):
+        raise ValueError(
+            f'cannot register kind "{kind.name}" ({_origin(kind)}): "{kind.name}" is a '
+            "built-in kind of netspec; give your kind another name"
+        )
+    if old is not None and _origin(old) != _origin(kind):
+        raise ValueError(
+            f'cannot register kind "{kind.name}" ({_origin(kind)}): {_origin(old)} is '
+            f"registered under that name already; give your kind another name, or call "
+            f'netspec.unregister("{kind.name}") first'
+        )
     _REGISTRY[kind.name] = kind
     return kind
 
 
+def unregister(name: str) -> Kind:
+    """Remove a plugin's kind from the registry and return it (for tests and notebooks).
+
+    Example::
+
+        unregister("se")                 # specs using "- se" are errors again
+    """
+    found = _REGISTRY.get(name)
+    if found is None:
+        raise ValueError(f'no kind named "{name}" is registered')
+    if is_builtin(found):
+        raise ValueError(f'"{name}" is a built-in kind of netspec; it cannot be unregistered')
+    return _REGISTRY.pop(name)
+
+
+def is_builtin(kind: Kind) -> bool:
+    """Whether ``kind`` is one of netspec's own kinds (not a plugin's)."""
+    return type(kind).__module__.startswith(_BUILTIN_PACKAGE + ".")
+
+
 def get_kind(name: str) -> Kind | None:
+    """The kind registered as ``name``, or None.
+
+    The first time a name is missing, installed plugins (entry points) are loaded and it is
+    looked up again, unless they were loaded or turned off already (docs/plugins.md).
+    """
     _ensure_builtins()
-    return _REGISTRY.get(name)
+    found = _REGISTRY.get(name)
+    if found is None and _entry_points_pending:
+        _load_entry_points()
+        found = _REGISTRY.get(name)
+    return found
+
+
+def registered() -> dict[str, Kind]:
+    """The kinds registered now, by name (built-in ones and loaded plugins').
+
+    Example::
+
+        "se" in registered()             # True once netspec_se is loaded
+    """
+    _ensure_builtins()
+    return dict(_REGISTRY)
 
 
 def kind_names() -> list[str]:
-    _ensure_builtins()
-    return sorted(_REGISTRY)
+    """The names of the registered kinds, sorted."""
+    return sorted(registered())
 
 
 def all_kinds() -> list[Kind]:
+    """The registered kinds, sorted by name."""
     _ensure_builtins()
     return [_REGISTRY[n] for n in sorted(_REGISTRY)]
+
+
+def entry_points_settled() -> None:
+    """Installed plugins were loaded, or are not wanted: do not load them on demand."""
+    global _entry_points_pending
+    _entry_points_pending = False
+
+
+def _load_entry_points() -> None:
+    entry_points_settled()  # once, even if a plugin fails (the error says which)
+    from .plugins import entry_points_disabled, load_entry_points
+
+    if not entry_points_disabled():
+        load_entry_points()
 
 
 def _ensure_builtins() -> None:
     if not _REGISTRY:
         from . import kinds  # noqa: F401  (registers the built-in kinds)
+
+
+def _origin(kind: Kind) -> str:
+    cls = type(kind)
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def _check_kind(kind: Kind) -> None:
+    """Refuse a kind that could not work, when it is registered rather than when a spec uses it."""
+    if not isinstance(kind, Kind):
+        raise TypeError(f"register() takes an instance of netspec.Kind, got {kind!r}")
+    name = getattr(kind, "name", None)
+    if not isinstance(name, str) or not is_name(name):
+        raise ValueError(
+            f"{_origin(kind)}.name must be a kind name of letters, digits and _ starting with "
+            f'a letter (what specs write, e.g. "- se"), got {name!r}'
+        )
+    options = getattr(kind, "Options", None)
+    if not (isinstance(options, type) and issubclass(options, Options)):
+        raise TypeError(
+            f"{_origin(kind)}.Options must be a subclass of netspec.schema.Options (a pydantic "
+            f"model that forbids unknown keys and takes name: and expect:), got {options!r}"
+        )
+    fields = options.model_fields
+    for option in (kind.shorthand, *kind.nested):
+        if option is not None and option not in fields:
+            raise ValueError(
+                f"{_origin(kind)} names option {option!r}, which {options.__name__} does not have"
+            )
+    cls = type(kind)
+    for rule, alternative in (("cost", "infer"), ("module", "build")):
+        if getattr(cls, rule) is getattr(Kind, rule) and (
+            getattr(cls, alternative) is getattr(Kind, alternative)
+        ):
+            raise TypeError(f"{_origin(kind)} must implement {rule}() (or {alternative}())")
 
 
 def refuse_shared_inplace(branch: Node, what: str) -> None:
