@@ -14,18 +14,26 @@ def bundled_dir() -> Path:
 
 
 def bundled_names() -> list[str]:
+    """The names of the bundled specs; those in a subfolder are ``folder/name``.
+
+    >>> "torchvision/resnet50" in bundled_names()
+    True
+    """
     folder = bundled_dir()
-    return sorted(p.stem for p in folder.glob("*.yaml")) if folder.is_dir() else []
+    if not folder.is_dir():
+        return []
+    specs = [*folder.glob("*.yaml"), *folder.glob("*/*.yaml")]
+    return sorted(p.relative_to(folder).with_suffix("").as_posix() for p in specs)
 
 
 def locate(path_or_name: str | Path) -> tuple[Path, str]:
     """The file to read for a path or bundled name, and how to show it in messages."""
     text = str(path_or_name)
     candidate = Path(text)
-    if candidate.exists() or "/" in text or "\\" in text or candidate.suffix in (".yaml", ".yml"):
+    if candidate.exists() or "\\" in text or candidate.suffix in (".yaml", ".yml"):
         return candidate, text
-    bundled = bundled_dir() / f"{text}.yaml"
-    if bundled.exists():
+    if text in bundled_names():  # never a path of the user's: no "..", no absolute paths
+        bundled = bundled_dir() / f"{text}.yaml"
         return bundled, _shown(bundled)
     return candidate, text
 

@@ -1,10 +1,12 @@
-"""The few runtime modules netspec needs beyond ``torch.nn``: merges and the residual add.
+"""The few runtime modules netspec needs beyond ``torch.nn``: merges and the residual adds.
 
 They hold no configuration and do no checking: everything was decided before they were built,
 so their ``forward`` is what one would write by hand, and they script, trace and compile.
 """
 
 from __future__ import annotations
+
+from collections import OrderedDict
 
 import torch
 from torch import Tensor, nn
@@ -52,4 +54,39 @@ class Residual(nn.Module):
             out = out + x
         if self.after is not None:
             out = self.after(out)
+        return out
+
+
+class SequentialResidual(nn.Sequential):
+    """A residual whose children are its body's layers, then the shortcut, then what comes after.
+
+    ``after(layers[:body](x) + shortcut(x))``, where the shortcut is the child at index ``body``
+    if ``projected``, else the identity. The counts are constants: TorchScript unrolls the one
+    loop over the children, and fx and dynamo see plain calls. This is how torchvision's
+    ``BasicBlock`` is laid out (``conv1``, ``bn1``, ..., ``downsample``).
+    """
+
+    # constants, which TorchScript folds into the unrolled loop; underscored, because a layer
+    # name starts with a letter, so no child can shadow them
+    __constants__ = ("_body", "_projected", "_add_last")
+
+    def __init__(self, layers: OrderedDict[str, nn.Module], body: int, projected: bool) -> None:
+        super().__init__(layers)
+        self._body = body
+        self._projected = projected
+        self._add_last = not projected and len(layers) == body  # nothing after the identity add
+
+    def forward(self, x: Tensor) -> Tensor:
+        out = x
+        for i, layer in enumerate(self):
+            if i < self._body:
+                out = layer(out)
+            elif i == self._body and self._projected:
+                out = out + layer(x)
+            else:
+                if i == self._body:  # the identity shortcut, before the first layer after
+                    out = out + x
+                out = layer(out)
+        if self._add_last:
+            out = out + x
         return out

@@ -25,6 +25,9 @@ SPECS = ROOT / "specs"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 GOLDEN = Path(__file__).resolve().parent / "golden"
 BUNDLED = sorted(p.stem for p in SPECS.glob("*.yaml"))
+#: the torchvision-exact zoo, by bundled name ("torchvision/resnet50"): big networks, which the
+#: generic tests build on the meta device or run on small inputs
+ZOO = sorted(f"torchvision/{p.stem}" for p in (SPECS / "torchvision").glob("*.yaml"))
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -13,7 +13,10 @@ Shapes = dict[str, tuple[int, ...]]
 
 
 def measure(model: nn.Module, input_dims: tuple[int, ...]) -> tuple[Shapes, dict[str, int]]:
-    """Output shape (batch dropped) and weight MACs of every submodule, by qualified name."""
+    """Output shape (batch dropped) and weight MACs of every submodule, by qualified name.
+
+    A model built on the meta device is measured there: shapes and counts need no values.
+    """
     shapes: dict[str, tuple[int, ...]] = {}
     macs: dict[str, int] = {}
     hooks = []
@@ -27,8 +30,9 @@ def measure(model: nn.Module, input_dims: tuple[int, ...]) -> tuple[Shapes, dict
                 macs[name] = mod.weight.numel()
 
         hooks.append(module.register_forward_hook(hook))
+    device = next(model.parameters(), torch.zeros(0)).device
     with torch.no_grad():
-        model.eval()(torch.zeros(1, *input_dims))
+        model.eval()(torch.zeros(1, *input_dims, device=device))
     for h in hooks:
         h.remove()
     return shapes, macs

@@ -2,7 +2,9 @@
 
 For every bundled spec: each layer's real output shape, parameter count and MACs (measured with
 forward hooks on the built module) equal the static ones; torchinfo's mult-adds relate to ours
-exactly; and the module scripts, traces and compiles.
+exactly; and the module scripts, traces and compiles. The torchvision zoo is measured on the
+meta device; the one zoo network with a module of its own is scripted and compiled on small
+images (its networks pool adaptively, so any size above a few dozen pixels works).
 """
 
 from __future__ import annotations
@@ -10,17 +12,27 @@ from __future__ import annotations
 import pytest
 import torch
 import torchinfo
-from conftest import BUNDLED
+from conftest import BUNDLED, ZOO
 from crosscheck import assert_static_matches_module
 
 import netspec
 from netspec.ir import Checked
 
+#: the zoo's image size for real forward passes: 224 would take seconds per network
+ZOO_IMAGE = 64
+#: scripting, tracing and compiling takes 4-14 s per zoo network; only ResNet-18 has a module
+#: that no bundled spec has (SequentialResidual), the others repeat bundled specs' modules
+SCRIPTED_ZOO = ["torchvision/resnet18"]
 
-@pytest.mark.parametrize("name", BUNDLED)
+
+def _device(name: str) -> str | None:
+    return "meta" if name in ZOO else None
+
+
+@pytest.mark.parametrize("name", BUNDLED + ZOO)
 def test_bundled_static_pass_equals_built_module(name):
     spec = netspec.load(name)
-    assert_static_matches_module(spec, spec.build())
+    assert_static_matches_module(spec, spec.build(device=_device(name)))
 
 
 def _torchinfo_extra(checked: Checked) -> int:
@@ -35,20 +47,25 @@ def _torchinfo_extra(checked: Checked) -> int:
     return extra
 
 
-@pytest.mark.parametrize("name", BUNDLED)
+@pytest.mark.parametrize("name", BUNDLED + ZOO)
 def test_torchinfo_mult_adds_relation(name):
     spec = netspec.load(name)
-    stats = torchinfo.summary(spec.build(), input_size=(1, *spec.input_shape.dims), verbose=0)
+    device = _device(name) or "cpu"
+    model = spec.build(device=device)
+    stats = torchinfo.summary(
+        model, input_size=(1, *spec.input_shape.dims), verbose=0, device=device
+    )
     assert stats.total_mult_adds == spec.macs + _torchinfo_extra(spec.checked)
     assert stats.total_params == spec.num_params
 
 
-@pytest.mark.parametrize("name", BUNDLED)
+@pytest.mark.parametrize("name", BUNDLED + SCRIPTED_ZOO)
 def test_script_trace_and_compile(name):
     torch.manual_seed(0)
     spec = netspec.load(name)
     model = spec.build().eval()
-    x = torch.randn(2, *spec.input_shape.dims)
+    dims = spec.input_shape.dims
+    x = torch.randn(2, dims[0], ZOO_IMAGE, ZOO_IMAGE) if name in ZOO else torch.randn(2, *dims)
     with torch.no_grad():
         expected = model(x)
         assert torch.allclose(torch.jit.script(model)(x), expected, atol=1e-5)
@@ -97,15 +114,16 @@ def test_inductor_compiles_every_structure():
 
 
 def test_forward_has_no_python_overhead_structures():
-    """The built tree holds only torch.nn modules and netspec's three merge modules."""
-    from netspec.modules import Concat, Residual, Sum
+    """The built tree holds only torch.nn modules and netspec's merge and residual modules."""
+    from netspec.modules import Concat, Residual, SequentialResidual, Sum
 
-    for name in BUNDLED:
-        for module in netspec.load(name).build().modules():
+    for name in BUNDLED + ZOO:
+        for module in netspec.load(name).build(device=_device(name)).modules():
             assert type(module).__module__.startswith("torch.nn") or type(module) in (
                 Concat,
                 Sum,
                 Residual,
+                SequentialResidual,
             ), type(module)
 
 

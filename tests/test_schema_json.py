@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 
 import jsonschema
 import pytest
@@ -11,7 +13,11 @@ from conftest import ROOT, SPECS, netspec
 
 from netspec.schema_json import spec_json_schema
 
-EXAMPLES = sorted(SPECS.glob("*.yaml")) + sorted((ROOT / "examples").glob("*.yaml"))
+EXAMPLES = (
+    sorted(SPECS.glob("*.yaml"))
+    + sorted(SPECS.glob("*/*.yaml"))  # the torchvision zoo
+    + sorted((ROOT / "examples").glob("*.yaml"))
+)
 
 
 @pytest.fixture(scope="module")
@@ -21,10 +27,11 @@ def validator() -> jsonschema.Draft202012Validator:
     return jsonschema.Draft202012Validator(schema)
 
 
-@pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
+@pytest.mark.parametrize("path", EXAMPLES, ids=[p.relative_to(ROOT).as_posix() for p in EXAMPLES])
 def test_every_bundled_spec_validates(validator, path):
     text = path.read_text()
-    assert text.startswith("# yaml-language-server: $schema=../docs/netspec.schema.json\n")
+    schema = os.path.relpath(ROOT / "docs" / "netspec.schema.json", path.parent)
+    assert text.startswith(f"# yaml-language-server: $schema={Path(schema).as_posix()}\n")
     assert not list(validator.iter_errors(yaml.safe_load(text)))
 
 

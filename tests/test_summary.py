@@ -9,7 +9,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import BUNDLED, ROOT, netspec
+from conftest import BUNDLED, ROOT, ZOO, netspec
 
 import netspec as ns
 from netspec.summary import static_summary, torch_summary
@@ -29,7 +29,7 @@ def bias_and_norm_terms(spec: ns.Spec) -> int:
     return extra
 
 
-@pytest.mark.parametrize("name", BUNDLED)
+@pytest.mark.parametrize("name", BUNDLED + ZOO)
 def test_torchinfo_summary_agrees_with_static(name):
     spec = ns.load(name)
     batch = 3

@@ -1,10 +1,17 @@
 """``residual``: a body plus a shortcut (identity, 1×1 projection, or whichever fits), added,
-then an optional activation."""
+then an optional activation.
+
+By default the module has three children, ``body``, ``shortcut`` and ``after``. With
+``inline: true`` the body's layers are the residual's own children (``conv1``, ``bn1``, ...), and
+``projection: {name: downsample}`` names the shortcut: torchvision's ``BasicBlock`` and
+``Bottleneck`` (``layer2.0.conv1.weight``, ``layer2.0.downsample.0.weight``).
+"""
 
 from __future__ import annotations
 
 import enum
-from typing import TYPE_CHECKING, Annotated, Any
+from collections import OrderedDict
+from typing import TYPE_CHECKING, Annotated, Any, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -19,10 +26,13 @@ from ..registry import (
     refuse_shared_inplace,
     register,
 )
-from ..schema import AllowExpr, Bool, LayerList, Options
+from ..schema import AllowExpr, Bool, LayerList, Name, Options
 
 if TYPE_CHECKING:
     from torch import nn
+
+#: the names of the children a residual makes itself
+BODY, SHORTCUT, AFTER = "body", "shortcut", "after"
 
 
 class Shortcut(enum.Enum):
@@ -36,6 +46,9 @@ class ProjectionSpec(BaseModel):
 
     batchnorm: Bool = Field(default=False, description="follow the 1×1 conv with batchnorm")
     bias: Bool | None = Field(default=None, description="conv bias; default: not batchnorm")
+    name: Name = Field(
+        default=SHORTCUT, description="the projection's name in the module tree (downsample)"
+    )
 
 
 class ResidualSpec(Options):
@@ -46,6 +59,18 @@ class ResidualSpec(Options):
     )
     projection: ProjectionSpec = ProjectionSpec()
     after: Any = Field(default=None, description="a layer applied after the addition, e.g. relu")
+    inline: Bool = Field(
+        default=False,
+        description="the body's layers become the residual's own children (conv1, not body.conv1)",
+    )
+
+
+class ResidualParts(NamedTuple):
+    """A checked residual taken apart: what reports need to draw it."""
+
+    body: list[Checked]
+    shortcut: Checked | None  # None: the identity
+    after: Checked | None
 
 
 class Residual(Kind):
@@ -53,21 +78,29 @@ class Residual(Kind):
     Options = ResidualSpec
     family = Family.MERGE
     nested = ("body", "after")
-    summary = "body + shortcut (identity | projection | auto), then `after` (e.g. relu)"
+    summary = "body + shortcut (identity | projection | auto), then `after`; inline: flat names"
 
     def expand(self, node: Node, ctx: ExpandContext) -> Node:
         opts: ResidualSpec = node.opts  # type: ignore[assignment]
-        node.children.append(ctx.layers("body", name="body"))
+        if opts.inline:  # the body's layers themselves, each with its own name
+            body = ctx.layers("body")
+            node.children.extend(body.children if body.implicit else [body])
+        else:
+            node.children.append(ctx.layers("body", name=BODY))
         if opts.after is not None:  # one layer, or a list of them
-            node.children.append(ctx.layers("after", name="after"))
+            node.children.append(ctx.layers("after", name=AFTER))
         return node
 
     def infer(self, node: Node, shape: Shape, ctx: InferContext, path: str) -> Checked:
         opts: ResidualSpec = node.opts  # type: ignore[assignment]
-        refuse_shared_inplace(node.children[0], "a residual body")
-        body = ctx.check(node.children[0], shape, path)
-        out = body.output
-        children = [body]
+        body_nodes, after_nodes = _split(node)
+        _refuse_name_clashes(opts, body_nodes, after_nodes)
+        refuse_shared_inplace(body_nodes[0], "a residual body")
+        children: list[Checked] = []
+        out = shape
+        for layer in body_nodes:
+            children.append(ctx.check(layer, out, path))
+            out = children[-1].output
         mode = opts.shortcut
         if mode is Shortcut.AUTO:
             mode = Shortcut.IDENTITY if out == shape else Shortcut.PROJECTION
@@ -85,7 +118,7 @@ class Residual(Kind):
                     f"but the body gives {out}",
                     "make the body downsample by a whole stride (e.g. 2), or change its padding",
                 )
-        for after in node.children[1:]:
+        for after in after_nodes:
             checked_after = ctx.check(after, out, path)
             if checked_after.output != out:
                 raise Problem(
@@ -108,20 +141,78 @@ class Residual(Kind):
         bn = opts.projection.batchnorm
         bias = (not bn) if opts.projection.bias is None else opts.projection.bias
         conv_opts = {"out": out.channels, "kernel": 1, "stride": strides, "bias": bias}
+        name = opts.projection.name
         if not bn:
-            return ctx.synthesize("conv", conv_opts, node, "shortcut")
+            return ctx.synthesize("conv", conv_opts, node, name)
         conv = ctx.synthesize("conv", conv_opts, node, "0")
         norm = ctx.synthesize("batchnorm", {}, node, "1")
-        return ctx.sequence([conv, norm], node, "shortcut")
+        return ctx.sequence([conv, norm], node, name)
 
     def build(self, checked: Checked, ctx: BuildContext) -> nn.Module:
         from ..modules import Residual as ResidualModule
+        from ..modules import SequentialResidual
 
-        parts = {c.node.name: ctx.module(c) for c in checked.children}
-        return ResidualModule(parts["body"], parts.get("shortcut"), parts.get("after"))
+        opts: ResidualSpec = checked.node.opts  # type: ignore[assignment]
+        parts = residual_parts(checked)
+        if not opts.inline and opts.projection.name == SHORTCUT:  # body, shortcut, after
+            return ResidualModule(
+                ctx.module(parts.body[0]),
+                None if parts.shortcut is None else ctx.module(parts.shortcut),
+                None if parts.after is None else ctx.module(parts.after),
+            )
+        layers = OrderedDict((c.node.name, ctx.module(c)) for c in checked.children)
+        return SequentialResidual(layers, len(parts.body), parts.shortcut is not None)
 
     def describe(self, opts: ResidualSpec) -> str:
         return "add"
+
+
+def residual_parts(checked: Checked) -> ResidualParts:
+    """The body's layers, the shortcut (None for the identity) and the layer after the addition.
+
+    >>> parts = residual_parts(netspec.load("resnet").checked.child("stage2").children[0])
+    >>> [c.node.name for c in parts.body], parts.shortcut.node.name
+    (['body'], 'shortcut')
+    """
+    body_nodes, after_nodes = _split(checked.node)
+    body = checked.children[: len(body_nodes)]
+    rest = checked.children[len(body_nodes) :]
+    after = rest.pop() if after_nodes else None
+    return ResidualParts(body, rest[0] if rest else None, after)
+
+
+def _split(node: Node) -> tuple[list[Node], list[Node]]:
+    """A residual node's children: the body (its layers when inline) and the layer after."""
+    opts: ResidualSpec = node.opts  # type: ignore[assignment]
+    count = len(node.children) - (opts.after is not None)
+    return node.children[:count], node.children[count:]
+
+
+def _refuse_name_clashes(opts: ResidualSpec, body: list[Node], after: list[Node]) -> None:
+    """The residual's children share one namespace: body (or its layers), shortcut, after."""
+    taken = {AFTER: "the layer after the addition"} if after else {}
+    if not opts.inline:
+        taken[BODY] = "the body"
+    if opts.shortcut is not Shortcut.IDENTITY:
+        shortcut = opts.projection.name
+        if shortcut in taken:
+            raise Problem(
+                f'the projection shortcut is named "{shortcut}", like {taken[shortcut]}',
+                "choose another name with projection: {name: ...}",
+            )
+        taken[shortcut] = "the projection shortcut"
+    if opts.inline:
+        for layer in body:
+            if layer.name in taken:
+                other = ", or the shortcut with projection: {name: ...}"
+                if layer.name == AFTER:
+                    other = ""
+                raise Problem(
+                    f'this layer of an inline residual body is named "{layer.name}", '
+                    f"like {taken[layer.name]}",
+                    f"rename the layer{other}",
+                    at=layer,
+                )
 
 
 def _stride(size_in: int, size_out: int) -> int:
