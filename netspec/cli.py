@@ -44,6 +44,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_MISUSE
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `netspec check --table | head`: the reader has gone
+        sys.stderr.close()
+        return 0
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -197,7 +200,8 @@ def _add_set(p: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="NAME=VALUE",
-        help="override a param (repeatable); VALUE is read as YAML: 10, 0.5, true, [1, 2]",
+        help="override a param, or one layer's option by its path (head.fc.out=100); "
+        "repeatable; VALUE is read as YAML: 10, 0.5, true, [1, 2]",
     )
 
 
@@ -239,7 +243,7 @@ def _output(text: str | None) -> Path | None:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from .report import format_table, summary_line
+    from .report import format_params, format_table, summary_line
 
     overrides = parse_sets(args.set)
     failed = 0
@@ -254,6 +258,7 @@ def _check(args: argparse.Namespace) -> int:
             continue
         print(f"{spec.file}: ok  " + summary_line(spec.name, spec.input_shape, spec.checked))
         if args.table:
+            print(format_params(spec.params, overrides))
             print(format_table(spec.checked))
             print()
     return EXIT_SPEC_ERROR if failed else 0

@@ -13,6 +13,7 @@ from typing import Any
 from .errors import Diagnostic, Problem, did_you_mean
 from .expr import has_expression
 from .registry import Kind, get_kind, kind_names
+from .schema import WHOLE_HINT
 from .source import Document, PathKey, a_type, show, type_name
 
 #: Type words that declare a required block argument.
@@ -143,8 +144,14 @@ def call_problems(
         elif evaluated or not has_expression(given[arg]):
             problem = type_problem(given[arg], want)
             if problem:
+                whole = want is int and isinstance(given[arg], float) and evaluated
                 out.append(
-                    ArgProblem((arg,), f'argument "{arg}" of block {block}: {problem}', key=False)
+                    ArgProblem(
+                        (arg,),
+                        f'argument "{arg}" of block {block}: {problem}',
+                        WHOLE_HINT if whole else "",
+                        key=False,
+                    )
                 )
     return out
 
