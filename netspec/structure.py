@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from .entries import CALL_KEYS, EntryError, call_problems, kind_options, parse_entry
 from .errors import Diagnostic, NetspecError, Problem
 from .expr import has_expression
-from .registry import get_kind
+from .registry import get_kind, is_builtin
 from .schema import LibraryFile, SpecFile, is_name, validation_diagnostics
 from .source import Document, PathKey
 
@@ -76,13 +76,11 @@ def _check_block(doc: Document, name: str, block: Any, errors: list[Diagnostic])
                 key=True,
             )
         )
-    elif get_kind(name) is not None:
+    elif (kind := get_kind(name)) is not None:
+        origin = "a built-in kind" if is_builtin(kind) else "a kind from a plugin"
         errors.append(
             doc.diagnostic(
-                path,
-                f'block "{name}" has the name of a built-in kind',
-                "rename the block",
-                key=True,
+                path, f'block "{name}" has the name of {origin}', "rename the block", key=True
             )
         )
     args = block.get("args") if isinstance(block, dict) else None

@@ -20,6 +20,9 @@ settings.register_profile(
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
+# installed plugins stay out of the suite (tests that load entry points set this themselves)
+os.environ.setdefault("NETSPEC_NO_ENTRY_POINTS", "1")
+
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = ROOT / "specs"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
