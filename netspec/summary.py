@@ -104,15 +104,22 @@ def torch_summary(spec: Spec, batch: int = 1, depth: int | None = None) -> Summa
     for info in stats.summary_list[1:]:
         path = _torchinfo_path(info)
         c = by_path.get(path)
-        if c is None:  # a module that is not a layer of the spec would be a compiler bug
-            raise NetspecError.plain(spec.file, f"internal: torchinfo row {path!r} has no layer")
+        if c is None:
+            # the inside of one layer (a plugin's module may have submodules): counted as it
+            owner = _enclosing_layer(path, by_path)
+            if owner is None:  # a module that is not a layer of the spec: a compiler bug
+                message = f"internal: torchinfo row {path!r} has no layer"
+                raise NetspecError.plain(spec.file, message)
+            if info.is_leaf_layer:
+                leaf_mult_adds[owner] = leaf_mult_adds.get(owner, 0) + int(info.macs)
+            continue
         shape = tuple(int(d) for d in info.output_size[1:])
         if shape != c.output.dims:
             raise NetspecError.plain(
                 spec.file, f"internal: {path} gives {shape} in torch but {c.output.dims} statically"
             )
         if info.is_leaf_layer:
-            leaf_mult_adds[path] = int(info.macs)
+            leaf_mult_adds[path] = leaf_mult_adds.get(path, 0) + int(info.macs)
         rows.append(_row(c, module=info.class_name, params=int(info.num_params)))
     # each leaf's count added to its own row and every enclosing one: one pass, not rows × leaves
     totals_by_path: dict[str, int] = {}
@@ -158,6 +165,16 @@ def _row(c: Checked, module: str = "", params: int | None = None) -> Row:
         params=c.params if params is None else params,
         macs=c.macs,
     )
+
+
+def _enclosing_layer(path: str, layers: dict[str, Checked]) -> str | None:
+    """The spec's single layer (no children) that holds the submodule at ``path``, if any."""
+    parts = path.split(".")
+    for n in range(len(parts) - 1, 0, -1):
+        c = layers.get(".".join(parts[:n]))
+        if c is not None:
+            return c.path if not c.children else None
+    return None
 
 
 def _torchinfo_path(info: object) -> str:

@@ -480,3 +480,34 @@ def test_docs_commands_print_what_they_show(command, expected):
         timeout=300,
     )
     assert run.stdout == expected
+
+
+def test_a_plugin_module_with_submodules_is_summarised_as_one_layer():
+    def cost(self: Kind, opts: object, shape: ns.Shape) -> Cost:
+        c = shape.channels
+        return Cost(shape, params=2 * (c * c + c), macs=2 * c * c)
+
+    def module(self: Kind, opts: object, input: ns.Shape, output: ns.Shape) -> torch.nn.Module:
+        c = input.channels
+
+        class Gate(torch.nn.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                self.fc1, self.fc2 = torch.nn.Linear(c, c), torch.nn.Linear(c, c)
+
+            def forward(self, x: torch.Tensor) -> torch.Tensor:
+                gate = torch.sigmoid(self.fc2(torch.relu(self.fc1(x.mean((2, 3))))))
+                return x * gate[:, :, None, None]
+
+        return Gate()
+
+    ns.register(leaf("gate", cost=cost, module=module)())
+    spec = ns.loads("name: g\ninput: [8, 4, 4]\nlayers: [{conv: {out: 16, kernel: 1}}, gate]\n")
+    from netspec.summary import torch_summary
+
+    summary = torch_summary(spec)
+    assert [r.path for r in summary.rows] == ["0", "1"]
+    gate = summary.rows[1]
+    assert gate.params == 2 * (16 * 16 + 16) == spec.checked.children[1].params
+    # its two linears' mult-adds, folded into the layer (torchinfo counts the bias adds too)
+    assert gate.mult_adds == 2 * (16 * 16 + 16)

@@ -71,8 +71,8 @@ def _module_class() -> type[nn.Module]:
     class SqueezeExcitation(nn.Module):
         """``x * sigmoid(w2 @ relu(w1 @ mean(x) + b1) + b2)``, one gate value per channel.
 
-        It holds its four parameters itself, with no submodules: netspec's summaries and
-        cross-checks see a leaf kind as one module. w1 and w2 are initialised as nn.Linear's.
+        It holds its four parameters itself (submodules would work too, but make longer
+        state_dict keys). w1 and w2 are initialised as nn.Linear's.
         """
 
         def __init__(self, channels: int, hidden: int) -> None:
