@@ -106,3 +106,27 @@ def _examples() -> list[str]:
 def test_library_doc_examples_check(example):
     spec = netspec.loads(_examples()[example])
     assert spec.num_params > 0
+
+
+def test_std_resnet_blocks_have_torchvisions_state_dict_layout():
+    spec = netspec.loads(
+        "name: r18\nimports: [std:resnet]\ninput: [3, 224, 224]\nlayers:\n"
+        "  - conv: {name: conv1, out: 64, kernel: 7, stride: 2, padding: 3, bias: false}\n"
+        "  - batchnorm: {name: bn1}\n"
+        "  - relu: {name: relu}\n"
+        "  - pool: {name: maxpool, kernel: 3, stride: 2, padding: 1}\n"
+        "  - basic_stage: {name: layer1, out: 64, blocks: 2, stride: 1}\n"
+        "  - basic_stage: {name: layer2, out: 128, blocks: 2}\n"
+        "  - basic_stage: {name: layer3, out: 256, blocks: 2}\n"
+        "  - basic_stage: {name: layer4, out: 512, blocks: 2}\n"
+        "  - pool: {name: avgpool, mode: avg, global: true}\n"
+        "  - flatten\n"
+        "  - linear: {name: fc, out: 1000}\n"
+    )
+    expected = []
+    for line in (ROOT / "tests" / "data" / "torchvision" / "resnet18.txt").read_text().splitlines():
+        if line and not line.startswith("#"):
+            key, shape = line.split(" ", 1)
+            expected.append((key, [int(d) for d in shape.strip("[]").split(",") if d.strip()]))
+    module = spec.build(device="meta")
+    assert [(k, list(v.shape)) for k, v in module.state_dict().items()] == expected
