@@ -394,16 +394,18 @@ def _list(args: argparse.Namespace) -> int:
     from .bundled import bundled_dir, bundled_names
     from .spec import load
 
-    for name in bundled_names():
+    names = bundled_names()
+    width = max((len(n) for n in names), default=0)
+    for name in names:
         try:
             spec = load(bundled_dir() / f"{name}.yaml")
         except NetspecError as e:  # a broken bundled spec is shown, not hidden
-            print(f"{name:<12} (does not check: {e.diagnostics[0].message})")
+            print(f"{name:<{width}}  (does not check: {e.diagnostics[0].message})")
             continue
         params = ", ".join(f"{k}={show(v)}" for k, v in spec.params.items())
-        print(f"{name:<12} {spec.description}")
+        print(f"{name:<{width}}  {spec.description}")
         print(
-            f"{'':<12} {spec.input_shape} → {spec.output_shape}, "
+            f"{'':<{width}}  {spec.input_shape} → {spec.output_shape}, "
             f"{spec.num_params:,} params; {params}"
         )
     return 0
