@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import graphviz
 
 from .ir import Checked, Shape
+from .kinds.residual import residual_parts
 from .registry import Family
 from .report import human, layer_text
 
@@ -113,9 +114,9 @@ def _count(nodes: list[Checked], depth: int) -> int:
         if not c.children or c.depth >= depth:
             total += 1
         elif c.node.kind.name == "residual":
+            whole = [] if getattr(c.node.opts, "inline", False) else residual_parts(c).body
             total += 1 + sum(
-                _count(k.children, 10**6) if k.node.name == "body" else _count([k], depth)
-                for k in c.children
+                _count(k.children, 10**6) if k in whole else _count([k], depth) for k in c.children
             )
         else:
             total += _count(c.children, depth) + (1 if c.node.kind.family is Family.MERGE else 0)
@@ -230,10 +231,11 @@ class _Drawer:
         return [_Port(merge, c.output)]
 
     def residual(self, c: Checked, g: graphviz.Digraph, ports: list[_Port]) -> list[_Port]:
-        body, shortcut = c.child("body"), c.child("shortcut")
-        after = c.child("after")
-        assert body is not None  # the residual kind always has one
-        ends = self.draw(body, g, ports, whole=True)  # a body is drawn with its residual
+        body, shortcut, after = residual_parts(c)
+        whole = not getattr(c.node.opts, "inline", False)  # a body is drawn with its residual
+        ends = ports
+        for layer in body:
+            ends = self.draw(layer, g, ends, whole=whole)
         bypass = self.draw(shortcut, g, ports) if shortcut is not None else ports
         add = f"{c.path}.add"
         self.families.add(Family.MERGE)

@@ -10,7 +10,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import BUNDLED, ROOT, imported_modules, imports_torch, netspec
+from conftest import BUNDLED, ROOT, ZOO, imported_modules, imports_torch, netspec
 
 import netspec as ns
 from netspec.diagram import SCREEN_NODES, auto_depth
@@ -93,6 +93,16 @@ def test_colours_and_legend():
     for family in ("convolution", "pooling", "normalisation", "activation", "linear", "merge"):
         assert re.search(rf'"?legend_\w+"? \[label={family} fillcolor="#[0-9a-f]{{6}}"', dot)
     assert 'fillcolor="#a6cee3"' in dot  # convolutions are blue
+
+
+@pytest.mark.parametrize("name", ZOO)
+def test_zoo_draws_at_every_depth(name):
+    spec = ns.load(name)
+    for depth in (1, 2, 3, 4, 10**6):
+        dot = spec.to_dot(depth=depth)
+        assert dot.startswith("digraph") and "output" in dot
+    if "resnet" in name:  # inline residuals: the block's own layers, and the named projection
+        assert "downsample" in spec.to_dot(depth=10**6)
 
 
 @pytest.mark.usefixtures("dot_program")
