@@ -321,6 +321,8 @@ def _summary(args: argparse.Namespace) -> int:
 
     output = _output(args.output)
     spec = _load(args)
+    if output is not None:
+        _refuse_overwriting_spec(output, spec)  # before any work
     if args.static:
         from .summary import static_summary
 
@@ -331,7 +333,6 @@ def _summary(args: argparse.Namespace) -> int:
         summary = torch_summary(spec, args.batch, args.depth)
     text = format_summary(summary, args.format)
     if output is not None:
-        _refuse_overwriting_spec(output, spec)
         write_bytes_atomic(output, text.encode())
     else:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
@@ -380,7 +381,8 @@ def _schema(args: argparse.Namespace) -> int:
 
 
 def _refuse_overwriting_spec(output: Path, spec: Any) -> None:
-    if output.exists() and output.resolve() == Path(spec.document.file).resolve():
+    source = spec.document.location or Path(spec.document.file)
+    if output.exists() and output.resolve() == source.resolve():
         raise Misuse(f"{output} is the spec itself; choose another output file")
 
 

@@ -103,3 +103,17 @@ def test_concurrent_writers_leave_one_complete_file(tmp_path, args):
         import torch
 
         assert torch.jit.load(str(out))(torch.zeros(1, 1, 28, 28)).shape == (1, 10)
+
+
+def test_summary_refuses_the_spec_as_output_before_any_work(tmp_path, monkeypatch):
+    import netspec.summary
+    from netspec.cli import main
+
+    spec = tmp_path / "net.json"
+    spec.write_text((ROOT / "specs" / "lenet.yaml").read_text())
+
+    def no_work(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the summary was computed before the output was refused")
+
+    monkeypatch.setattr(netspec.summary, "torch_summary", no_work)
+    assert main(["summary", str(spec), "-o", str(spec)]) == 2
