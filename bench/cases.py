@@ -135,6 +135,20 @@ def _pair_forward(a: Any, b: Any, x: Any, reps: int, device: str) -> tuple[float
     return statistics.median(ta), statistics.median(tb)
 
 
+def _against_reference(ours: Any, ref: Any, x: Any, reps: int, device: str) -> dict[str, Any]:
+    """Median times of netspec's module and the reference, and the reference against itself."""
+    t_ours, t_ref = _pair_forward(ours, ref, x, reps, device)
+    # the noise floor: the same reference module against itself, measured the same way
+    t_a, t_b = _pair_forward(ref, ref, x, reps, device)
+    return {
+        "netspec_ms": round(t_ours * 1e3, 3),
+        "reference_ms": round(t_ref * 1e3, 3),
+        "ratio": round(t_ours / t_ref, 3),
+        "reference_vs_itself": round(t_a / t_b, 3),
+        "runs": reps,
+    }
+
+
 def forward(args: argparse.Namespace) -> dict[str, Any]:
     """netspec's module against the hand-written one: forward time ratio (≤ 1.02 is the goal)."""
     import torch
@@ -158,16 +172,7 @@ def forward(args: argparse.Namespace) -> dict[str, Any]:
             work = spec.macs * batch
             reps = 3 if args.quick else max(5, min(101, int(2e10 / max(work, 1))))
             reps = args.runs or reps
-            t_ours, t_ref = _pair_forward(ours, ref, x, reps, device)
-            # the noise floor: the same reference module against itself, measured the same way
-            t_a, t_b = _pair_forward(ref, ref, x, reps, device)
-            out[f"{name}/batch{batch}"] = {
-                "netspec_ms": round(t_ours * 1e3, 3),
-                "reference_ms": round(t_ref * 1e3, 3),
-                "ratio": round(t_ours / t_ref, 3),
-                "reference_vs_itself": round(t_a / t_b, 3),
-                "runs": reps,
-            }
+            out[f"{name}/batch{batch}"] = _against_reference(ours, ref, x, reps, device)
     return out
 
 
@@ -193,15 +198,7 @@ def compiled(args: argparse.Namespace) -> dict[str, Any]:
         for batch in batches:
             x = torch.randn(batch, *spec.input_shape.dims, device=device)
             reps = args.runs or (5 if args.quick else 31)
-            t_ours, t_ref = _pair_forward(ours, ref, x, reps, device)
-            t_a, t_b = _pair_forward(ref, ref, x, reps, device)
-            out[f"{name}/batch{batch}"] = {
-                "netspec_ms": round(t_ours * 1e3, 3),
-                "reference_ms": round(t_ref * 1e3, 3),
-                "ratio": round(t_ours / t_ref, 3),
-                "reference_vs_itself": round(t_a / t_b, 3),
-                "runs": reps,
-            }
+            out[f"{name}/batch{batch}"] = _against_reference(ours, ref, x, reps, device)
     return out
 
 

@@ -38,8 +38,15 @@ def measure(model: nn.Module, input_dims: tuple[int, ...]) -> tuple[Shapes, dict
     return shapes, macs
 
 
-def assert_static_matches_module(spec: netspec.Spec, model: nn.Module) -> None:
+def assert_static_matches_module(
+    spec: netspec.Spec, model: nn.Module, extra_macs: dict[str, int] | None = None
+) -> None:
+    """Every layer's shape, params, buffers and MACs equal the module's.
+
+    ``extra_macs`` adds the MACs of modules the measurement does not know (a plugin's), by path.
+    """
     shapes, macs = measure(model, spec.input_shape.dims)
+    macs.update(extra_macs or {})
     modules = dict(model.named_modules())
     for c in spec.checked.walk():
         assert c.path in modules, f"no module at {c.path!r}"

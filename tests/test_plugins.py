@@ -22,7 +22,7 @@ import pytest
 import torch
 import yaml
 from conftest import ROOT, imported_modules, imports_torch, netspec
-from crosscheck import measure
+from crosscheck import assert_static_matches_module
 from pydantic import BaseModel
 
 import netspec as ns
@@ -84,21 +84,12 @@ def test_se_example_static_figures_equal_the_built_module():
     assert [k.name for k in ns.load_plugins("netspec_se")] == ["se"]
     spec = ns.load(ROOT / SE_SPEC)
     model = spec.build()
-    shapes, macs = measure(model, spec.input_shape.dims)
     modules = dict(model.named_modules())
     se_paths = [c.path for c in spec.checked.walk() if c.node.kind.name == "se"]
     assert se_paths == ["stage.0.body.se", "stage.1.body.se", "stage.2.body.se"]
-    for path in se_paths:  # the gate's two linear maps, applied once per sample
-        macs[path] = modules[path].w1.numel() + modules[path].w2.numel()
-    for c in spec.checked.walk():
-        module = modules[c.path]
-        assert shapes[c.path] == c.output.dims, c.path
-        assert sum(p.numel() for p in module.parameters()) == c.params, c.path
-        assert sum(b.numel() for b in module.buffers()) == c.buffers, c.path
-        inside = [
-            v for k, v in macs.items() if not c.path or k == c.path or k.startswith(c.path + ".")
-        ]
-        assert sum(inside) == c.macs, c.path
+    # the gate's two linear maps, applied once per sample
+    gates = {p: modules[p].w1.numel() + modules[p].w2.numel() for p in se_paths}
+    assert_static_matches_module(spec, model, gates)
     assert sum(p.numel() for p in model.parameters()) == spec.num_params == 311_576
 
 
