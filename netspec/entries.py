@@ -92,7 +92,7 @@ def kind_options(kind: Kind, options: Any) -> dict[str, Any]:
     if kind.shorthand is not None:
         return {kind.shorthand: options}
     raise Problem(
-        f"{kind.name} needs its options as a mapping, got {type_name(options)}",
+        f"{kind.name} needs its options as a mapping, got {a_type(options)}",
         f"write e.g. `- {kind.name}: {{...}}`; see `netspec list --kinds`",
     )
 

@@ -183,7 +183,7 @@ def parse_source(raw: bytes | str, file: str = "<string>") -> Document:
             [
                 doc.diagnostic(
                     (),
-                    f"a spec must be a mapping of keys, got a {type_name(doc.data)}",
+                    f"a spec must be a mapping of keys, got {a_type(doc.data)}",
                     "start with `name: my_net`, then `input:` and `layers:`",
                 )
             ]
