@@ -130,3 +130,44 @@ def test_std_resnet_blocks_have_torchvisions_state_dict_layout():
             expected.append((key, [int(d) for d in shape.strip("[]").split(",") if d.strip()]))
     module = spec.build(device="meta")
     assert [(k, list(v.shape)) for k, v in module.state_dict().items()] == expected
+
+
+def test_a_long_chain_of_imports_is_refused(tmp_path):
+    from netspec.imports import MAX_IMPORT_DEPTH
+
+    for i in range(MAX_IMPORT_DEPTH + 5):
+        (tmp_path / f"lib{i}.yaml").write_text(
+            f"imports: [lib{i + 1}.yaml]\nblocks:\n  b{i}: {{layers: [relu]}}\n"
+        )
+    (tmp_path / f"lib{MAX_IMPORT_DEPTH + 5}.yaml").write_text("blocks: {last: {layers: [relu]}}\n")
+    (tmp_path / "t.yaml").write_text("name: t\nimports: [lib0.yaml]\ninput: [3]\nlayers: [b0]\n")
+    with pytest.raises(netspec.NetspecError, match="imports are nested more than 50 files deep"):
+        netspec.load(tmp_path / "t.yaml")
+
+
+@pytest.mark.parametrize("target", ["/etc/passwd", "../../secret.txt", "~/.ssh/id_rsa", "x.py"])
+def test_imports_only_read_relative_yaml_files(tmp_path, target):
+    (tmp_path / "t.yaml").write_text(
+        f"name: t\nimports: ['{target}']\ninput: [3]\nlayers: [relu]\n"
+    )
+    with pytest.raises(
+        netspec.NetspecError, match=r"an import is a relative path to a \.yaml file"
+    ):
+        netspec.load(tmp_path / "t.yaml")
+
+
+def test_a_file_imported_twice_is_read_once(tmp_path, monkeypatch):
+    import netspec.imports
+
+    (tmp_path / "lib.yaml").write_text("blocks: {one: {layers: [relu]}}\n")
+    (tmp_path / "a.yaml").write_text("imports: [lib.yaml]\nblocks: {two: {layers: [one]}}\n")
+    (tmp_path / "t.yaml").write_text(
+        "name: t\nimports: [a.yaml, lib.yaml]\ninput: [3]\nlayers: [one, two]\n"
+    )
+    reads: list[str] = []
+    real = netspec.imports.read_source
+    monkeypatch.setattr(
+        netspec.imports, "read_source", lambda p, shown: reads.append(shown) or real(p, shown)
+    )
+    assert netspec.load(tmp_path / "t.yaml").output_shape.dims == (3,)
+    assert sorted(reads) == sorted({*reads}) and len(reads) == 2
