@@ -248,10 +248,19 @@ def _check(args: argparse.Namespace) -> int:
     overrides = parse_sets(args.set)
     failed = 0
     for name in args.specs:
-        from .spec import load
+        from .bundled import locate
+        from .imports import is_library, load_library
+        from .source import read_source
+        from .spec import Spec
 
         try:
-            spec = load(name, max_layers=args.max_layers, **overrides)
+            doc = read_source(*locate(name))
+            if is_library(doc):  # a file of blocks: checked as an import would check it
+                blocks = list(load_library(doc).exported())
+                noun = "block" if len(blocks) == 1 else "blocks"
+                print(f"{doc.file}: ok  library of {len(blocks)} {noun}: {', '.join(blocks)}")
+                continue
+            spec = Spec(doc, overrides, args.max_layers)
         except NetspecError as e:
             print(e.format(), file=sys.stderr)
             failed += 1

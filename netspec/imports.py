@@ -67,6 +67,20 @@ def load_module(doc: Document) -> Module:
     return _Loader().load(doc, library=False, chain=())
 
 
+def is_library(doc: Document) -> bool:
+    """Whether a file holds only blocks for others to import (no ``layers``, no ``input``)."""
+    data = doc.data
+    return isinstance(data, dict) and "blocks" in data and not {"layers", "input"} & set(data)
+
+
+def load_library(doc: Document) -> Module:
+    """Check a file of blocks as an import would: its imports, and every block's structure.
+
+    Values inside the blocks are computed, and shapes checked, where a spec uses them.
+    """
+    return _Loader().load(doc, library=True, chain=())
+
+
 @dataclass(frozen=True)
 class _Link:
     """One step of a chain of imports: the file, and the import that reached it."""

@@ -171,3 +171,14 @@ def test_a_file_imported_twice_is_read_once(tmp_path, monkeypatch):
     )
     assert netspec.load(tmp_path / "t.yaml").output_shape.dims == (3,)
     assert sorted(reads) == sorted({*reads}) and len(reads) == 2
+
+
+def test_check_takes_a_library_file(monkeypatch, capsys):
+    monkeypatch.chdir(ROOT)
+    files = [f"netspec/library/{n}.yaml" for n in library_names()]
+    assert main(["check", *files, "tests/fixtures/imports/lib/common.yaml"]) == 0
+    out = capsys.readouterr().out
+    assert "netspec/library/inception.yaml: ok  library of 1 block: inception_v1\n" in out
+    assert "tests/fixtures/imports/lib/common.yaml: ok  library of 2 blocks: stem, head\n" in out
+    assert main(["check", "tests/fixtures/imports/lib/broken.yaml"]) == 1
+    assert 'unknown option "kernal" for conv' in capsys.readouterr().err
