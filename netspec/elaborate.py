@@ -28,7 +28,7 @@ from .entries import (
     value_type,
 )
 from .errors import Diagnostic, NetspecError, Pos, Problem, did_you_mean
-from .expansion import ExpandScope, Failed, implicit_group, short_trace
+from .expansion import ExpandScope, Failed, implicit_group, inline_group, short_trace
 from .expr import ExpressionError, has_expression, substitute
 from .imports import BlockRef, Module, load_module
 from .ir import Node, Shape
@@ -342,7 +342,7 @@ class _Expander:
             raise Failed from e
         node = Node(kind, opts, opts.name or index, self.doc, path, trace=trace, given=opts.name)
         if opts.expect is not None:
-            node.expects = [(tuple(opts.expect), (*path, "expect"))]
+            node.expects = [(tuple(opts.expect), (*path, "expect"), self.doc)]
         try:
             return kind.expand(node, ExpandScope(self, path, raw, env, trace, depth))
         except Problem as e:
@@ -381,6 +381,19 @@ class _Expander:
                 f"expect must be a list of positive sizes, got {show(expect)}",
                 trace=trace,
             )
+        inline = given.get("inline", False)
+        if not isinstance(inline, bool):
+            self.fail(
+                (*path, "inline"), f"inline is true or false, got {show(inline)}", trace=trace
+            )
+        elif inline and name is not None:
+            self.fail(
+                (*path, "name"),
+                "a block call with inline: true has no name: its layers join the enclosing list",
+                "drop the name, or inline",
+                key=True,
+                trace=trace,
+            )
         if len(self.errors) > before:
             raise Failed
         home = self.of(ref)  # the file that defines the block, whose names it sees
@@ -396,10 +409,16 @@ class _Expander:
         children = home.expand_list(
             definition.layers, ("blocks", block, "layers"), scope, inner, depth + 1
         )
+        if inline:  # the block's layers go into the caller's list (Group.splice)
+            group, opts = inline_group()
+            body_path = ("blocks", block, "layers")
+            node = Node(group, opts, index, home.doc, body_path, block, children, inner)
+            node.expects = [(tuple(expect), (*path, "expect"), self.doc)] if expect else []
+            return node
         node = home.sequence(children, ("blocks", block, "layers"), inner, name or index, block)
         node.label = block  # also when the block's one layer stands for it
         node.implicit = False  # a block call is a unit, never spliced
         node.given = name
         if expect is not None:
-            node.expects = [*node.expects, (tuple(expect), (*path, "expect"))]
+            node.expects = [*node.expects, (tuple(expect), (*path, "expect"), self.doc)]
         return node

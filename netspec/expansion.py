@@ -81,6 +81,13 @@ class ExpandScope:
 
 
 @functools.cache
+def inline_group() -> tuple[Kind, Options]:
+    """The group kind and the options of a block call's layers spliced into the caller's list."""
+    group, _ = implicit_group()
+    return group, group.Options.model_construct(name=None, layers=[], inline=True)  # type: ignore[call-arg]
+
+
+@functools.cache
 def implicit_group() -> tuple[Kind, Options]:
     """The group kind and the (frozen, shared) options of a group no one wrote."""
     group = get_kind("group")

@@ -60,8 +60,9 @@ class Node:
     label: str = ""
     children: list[Node] = field(default_factory=list)
     trace: tuple[str, ...] = ()
-    #: output shapes the spec promises (``expect:``), each with where it was written
-    expects: list[tuple[tuple[int, ...], PathKey]] = field(default_factory=list)
+    #: output shapes the spec promises (``expect:``), each with where it was written (a block
+    #: call's in the calling file, which need not be the file that defines the block)
+    expects: list[tuple[tuple[int, ...], PathKey, Document]] = field(default_factory=list)
     #: a sequence made for a list of layers, not written as ``group:``
     implicit: bool = False
     #: the name written in the spec, if any (``name`` may be a position or a copy's index)

@@ -73,11 +73,11 @@ class _Infer:
             ) from None
         if not node.children:
             self.leaves.append(checked)
-        for dims, where in node.expects:
+        for dims, where, doc in node.expects:
             if dims != checked.output.dims:
                 raise NetspecError(
                     [
-                        node.doc.diagnostic(
+                        doc.diagnostic(
                             where,
                             f"{node.display} gives {checked.output}, "
                             f"but expect: says {Shape(dims)}",

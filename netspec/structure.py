@@ -86,7 +86,7 @@ def _check_block(doc: Document, name: str, block: Any, errors: list[Diagnostic])
     args = block.get("args") if isinstance(block, dict) else None
     for arg in args if isinstance(args, dict) else {}:
         if not is_name(arg) or arg in CALL_KEYS:
-            why = "is reserved (every layer has it)" if is_name(arg) else "is not a name"
+            why = "is reserved (every block call takes it)" if is_name(arg) else "is not a name"
             errors.append(
                 doc.diagnostic((*path, "args", arg), f'block argument "{arg}" {why}', key=True)
             )

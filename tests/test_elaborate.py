@@ -111,3 +111,34 @@ def test_output_folder_is_checked_before_building(tmp_path):
 def test_max_layers_option():
     run = run_netspec("check", "resnet", "--max-layers", "20")
     assert run.code == 1 and "more than 20 layers" in run.err
+
+
+def test_an_inline_block_call_splices_its_layers_into_the_callers_list():
+    import netspec
+
+    spec = netspec.loads(
+        "name: v\nimports: [std:classic]\ninput: [3, 32, 32]\nlayers:\n"
+        "  - group:\n      name: features\n      layers:\n"
+        "        - vgg_block: {convs: 1, out: 64, inline: true}\n"
+        "        - vgg_block: {convs: 2, out: 128, inline: true, expect: [128, 8, 8]}\n"
+        "  - flatten\n  - linear: 10\n"
+    )
+    features = spec.checked.children[0]
+    assert [c.path for c in features.children] == [f"features.{i}" for i in range(8)]
+    assert [c.node.kind.name for c in features.children][:3] == ["conv", "relu", "pool"]
+    keys = list(spec.build(device="meta").state_dict())
+    assert keys[:4] == [
+        "features.0.weight",
+        "features.0.bias",
+        "features.3.weight",
+        "features.3.bias",
+    ]
+    # the expectation is the caller's: the error points at it, not into the library
+    with pytest.raises(netspec.NetspecError) as e:
+        netspec.loads(
+            "name: v\nimports: [std:classic]\ninput: [3, 32, 32]\nlayers:\n"
+            "  - vgg_block: {convs: 2, out: 128, inline: true, expect: [64, 16, 16]}\n"
+        )
+    assert str(e.value).startswith(
+        "<string>:5:59: error: pool gives (128, 16, 16), but expect: says (64, 16, 16)"
+    )

@@ -182,3 +182,13 @@ def test_check_takes_a_library_file(monkeypatch, capsys):
     assert "tests/fixtures/imports/lib/common.yaml: ok  library of 2 blocks: stem, head\n" in out
     assert main(["check", "tests/fixtures/imports/lib/broken.yaml"]) == 1
     assert 'unknown option "kernal" for conv' in capsys.readouterr().err
+
+
+def test_an_expectation_on_an_imported_block_points_at_the_call():
+    with pytest.raises(netspec.NetspecError) as e:
+        netspec.loads(
+            "name: t\nimports: [std:conv]\ninput: [3, 8, 8]\n"
+            "layers: [{conv_bn_act: {out: 4, expect: [5, 8, 8]}}]\n"
+        )
+    assert str(e.value).startswith("<string>:4:41: error: ")
+    assert "conv_bn_act, used at <string>:4:11" in str(e.value)
