@@ -149,7 +149,7 @@ Name = Annotated[str, Field(pattern=NAME_PATTERN, max_length=64), AfterValidator
 
 
 def _pair_validator(minimum: int, words: tuple[str, ...] = ()) -> PlainValidator:
-    wanted = f"an integer ≥ {minimum}, a [height, width] pair"
+    wanted = f"an integer ≥ {minimum}" + (", " if words else " or ") + "a [height, width] pair"
     if words:
         wanted += " or " + " / ".join(words)
 

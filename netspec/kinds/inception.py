@@ -101,8 +101,8 @@ class Inception(Kind):
                 )
             if a.rank != b.rank or a.spatial != b.spatial:
                 raise Problem(
-                    f"inception branch {other.node.name} gives {b.times()} but branch "
-                    f"{first.node.name} gives {a.times()}: they cannot be concatenated",
+                    f"inception branch {other.node.name} gives {b} but branch "
+                    f"{first.node.name} gives {a}: they cannot be concatenated",
                     "branches must keep the height and width of their input "
                     "(a k×k conv needs padding (k-1)/2; a pool needs stride 1 and padding)",
                     at=other.node,
