@@ -210,7 +210,7 @@ class _Drawer:
         return [_Port(c.path, c.output)]
 
     def inception(self, c: Checked, g: graphviz.Digraph, ports: list[_Port]) -> list[_Port]:
-        merge = f"{c.path}.merge"
+        merge = f"{c.path}/merge"  # not a layer path: names have no slash
         ends: list[_Port] = []
         firsts: list[str] = []
         for branch in c.children:
@@ -237,7 +237,7 @@ class _Drawer:
         for layer in body:
             ends = self.draw(layer, g, ends, whole=whole)
         bypass = self.draw(shortcut, g, ports) if shortcut is not None else ports
-        add = f"{c.path}.add"
+        add = f"{c.path}/add"
         self.families.add(Family.MERGE)
         g.node(add, "+", shape="circle", fillcolor=COLOURS[Family.MERGE], width="0.3")
         self.connect(ends, add)

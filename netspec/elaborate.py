@@ -78,6 +78,8 @@ class _Shared:
         self.count = 0
         self.max_layers = max_layers
         self.expanders: dict[int, _Expander] = {}
+        self.broken: set[int] = set()  # imported files whose params failed
+        self.active: list[BlockRef] = []  # the block calls being expanded, outermost first
 
 
 class _Expander:
@@ -99,14 +101,18 @@ class _Expander:
         """The expander of the file that defines a block, its params evaluated once."""
         if ref.module.doc is self.doc:
             return self
-        found = self.shared.expanders.get(id(ref.module))
+        key = id(ref.module)
+        if key in self.shared.broken:  # its params failed, and were reported once
+            raise Failed
+        found = self.shared.expanders.get(key)
         if found is None:
             found = _Expander(ref.module, self.shared)
             before = len(self.errors)
             found.params = found.evaluate_params({})
             if len(self.errors) > before:
+                self.shared.broken.add(key)
                 raise Failed
-            self.shared.expanders[id(ref.module)] = found
+            self.shared.expanders[key] = found
         return found
 
     def fail(
@@ -226,19 +232,26 @@ class _Expander:
         for i, raw in enumerate(items):
             node = self.expand_entry(raw, (*path, i), env, trace, str(i), depth)
             if node is not None:
-                spliced = node.kind.splice(node)
+                try:
+                    spliced = node.kind.splice(node)
+                except Problem as e:  # e.g. an inline list whose layers all failed
+                    if not self.errors:
+                        self.fail((*path, i), e.message, e.hint, trace=trace)
+                    continue
                 children.extend([node] if spliced is None else spliced)
         names: set[str] = set()
         for position, node in enumerate(children):
             if node.name.isdigit():  # unnamed (a name starts with a letter)
                 node.name = str(position)
             elif node.name in names:
-                self.fail(
-                    node.path,
-                    f'two layers here are named "{node.name}"',
-                    "names must be unique within a list of layers",
-                    key=True,
-                    trace=node.trace,
+                self.errors.append(  # in the file that wrote the layer (a block's, maybe)
+                    node.doc.diagnostic(
+                        node.path,
+                        f'two layers here are named "{node.name}"',
+                        "names must be unique within a list of layers",
+                        key=True,
+                        notes=short_trace(node.trace),
+                    )
                 )
             names.add(node.name)
         return children
@@ -406,9 +419,24 @@ class _Expander:
         pos = self.doc.pos(path, key=True)
         where = f"{self.doc.file}:{pos.line}:{pos.col}" if pos else self.doc.file
         inner = (*trace, f"in block {block}, used at {where}")
-        children = home.expand_list(
-            definition.layers, ("blocks", block, "layers"), scope, inner, depth + 1
-        )
+        # a block reached again inside itself: only through a `- ${...}` entry, which the
+        # first pass's call graph cannot see
+        if ref in self.shared.active:
+            self.fail(
+                path,
+                f"block {block} uses itself (through a layer given by an expression)",
+                "a block cannot contain itself; use repeat for depth",
+                key=True,
+                trace=trace,
+            )
+            raise Failed
+        self.shared.active.append(ref)
+        try:
+            children = home.expand_list(
+                definition.layers, ("blocks", block, "layers"), scope, inner, depth + 1
+            )
+        finally:
+            self.shared.active.pop()
         if inline:  # the block's layers go into the caller's list (Group.splice)
             group, opts = inline_group()
             body_path = ("blocks", block, "layers")

@@ -93,6 +93,8 @@ class _Link:
 class _Loader:
     def __init__(self) -> None:
         self.done: dict[Path, Module] = {}
+        #: files that failed, with their diagnostics: each file is read and checked once
+        self.failed: dict[Path, list[Diagnostic]] = {}
 
     def load(self, doc: Document, library: bool, chain: tuple[_Link, ...]) -> Module:
         chain = chain or (_Link(doc.location, doc.file),)
@@ -179,6 +181,9 @@ class _Loader:
             return None
         if location in self.done:
             return self.done[location]
+        if location in self.failed:
+            errors.extend(self.failed[location])
+            return None
         if len(chain) >= MAX_IMPORT_DEPTH:
             errors.append(
                 doc.diagnostic(path, f"imports are nested more than {MAX_IMPORT_DEPTH} files deep")
@@ -188,11 +193,14 @@ class _Loader:
             child = read_source(location, _shown(location))
             module = self.load(child, True, (*chain, _Link(location, child.file, here)))
         except NetspecError as e:
-            for d in e.diagnostics:  # a cycle's message already shows each import in it
-                known = any(n.startswith(f"{here}:") for n in d.notes)
-                errors.append(
-                    d if known else replace(d, notes=(*d.notes, f"{here}: imported here"))
-                )
+            failed = [  # a cycle's message already shows each import in it
+                d
+                if any(n.startswith(f"{here}:") for n in d.notes)
+                else replace(d, notes=(*d.notes, f"{here}: imported here"))
+                for d in e.diagnostics
+            ]
+            self.failed[location] = failed
+            errors.extend(failed)
             return None
         self.done[location] = module
         return module

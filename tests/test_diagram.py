@@ -58,16 +58,16 @@ def test_structure_is_visible():
         re.search(r'subgraph "?cluster_stage2"? \{', resnet) and 'label="stage2: stage"' in resnet
     )
     assert re.search(
-        r'"stage2\.0\.shortcut" -> "stage2\.0\.add" \[label="128×12×12" style=dashed', resnet
+        r'"stage2\.0\.shortcut" -> "stage2\.0/add" \[label="128×12×12" style=dashed', resnet
     )
     assert re.search(
-        r'"stage1\.0\.after" -> "stage1\.1\.add" \[label="64×24×24" style=dashed', resnet
+        r'"stage1\.0\.after" -> "stage1\.1/add" \[label="64×24×24" style=dashed', resnet
     )
     google = ns.load("googlenet").to_dot(depth=99)
     # four branches from one input into one concat node
     for p in ("p1", "p2", "p3", "p4"):
         assert f'subgraph "cluster_b3.0.{p}"' in google
-    assert len(re.findall(r'-> "b3\.0\.merge"', google)) == 4
+    assert len(re.findall(r'-> "b3\.0/merge"', google)) == 4
     # paper-style labels with parameters, edges with shapes
     assert "<b>conv 7×7 /2, 64</b>" in google and "3,200 params" in google
     assert '[label="192×12×12"]' in google
@@ -170,3 +170,16 @@ def test_gallery_is_up_to_date():
         assert mark, f"{name}.svg has no netspec mark"
         expected = hashlib.sha256(ns.load(name).to_dot().encode()).hexdigest()
         assert mark.group(1) == expected, f"docs/gallery/{name}.svg is out of date: make gallery"
+
+
+def test_merge_nodes_cannot_collide_with_layers_named_add():
+    spec = ns.loads(
+        "name: r\ninput: [4, 8, 8]\nlayers:\n"
+        "  - residual: {name: a, inline: true, after: relu, body: [{conv: {name: add, out: 4,"
+        " kernel: 3, padding: 1}}]}\n"
+        "  - residual: {name: b, body: [{conv: {out: 8, kernel: 1}}], projection: {name: add}}\n"
+    )
+    dot = spec.to_dot(depth=10**6)
+    # the layers named add and the + nodes of the additions are different nodes
+    assert '"a.add" [label=<<b>conv' in dot and '"a/add" [label="+"' in dot
+    assert '"b.add" -> "b/add"' in dot and '"b/add" -> "b/add"' not in dot
