@@ -142,3 +142,21 @@ def test_an_inline_block_call_splices_its_layers_into_the_callers_list():
     assert str(e.value).startswith(
         "<string>:5:59: error: pool gives (128, 16, 16), but expect: says (64, 16, 16)"
     )
+
+
+def test_a_block_reaching_itself_through_an_expression_is_refused():
+    with pytest.raises(NetspecError, match=r"block selfb uses itself \(through a layer given"):
+        netspec.loads(
+            "name: rec\ninput: [4]\nparams: {me: selfb}\n"
+            "blocks:\n  selfb:\n    layers: ['${me}', '${me}']\nlayers: [selfb]\n"
+        )
+
+
+def test_an_inline_list_whose_layers_all_fail_reports_them():
+    with pytest.raises(NetspecError, match='linear option "out": must be at least 1') as e:
+        netspec.loads(
+            "name: ce\ninput: [4]\nblocks:\n  bad:\n    layers: [{linear: '${0 - 1}'}]\n"
+            "layers:\n  - bad: {inline: true, expect: [4]}\n"
+            "  - group: {inline: true, expect: [4], layers: [{linear: '${0 - 1}'}]}\n"
+        )
+    assert len(e.value.diagnostics) == 2

@@ -192,3 +192,28 @@ def test_an_expectation_on_an_imported_block_points_at_the_call():
         )
     assert str(e.value).startswith("<string>:4:41: error: ")
     assert "conv_bn_act, used at <string>:4:11" in str(e.value)
+
+
+def test_a_failing_file_is_checked_once_however_often_it_is_imported(tmp_path, monkeypatch):
+    import netspec.imports
+
+    depth = 8  # a diamond: every level imports both files of the next, 2**8 paths to the end
+    for level in range(depth):
+        for side in "ab":
+            (tmp_path / f"l{level}{side}.yaml").write_text(
+                f"imports: [l{level + 1}a.yaml, l{level + 1}b.yaml]\n"
+                f"blocks: {{b{level}{side}: {{layers: [relu]}}}}\n"
+            )
+    for side in "ab":
+        (tmp_path / f"l{depth}{side}.yaml").write_text(
+            f"blocks: {{e{side}: {{layers: [nosuch]}}}}\n"
+        )
+    (tmp_path / "t.yaml").write_text("name: t\nimports: [l0a.yaml]\ninput: [3]\nlayers: [relu]\n")
+    reads: list[str] = []
+    real = netspec.imports.read_source
+    monkeypatch.setattr(
+        netspec.imports, "read_source", lambda p, shown: reads.append(shown) or real(p, shown)
+    )
+    with pytest.raises(netspec.NetspecError, match='unknown layer kind "nosuch"'):
+        netspec.load(tmp_path / "t.yaml")
+    assert len(reads) == len(set(reads)) == 2 * depth + 1
