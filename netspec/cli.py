@@ -351,7 +351,8 @@ def _summary(args: argparse.Namespace) -> int:
 def _new(args: argparse.Namespace) -> int:
     from .bundled import locate
     from .schema import SPEC_NAME_PATTERN
-    from .spec import loads
+    from .source import parse_source
+    from .spec import Spec
 
     if not re.match(SPEC_NAME_PATTERN, args.name) or len(args.name) > 64:
         raise Misuse(f"{args.name!r} is not a spec name: use letters, digits, _ . and -")
@@ -369,7 +370,9 @@ def _new(args: argparse.Namespace) -> int:
     text, found = re.subn(r"(?m)^name:.*$", f"name: {args.name}", text, count=1)
     if not found:
         raise Misuse(f"--from {args.source}: the spec has no top-level name: line")
-    loads(text, file=str(output))  # what is written must check
+    doc = parse_source(text, str(output))
+    doc.location = output.resolve()  # relative imports as they will be read from there
+    Spec(doc)  # what is written must check
     write_bytes_atomic(output, text.encode())
     print(f"wrote {output}; next: netspec check {output} --table")
     return 0

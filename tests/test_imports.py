@@ -217,3 +217,20 @@ def test_a_failing_file_is_checked_once_however_often_it_is_imported(tmp_path, m
     with pytest.raises(netspec.NetspecError, match='unknown layer kind "nosuch"'):
         netspec.load(tmp_path / "t.yaml")
     assert len(reads) == len(set(reads)) == 2 * depth + 1
+
+
+def test_new_from_a_spec_with_imports_checks_them_from_the_new_files_folder(
+    tmp_path, monkeypatch, capsys
+):
+    (tmp_path / "blocks").mkdir()
+    (tmp_path / "specs").mkdir()
+    (tmp_path / "blocks" / "b.yaml").write_text("blocks: {b: {layers: [relu]}}\n")
+    source = tmp_path / "specs" / "a.yaml"
+    source.write_text("name: a\nimports: [../blocks/b.yaml]\ninput: [3]\nlayers: [b]\n")
+    monkeypatch.chdir(tmp_path)
+    assert main(["new", "c", "--from", "specs/a.yaml", "-o", "specs/c.yaml"]) == 0
+    assert (tmp_path / "specs" / "c.yaml").exists()
+    # beside the spec's folder the import would name nothing: the copy is refused, not written
+    assert main(["new", "d", "--from", "specs/a.yaml", "-o", "d.yaml"]) == 1
+    assert "cannot import '../blocks/b.yaml'" in capsys.readouterr().err
+    assert not (tmp_path / "d.yaml").exists()
