@@ -47,18 +47,28 @@ def apply_layer_overrides(root: Node, overrides: Mapping[str, Any], file: str) -
         where, _, option = key.rpartition(".")
         node = layers.get(where)
         if node is None:
+            made = _made_by_netspec(where, layers)
+            if made is not None:
+                raise NetspecError.plain(
+                    file,
+                    f"--set {key}: {where} is part of the projection shortcut that netspec "
+                    f"makes for the residual {made}; its sizes follow from the shapes",
+                    f"change {made}'s projection: {{batchnorm: ..., bias: ...}} in the spec",
+                )
             raise NetspecError.plain(
                 file, f'--set {key}: the network has no layer "{where}"', _nearby(where, layers)
             )
-        if node.children:
+        if node.children or node.kind.nested:  # a group, repeat, residual ... (even empty)
             inside = (p for p, n in layers.items() if p.startswith(f"{where}.") and not n.children)
-            leaf = next(inside)
+            leaf = next(inside, None)
+            hint = "set a param of the spec instead"
+            if leaf:
+                hint = f"set an option of one of its layers (e.g. {leaf}.{option}), or a param"
             raise NetspecError.plain(
                 file,
-                f"--set {key}: {where} is a {node.display} made of other layers, "
+                f"--set {key}: {where} is a {node.display}, a structure of layers, "
                 "and only a single layer's options can be set",
-                f"set an option of one of its layers (e.g. {leaf}.{option}), "
-                "or a param of the spec",
+                hint,
             )
         fields = _options(node)
         if option not in fields:
@@ -88,6 +98,20 @@ def _paths(node: Node, prefix: str) -> Iterator[tuple[str, Node]]:
         path = f"{parent}.{child.name}" if parent else child.name
         yield path, child
         stack.extend((path, c) for c in reversed(child.children))
+
+
+def _made_by_netspec(where: str, layers: Mapping[str, Node]) -> str | None:
+    """The residual whose synthesized projection ``where`` names (it has no node), or None."""
+    parts = where.split(".")
+    for n in range(len(parts) - 1, 0, -1):
+        owner = layers.get(".".join(parts[:n]))
+        if owner is not None:
+            projection = getattr(owner.opts, "projection", None)
+            named = getattr(projection, "name", None)
+            if owner.kind.name == "residual" and parts[n] == named:
+                return ".".join(parts[:n])
+            return None
+    return None
 
 
 def _options(node: Node) -> list[str]:

@@ -16,9 +16,11 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    Discriminator,
     Field,
     PlainValidator,
     Strict,
+    Tag,
     ValidationError,
     ValidationInfo,
     ValidatorFunctionWrapHandler,
@@ -244,8 +246,14 @@ class ImportSpec(BaseModel):
     )
 
 
+def _import_form(value: Any) -> str:
+    """Which form an import is written in, so that only that form's errors are reported."""
+    return "str" if isinstance(value, str) else "dict"
+
+
 Import = Annotated[
-    str | ImportSpec,
+    Annotated[str, Tag("str")] | Annotated[ImportSpec, Tag("dict")],
+    Discriminator(_import_form),
     Field(description="a .yaml file relative to this one, or std:NAME (netspec's library)"),
 ]
 
@@ -313,9 +321,9 @@ def validation_diagnostics(
         value = err.get("input")
         owner = f"{what} " if what else ""
         if kind == "extra_forbidden":
-            hint = option_hint(
-                str(loc[-1]), fields if len(loc) == 1 else (), "options" if what else "keys"
-            )
+            # the valid keys are known here for the model's own level only
+            noun = "options" if what else "keys"
+            hint = option_hint(str(loc[-1]), fields, noun) if len(loc) == 1 else ""
             msg = f'unknown option "{loc[-1]}" for {what}' if what else f'unknown key "{loc[-1]}"'
             out.append(doc.diagnostic(path, msg, hint, key=True, notes=notes))
         elif kind == "missing":
@@ -323,9 +331,9 @@ def validation_diagnostics(
                 info.alias or f for f, info in model.model_fields.items() if info.is_required()
             ]
             message = f'{what} needs option "{loc[-1]}"' if what else f'missing key "{loc[-1]}"'
-            out.append(
-                doc.diagnostic(path[:-1], message, f"required: {', '.join(required)}", notes=notes)
-            )
+            # the required keys are known here for the model's own level only
+            hint = f"required: {', '.join(required)}" if len(loc) == 1 else ""
+            out.append(doc.diagnostic(path[:-1], message, hint, notes=notes))
         elif not loc:  # a rule of the whole mapping (e.g. "exactly one of kernel or output")
             message = str(err.get("msg", "")).removeprefix("Value error, ")
             out.append(doc.diagnostic(path, message, "", notes=notes))

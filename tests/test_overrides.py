@@ -57,7 +57,7 @@ def test_enum_options_and_pairs_round_trip():
         ),
         (
             "stage2.0.out=3",
-            "stage2.0 is a residual_block made of other layers",
+            "stage2.0 is a residual_block, a structure of layers",
             "e.g. stage2.0.body.conv1.out",
         ),
         ("stem.3.mode=mean", "--set stem.3.mode='mean': expected one of 'max' or 'avg'", "max"),
@@ -82,3 +82,21 @@ def test_an_override_that_breaks_the_shapes_is_reported_at_the_layer():
     result = run("check", "resnet", "--set", "stage2.0.body.conv1.kernel=5")
     assert result.code == 1
     assert "no 1×1 projection stride maps a size of 24 to 11" in result.err
+
+
+def test_a_synthesized_projection_says_where_it_comes_from():
+    result = run("check", "torchvision/resnet18", "--set", "layer2.0.downsample.1.eps=0.001")
+    assert result.code == 1
+    assert "layer2.0.downsample.1 is part of the projection shortcut that netspec makes" in (
+        result.err
+    )
+    assert "change layer2.0's projection: {batchnorm: ..., bias: ...}" in result.err
+
+
+def test_an_empty_structure_is_not_a_layer_to_set():
+    spec = (
+        "name: af\ninput: [4, 8, 8]\nlayers:\n  - residual: {inline: true, after: [], "
+        "body: [{conv: {name: c, out: 4, kernel: 3, padding: 1}}]}\n"
+    )
+    with pytest.raises(netspec.NetspecError, match=r"0\.after is a group, a structure of layers"):
+        netspec.loads(spec, **{"0.after.inline": True})
