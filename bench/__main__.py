@@ -27,13 +27,16 @@ from . import cases
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny settings, to check it runs")
-    parser.add_argument("--device", default="cpu", help="cpu or cuda (forward overhead only)")
+    parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (forward, compiled)")
     parser.add_argument("--threads", type=int, default=2, help="torch threads for CPU timing")
     parser.add_argument("--only", nargs="*", choices=cases.SECTIONS, help="run these sections")
     parser.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
-    parser.add_argument("--networks", nargs="*", choices=cases.BUNDLED, help="forward: these only")
-    parser.add_argument("--batches", nargs="*", type=int, help="forward: these batch sizes only")
-    parser.add_argument("--runs", type=int, help="forward: runs per module (default: by size)")
+    networks = "forward, compiled, guards: these networks only"
+    parser.add_argument("--networks", nargs="*", choices=cases.BUNDLED, help=networks)
+    parser.add_argument("--batches", nargs="*", type=int, help="forward, compiled: these batches")
+    parser.add_argument(
+        "--runs", type=int, help="forward, compiled: runs per module (default: by size)"
+    )
     args = parser.parse_args(argv)
     results: dict[str, object] = {
         "date": date.today().isoformat(),

@@ -107,11 +107,11 @@ def scaling(args: argparse.Namespace) -> dict[str, Any]:
 def _timed(fn: Callable[[], Any], device: str) -> float:
     import torch
 
-    if device == "cuda":
+    if device.startswith("cuda"):
         torch.cuda.synchronize()
     start = time.perf_counter()
     fn()
-    if device == "cuda":
+    if device.startswith("cuda"):
         torch.cuda.synchronize()
     return time.perf_counter() - start
 
