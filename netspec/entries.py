@@ -119,7 +119,7 @@ def call_problems(
         return [
             ArgProblem(
                 (),
-                f"block {block} takes its arguments as a mapping, got {type_name(given)}",
+                f"block {block} takes its arguments as a mapping, got {a_type(given)}",
                 f"write `- {block}: {{arg: value, ...}}`",
             )
         ]
