@@ -34,8 +34,9 @@ from .imports import BlockRef, Module, load_module
 from .ir import Node, Shape
 from .overrides import apply_layer_overrides, split_overrides
 from .registry import Kind, get_kind
-from .schema import EVALUATED, SpecFile, is_name, validation_diagnostics
+from .schema import EVALUATED, SpecFile, is_name
 from .source import Document, PathKey, show
+from .validation import validation_diagnostics
 
 #: An elaborated network may hold at most this many layers (``--max-layers`` raises it).
 MAX_LAYERS = 1_000_000

@@ -13,8 +13,8 @@ from typing import Any
 from .errors import Diagnostic, Problem, did_you_mean
 from .expr import has_expression
 from .registry import Kind, get_kind, kind_names
-from .schema import WHOLE_HINT
 from .source import Document, PathKey, a_type, show, type_name
+from .validation import WHOLE_HINT
 
 #: Type words that declare a required block argument.
 TYPE_WORDS: dict[str, type] = {

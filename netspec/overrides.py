@@ -20,8 +20,9 @@ from pydantic import ValidationError
 
 from .errors import NetspecError, did_you_mean
 from .ir import Node
-from .schema import EVALUATED, error_text
+from .schema import EVALUATED
 from .source import show
+from .validation import error_text
 
 #: Options that identify a layer rather than configure it.
 _FIXED = ("name", "expect")

@@ -20,7 +20,8 @@ from .errors import NetspecError, Problem
 from .expansion import implicit_group
 from .ir import Checked, Node, Shape
 from .registry import get_kind
-from .schema import EVALUATED, validation_diagnostics
+from .schema import EVALUATED
+from .validation import validation_diagnostics
 
 #: torch indexes tensors with signed 64-bit integers
 MAX_VALUES = 2**63 - 1

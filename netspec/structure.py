@@ -17,8 +17,9 @@ from .entries import CALL_KEYS, EntryError, call_problems, kind_options, parse_e
 from .errors import Diagnostic, NetspecError, Problem
 from .expr import has_expression
 from .registry import get_kind, is_builtin
-from .schema import LibraryFile, SpecFile, is_name, validation_diagnostics
+from .schema import LibraryFile, SpecFile, is_name
 from .source import Document, PathKey
+from .validation import validation_diagnostics
 
 
 def validate(
