@@ -19,11 +19,15 @@ if TYPE_CHECKING:
 SCHEMA = "netspec-summary/1"
 
 
+_UNITS = ((10**18, "E"), (10**15, "P"), (10**12, "T"), (10**9, "G"), (10**6, "M"), (10**3, "k"))
+
+
 def human(n: int) -> str:
-    """A count as people read it: ``1.99 M``, ``762.3 M``, ``11.7 G``."""
-    for size, unit in ((10**12, "T"), (10**9, "G"), (10**6, "M"), (10**3, "k")):
+    """A count as people read it: ``1.99 M``, ``762 M``, ``11.7 G``, ``4,000 E``."""
+    for size, unit in _UNITS:
         if abs(n) >= size:
-            return f"{n / size:.3g} {unit}"
+            value = n / size
+            return f"{value:,.0f} {unit}" if abs(value) >= 1000 else f"{value:.3g} {unit}"
     return str(n)
 
 
