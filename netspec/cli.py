@@ -243,16 +243,15 @@ def _output(text: str | None) -> Path | None:
 
 
 def _check(args: argparse.Namespace) -> int:
+    from .bundled import locate
+    from .imports import is_library, load_library
     from .report import format_params, format_table, summary_line
+    from .source import read_source
+    from .spec import Spec
 
     overrides = parse_sets(args.set)
     failed = 0
     for name in args.specs:
-        from .bundled import locate
-        from .imports import is_library, load_library
-        from .source import read_source
-        from .spec import Spec
-
         try:
             doc = read_source(*locate(name))
             if is_library(doc):  # a file of blocks: checked as an import would check it

@@ -102,16 +102,16 @@ def _paths(node: Node, prefix: str) -> Iterator[tuple[str, Node]]:
 
 
 def _made_by_netspec(where: str, layers: Mapping[str, Node]) -> str | None:
-    """The residual whose synthesized projection ``where`` names (it has no node), or None."""
+    """The layer whose synthesized projection ``where`` names (it has no node), or None.
+
+    Only a residual has ``projection:`` options; their ``name`` is the projection's.
+    """
     parts = where.split(".")
     for n in range(len(parts) - 1, 0, -1):
         owner = layers.get(".".join(parts[:n]))
         if owner is not None:
             projection = getattr(owner.opts, "projection", None)
-            named = getattr(projection, "name", None)
-            if owner.kind.name == "residual" and parts[n] == named:
-                return ".".join(parts[:n])
-            return None
+            return ".".join(parts[:n]) if parts[n] == getattr(projection, "name", None) else None
     return None
 
 
