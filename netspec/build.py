@@ -25,15 +25,18 @@ def build_and_run(
     device = "meta" if meta else None
     model = spec.build(device=device, max_bytes=max_bytes).eval()
     with torch.no_grad():
-        out = model(example_input(spec).to(device or "cpu"))
-    shape = Shape(tuple(out.shape[1:]))
-    if shape != spec.output_shape:  # would be a bug in a kind's shape rule, not a user error
-        raise RuntimeError(f"static output shape {spec.output_shape} but the module gave {shape}")
-    return model, shape
+        out = model(*(x.to(device or "cpu") for x in example_inputs(spec)))
+    outs = out if isinstance(out, dict) else {"output": out}
+    for (name, want), got in zip(spec.output_shapes.items(), outs.values(), strict=True):
+        shape = Shape(tuple(got.shape[1:]))
+        if shape != want:  # would be a bug in a kind's shape rule, not a user error
+            raise RuntimeError(f"static {name} shape {want} but the module gave {shape}")
+    return model, spec.output_shape
 
 
-def example_input(spec: Spec, batch: int = 1) -> torch.Tensor:
-    return torch.zeros(batch, *spec.input_shape.dims)
+def example_inputs(spec: Spec, batch: int = 1) -> tuple[torch.Tensor, ...]:
+    """A batch of zeros for each input, in the order forward takes them."""
+    return tuple(torch.zeros(batch, *s.dims) for s in spec.input_shapes.values())
 
 
 def save_module(model: nn.Module, spec: Spec, output: Path) -> None:
@@ -45,7 +48,8 @@ def save_module(model: nn.Module, spec: Spec, output: Path) -> None:
     else:  # .pt2: the command line admits no other suffix
         # batch 2 as the example (export specialises sizes of 1); the batch size stays free
         batch = torch.export.Dim("batch", min=1)
+        inputs = example_inputs(spec, 2)
         exported = torch.export.export(
-            model, (example_input(spec, 2),), dynamic_shapes=({0: batch},)
+            model, inputs, dynamic_shapes=tuple({0: batch} for _ in inputs)
         )
         write_atomic(output, lambda tmp: torch.export.save(exported, str(tmp)))

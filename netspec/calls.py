@@ -11,10 +11,14 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from .entries import call_problems, is_shape
-from .expansion import Failed, inline_group
-from .ir import Node
+from .errors import NetspecError
+from .expansion import Failed, implicit_group, inline_group, short_trace
+from .ir import Node, Scope
 from .schema import is_name
 from .source import PathKey, show
+
+#: A block may call itself (stopped by an if:) at most this many times in a row.
+MAX_RECURSION = 64
 
 if TYPE_CHECKING:
     from .elaborate import _Expander
@@ -29,9 +33,17 @@ def expand_call(
     trace: tuple[str, ...],
     index: str,
     depth: int,
-) -> Node:
+) -> Node | None:
     ref = self.blocks[block]
     definition = ref.definition
+    if isinstance(options, dict) and "if" in options:  # first: it may stop a recursion
+        condition = self.condition(options["if"], (*path, "if"), env, trace)
+        if condition is False:
+            self.left_out(options.get("to"), (*path, "to"))
+            return None
+        options = {k: v for k, v in options.items() if k != "if"}
+    else:
+        condition = True
     given = self.value(options, path, env, trace) if options is not None else {}
     before = len(self.errors)
     for p in call_problems(block, definition.args, given, True):
@@ -62,6 +74,54 @@ def expand_call(
             key=True,
             trace=trace,
         )
+    inputs = tuple(definition.inputs or ("input",))
+    outputs = tuple(definition.outputs or ())
+    sources = given.get("from")
+    count = len(sources) if isinstance(sources, list) else 1
+    if sources is not None and count != len(inputs):
+        self.fail(
+            (*path, "from"),
+            f"block {block} takes {len(inputs)} input(s) ({', '.join(inputs)}), "
+            f"from: gives {count}",
+            f"write from: [{', '.join(inputs)}] with a tensor for each",
+            trace=trace,
+        )
+    elif sources is None and len(inputs) > 1:
+        self.fail(
+            path,
+            f"block {block} takes {len(inputs)} inputs ({', '.join(inputs)})",
+            f"give them with from: [{', '.join(inputs)}] (named tensors)",
+            key=True,
+            trace=trace,
+        )
+    targets = given.get("to")
+    count = len(targets) if isinstance(targets, list) else 1
+    if targets is not None and count != max(1, len(outputs)):
+        self.fail(
+            (*path, "to"),
+            f"block {block} hands back {max(1, len(outputs))} tensor(s)"
+            + (f" ({', '.join(outputs)})" if outputs else "")
+            + f", to: names {count}",
+            "give to: a name for each of them",
+            trace=trace,
+        )
+    for key, value in (("from", sources), ("to", targets)):
+        items = value if isinstance(value, list) else [value]
+        if value is not None and not (items and all(is_name(v) for v in items)):
+            self.fail(
+                (*path, key),
+                f"{key}: takes a tensor name or a list of them, got {show(value)}",
+                trace=trace,
+            )
+    if inline and (sources is not None or targets is not None or definition.inputs or outputs):
+        self.fail(
+            (*path, "inline"),
+            "a block call with inline: true joins the enclosing chain of layers: it takes no "
+            "from: or to:, and its block no inputs: or outputs:",
+            "drop inline (the call then is one module with the block's name)",
+            key=True,
+            trace=trace,
+        )
     if len(self.errors) > before:
         raise Failed
     home = self.of(ref)  # the file that defines the block, whose names it sees
@@ -74,31 +134,77 @@ def expand_call(
     pos = self.doc.pos(path, key=True)
     where = f"{self.doc.file}:{pos.line}:{pos.col}" if pos else self.doc.file
     inner = (*trace, f"in block {block}, used at {where}")
-    # a block reached again inside itself: only through a `- ${...}` entry, which the
-    # first pass's call graph cannot see
-    if ref in self.shared.active:
-        self.fail(
-            path,
-            f"block {block} uses itself (through a layer given by an expression)",
-            "a block cannot contain itself; use repeat for depth",
-            key=True,
-            trace=trace,
+    # a block reached again inside itself: a recursion that an if: must stop (the first pass
+    # refuses one that no if: guards, except through a `- ${...}` entry, which it cannot see)
+    if self.shared.active.count(ref) >= MAX_RECURSION:
+        raise NetspecError(
+            [
+                self.doc.diagnostic(
+                    path,
+                    f"block {block} calls itself more than {MAX_RECURSION} times in a row",
+                    f"stop the recursion with an if: on an argument that changes with each "
+                    f"call, e.g. `- {block}: {{depth: ${{depth - 1}}, if: ${{depth > 0}}}}`",
+                    key=True,
+                    notes=short_trace(trace),
+                )
+            ]
         )
-        raise Failed
+    called = Scope(inputs, outputs, block)
+    called.declared = (home.doc, ("blocks", block, "outputs"))
     self.shared.active.append(ref)
+    self.shared.scopes.append(called)
     try:
         children = home.expand_list(
             definition.layers, ("blocks", block, "layers"), scope, inner, depth + 1
         )
     finally:
         self.shared.active.pop()
+        self.shared.scopes.pop()
+    caller = self.shared.scopes[-1]
     if inline:  # the block's layers go into the caller's list (Group.splice)
         group, opts = inline_group()
         body_path = ("blocks", block, "layers")
-        node = Node(group, opts, index, home.doc, body_path, block, children, inner)
+        node = Node(group, opts, index, home.doc, body_path, block, children, inner, scope=caller)
         node.expects = [(tuple(expect), (*path, "expect"), self.doc)] if expect else []
         return node
-    node = home.sequence(children, ("blocks", block, "layers"), inner, name or index, block)
+    # the block's one layer stands for the call where nothing tells the two apart
+    alone = (
+        len(children) == 1
+        and not children[0].sources
+        and not children[0].targets
+        and children[0].condition is None
+        and definition.inputs is None
+        and not outputs
+    )
+    if alone:
+        node = children[0]
+        call_name = name or index
+        if not call_name.isdigit() or node.name.isdigit():
+            node.name = call_name
+    elif len(children) == 1:  # a layer that reads or makes named tensors: keep the block around it
+        group, opts = implicit_group()
+        node = Node(
+            group,
+            opts,
+            name or index,
+            home.doc,
+            ("blocks", block, "layers"),
+            children=children,
+            trace=inner,
+            implicit=True,
+        )
+    else:
+        node = home.sequence(children, ("blocks", block, "layers"), inner, name or index, block)
+    node.scope = caller
+    node.opens = called
+    node.site = (self.doc, path)
+    node.sources = tuple(sources if isinstance(sources, list) else [sources] if sources else [])
+    node.targets = tuple(targets if isinstance(targets, list) else [targets] if targets else [])
+    for i, target in enumerate(node.targets):
+        at = (*path, "to", i) if isinstance(targets, list) else (*path, "to")
+        caller.made.setdefault(target, (self.doc, at))
+    if condition is not True:
+        node.condition = condition  # type: ignore[assignment]
     node.label = block  # also when the block's one layer stands for it
     node.implicit = False  # a block call is a unit, never spliced
     node.given = name

@@ -227,7 +227,15 @@ def parse_sets(items: Sequence[str]) -> dict[str, Any]:
 def _load(args: argparse.Namespace) -> Any:
     from .spec import load
 
-    return load(args.spec, max_layers=args.max_layers, **parse_sets(args.set))
+    spec = load(args.spec, max_layers=args.max_layers, **parse_sets(args.set))
+    _warn(spec)
+    return spec
+
+
+def _warn(spec: Any) -> None:
+    """Warnings (a named tensor nothing reads) go to stderr; they change no exit code."""
+    for warning in spec.warnings:
+        print(warning.format(), file=sys.stderr)
 
 
 def _output(text: str | None) -> Path | None:
@@ -264,7 +272,9 @@ def _check(args: argparse.Namespace) -> int:
             print(e.format(), file=sys.stderr)
             failed += 1
             continue
-        print(f"{spec.file}: ok  " + summary_line(spec.name, spec.input_shape, spec.checked))
+        _warn(spec)
+        line = summary_line(spec.name, spec.input_shapes, spec.output_shapes, spec.checked)
+        print(f"{spec.file}: ok  {line}")
         if args.table:
             print(format_params(spec.params, overrides))
             print(format_table(spec.checked))
@@ -283,11 +293,14 @@ def _build(args: argparse.Namespace) -> int:
         _refuse_overwriting_spec(output, spec)
     from .build import build_and_run, save_module
 
-    model, out_shape = build_and_run(spec, args.meta, int(args.max_memory * 1e9))
+    model, _ = build_and_run(spec, args.meta, int(args.max_memory * 1e9))
     print(f"{spec.name}: built from {spec.file}")
-    print(f"  input   {spec.input_shape}")
+    for name, shape in spec.input_shapes.items():
+        print(f"  input   {shape}" + (f"  {name}" if len(spec.input_shapes) > 1 else ""))
     device = " of meta tensors" if args.meta else ""
-    print(f"  output  {out_shape}  (checked by a forward pass on a zero batch{device})")
+    for name, shape in spec.output_shapes.items():
+        label = f"  {name}" if len(spec.output_shapes) > 1 else ""
+        print(f"  output  {shape}{label}  (checked by a forward pass on a zero batch{device})")
     print(f"  params  {spec.num_params:,}")
     print(f"  MACs    {spec.macs:,}")
     if output is not None:

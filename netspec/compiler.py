@@ -1,7 +1,11 @@
 """From a checked network to a plain ``nn.Module`` tree (imports torch).
 
 Each kind builds its own module; the tree's names follow the spec, so ``state_dict`` keys read
-like the YAML (``stage2.0.body.conv1.weight``). Nothing is interpreted at run time.
+like the YAML (``stage2.0.body.conv1.weight``). A group or repeat whose layers form a chain is
+an ``nn.Sequential``; one whose layers read named tensors is a ``torch.fx.GraphModule`` whose
+``forward`` is generated from the graph, calling its children in the order written, taking the
+tensors it reads from outside and returning the ones that are read outside it. Nothing is
+interpreted at run time, so the result scripts, traces, compiles and exports.
 
 Example::
 
@@ -10,18 +14,115 @@ Example::
 
 from __future__ import annotations
 
-from torch import nn
+import operator
+from collections import OrderedDict
+from collections.abc import Sequence
 
-from .ir import Checked
+from torch import fx, nn
+
+from .ir import Checked, Dataflow, Value
 
 
-def compile_spec(checked: Checked) -> nn.Module:
-    """Build the module for a checked network (or any checked sub-tree)."""
-    return _Builder().module(checked)
+def compile_spec(checked: Checked, outputs: Sequence[str] = ()) -> nn.Module:
+    """Build the module for a checked network (or any checked sub-tree).
+
+    ``outputs`` names the network's outputs: its forward then returns a dict of them.
+    """
+    return _Builder(checked, tuple(outputs)).module(checked)
 
 
 class _Builder:
     """The :class:`~netspec.registry.BuildContext` handed to composite kinds."""
 
+    def __init__(self, root: Checked, outputs: tuple[str, ...]) -> None:
+        self.root = root
+        self.outputs = outputs
+        self.flow = Dataflow(root)
+        self.roots: set[int] = {id(root)}  # surveyed on their own: the network, a kind's parts
+        self.exported: dict[int, list[Value]] = {}
+
     def module(self, checked: Checked) -> nn.Module:
         return checked.node.kind.build(checked, self)
+
+    def exports(self, c: Checked) -> list[Value]:
+        """The tensors made inside ``c`` that its parent needs: its results, then the rest."""
+        if not c.node.kind.container or id(c) in self.roots:
+            return list(c.results)
+        found = self.exported.get(id(c))
+        if found is None:
+            made = self.flow.made(c)
+            found = [v for v in c.results if id(v) in made]
+            for child in c.children:
+                for v in self.exports(child):
+                    if v in found or id(v) not in made:
+                        continue
+                    if self.flow.read_outside(v, c) or any(v is r for r in self.root.results):
+                        found.append(v)
+            self.exported[id(c)] = found
+        return found
+
+    # containers: a chain, or a graph
+
+    def sequence(self, checked: Checked) -> nn.Module:
+        """The module of a group or repeat: ``nn.Sequential`` for a chain, else a graph."""
+        if not self.flow.knows(checked):  # inside a kind that builds its own module
+            self.flow.add(checked)
+            self.roots.add(id(checked))
+        children = OrderedDict((c.node.name, self.module(c)) for c in checked.children)
+        if self._is_chain(checked):
+            return nn.Sequential(children)
+        return self._graph(checked, children)
+
+    def _is_chain(self, checked: Checked) -> bool:
+        if checked is self.root and self.outputs:
+            return False
+        inputs = self.flow.inputs(checked)
+        if checked.children and [id(v) for v in inputs] != [id(checked.sources[0])]:
+            return False
+        previous = checked.sources[0] if checked.sources else None
+        for child in checked.children:
+            if [id(v) for v in self.flow.inputs(child)] != [id(previous)]:
+                return False
+            exports = self.exports(child)
+            if len(exports) != 1:
+                return False
+            previous = exports[0]
+        return [id(v) for v in self.exports(checked)] in ([], [id(previous)])
+
+    def _graph(self, checked: Checked, children: OrderedDict[str, nn.Module]) -> nn.Module:
+        graph = fx.Graph()
+        env: dict[int, fx.Node] = {}
+        for i, v in enumerate(self.flow.inputs(checked)):
+            env[id(v)] = graph.placeholder(v.name or ("input" if i == 0 else f"input_{i}"))
+        for child in checked.children:
+            args = [env[id(v)] for v in self.flow.inputs(child)]
+            exports = self.exports(child)
+            if not exports:
+                continue  # nothing it makes is read: an empty repeat, a layer left dangling
+            if child.node.kind.multi_input:
+                call = graph.call_module(child.node.name, (args,))
+            else:
+                call = graph.call_module(child.node.name, tuple(args))
+            if len(exports) == 1:
+                env[id(exports[0])] = call
+            else:
+                for k, v in enumerate(exports):
+                    env[id(v)] = graph.call_function(operator.getitem, (call, k))
+        results = self.exports(checked)
+        if checked is self.root and self.outputs:
+            graph.output({name: env[id(v)] for name, v in zip(self.outputs, results, strict=True)})
+        elif len(results) == 1:
+            graph.output(env[id(results[0])])
+        else:
+            graph.output(tuple(env[id(v)] for v in results))
+        holder = nn.Module()
+        for name, module in children.items():
+            holder.add_module(name, module)
+        label = checked.node.label if checked.node.label.isidentifier() else ""
+        module = fx.GraphModule(holder, graph, class_name=label or "Graph")
+        # every child, in the order written (fx keeps only the called ones, in call order)
+        for name in list(module._modules):
+            del module._modules[name]
+        for name, child_module in children.items():
+            module.add_module(name, child_module)
+        return module

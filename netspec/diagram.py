@@ -1,10 +1,12 @@
 """Drawing a checked network as a Graphviz graph (no torch, no forward pass).
 
 A node per layer, labelled as a paper writes it (``conv 3×3 /2, 64``) with its parameters;
-edges labelled with the shape they carry; blocks, groups, inception modules and residual
-blocks as clusters; inception branches side by side into a concat node; a residual's shortcut
-bypassing its body into an add node. Below ``depth`` a block is one node with its name,
-input → output shape, parameters and MACs. The DOT text is deterministic.
+edges follow the tensors (each from the layer that makes it to every layer that reads it),
+labelled with the shape they carry; blocks, groups, inception modules and residual blocks as
+clusters with dashed grey borders; inception branches side by side into a concat node; a
+residual's shortcut, and every edge that skips ahead (a named tensor read later), as a solid
+blue line, never to be mistaken for a border. Below ``depth`` a block is one node with its
+name, input → output shape, parameters and MACs. The DOT text is deterministic.
 
 Example::
 
@@ -20,7 +22,7 @@ from dataclasses import dataclass
 
 import graphviz
 
-from .ir import Checked, Shape
+from .ir import Checked, Dataflow, Shape, Value
 from .kinds.residual import residual_parts
 from .registry import Family
 from .report import human, layer_text
@@ -39,6 +41,8 @@ COLOURS: dict[Family, str] = {
 #: the automatic depth keeps at most this many nodes, so a network fits one screen
 SCREEN_NODES = 45
 FORMATS = ("svg", "png", "pdf", "dot")
+#: edges that skip ahead: a residual's shortcut, a named tensor read further on
+SKIP_EDGE = {"color": "#1f78b4", "fontcolor": "#1f78b4", "penwidth": "1.4"}
 INSTALL_HINT = (
     "Graphviz's `dot` program was not found: install Graphviz "
     "(apt-get install graphviz, brew install graphviz, or graphviz.org/download)"
@@ -82,13 +86,24 @@ def to_dot(root: Checked, title: str, depth: int | None = None, rankdir: str = "
     )
     g.attr("edge", fontname="Helvetica", fontsize="8", color="#555555", arrowsize="0.6")
     g.attr(label=_title(root, title), labelloc="t", fontsize="13")
-    with g.subgraph(name="source") as top:  # keeps the input above every cluster
+    drawer = _Drawer(depth, root)
+    many = len(root.sources) > 1
+    with g.subgraph(name="source") as top:  # keeps the inputs above every cluster
         top.attr(rank="source")
-        top.node("input", f"input\n{root.input.times()}", shape="oval", fillcolor="white")
-    drawer = _Drawer(depth)
-    ends = drawer.sequence(root.children, g, [_Port("input", root.input)])
-    g.node("output", f"output\n{root.output.times()}", shape="oval", fillcolor="white")
-    drawer.connect(ends, "output")
+        for value in root.sources:
+            node = f"input/{value.name}" if many else "input"
+            label = f"{value.name}\n{value.shape.times()}" if many else "input"
+            if not many:
+                label = f"input\n{value.shape.times()}"
+            top.node(node, label, shape="oval", fillcolor="white")
+            drawer.ports[id(value)] = _Port(node, value.shape)
+    drawer.drawn.append("input")
+    drawer.sequence(root.children, g)
+    names = [v.name for v in root.results] if len(root.results) > 1 else ["output"]
+    for name, value in zip(names, root.results, strict=True):
+        node = f"output/{name}" if len(root.results) > 1 else "output"
+        g.node(node, f"{name}\n{value.shape.times()}", shape="oval", fillcolor="white")
+        drawer.connect([drawer.port(value)], node)
     # edges go in the top graph: an edge inside a cluster would pull its nodes into it
     for tail, head, attrs in drawer.edges:
         g.edge(tail, head, **attrs)
@@ -134,34 +149,36 @@ def render_dot(source: str, fmt: str) -> bytes:
 
 
 class _Drawer:
-    def __init__(self, depth: int) -> None:
+    def __init__(self, depth: int, root: Checked) -> None:
         self.depth = depth
         self.families: set[Family] = set()
         self.drawn: list[str] = []  # node ids in drawing order
         self.edges: list[tuple[str, str, dict[str, str]]] = []
+        self.flow = Dataflow(root)
+        #: the drawn node each tensor comes out of, by the tensor's id
+        self.ports: dict[int, _Port] = {}
+
+    def port(self, value: Value) -> _Port:
+        return self.ports.get(id(value), _Port("input", value.shape))
 
     def connect(self, ports: list[_Port], target: str, **attrs: str) -> None:
         for port in ports:
             self.edges.append((port.id, target, {"label": port.shape.times(), **attrs}))
 
-    def sequence(
-        self, nodes: list[Checked], g: graphviz.Digraph, ports: list[_Port]
-    ) -> list[_Port]:
+    def sequence(self, nodes: list[Checked], g: graphviz.Digraph) -> None:
         for c in nodes:
-            ports = self.draw(c, g, ports)
-        return ports
+            self.draw(c, g)
 
-    def draw(
-        self, c: Checked, g: graphviz.Digraph, ports: list[_Port], whole: bool = False
-    ) -> list[_Port]:
+    def draw(self, c: Checked, g: graphviz.Digraph, whole: bool = False) -> list[_Port]:
         """Draw ``c``; ``whole`` draws its layers even below the depth limit."""
         kind = c.node.kind.name
         if not c.children:
-            return self.leaf(c, g, ports)
+            return self.leaf(c, g)
         if not whole and c.depth >= self.depth:
-            return self.collapsed(c, g, ports)
+            return self.collapsed(c, g)
         if whole:
-            return self.sequence(c.children, g, ports)
+            self.sequence(c.children, g)
+            return [self.port(v) for v in c.results]
         with g.subgraph(name=f"cluster_{c.path}") as sub:
             sub.attr(
                 label=_cluster_label(c),
@@ -171,12 +188,13 @@ class _Drawer:
                 labeljust="l",
             )
             if kind == "inception":
-                return self.inception(c, sub, ports)
+                return self.inception(c, sub)
             if kind == "residual":
-                return self.residual(c, sub, ports)
-            return self.sequence(c.children, sub, ports)
+                return self.residual(c, sub)
+            self.sequence(c.children, sub)
+            return [self.port(v) for v in c.results]
 
-    def leaf(self, c: Checked, g: graphviz.Digraph, ports: list[_Port]) -> list[_Port]:
+    def leaf(self, c: Checked, g: graphviz.Digraph) -> list[_Port]:
         family = c.node.kind.family
         self.families.add(family)
         label = f"<<b>{_esc(layer_text(c))}</b>"
@@ -184,11 +202,28 @@ class _Drawer:
             label += f'<br/><font point-size="8">{c.params:,} params</font>'
         label += ">"
         g.node(c.path, label, fillcolor=COLOURS[family], tooltip=c.path)
-        self.drawn.append(c.path)
-        self.connect(ports, c.path)
-        return [_Port(c.path, c.output)]
+        return self.placed(c, c.path)
 
-    def collapsed(self, c: Checked, g: graphviz.Digraph, ports: list[_Port]) -> list[_Port]:
+    def placed(self, c: Checked, node: str) -> list[_Port]:
+        """Connect a drawn node to what it reads; every tensor made inside comes out of it.
+
+        An edge that brings a named tensor from further back skips ahead, and looks it.
+        """
+        previous = self.drawn[-1] if self.drawn else ""
+        self.drawn.append(node)
+        chain = None if c.node.sources or not c.sources else c.sources[0]
+        for v in self.flow.inputs(c) if self.flow.knows(c) else c.sources:
+            port = self.port(v)
+            skip = v is not chain and port.id != previous
+            self.connect([port], node, **(SKIP_EDGE if skip else {}))
+        for v in c.results:
+            self.ports[id(v)] = _Port(node, v.shape)
+        for made in c.walk()[1:]:
+            for v in made.results:
+                self.ports.setdefault(id(v), _Port(node, v.shape))
+        return [self.ports[id(v)] for v in c.results]
+
+    def collapsed(self, c: Checked, g: graphviz.Digraph) -> list[_Port]:
         self.families.add(Family.STRUCTURE)
         what = layer_text(c)
         if c.node.kind.name == "repeat" or (
@@ -205,12 +240,11 @@ class _Drawer:
         g.node(
             c.path, label, fillcolor=COLOURS[Family.STRUCTURE], tooltip=c.path, style="filled,bold"
         )
-        self.drawn.append(c.path)
-        self.connect(ports, c.path)
-        return [_Port(c.path, c.output)]
+        return self.placed(c, c.path)
 
-    def inception(self, c: Checked, g: graphviz.Digraph, ports: list[_Port]) -> list[_Port]:
+    def inception(self, c: Checked, g: graphviz.Digraph) -> list[_Port]:
         merge = f"{c.path}/merge"  # not a layer path: names have no slash
+        ports = [self.port(c.sources[0])]
         ends: list[_Port] = []
         firsts: list[str] = []
         for branch in c.children:
@@ -218,7 +252,7 @@ class _Drawer:
                 ends.extend(ports)
                 continue
             before = len(self.drawn)
-            ends.extend(self.draw(branch, g, ports))
+            ends.extend(self.draw(branch, g))
             firsts.append(self.drawn[before])
         with g.subgraph() as row:  # branches stand side by side, their first layers level
             row.attr(rank="same")
@@ -227,24 +261,36 @@ class _Drawer:
         self.families.add(Family.MERGE)
         word = c.node.kind.describe(c.node.opts)
         g.node(merge, word, fillcolor=COLOURS[Family.MERGE])
+        self.drawn.append(merge)
         self.connect(ends, merge)
-        return [_Port(merge, c.output)]
+        return self.merged(c, merge)
 
-    def residual(self, c: Checked, g: graphviz.Digraph, ports: list[_Port]) -> list[_Port]:
+    def merged(self, c: Checked, node: str) -> list[_Port]:
+        for v in c.results:
+            self.ports[id(v)] = _Port(node, v.shape)
+        return [self.ports[id(v)] for v in c.results]
+
+    def residual(self, c: Checked, g: graphviz.Digraph) -> list[_Port]:
         body, shortcut, after = residual_parts(c)
         whole = not getattr(c.node.opts, "inline", False)  # a body is drawn with its residual
-        ends = ports
+        ends = [self.port(c.sources[0])]
         for layer in body:
-            ends = self.draw(layer, g, ends, whole=whole)
-        bypass = self.draw(shortcut, g, ports) if shortcut is not None else ports
+            ends = self.draw(layer, g, whole=whole)
+        bypass = self.draw(shortcut, g) if shortcut is not None else [self.port(c.sources[0])]
         add = f"{c.path}/add"
         self.families.add(Family.MERGE)
         g.node(add, "+", shape="circle", fillcolor=COLOURS[Family.MERGE], width="0.3")
+        self.drawn.append(add)
         self.connect(ends, add)
-        # the shortcut, dashed, so that it visibly goes around the body
-        self.connect(bypass, add, style="dashed")
-        out = [_Port(add, c.output)]
-        return self.draw(after, g, out) if after is not None else out
+        # the shortcut goes around the body: a skip edge, never dashed like a border
+        self.connect(bypass, add, **SKIP_EDGE)
+        if after is None:
+            return self.merged(c, add)
+        self.ports[id(after.sources[0])] = _Port(add, after.input)
+        ends = self.draw(after, g)
+        for v in c.results:
+            self.ports[id(v)] = ends[0]
+        return ends
 
 
 def _repeat_of(c: Checked) -> Checked:

@@ -29,12 +29,12 @@ from .entries import (
 )
 from .errors import Diagnostic, NetspecError, Pos, Problem, did_you_mean
 from .expansion import ExpandScope, Failed, implicit_group, short_trace
-from .expr import ExpressionError, has_expression, substitute
+from .expr import ExpressionError, NeedsShapes, has_expression, substitute
 from .imports import BlockRef, Module, load_module
-from .ir import Node, Shape
+from .ir import Node, Pending, Scope, Shape
 from .overrides import apply_layer_overrides, split_overrides
 from .registry import Kind, get_kind
-from .schema import EVALUATED, SpecFile
+from .schema import EVALUATED, SpecFile, is_name
 from .source import Document, PathKey, show
 from .validation import validation_diagnostics
 
@@ -42,6 +42,8 @@ from .validation import validation_diagnostics
 MAX_LAYERS = 1_000_000
 #: Layer lists may nest this deep, blocks included (the passes recurse once per level).
 MAX_NESTING = 100
+#: Options a layer reads before the others: the tensors it reads and makes, its condition.
+GRAPH_KEYS = ("from", "to", "if")
 
 
 @dataclass
@@ -52,9 +54,18 @@ class Program:
     name: str
     description: str
     params: dict[str, Any]
-    input: Shape
+    #: the network's inputs by name (``input`` when the spec writes one ``input:``)
+    inputs: dict[str, Shape]
     root: Node
-    output: Shape | None = None
+    #: the shapes the spec promises: ``output:`` as {"": shape}, or ``outputs:`` by name
+    outputs: dict[str, Shape | None]
+    #: the scope of the network's own tensor names
+    scope: Scope
+
+    @property
+    def input(self) -> Shape:
+        """The shape of the first (usually the only) input."""
+        return next(iter(self.inputs.values()))
 
 
 def elaborate(
@@ -81,6 +92,7 @@ class _Shared:
         self.expanders: dict[int, _Expander] = {}
         self.broken: set[int] = set()  # imported files whose params failed
         self.active: list[BlockRef] = []  # the block calls being expanded, outermost first
+        self.scopes: list[Scope] = []  # the tensor scopes being expanded, innermost last
 
 
 class _Expander:
@@ -133,17 +145,46 @@ class _Expander:
     def run(self, overrides: dict[str, Any]) -> Program:
         assert isinstance(self.spec, SpecFile)  # a spec, not a library (load_module)
         self.params = self.evaluate_params(overrides)
-        shape = self.shape("input")
-        output = self.shape("output") if self.spec.output is not None else None
+        data = self.doc.data
+        if self.spec.inputs is not None:
+            inputs = {k: self.shape(("inputs", k)) for k in data["inputs"]}
+        else:
+            inputs = {"input": self.shape(("input",))}
+        outputs: dict[str, Shape | None] = {}
+        if self.spec.outputs is not None:
+            for k, v in data["outputs"].items():
+                outputs[k] = self.shape(("outputs", k)) if v is not None else None
+        elif self.spec.output is not None:
+            outputs[""] = self.shape(("output",))
+        for key, names in (("inputs", inputs), ("outputs", outputs)):
+            for name in names:
+                if name and not is_name(name):
+                    self.fail(
+                        (key, name),
+                        f'{key[:-1]} name "{name}" is not a name',
+                        "use letters, digits and _, starting with a letter",
+                        key=True,
+                    )
         if self.errors:
             raise NetspecError(self.errors)
-        children = self.expand_list(self.doc.data["layers"], ("layers",), self.params, (), 0)
+        scope = Scope(tuple(inputs), tuple(k for k in outputs if k))
+        scope.declared = (self.doc, ("outputs",))
+        self.shared.scopes.append(scope)
+        children = self.expand_list(data["layers"], ("layers",), self.params, (), 0)
         if self.errors:
             raise NetspecError(self.errors)
         group, opts = implicit_group()
         root = Node(group, opts, "", self.doc, ("layers",), label=self.spec.name, children=children)
+        root.scope = root.opens = scope
         return Program(
-            self.doc, self.spec.name, self.spec.description, self.params, shape, root, output
+            self.doc,
+            self.spec.name,
+            self.spec.description,
+            self.params,
+            inputs,
+            root,
+            outputs,
+            scope,
         )
 
     def evaluate_params(self, overrides: dict[str, Any]) -> dict[str, Any]:
@@ -174,28 +215,53 @@ class _Expander:
             env[name] = value
         return env
 
-    def shape(self, key: str) -> Shape:
+    def shape(self, path: PathKey) -> Shape:
+        raw: Any = self.doc.data
+        for part in path:
+            raw = raw[part]
+        what = str(path[0])
         dims = []
-        for i, raw in enumerate(self.doc.data[key]):
+        for i, value in enumerate(raw):
             try:
-                d = self.value(raw, (key, i), self.params)
+                d = self.value(value, (*path, i), self.params)
             except Failed:
                 continue
             if not is_shape([d]) or d > 2**31 - 1:
-                self.fail((key, i), f"{key} sizes must be positive integers, got {show(d)}")
+                self.fail((*path, i), f"{what} sizes must be positive integers, got {show(d)}")
             else:
                 dims.append(d)
         return Shape(tuple(dims))
 
     def value(
-        self, raw: Any, path: PathKey, env: Mapping[str, Any], trace: tuple[str, ...] = ()
+        self,
+        raw: Any,
+        path: PathKey,
+        env: Mapping[str, Any],
+        trace: tuple[str, ...] = (),
+        deferrable: bool = False,
     ) -> Any:
-        """Substitute every expression in ``raw`` (recursively); raise Failed after reporting."""
+        """Substitute every expression in ``raw`` (recursively); raise Failed after reporting.
+
+        An expression that asks for a shape (``channels()``) raises :class:`NeedsShapes` where
+        the value is ``deferrable`` (the shape pass evaluates it), and is an error elsewhere.
+        """
         if isinstance(raw, str):
             if "${" not in raw:
                 return raw
             try:
                 return substitute(raw, env)
+            except NeedsShapes as e:
+                if deferrable:
+                    raise
+                self.fail(
+                    path,
+                    f"{e.args[0]}() is known only once shapes are, which is too late here",
+                    "shapes can set the options of single layers and if:; pass widths to "
+                    "blocks, repeats and params as numbers (inside a block, channels(input) "
+                    "reads its input)",
+                    trace=trace,
+                )
+                raise Failed from None
             except ExpressionError as e:
                 self.fail(
                     path, e.message, e.hint, trace=trace, pos=self.doc.expression_pos(path, e.index)
@@ -205,9 +271,9 @@ class _Expander:
                 self.fail(path, e.message, e.hint, trace=trace)
                 raise Failed from e
         if isinstance(raw, list):
-            return [self.value(v, (*path, i), env, trace) for i, v in enumerate(raw)]
+            return [self.value(v, (*path, i), env, trace, deferrable) for i, v in enumerate(raw)]
         if isinstance(raw, dict):
-            return {k: self.value(v, (*path, k), env, trace) for k, v in raw.items()}
+            return {k: self.value(v, (*path, k), env, trace, deferrable) for k, v in raw.items()}
         return raw
 
     # layers
@@ -221,14 +287,18 @@ class _Expander:
         depth: int,
     ) -> list[Node]:
         """Elaborate a layer list; unnamed layers are numbered by position."""
-        if depth > MAX_NESTING:
-            self.fail(
-                path,
-                f"layers nest more than {MAX_NESTING} levels deep (blocks included)",
-                "flatten the structure, or use repeat",
-                trace=trace,
+        if depth > MAX_NESTING:  # stop at once: siblings would each nest as deep again
+            raise NetspecError(
+                [
+                    self.doc.diagnostic(
+                        path,
+                        f"layers nest more than {MAX_NESTING} levels deep (blocks included)",
+                        "flatten the structure, or use repeat; a block that calls itself "
+                        "needs an if: that stops it",
+                        notes=short_trace(trace),
+                    )
+                ]
             )
-            raise Failed
         children: list[Node] = []
         for i, raw in enumerate(items):
             node = self.expand_entry(raw, (*path, i), env, trace, str(i), depth)
@@ -242,6 +312,8 @@ class _Expander:
                 children.extend([node] if spliced is None else spliced)
         names: set[str] = set()
         for position, node in enumerate(children):
+            if node.scope is None:  # made by a kind (an inception's empty branch, ...)
+                node.scope = self.shared.scopes[-1]
             if node.name.isdigit():  # unnamed (a name starts with a letter)
                 node.name = str(position)
             elif node.name in names:
@@ -287,7 +359,53 @@ class _Expander:
             children=children,
             trace=trace,
             implicit=True,
+            scope=self.shared.scopes[-1],
         )
+
+    # the graph: conditions and named tensors
+
+    def condition(
+        self, raw: Any, path: PathKey, env: Mapping[str, Any], trace: tuple[str, ...]
+    ) -> bool | tuple[str, Mapping[str, Any]]:
+        """An ``if:``: True or False, or (text, names) where it depends on shapes."""
+        if raw is None:
+            return True
+        try:
+            value = self.value(raw, path, env, trace, deferrable=True)
+        except NeedsShapes:
+            return (raw, env)
+        if not isinstance(value, bool):
+            self.fail(path, f"if: needs true or false, got {show(value)}", trace=trace)
+            raise Failed
+        return value
+
+    def left_out(self, targets: Any, path: PathKey) -> None:
+        """Remember the names a left-out layer would have made, for a later reference's error."""
+        scope = self.shared.scopes[-1]
+        for name in targets if isinstance(targets, list) else [targets]:
+            if isinstance(name, str) and is_name(name):
+                scope.skipped.setdefault(name, (self.doc, path))
+
+    def graph_options(
+        self,
+        node: Node,
+        path: PathKey,
+        graph: Mapping[str, Any],
+        condition: bool | tuple[str, Mapping[str, Any]],
+        trace: tuple[str, ...],
+    ) -> None:
+        """Record what a layer reads (from:), the names it makes (to:) and its shape condition."""
+        scope = self.shared.scopes[-1]
+        node.scope = scope
+        node.site = (self.doc, path)
+        sources, targets = graph.get("from"), graph.get("to")
+        node.sources = tuple(sources if isinstance(sources, list) else [sources] if sources else [])
+        node.targets = tuple(targets if isinstance(targets, list) else [targets] if targets else [])
+        for i, name in enumerate(node.targets):
+            where = (*path, "to", i) if isinstance(targets, list) else (*path, "to")
+            scope.made.setdefault(name, (self.doc, where))
+        if condition is not True and condition is not False:
+            node.condition = condition
 
     def expand_entry(
         self,
@@ -333,20 +451,35 @@ class _Expander:
         trace: tuple[str, ...],
         index: str,
         depth: int,
-    ) -> Node:
+    ) -> Node | None:
         try:
             raw = kind_options(kind, options)
         except Problem as e:
             self.fail(path, e.message, e.hint, trace=trace)
             raise Failed from e
-        concrete = {  # nested layer lists are expanded later, in their own scope
-            k: v
-            if k in kind.nested and not has_expression(v)
-            else self.value(v, (*path, k), env, trace)
-            for k, v in raw.items()
+        condition = self.condition(raw.get("if"), (*path, "if"), env, trace)
+        if condition is False:
+            self.left_out(raw.get("to"), (*path, "to"))
+            return None
+        graph: dict[str, Any] = {
+            k: self.value(raw[k], (*path, k), env, trace) for k in ("from", "to") if k in raw
         }
+        concrete: dict[str, Any] = {}
+        pending: list[str] = []
+        for k, v in raw.items():
+            if k in GRAPH_KEYS:
+                continue
+            if k in kind.nested and not has_expression(v):
+                concrete[k] = v  # nested layer lists are expanded later, in their own scope
+                continue
+            try:
+                concrete[k] = self.value(v, (*path, k), env, trace, deferrable=True)
+            except NeedsShapes:  # e.g. groups: ${channels()}: the shape pass evaluates it
+                concrete[k] = v
+                pending.append(k)
+        concrete.update(graph)
         try:
-            opts = kind.Options.model_validate(concrete, context=EVALUATED)
+            opts = kind.Options.model_validate(concrete, context=None if pending else EVALUATED)
         except ValidationError as e:
             self.errors.extend(
                 validation_diagnostics(
@@ -355,6 +488,19 @@ class _Expander:
             )
             raise Failed from e
         node = Node(kind, opts, opts.name or index, self.doc, path, trace=trace, given=opts.name)
+        self.graph_options(node, path, graph, condition, trace)
+        if pending:
+            if kind.nested:
+                self.fail(
+                    (*path, pending[0]),
+                    f"{kind.name}'s {pending[0]} cannot depend on shapes: {kind.name} is "
+                    "expanded before shapes are known",
+                    "compute it from params and block arguments; shapes can set the options "
+                    "of single layers and if:",
+                    trace=trace,
+                )
+                raise Failed
+            node.pending = Pending(concrete, tuple(pending), env)
         if opts.expect is not None:
             node.expects = [(tuple(opts.expect), (*path, "expect"), self.doc)]
         try:

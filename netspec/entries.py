@@ -26,7 +26,7 @@ TYPE_WORDS: dict[str, type] = {
     "any": object,
 }
 #: What every block call takes besides the block's own arguments.
-CALL_KEYS = ("name", "expect", "inline")
+CALL_KEYS = ("name", "expect", "inline", "from", "to", "if")
 #: Part of the hint for an unknown kind that is no near miss of a known one.
 PLUGIN_HINT = (
     "a plugin's kind needs its plugin loaded: --plugin MODULE "

@@ -36,6 +36,8 @@ class Diagnostic:
     pos: Pos | None = None
     source_line: str = ""
     notes: tuple[str, ...] = ()
+    #: "error", or "warning" for what is suspicious but valid (a named tensor never read)
+    severity: str = "error"
 
     def sort_key(self) -> tuple[str, int, int]:
         if self.pos is None:
@@ -44,7 +46,7 @@ class Diagnostic:
 
     def format(self) -> str:
         where = self.file if self.pos is None else f"{self.file}:{self.pos.line}:{self.pos.col}"
-        lines = [f"{where}: error: {self.message}"]
+        lines = [f"{where}: {self.severity}: {self.message}"]
         lines.extend(f"note: {note}" for note in self.notes)
         if self.hint:
             lines.append(f"hint: {self.hint}")

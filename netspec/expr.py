@@ -2,7 +2,9 @@
 
 Nothing is ever passed to ``eval``. Allowed: numbers, booleans, strings, lists; names of params,
 block arguments and repeat variables; ``+ - * / // % **`` (bounded), comparisons, ``and or
-not``, ``x if c else y``, indexing ``xs[i]``, and the helpers in :data:`HELPERS`.
+not``, ``x if c else y``, indexing ``xs[i]``, the helpers in :data:`HELPERS`, and the shape
+helpers in :data:`SHAPE_HELPERS` (``channels()``, ``channels(skip)``), which only the shape
+pass can answer: before it they raise :class:`NeedsShapes`.
 
 Example::
 
@@ -59,6 +61,16 @@ HELPERS: dict[str, Callable[..., Any]] = {
     "make_divisible": make_divisible,
 }
 
+#: Helpers that read the shape of the layer's input (no argument) or of a named tensor.
+SHAPE_HELPERS = ("channels", "height", "width", "shape")
+#: Answers a shape helper: the dims of the layer's input (None) or of a named tensor.
+ShapeLookup = Callable[[str | None], tuple[int, ...]]
+
+
+class NeedsShapes(Exception):
+    """An expression asked for a shape before shapes are known (the shape pass evaluates it)."""
+
+
 _BINOPS: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
     ast.Add: operator.add,
     ast.Sub: operator.sub,
@@ -81,8 +93,12 @@ _CMPOPS: dict[type[ast.cmpop], Callable[[Any, Any], Any]] = {
 _SYMBOLS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.FloorDiv: "//"}
 
 
-def evaluate(text: str, env: Mapping[str, Any]) -> Any:
-    """Evaluate one expression (the text between ``${`` and ``}``) in ``env``."""
+def evaluate(text: str, env: Mapping[str, Any], shapes: ShapeLookup | None = None) -> Any:
+    """Evaluate one expression (the text between ``${`` and ``}``) in ``env``.
+
+    ``shapes`` answers ``channels()`` and the other shape helpers; without it they raise
+    :class:`NeedsShapes`.
+    """
     if len(text) > MAX_EXPR_CHARS:
         raise Problem(f"expression is longer than {MAX_EXPR_CHARS} characters")
     try:
@@ -94,10 +110,10 @@ def evaluate(text: str, env: Mapping[str, Any]) -> Any:
         ) from e
     except (ValueError, RecursionError, MemoryError) as e:
         raise Problem(f"cannot parse expression ${{{text}}}") from e
-    return _Eval(env).visit(tree.body)
+    return _Eval(env, shapes).visit(tree.body)
 
 
-def substitute(value: str, env: Mapping[str, Any]) -> Any:
+def substitute(value: str, env: Mapping[str, Any], shapes: ShapeLookup | None = None) -> Any:
     """Replace ``${...}`` in a string.
 
     A string that is exactly one ``${...}`` becomes the expression's value with its type;
@@ -110,7 +126,7 @@ def substitute(value: str, env: Mapping[str, Any]) -> Any:
             out.append(part)
             continue
         try:
-            result = evaluate(part.text, env)
+            result = evaluate(part.text, env, shapes)
         except Problem as e:
             raise ExpressionError(e.message, e.hint, index=part.index) from e
         if len(parts) == 1:
@@ -206,8 +222,9 @@ def _check_number(value: Any) -> Any:
 
 
 class _Eval:
-    def __init__(self, env: Mapping[str, Any]) -> None:
+    def __init__(self, env: Mapping[str, Any], shapes: ShapeLookup | None) -> None:
         self.env = env
+        self.shapes = shapes
 
     def visit(self, node: ast.AST) -> Any:
         method = getattr(self, "visit_" + type(node).__name__, None)
@@ -232,7 +249,7 @@ class _Eval:
             return self.env[name]
         if name in ("true", "false"):
             return name == "true"
-        if name in HELPERS:
+        if name in HELPERS or name in SHAPE_HELPERS:
             raise Problem(f'"{name}" is a helper; call it, as in {name}(...)')
         raise Problem(
             f'undefined name "{name}"',
@@ -331,11 +348,13 @@ class _Eval:
             raise Problem(f"index {index} out of range for a list of {len(seq)}") from e
 
     def visit_Call(self, node: ast.Call) -> Any:
+        if isinstance(node.func, ast.Name) and node.func.id in SHAPE_HELPERS:
+            return self.shape_helper(node.func.id, node)
         if not isinstance(node.func, ast.Name) or node.func.id not in HELPERS:
             what = node.func.id if isinstance(node.func, ast.Name) else _describe(node.func)
             raise Problem(
                 f'calling "{what}" is not allowed in an expression',
-                "the helpers are " + ", ".join(sorted(HELPERS)),
+                "the helpers are " + ", ".join(sorted([*HELPERS, *SHAPE_HELPERS])),
             )
         if node.keywords:
             raise Problem(f"{node.func.id}() takes no keyword arguments here")
@@ -353,6 +372,30 @@ class _Eval:
             raise
         except (TypeError, ValueError, OverflowError) as e:
             raise Problem(f"{node.func.id}() failed: {e}") from e
+
+    def shape_helper(self, helper: str, node: ast.Call) -> Any:
+        """``channels()``: the layer's input; ``channels(skip)``: the named tensor ``skip``."""
+        if (
+            node.keywords
+            or len(node.args) > 1
+            or (node.args and not isinstance(node.args[0], ast.Name))
+        ):
+            raise Problem(
+                f"{helper}() takes nothing (the layer's input) or one tensor name",
+                f"write {helper}() or {helper}(skip)",
+            )
+        if self.shapes is None:
+            raise NeedsShapes(helper)
+        arg = node.args[0] if node.args else None
+        dims = self.shapes(arg.id if isinstance(arg, ast.Name) else None)
+        if helper == "shape":
+            return list(dims)
+        if helper == "channels":
+            return dims[0]
+        if len(dims) != 3:
+            shown = "(" + ", ".join(map(str, dims)) + (",)" if len(dims) == 1 else ")")
+            raise Problem(f"{helper}() needs a (channels, height, width) tensor, got {shown}")
+        return dims[1] if helper == "height" else dims[2]
 
 
 def _need_number(value: Any, symbol: str) -> None:

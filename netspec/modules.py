@@ -90,3 +90,34 @@ class SequentialResidual(nn.Sequential):
         if self._add_last:
             out = out + x
         return out
+
+
+class Concatenate(nn.Module):
+    """``torch.cat`` of the tensors it is given, along ``dim`` (channels)."""
+
+    def __init__(self, dim: int = 1) -> None:
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, xs: list[Tensor]) -> Tensor:
+        return torch.cat(xs, self.dim)
+
+
+class Add(nn.Module):
+    """The sum of the tensors it is given (of one shape)."""
+
+    def forward(self, xs: list[Tensor]) -> Tensor:
+        total = xs[0]
+        for i in range(1, len(xs)):
+            total = total + xs[i]
+        return total
+
+
+class Multiply(nn.Module):
+    """The product of the tensors it is given, broadcasting (a (C, 1, 1) gate over (C, H, W))."""
+
+    def forward(self, xs: list[Tensor]) -> Tensor:
+        product = xs[0]
+        for i in range(1, len(xs)):
+            product = product * xs[i]
+        return product

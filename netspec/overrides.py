@@ -25,7 +25,7 @@ from .source import show
 from .validation import error_text
 
 #: Options that identify a layer rather than configure it.
-_FIXED = ("name", "expect")
+_FIXED = ("name", "expect", "from_", "to", "if_")
 
 
 def split_overrides(overrides: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, Protocol
 
 from .errors import Problem
 from .expr import has_expression
-from .ir import Checked, Node, Shape
+from .ir import Checked, Node, Shape, Value
 from .schema import Options, is_name
 
 if TYPE_CHECKING:
@@ -67,7 +67,9 @@ class ExpandContext(Protocol):
 class InferContext(Protocol):
     """What the shape pass offers a composite kind."""
 
-    def check(self, node: Node, shape: Shape, parent: str) -> Checked: ...
+    def check(self, node: Node, source: Value, parent: str) -> Checked | None:
+        """Check a child on ``source`` (or the tensors of its ``from:``); None if left out."""
+        ...
 
     def synthesize(self, kind: str, options: dict[str, Any], like: Node, name: str) -> Node: ...
 
@@ -78,6 +80,10 @@ class BuildContext(Protocol):
     """What the compiler offers a composite kind."""
 
     def module(self, checked: Checked) -> nn.Module: ...
+
+    def sequence(self, checked: Checked) -> nn.Module:
+        """A container's module: ``nn.Sequential`` for a chain, a generated graph otherwise."""
+        ...
 
 
 class Kind:
@@ -92,6 +98,13 @@ class Kind:
     nested: ClassVar[tuple[str, ...]] = ()
     #: one-line description for ``netspec list --kinds`` and the docs
     summary: ClassVar[str] = ""
+    #: whether it reads several tensors (``from: [a, b]``): a merge such as concat or add
+    multi_input: ClassVar[bool] = False
+    #: whether making the image larger is its purpose (no "too much padding?" hint about it)
+    upsamples: ClassVar[bool] = False
+    #: whether its children are laid out by the compiler as a chain or a graph (group, repeat)
+    #: rather than combined by a module of its own (residual, inception)
+    container: ClassVar[bool] = False
 
     def expand(self, node: Node, ctx: ExpandContext) -> Node:
         """Fill in ``node.children`` (composite kinds); leaves have none."""
@@ -115,9 +128,15 @@ class Kind:
         """The layers to put in place of ``node`` in its list (``inline: true``), or None."""
         return None
 
-    def infer(self, node: Node, shape: Shape, ctx: InferContext, path: str) -> Checked:
-        cost = self.cost(node.opts, shape)
-        return Checked(node, path, shape, cost.shape, cost.params, cost.macs, cost.buffers)
+    def infer(self, node: Node, sources: list[Value], ctx: InferContext, path: str) -> Checked:
+        """Check a layer on the tensors it reads; leaves only need :meth:`cost`."""
+        shapes = [v.shape for v in sources]
+        cost = self.costs(node.opts, shapes)
+        return Checked(node, path, shapes[0], cost.shape, cost.params, cost.macs, cost.buffers)
+
+    def costs(self, opts: Any, shapes: list[Shape]) -> Cost:
+        """The cost of a layer reading ``shapes``; a single-input kind implements :meth:`cost`."""
+        return self.cost(opts, shapes[0])
 
     def cost(self, opts: Any, shape: Shape) -> Cost:
         raise NotImplementedError(f"{type(self).__name__} must implement cost() or infer()")
@@ -272,10 +291,12 @@ def _check_kind(kind: Kind) -> None:
                 f"{_origin(kind)} names option {option!r}, which {options.__name__} does not have"
             )
     cls = type(kind)
-    for rule, alternative in (("cost", "infer"), ("module", "build")):
+    for rule, alternative in (("cost", "costs"), ("module", "build")):
         if getattr(cls, rule) is getattr(Kind, rule) and (
             getattr(cls, alternative) is getattr(Kind, alternative)
         ):
+            if rule == "cost" and getattr(cls, "infer") is not getattr(Kind, "infer"):  # noqa: B009
+                continue
             raise TypeError(f"{_origin(kind)} must implement {rule}() (or {alternative}())")
 
 
@@ -291,6 +312,21 @@ def refuse_shared_inplace(branch: Node, what: str) -> None:
             "set inplace: false on this layer",
             at=leaf,
         )
+
+
+def refuse_named(children: list[Checked], what: str) -> None:
+    """Named tensors inside a residual or an inception: their modules compute plain chains."""
+    for child in children:
+        for c in child.walk():
+            node = c.node
+            if node.sources or node.targets:
+                key = "from" if node.sources else "to"
+                raise Problem(
+                    f"{key}: inside {what}: its layers form a chain of their own",
+                    "write the branches as layers with to: and merge them with add or concat "
+                    "(from: [a, b]) instead",
+                    at=node,
+                )
 
 
 def need_rank(shape: Shape, rank: int, what: str, hint: str = "") -> None:

@@ -47,11 +47,20 @@ def layer_text(c: Checked) -> str:
     return node.kind.describe(node.opts)
 
 
-def summary_line(name: str, input: Shape, checked: Checked) -> str:
+def summary_line(
+    name: str, inputs: dict[str, Shape], outputs: dict[str, Shape], checked: Checked
+) -> str:
+    """``nin: (1, 224, 224) → (10,), 1,992,166 params, ...``; named inputs and outputs by name."""
     return (
-        f"{name}: {input} → {checked.output}, {checked.params:,} params, "
-        f"{checked.macs:,} MACs ({human(checked.macs)})"
+        f"{name}: {_shapes(inputs)} → {_shapes(outputs)}, "
+        f"{checked.params:,} params, {checked.macs:,} MACs ({human(checked.macs)})"
     )
+
+
+def _shapes(shapes: dict[str, Shape]) -> str:
+    if len(shapes) == 1:
+        return str(next(iter(shapes.values())))
+    return "{" + ", ".join(f"{k}: {v}" for k, v in shapes.items()) + "}"
 
 
 def format_params(params: dict[str, Any], overridden: Iterable[str] = ()) -> str:

@@ -8,6 +8,7 @@ again, so the same model serves both passes.
 
 from __future__ import annotations
 
+import keyword
 import re
 from typing import Annotated, Any
 
@@ -24,6 +25,7 @@ from pydantic import (
     ValidationInfo,
     ValidatorFunctionWrapHandler,
     WrapValidator,
+    model_validator,
 )
 from pydantic_core import PydanticCustomError
 
@@ -97,6 +99,17 @@ RESERVED_NAMES = frozenset(
         "type",
         "xpu",
         "zero_grad",
+        # torch.fx.GraphModule's, for the modules of blocks whose layers form a graph
+        "add_submodule",
+        "code",
+        "delete_all_unused_submodules",
+        "delete_submodule",
+        "graph",
+        "meta",
+        "print_readable",
+        "recompile",
+        "shape_env",
+        "to_folder",
     )
 )
 #: Validation context of the second pass: every expression has been replaced by its value, so
@@ -131,6 +144,11 @@ def _name(value: Any) -> Any:
     if isinstance(value, str) and value in RESERVED_NAMES:
         raise PydanticCustomError(
             "reserved_name", f'"{value}" is the name of a torch module attribute; choose another'
+        )
+    if isinstance(value, str) and keyword.iskeyword(value):
+        raise PydanticCustomError(
+            "reserved_name",
+            f'"{value}" is a Python keyword, which no module can be called; choose another',
         )
     return value
 
@@ -211,6 +229,33 @@ Names = Annotated[str | list[str], PlainValidator(_names)]
 LayerList = Annotated[list[Any], AllowExpr]
 
 
+def _tensor_names(value: Any, info: ValidationInfo) -> Any:
+    if unevaluated(value, info):
+        return value
+    items = value if isinstance(value, list) else [value]
+    if not items:
+        raise PydanticCustomError("tensors", "expected a tensor name, or a list of them")
+    for item in items:
+        if unevaluated(item, info):
+            continue
+        if isinstance(item, str) and keyword.iskeyword(item):
+            raise PydanticCustomError(
+                "tensors",
+                f'"{item}" is a Python keyword, which cannot name a tensor; choose another',
+            )
+        if not (isinstance(item, str) and is_name(item)):
+            raise PydanticCustomError(
+                "tensors",
+                "expected a tensor name (letters, digits and _, starting with a letter), "
+                "or a list of them",
+            )
+    return value
+
+
+#: Named tensors: ``from: skip``, ``from: [skip, up]``, ``to: [p3, p4]``.
+TensorNames = Annotated[str | list[str], PlainValidator(_tensor_names)]
+
+
 class Options(BaseModel):
     """Base of every kind's options: forbid unknown keys, allow ``name:`` on any layer."""
 
@@ -220,6 +265,23 @@ class Options(BaseModel):
     expect: Annotated[list[PosInt], Field(min_length=1, max_length=4)] | None = Field(
         default=None, description="the output shape this layer must have, e.g. [512, 7, 7]"
     )
+    from_: TensorNames | None = Field(
+        default=None,
+        alias="from",
+        description="the named tensor(s) this layer reads; default: the previous layer's output",
+    )
+    to: TensorNames | None = Field(
+        default=None, description="a name for this layer's output, used later with from:"
+    )
+    if_: Bool | None = Field(
+        default=None, alias="if", description="a condition: the layer exists only where it holds"
+    )
+
+
+#: Names of a block's or a network's tensors (``inputs: [x, skip]``).
+TensorList = Annotated[list[Name], Field(min_length=1, max_length=64)]
+#: A shape written in a spec: 1 to 4 sizes, each maybe an expression.
+ShapeList = Annotated[list[Int], Field(min_length=1, max_length=4)]
 
 
 class BlockDef(BaseModel):
@@ -229,6 +291,12 @@ class BlockDef(BaseModel):
 
     description: str = ""
     args: dict[str, Any] = Field(default_factory=dict)
+    inputs: TensorList | None = Field(
+        default=None, description="names of the tensors the block takes (default: [input])"
+    )
+    outputs: TensorList | None = Field(
+        default=None, description="named tensors the block hands back (default: its last layer's)"
+    )
     layers: Annotated[list[Any], Field(min_length=1)]
 
 
@@ -277,11 +345,27 @@ class SpecFile(BaseModel):
     imports: list[Import] = Field(
         default_factory=list, description="files whose blocks this spec uses"
     )
-    input: Annotated[list[Int], Field(min_length=1, max_length=4)]
-    output: Annotated[list[Int], Field(min_length=1, max_length=4)] | None = None
+    input: ShapeList | None = Field(
+        default=None, description="the input shape without the batch, e.g. [3, 224, 224]"
+    )
+    inputs: Annotated[dict[str, ShapeList], Field(min_length=1, max_length=64)] | None = Field(
+        default=None, description="several named inputs: {image: [3, 224, 224], ...}"
+    )
+    output: ShapeList | None = None
+    outputs: Annotated[dict[str, ShapeList | None], Field(min_length=1, max_length=64)] | None = (
+        Field(default=None, description="named outputs, each with its shape or null")
+    )
     params: dict[str, Any] = Field(default_factory=dict)
     blocks: dict[str, BlockDef] = Field(default_factory=dict)
     layers: Annotated[list[Any], Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _one_way(self) -> SpecFile:
+        if self.input is not None and self.inputs is not None:  # neither: structure.py says
+            raise ValueError("a spec has input: (one shape) or inputs: (named), not both")
+        if self.output is not None and self.outputs is not None:
+            raise ValueError("a spec has output: (one shape) or outputs: (named), not both")
+        return self
 
 
 def is_name(word: object) -> bool:

@@ -1,4 +1,10 @@
-"""The static pass: every layer's output shape, parameters and MACs, without torch.
+"""The static pass: the network as a graph of tensors, every shape, parameter and MAC, no torch.
+
+It walks the elaborated layers in the order they are written, as the network will run. Each
+layer reads the previous layer's output, or the named tensors of its ``from:``; its output gets
+the names of its ``to:``. Names live in scopes (the network, each call of a block) and are
+looked up where they are used, so a name never leaks out of a block. Options and conditions
+that depend on shapes (``groups: ${channels()}``) are evaluated here, once the input is known.
 
 MACs count the multiply-accumulates of conv and linear weights (bias, normalisation and pooling
 excluded): the convention of torchvision's published GFLOPS.
@@ -11,16 +17,20 @@ Example::
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
 
 from .elaborate import Program
-from .errors import NetspecError, Problem
-from .expansion import implicit_group
-from .ir import Checked, Node, Shape
+from .errors import Diagnostic, NetspecError, Problem, did_you_mean
+from .expansion import implicit_group, short_trace
+from .expr import ExpressionError, substitute
+from .ir import Checked, Node, Scope, Shape, Value
 from .registry import get_kind
 from .schema import EVALUATED
+from .source import Document, PathKey, show
 from .validation import validation_diagnostics
 
 #: torch indexes tensors with signed 64-bit integers
@@ -29,28 +39,68 @@ MAX_VALUES = 2**63 - 1
 
 def infer_shapes(program: Program) -> Checked:
     """Check the whole network; the first problem found is raised as a :class:`NetspecError`."""
-    if program.input.numel > MAX_VALUES:
+    return check_graph(program)[0]
+
+
+def check_graph(program: Program) -> tuple[Checked, list[Diagnostic]]:
+    """The checked network and the warnings found on the way (named tensors never used)."""
+    for name, shape in program.inputs.items():
+        if shape.numel > MAX_VALUES:
+            key: PathKey = ("input",) if name == "input" else ("inputs", name)
+            raise NetspecError(
+                [
+                    program.doc.diagnostic(
+                        key,
+                        f"the input {shape} holds more values than a torch tensor can",
+                        "check the input sizes",
+                    )
+                ]
+            )
+    infer = _Infer()
+    inputs = [Value(shape, None, 0, name) for name, shape in program.inputs.items()]
+    checked = infer.check(program.root, inputs[0], "", inputs)
+    assert checked is not None  # the network itself has no condition
+    for (name, want), got in zip(program.outputs.items(), checked.results, strict=False):
+        if want is None or got.shape == want:
+            continue
+        if name:
+            where: PathKey = ("outputs", name)
+            what = f'output "{name}" is {got.shape}'
+        else:
+            where, what = ("output",), f"the network gives {got.shape}"
         raise NetspecError(
             [
                 program.doc.diagnostic(
-                    ("input",),
-                    f"the input {program.input} holds more values than a torch tensor can",
-                    "check the input sizes",
+                    where,
+                    f"{what}, but {'outputs' if name else 'output'}: says {want}",
+                    f"it is made by {got.where()}; check the layers before it"
+                    if name
+                    else "check the last layers: global pooling, flatten and the final linear",
                 )
             ]
         )
-    checked = _Infer().check(program.root, program.input, "")
-    if program.output is not None and checked.output != program.output:
-        raise NetspecError(
-            [
-                program.doc.diagnostic(
-                    ("output",),
-                    f"the network gives {checked.output}, but output: says {program.output}",
-                    "check the last layers: global pooling, flatten and the final linear",
-                )
-            ]
-        )
-    return checked
+    return checked, infer.unused()
+
+
+@dataclass(eq=False)
+class _Binding:
+    """A named tensor in a scope: the value, where the name was given, whether it was read."""
+
+    value: Value
+    site: tuple[Document, PathKey] | None
+    used: bool = False
+
+
+@dataclass(eq=False)
+class _Env:
+    scope: Scope
+    names: dict[str, _Binding] = field(default_factory=dict)
+    #: every binding ever made here (a name given again shadows the earlier one)
+    history: list[tuple[str, _Binding]] = field(default_factory=list)
+
+    def bind(self, name: str, binding: _Binding) -> None:
+        self.names[name] = binding
+        self.history.append((name, binding))
 
 
 class _Infer:
@@ -58,11 +108,121 @@ class _Infer:
 
     def __init__(self) -> None:
         self.leaves: list[Checked] = []  # checked so far, for hints that look back
+        self.envs: dict[Scope, _Env] = {}
+        self.scopes: list[Scope] = []  # the scope of the layer being checked, innermost last
 
-    def check(self, node: Node, shape: Shape, parent: str) -> Checked:
+    # scopes and names
+
+    def env(self, scope: Scope, inputs: list[Value]) -> _Env:
+        """The names of ``scope``; a scope entered for the first time binds its inputs."""
+        found = self.envs.get(scope)
+        if found is None:
+            found = self.envs[scope] = _Env(scope)
+            for name, value in zip(scope.inputs, inputs, strict=False):
+                found.bind(name, _Binding(value, None, used=True))
+        return found
+
+    def lookup(self, env: _Env, name: str, node: Node, where: PathKey) -> Value:
+        binding = env.names.get(name)
+        if binding is not None:
+            binding.used = True
+            return binding.value
+        doc, at = node.site or (node.doc, node.path)
+        scope = env.scope
+        notes: tuple[str, ...] = ()
+        if name in scope.made:
+            made_doc, made_at = scope.made[name]
+            pos = made_doc.pos(made_at, key=False)
+            line = f"{made_doc.file}:{pos.line}:{pos.col}" if pos else made_doc.file
+            message = f'tensor "{name}" is used before it is made'
+            notes = (f'"{name}" is made at {line}',)
+            hint = (
+                "layers run in the order they are written: read it after the layer that "
+                "makes it (a layer that reads its own output would be a cycle)"
+            )
+        elif name in scope.skipped:
+            message = f'tensor "{name}" is made only by a layer that is left out here (if: false)'
+            hint = "read it under the same condition, or give the layer an if: that holds"
+        else:
+            message = f'unknown tensor "{name}"'
+            hint = did_you_mean(name, env.names, "tensor names here")
+            if scope.label:
+                message += f" in block {scope.label}"
+                hint += "; a block sees only its own names and its inputs"
+        raise NetspecError(
+            [doc.diagnostic((*at, *where), message, hint, notes=(*node.trace, *notes))]
+        )
+
+    def output(self, env: _Env, name: str, index: int) -> Value:
+        """A tensor that a block or the network hands back, by the name its outputs: give."""
+        binding = env.names.get(name)
+        if binding is not None:
+            binding.used = True
+            return binding.value
+        assert env.scope.declared is not None  # a scope with outputs says where
+        doc, at = env.scope.declared
+        key = name if at == ("outputs",) else index
+        hint = did_you_mean(name, env.names, "tensor names at the end")
+        if name in env.scope.skipped:
+            hint = "the layer that makes it is left out by its if:; " + hint
+        raise NetspecError(
+            [
+                doc.diagnostic(
+                    (*at, key),
+                    f'output "{name}" is never made',
+                    f"name a tensor with to: {name}; {hint}",
+                    key=at == ("outputs",),
+                )
+            ]
+        )
+
+    def unused(self) -> list[Diagnostic]:
+        """Warnings for the named tensors that nothing reads."""
+        out: dict[tuple[Any, ...], Diagnostic] = {}  # a block's name is reported once
+        for env in self.envs.values():
+            for name, binding in env.history:
+                if binding.used or name in env.scope.outputs or binding.site is None:
+                    continue
+                doc, at = binding.site
+                found = doc.diagnostic(
+                    at,
+                    f'tensor "{name}" is never used',
+                    "read it with from:, or drop the to:",
+                    severity="warning",
+                )
+                out.setdefault((found.sort_key(), found.message), found)
+        return sorted(out.values(), key=Diagnostic.sort_key)
+
+    # layers
+
+    def check(
+        self, node: Node, source: Value, parent: str, inputs: list[Value] | None = None
+    ) -> Checked | None:
+        """Check ``node`` on ``source`` (or its ``from:``); None where its ``if:`` is false."""
+        if node.scope is None:  # made by a kind (an inception's empty branch): its parent's
+            node.scope = self.scopes[-1]
+        scope = node.scope
+        env = self.env(scope, inputs or [source])
+        if node.condition is not None and not self.condition(node, env, source):
+            for name in node.targets:
+                scope.skipped.setdefault(name, node.site or (node.doc, node.path))
+                env.names.pop(name, None)  # an earlier tensor of that name is not this one
+            return None
+        sources = [source]
+        if node.sources:
+            sources = [
+                self.lookup(env, name, node, ("from", i) if len(node.sources) > 1 else ("from",))
+                for i, name in enumerate(node.sources)
+            ]
+        self.arity(node, sources)
+        if node.pending is not None:
+            self.evaluate_pending(node, env, sources)
         path = f"{parent}.{node.name}" if parent else node.name
+        if node.opens is not None and node.opens is not scope:
+            self.env(node.opens, sources)  # a block call: its layers see its inputs
+        self.scopes.append(node.opens or scope)
         try:
-            checked = node.kind.infer(node, shape, self, path)
+            checked = node.kind.infer(node, sources, self, path)
         except Problem as e:
             at: Node = e.at if isinstance(e.at, Node) else node
             raise NetspecError(
@@ -72,8 +232,137 @@ class _Infer:
                     )
                 ]
             ) from None
+        finally:
+            self.scopes.pop()
+        checked.sources = sources
+        opened = node.opens
+        if opened is not None and opened.outputs:
+            inner = self.envs[opened]
+            checked.results = [self.output(inner, n, i) for i, n in enumerate(opened.outputs)]
+        if not checked.results:
+            checked.results = [Value(checked.output, checked)]
+        checked.output = checked.results[0].shape
+        self.name_results(node, checked, env)
         if not node.children:
             self.leaves.append(checked)
+        self.expectations(node, checked, sources[0].shape)
+        return checked
+
+    def arity(self, node: Node, sources: list[Value]) -> None:
+        kind = node.kind
+        doc, at = node.site or (node.doc, node.path)
+        if kind.multi_input and len(sources) < 2:
+            raise NetspecError(
+                [
+                    doc.diagnostic(
+                        at,
+                        f"{kind.name} needs at least two tensors",
+                        "name them with from: [a, b] (give the tensors names with to:)",
+                        key=True,
+                        notes=node.trace,
+                    )
+                ]
+            )
+        if not kind.multi_input and len(sources) > 1 and node.opens is None:
+            raise NetspecError(
+                [
+                    doc.diagnostic(
+                        (*at, "from"),
+                        f"{kind.name} reads one tensor, but from: names {len(sources)}",
+                        "merge them first (concat, add, mul), or name one",
+                        notes=node.trace,
+                    )
+                ]
+            )
+
+    def name_results(self, node: Node, checked: Checked, env: _Env) -> None:
+        if not node.targets:
+            return
+        doc, at = node.site or (node.doc, node.path)
+        results = checked.results
+        if len(node.targets) != len(results) and not (len(node.targets) == 1):
+            raise NetspecError(
+                [
+                    doc.diagnostic(
+                        (*at, "to"),
+                        f"{node.display} makes {len(results)} tensors, to: names "
+                        f"{len(node.targets)}",
+                        "give to: one name for each",
+                        notes=node.trace,
+                    )
+                ]
+            )
+        many = len(node.targets) > 1
+        for i, name in enumerate(node.targets):
+            value = results[i]
+            if not value.name:
+                value.name = name
+            env.bind(name, _Binding(value, (doc, (*at, "to", i) if many else (*at, "to"))))
+
+    def shapes_of(self, env: _Env, node: Node, sources: list[Value]) -> Any:
+        def lookup(name: str | None) -> tuple[int, ...]:
+            if name is None:
+                return sources[0].shape.dims
+            return self.lookup(env, name, node, ()).shape.dims
+
+        return lookup
+
+    def condition(self, node: Node, env: _Env, source: Value) -> bool:
+        assert node.condition is not None
+        text, names = node.condition
+        doc, at = node.site or (node.doc, node.path)
+        sources = [source]
+        if node.sources:
+            sources = [self.lookup(env, name, node, ("from",)) for name in node.sources]
+        value = self.evaluate(doc, (*at, "if"), text, names, self.shapes_of(env, node, sources))
+        if not isinstance(value, bool):
+            raise NetspecError(
+                [doc.diagnostic((*at, "if"), f"if: needs true or false, got {show(value)}")]
+            )
+        return value
+
+    def evaluate(
+        self, doc: Document, at: PathKey, raw: Any, names: Mapping[str, Any], shapes: Any
+    ) -> Any:
+        if isinstance(raw, list):
+            return [self.evaluate(doc, (*at, i), v, names, shapes) for i, v in enumerate(raw)]
+        if isinstance(raw, dict):
+            return {k: self.evaluate(doc, (*at, k), v, names, shapes) for k, v in raw.items()}
+        if not isinstance(raw, str) or "${" not in raw:
+            return raw
+        try:
+            return substitute(raw, names, shapes)
+        except ExpressionError as e:
+            pos = doc.expression_pos(at, e.index)
+            raise NetspecError([doc.diagnostic(at, e.message, e.hint, pos=pos)]) from None
+        except Problem as e:
+            raise NetspecError([doc.diagnostic(at, e.message, e.hint)]) from None
+
+    def evaluate_pending(self, node: Node, env: _Env, sources: list[Value]) -> None:
+        pending = node.pending
+        assert pending is not None
+        options = dict(pending.options)
+        shapes = self.shapes_of(env, node, sources)
+        for key in pending.keys:
+            options[key] = self.evaluate(
+                node.doc, (*node.path, key), options[key], pending.env, shapes
+            )
+        try:
+            node.opts = node.kind.Options.model_validate(options, context=EVALUATED)
+        except ValidationError as e:
+            raise NetspecError(
+                validation_diagnostics(
+                    e,
+                    node.doc,
+                    node.path,
+                    node.kind.Options,
+                    short_trace(node.trace),
+                    what=node.kind.name,
+                )
+            ) from e
+        node.pending = None
+
+    def expectations(self, node: Node, checked: Checked, shape: Shape) -> None:
         for dims, where, doc in node.expects:
             if dims != checked.output.dims:
                 raise NetspecError(
@@ -113,7 +402,6 @@ class _Infer:
                     )
                 ]
             )
-        return checked
 
     def growth_note(self) -> tuple[str, ...]:
         """Where a layer first made the image larger: the usual cause of a wrong size."""
@@ -121,6 +409,8 @@ class _Infer:
             if c.input.rank == c.output.rank == 3 and any(
                 o > i for i, o in zip(c.input.spatial, c.output.spatial, strict=True)
             ):
+                if c.node.kind.upsamples:
+                    continue  # growing the image is what it is for
                 pos = c.node.doc.pos(c.node.path, key=True)
                 where = f" ({c.node.doc.file}:{pos.line}:{pos.col})" if pos else ""
                 return (
@@ -140,6 +430,7 @@ class _Infer:
             children=children,
             trace=like.trace,
             implicit=True,
+            scope=like.scope,
         )
 
     def synthesize(self, kind: str, options: dict[str, Any], like: Node, name: str) -> Node:
@@ -150,7 +441,7 @@ class _Infer:
             opts = found.Options.model_validate(options, context=EVALUATED)
         except ValidationError as e:
             raise NetspecError(validation_diagnostics(e, like.doc, like.path, found.Options)) from e
-        return Node(found, opts, name, like.doc, like.path, trace=like.trace)
+        return Node(found, opts, name, like.doc, like.path, trace=like.trace, scope=like.scope)
 
 
 def _hw(shape: Shape) -> str:

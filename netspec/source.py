@@ -83,6 +83,7 @@ class Document:
         key: bool = False,
         notes: tuple[str, ...] = (),
         pos: Pos | None = None,
+        severity: str = "error",
     ) -> Diagnostic:
         where = pos or self.pos(path, key=key)
         return Diagnostic(
@@ -92,6 +93,7 @@ class Document:
             pos=where,
             source_line=self.source_line(where),
             notes=notes,
+            severity=severity,
         )
 
     def expression_pos(self, path: PathKey, index: int) -> Pos | None:

@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING, Any
 
 from .bundled import locate
 from .elaborate import MAX_LAYERS, Program, elaborate
-from .errors import NetspecError
+from .errors import Diagnostic, NetspecError
 from .ir import Checked, Shape
-from .shapes import infer_shapes
+from .shapes import check_graph
 from .source import Document, parse_source, read_source
 
 if TYPE_CHECKING:
@@ -42,7 +42,10 @@ class Spec:
         try:
             with _paused_gc():
                 self.program: Program = elaborate(document, self.overrides, max_layers)
-                self.checked: Checked = infer_shapes(self.program)
+                self.checked: Checked
+                #: what is suspicious but valid (a named tensor that nothing reads)
+                self.warnings: list[Diagnostic]
+                self.checked, self.warnings = check_graph(self.program)
         except RecursionError as e:  # the nesting limits should make this unreachable
             raise NetspecError.plain(
                 document.file, "the spec nests too deeply to check", "flatten its structure"
@@ -67,11 +70,29 @@ class Spec:
 
     @property
     def input_shape(self) -> Shape:
+        """The shape of the (first) input, batch excluded."""
         return self.program.input
 
     @property
+    def input_shapes(self) -> dict[str, Shape]:
+        """Every input by name (``input`` for a spec with one ``input:``), in forward's order."""
+        return dict(self.program.inputs)
+
+    @property
     def output_shape(self) -> Shape:
+        """The shape of the (first) output, batch excluded."""
         return self.checked.output
+
+    @property
+    def output_names(self) -> list[str]:
+        """The names of the outputs (``outputs:``); empty for a network with one output."""
+        return list(self.program.scope.outputs)
+
+    @property
+    def output_shapes(self) -> dict[str, Shape]:
+        """Every output by name; a network with one output calls it ``output``."""
+        names = self.output_names or ["output"]
+        return {n: v.shape for n, v in zip(names, self.checked.results, strict=True)}
 
     @property
     def num_params(self) -> int:
@@ -121,11 +142,15 @@ class Spec:
         from .summary import BYTES_PER_VALUE, activation_values
 
         values = self.checked.params + self.checked.buffers
-        values += (activation_values(self.checked) + self.input_shape.numel) * batch
+        inputs = sum(s.numel for s in self.program.inputs.values())
+        values += (activation_values(self.checked) + inputs) * batch
         return values * BYTES_PER_VALUE
 
     def build(self, *, device: str | None = None, max_bytes: int | None = None) -> nn.Module:
         """Compile to a fresh ``torch.nn.Module`` (new random weights each call).
+
+        Its ``forward`` takes the inputs in the order the spec lists them and returns the
+        output tensor, or a dict of the named ``outputs:`` in their order.
 
         ``device="meta"`` builds without allocating anything. ``max_bytes`` refuses, before
         allocating, a module whose weights and one forward pass would need more memory.
@@ -142,12 +167,13 @@ class Spec:
             )
         from .compiler import compile_spec
 
+        outputs = self.output_names
         if device is None:
-            return compile_spec(self.checked)
+            return compile_spec(self.checked, outputs)
         import torch
 
         with torch.device(device):
-            return compile_spec(self.checked)
+            return compile_spec(self.checked, outputs)
 
     def __repr__(self) -> str:
         return (

@@ -38,6 +38,15 @@ def validate(
     except ValidationError as e:
         errors.extend(validation_diagnostics(e, doc, (), model))
     data = doc.data
+    if not library and isinstance(data, dict) and "input" not in data and "inputs" not in data:
+        errors.append(
+            doc.diagnostic(
+                (),
+                'missing key "input"',
+                "required: name, input (or inputs: for several, by name), layers",
+                key=True,
+            )
+        )
     params = data.get("params") if isinstance(data.get("params"), dict) else {}
     own = data.get("blocks") if isinstance(data.get("blocks"), dict) else {}
     blocks = {**(imported or {}), **own}
@@ -99,7 +108,9 @@ class _Structure:
     def __init__(self, doc: Document, blocks: dict[str, Any], errors: list[Diagnostic]) -> None:
         self.doc, self.blocks, self.errors = doc, blocks, errors
         self.current = ""  # the block being walked ("" for the top level)
-        self.calls: dict[str, list[tuple[str, PathKey]]] = {}
+        #: block → the calls it makes: (callee, where, guarded by an if: or a repeat)
+        self.calls: dict[str, list[tuple[str, PathKey, bool]]] = {}
+        self.guarded = 0  # how many enclosing entries have an if: or repeat their layers
 
     def entries(self, items: list[Any], path: PathKey) -> None:
         for i, raw in enumerate(items):
@@ -126,11 +137,16 @@ class _Structure:
         except ValidationError as e:
             self.errors.extend(validation_diagnostics(e, self.doc, opath, kind.Options, what=word))
             return
+        # a recursion may go through a layer that a condition or a repeat count can leave out
+        guard = "if" in opts or word == "repeat"
+        self.guarded += guard
         for subpath, nested in kind.nested_entries(opts):
             self.entry(nested, (*opath, *subpath))
+        self.guarded -= guard
 
     def call(self, block: str, options: Any, path: PathKey) -> None:
-        self.calls.setdefault(self.current, []).append((block, path))
+        guarded = self.guarded > 0 or (isinstance(options, dict) and "if" in options)
+        self.calls.setdefault(self.current, []).append((block, path, guarded))
         definition = self.blocks[block]
         args = definition.get("args") if isinstance(definition, dict) else None
         for p in call_problems(block, args if isinstance(args, dict) else {}, options, False):
@@ -139,7 +155,8 @@ class _Structure:
             )
 
     def cycles(self) -> list[Diagnostic]:
-        """A diagnostic for each block that uses itself, directly or through other blocks."""
+        """A diagnostic for each block that uses itself, directly or through other blocks,
+        where no call on the way has an if: (or sits in a repeat) that could stop it."""
         out: list[Diagnostic] = []
         reported: set[str] = set()
         for start in sorted(self.calls):
@@ -149,15 +166,18 @@ class _Structure:
             seen: set[str] = set()
             while stack:  # depth-first, for a path from start back to start
                 block, trail = stack.pop()
-                for callee, where in self.calls.get(block, []):
+                for callee, where, guarded in self.calls.get(block, []):
+                    if guarded:  # a recursion that a condition can stop: checked as it runs
+                        continue
                     if callee == start and start not in reported:
                         chain = " → ".join([start, *[c for c, _ in trail], start])
                         first = trail[0][1] if trail else where
                         out.append(
                             self.doc.diagnostic(
                                 first,
-                                f"block {start} uses itself ({chain})",
-                                "a block cannot contain itself; use repeat for depth",
+                                f"block {start} uses itself ({chain}) with nothing to stop it",
+                                "use repeat for depth, or stop the recursion with an if: "
+                                "(`if: ${depth > 0}`, passing depth - 1 each time)",
                                 key=True,
                             )
                         )

@@ -53,16 +53,17 @@ def test_dot_is_deterministic_across_processes():
 
 def test_structure_is_visible():
     resnet = ns.load("resnet").to_dot(depth=99)
-    # clusters for named groups and blocks; the shortcut bypasses the body into the add node
+    # clusters for named groups and blocks; the shortcut bypasses the body into the add node,
+    # drawn as a skip (solid, coloured), never dashed like a cluster's border
     assert (
         re.search(r'subgraph "?cluster_stage2"? \{', resnet) and 'label="stage2: stage"' in resnet
     )
+    skip = r'color="#1f78b4" fontcolor="#1f78b4" penwidth=1.4\]'
     assert re.search(
-        r'"stage2\.0\.shortcut" -> "stage2\.0/add" \[label="128×12×12" style=dashed', resnet
+        r'"stage2\.0\.shortcut" -> "stage2\.0/add" \[label="128×12×12" ' + skip, resnet
     )
-    assert re.search(
-        r'"stage1\.0\.after" -> "stage1\.1/add" \[label="64×24×24" style=dashed', resnet
-    )
+    assert re.search(r'"stage1\.0\.after" -> "stage1\.1/add" \[label="64×24×24" ' + skip, resnet)
+    assert "style=dashed]" not in resnet.split("legend")[0].replace('style="rounded,dashed"', "")
     google = ns.load("googlenet").to_dot(depth=99)
     # four branches from one input into one concat node
     for p in ("p1", "p2", "p3", "p4"):

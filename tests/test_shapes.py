@@ -114,6 +114,30 @@ EXAMPLES: dict[str, tuple[list[int], list[Any]]] = {
             },
         ],
     ),
+    "concat": (
+        [4, 9, 9],
+        [
+            {"conv": {"out": 3, "kernel": 3, "padding": 1, "to": "a"}},
+            {"conv": {"out": 5, "kernel": 1, "from": "input", "to": "b"}},
+            {"concat": {"from": ["a", "b", "input"]}},
+        ],
+    ),
+    "add": (
+        [4, 9, 9],
+        [
+            {"conv": {"out": 4, "kernel": 3, "padding": 1, "to": "a"}},
+            {"add": {"from": ["input", "a", "a"]}},
+        ],
+    ),
+    "mul": (
+        [6, 9, 9],
+        [
+            {"pool": {"global": True, "mode": "avg"}},
+            {"conv": {"out": 6, "kernel": 1}},
+            {"sigmoid": {"to": "gate"}},
+            {"mul": {"from": ["input", "gate"]}},
+        ],
+    ),
 }
 ACTIVATION_INPUT = ([3, 4, 4], None)
 ACTIVATIONS = {

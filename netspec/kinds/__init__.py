@@ -1,6 +1,18 @@
 """The built-in kinds. Each module defines one kind (or one family) and registers it."""
 
-from . import activation, conv, group, inception, linear, norm, pool, repeat, reshape, residual
+from . import (
+    activation,
+    conv,
+    group,
+    inception,
+    linear,
+    merge,
+    norm,
+    pool,
+    repeat,
+    reshape,
+    residual,
+)
 
 __all__ = [
     "activation",
@@ -8,6 +20,7 @@ __all__ = [
     "group",
     "inception",
     "linear",
+    "merge",
     "norm",
     "pool",
     "repeat",

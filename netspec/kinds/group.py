@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from typing import TYPE_CHECKING
 
 from pydantic import Field
 
 from ..errors import Problem
-from ..ir import Checked, Node, Shape
+from ..ir import Checked, Node, Value
 from ..registry import BuildContext, ExpandContext, Family, InferContext, Kind, register
 from ..schema import Bool, LayerList, Options
 
@@ -27,6 +26,7 @@ class Group(Kind):
     name = "group"
     Options = GroupSpec
     family = Family.STRUCTURE
+    container = True
     nested = ("layers",)
     summary = "a named sequence of layers: name, layers"
 
@@ -43,31 +43,36 @@ class Group(Kind):
             return None
         return carry_expects(node, list(node.children))
 
-    def infer(self, node: Node, shape: Shape, ctx: InferContext, path: str) -> Checked:
-        return check_sequence(node, shape, ctx, path)
+    def infer(self, node: Node, sources: list[Value], ctx: InferContext, path: str) -> Checked:
+        return check_sequence(node, sources[0], ctx, path)
 
     def build(self, checked: Checked, ctx: BuildContext) -> nn.Module:
-        return build_sequence(checked, ctx)
+        return ctx.sequence(checked)
 
     def describe(self, opts: GroupSpec) -> str:
         return "group"
 
 
-def check_sequence(node: Node, shape: Shape, ctx: InferContext, path: str) -> Checked:
-    """Check a node's children one after the other, each on the previous one's output."""
+def check_sequence(node: Node, source: Value, ctx: InferContext, path: str) -> Checked:
+    """Check a node's children one after the other, each on the previous one's output.
+
+    A child left out by its ``if:`` is dropped, and the unnamed ones after it are numbered
+    without it, as ``nn.Sequential`` numbers its modules.
+    """
     children: list[Checked] = []
-    out = shape
+    value = source
     for child in node.children:
-        children.append(ctx.check(child, out, path))
-        out = children[-1].output
-    return Checked.of(node, path, shape, out, children)
-
-
-def build_sequence(checked: Checked, ctx: BuildContext) -> nn.Module:
-    """An ``nn.Sequential`` whose children are named as in the spec."""
-    from torch import nn
-
-    return nn.Sequential(OrderedDict((c.node.name, ctx.module(c)) for c in checked.children))
+        if child.name.isdigit():
+            child.name = str(len(children))
+        checked = ctx.check(child, value, path)
+        if checked is None:
+            continue
+        children.append(checked)
+        value = checked.results[0]
+    result = Checked.of(node, path, source.shape, value.shape, children)
+    if children:
+        result.results = [value]
+    return result
 
 
 def carry_expects(node: Node, layers: list[Node]) -> list[Node]:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 from pydantic import Field
 
 from ..errors import Problem
-from ..ir import Checked, Node, Shape
+from ..ir import Checked, Node, Shape, Value
 from ..registry import (
     BuildContext,
     ExpandContext,
@@ -17,6 +17,7 @@ from ..registry import (
     InferContext,
     Kind,
     get_kind,
+    refuse_named,
     refuse_shared_inplace,
     register,
 )
@@ -84,11 +85,16 @@ class Inception(Kind):
                 out.extend((("branches", key, i), entry) for i, entry in enumerate(branch))
         return out
 
-    def infer(self, node: Node, shape: Shape, ctx: InferContext, path: str) -> Checked:
+    def infer(self, node: Node, sources: list[Value], ctx: InferContext, path: str) -> Checked:
         opts: InceptionSpec = node.opts  # type: ignore[assignment]
+        shape = sources[0].shape
         for child in node.children:
             refuse_shared_inplace(child, f"inception branch {child.name}")
-        branches = [ctx.check(child, shape, path) for child in node.children]
+        checked = [ctx.check(child, sources[0], path) for child in node.children]
+        branches = [c for c in checked if c is not None]
+        if not branches:
+            raise Problem("every branch of this inception is left out by its if:")
+        refuse_named(branches, "an inception")
         first = branches[0]
         for other in branches[1:]:
             a, b = first.output, other.output

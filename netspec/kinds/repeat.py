@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from pydantic import Field, ValidationInfo, model_validator
+from pydantic import Field, model_validator
 
 from ..errors import Problem
-from ..ir import Checked, Node, Shape
+from ..ir import Checked, Node, Value
 from ..registry import BuildContext, ExpandContext, Family, InferContext, Kind, register
-from ..schema import Bool, LayerList, Name, Names, Options, PosInt, unevaluated
-from .group import build_sequence, carry_expects, check_sequence
+from ..schema import Bool, LayerList, Name, Names, NonNegInt, Options
+from .group import carry_expects, check_sequence
 
 if TYPE_CHECKING:
     from torch import nn
@@ -21,7 +21,7 @@ MAX_COPIES = 1_000_000
 
 
 class RepeatSpec(Options):
-    times: PosInt | None = Field(default=None, description="number of copies")
+    times: NonNegInt | None = Field(default=None, description="number of copies (0: none)")
     over: LayerList | None = Field(default=None, description="a list: one copy per item")
     as_: Names = Field(default="item", alias="as", description="name(s) bound to each item of over")
     index: Name = Field(default="i", description="name bound to the copy's index, from 0")
@@ -32,11 +32,9 @@ class RepeatSpec(Options):
     )
 
     @model_validator(mode="after")
-    def _one_count(self, info: ValidationInfo) -> RepeatSpec:
+    def _one_count(self) -> RepeatSpec:
         if (self.times is None) == (self.over is None):
             raise ValueError("repeat needs exactly one of times or over")
-        if self.over == [] and not unevaluated(self.over, info):
-            raise ValueError("repeat over an empty list makes no copies")
         return self
 
 
@@ -44,6 +42,7 @@ class Repeat(Kind):
     name = "repeat"
     Options = RepeatSpec
     family = Family.STRUCTURE
+    container = True
     nested = ("body", "first")
     summary = "copies of body: times or over (+ as), index (i), first (the first copy's layers)"
 
@@ -82,11 +81,11 @@ class Repeat(Kind):
                 layers.append(copy)
         return carry_expects(node, layers)
 
-    def infer(self, node: Node, shape: Shape, ctx: InferContext, path: str) -> Checked:
-        return check_sequence(node, shape, ctx, path)
+    def infer(self, node: Node, sources: list[Value], ctx: InferContext, path: str) -> Checked:
+        return check_sequence(node, sources[0], ctx, path)
 
     def build(self, checked: Checked, ctx: BuildContext) -> nn.Module:
-        return build_sequence(checked, ctx)
+        return ctx.sequence(checked)
 
     def describe(self, opts: RepeatSpec) -> str:
         count = opts.times if opts.times is not None else len(opts.over or [])

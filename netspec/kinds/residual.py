@@ -16,13 +16,14 @@ from typing import TYPE_CHECKING, Annotated, Any, NamedTuple
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..errors import Problem
-from ..ir import Checked, Node, Shape
+from ..ir import Checked, Node, Shape, Value
 from ..registry import (
     BuildContext,
     ExpandContext,
     Family,
     InferContext,
     Kind,
+    refuse_named,
     refuse_shared_inplace,
     register,
 )
@@ -91,16 +92,21 @@ class Residual(Kind):
             node.children.append(ctx.layers("after", name=AFTER))
         return node
 
-    def infer(self, node: Node, shape: Shape, ctx: InferContext, path: str) -> Checked:
+    def infer(self, node: Node, sources: list[Value], ctx: InferContext, path: str) -> Checked:
         opts: ResidualSpec = node.opts  # type: ignore[assignment]
+        source = sources[0]
+        shape = source.shape
         body_nodes, after_nodes = _split(node)
         _refuse_name_clashes(opts, body_nodes, after_nodes)
         refuse_shared_inplace(body_nodes[0], "a residual body")
         children: list[Checked] = []
-        out = shape
+        value = source
         for layer in body_nodes:
-            children.append(ctx.check(layer, out, path))
-            out = children[-1].output
+            checked = ctx.check(layer, value, path)
+            if checked is not None:
+                children.append(checked)
+                value = checked.results[0]
+        out = value.shape
         mode = opts.shortcut
         if mode is Shortcut.AUTO:
             mode = Shortcut.IDENTITY if out == shape else Shortcut.PROJECTION
@@ -111,15 +117,20 @@ class Residual(Kind):
                 "use `shortcut: projection` (a 1×1 conv) or `shortcut: auto`",
             )
         if mode is Shortcut.PROJECTION:
-            children.append(ctx.check(self._projection(node, shape, out, ctx), shape, path))
+            projection = ctx.check(self._projection(node, shape, out, ctx), source, path)
+            assert projection is not None  # made here, without a condition
+            children.append(projection)
             if children[-1].output != out:
                 raise Problem(
                     f"the 1×1 projection maps {shape} to {children[-1].output}, "
                     f"but the body gives {out}",
                     "make the body downsample by a whole stride (e.g. 2), or change its padding",
                 )
+        added = Value(out)
         for after in after_nodes:
-            checked_after = ctx.check(after, out, path)
+            checked_after = ctx.check(after, added, path)
+            if checked_after is None:
+                continue
             if checked_after.output != out:
                 raise Problem(
                     f"the layer after the addition changes the shape from {out} to "
@@ -128,6 +139,7 @@ class Residual(Kind):
                     at=after,
                 )
             children.append(checked_after)
+        refuse_named(children, "a residual")
         return Checked.of(node, path, shape, out, children)
 
     def _projection(self, node: Node, shape: Shape, out: Shape, ctx: InferContext) -> Node:
