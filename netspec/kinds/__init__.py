@@ -1,10 +1,26 @@
 """The built-in kinds. Each module defines one kind (or one family) and registers it."""
 
-from . import activation, conv, group, inception, linear, norm, pool, repeat, reshape, residual
+from . import (
+    activation,
+    channels,
+    conv,
+    conv_transpose,
+    group,
+    inception,
+    linear,
+    norm,
+    pool,
+    repeat,
+    reshape,
+    residual,
+    upsample,
+)
 
 __all__ = [
     "activation",
+    "channels",
     "conv",
+    "conv_transpose",
     "group",
     "inception",
     "linear",
@@ -13,4 +29,5 @@ __all__ = [
     "repeat",
     "reshape",
     "residual",
+    "upsample",
 ]
