@@ -1,5 +1,5 @@
 """The kinds beyond conv, pool and linear: upsampling, transposed convs, channel slices and
-shuffles, more norms.
+shuffles, more activations and norms.
 
 Each option combination is checked statically and against the built module (shape, params,
 buffers, MACs), run, scripted and traced; the size rules of ``upsample`` and ``conv_transpose``
@@ -85,6 +85,21 @@ CASES: dict[str, list[tuple[list[int], list[Any]]]] = {
         # a slice hands the shuffle a non-contiguous tensor
         ([8, 3, 3], [{"slice": {"start": 1, "end": 7}}, {"channel_shuffle": 3}]),
     ],
+    "prelu": [
+        ([6, 4, 4], ["prelu"]),
+        ([6, 4, 4], [{"prelu": {"channels": True, "init": 0.1}}]),
+        ([7], [{"prelu": {"channels": True}}]),
+    ],
+    "hardsigmoid": [([3, 4, 4], ["hardsigmoid", {"hardsigmoid": {"inplace": True}}])],
+    "softplus": [([3, 4, 4], [{"softplus": {"beta": 2, "threshold": 5}}])],
+    "hardtanh": [([3, 4, 4], [{"hardtanh": {"min_val": -2, "max_val": 0.5, "inplace": True}}])],
+    "selu": [([3, 4, 4], [{"selu": {"inplace": True}}])],
+    "celu": [([3, 4, 4], [{"celu": {"alpha": 0.5}}])],
+    "softsign": [([3, 4, 4], ["softsign"])],
+    "tanhshrink": [([3, 4, 4], ["tanhshrink"])],
+    "logsigmoid": [([3, 4, 4], ["logsigmoid"])],
+    "hardshrink": [([3, 4, 4], [{"hardshrink": 0.3}])],
+    "softshrink": [([3, 4, 4], [{"softshrink": {"lambd": 0}}])],
     "groupnorm": [
         ([6, 4, 4], [{"groupnorm": 3}]),
         ([6, 4, 4], [{"groupnorm": {"groups": 6, "eps": 0.001, "affine": False}}]),
@@ -155,6 +170,7 @@ def test_summary_names_the_options(kind):
         ({"channel_shuffle": 2}, "channel shuffle g2"),
         ({"groupnorm": 2}, "groupnorm g2"),
         ("layernorm", "layernorm"),
+        ("prelu", "prelu"),
     ],
 )
 def test_describe_reads_like_a_paper(layer, text):
@@ -300,7 +316,12 @@ def test_slice_exports():
     assert torch.equal(exported.module()(x), x[:, 1:4])
 
 
-# --- norms ---------------------------------------------------------------------------------
+# --- prelu, norms ------------------------------------------------------------------------------
+
+
+def test_prelu_has_one_slope_or_one_per_channel():
+    shared, each = load([6, 4, 4], ["prelu", {"prelu": {"channels": True}}]).checked.children
+    assert (shared.params, each.params) == (1, 6)
 
 
 class LayerNorm2d(nn.LayerNorm):

@@ -142,16 +142,19 @@ def test_every_command_takes_plugin_options():
 # --- what the user sees without the plugin, or with a broken one ---------------------------------
 
 
-def test_unknown_kind_hint_names_plugins(capsys, monkeypatch):
-    monkeypatch.chdir(ROOT)
-    assert main(["check", "--no-entry-points", SE_SPEC]) == 1
-    listing = ", ".join(sorted([*kind_names(), "se_block"]))
+def test_unknown_kind_hint_names_plugins(tmp_path, capsys, monkeypatch):
+    # "se" itself is a near miss of the built-in "selu", so the hint is a "did you mean"
+    monkeypatch.chdir(tmp_path)
+    spec = (ROOT / SE_SPEC).read_text().replace("- se: {", "- squeeze_excite: {")
+    Path("net.yaml").write_text(spec)
+    assert main(["check", "--no-entry-points", "net.yaml"]) == 1
+    listing = ", ".join(sorted([*kind_names(), "se_block"])[:40])
     assert capsys.readouterr().err == (
-        'examples/plugins/se_resnet.yaml:22:15: error: unknown layer kind "se"\n'
+        'net.yaml:22:15: error: unknown layer kind "squeeze_excite"\n'
         "hint: a plugin's kind needs its plugin loaded: --plugin MODULE "
         '(in Python: netspec.load_plugins("MODULE")); '
-        f"valid kinds and blocks: {listing}\n"
-        '    22 |             - se: {name: se, reduction: "${reduction}"}\n'
+        f"valid kinds and blocks: {listing}, ...\n"
+        '    22 |             - squeeze_excite: {name: se, reduction: "${reduction}"}\n'
         "       |               ^\n"
     )
 

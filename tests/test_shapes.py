@@ -155,6 +155,17 @@ ACTIVATIONS = {
     "mish",
     "softmax",
     "log_softmax",
+    "hardsigmoid",
+    "prelu",
+    "softplus",
+    "hardtanh",
+    "selu",
+    "celu",
+    "softsign",
+    "tanhshrink",
+    "logsigmoid",
+    "hardshrink",
+    "softshrink",
 }
 
 
@@ -209,6 +220,7 @@ def keep_size_layer() -> st.SearchStrategy[Any]:
             "gelu",
             "layernorm",
             {"groupnorm": 1},
+            {"prelu": {"channels": True}},
             {"channel_shuffle": 1},
         ]
     )
