@@ -414,8 +414,10 @@ def _list(args: argparse.Namespace) -> int:
     if args.kinds:
         from .registry import all_kinds
 
-        for kind in all_kinds():
-            print(f"{kind.name:<12} {kind.summary}")
+        kinds = all_kinds()
+        width = max(len(kind.name) for kind in kinds)
+        for kind in kinds:
+            print(f"{kind.name:<{width}}  {kind.summary}")
         return 0
     from .bundled import bundled_dir, bundled_names
     from .spec import load

@@ -72,6 +72,9 @@ def parse_entry(
         hint = did_you_mean(word, [*kind_names(), *blocks], "kinds and blocks")
         if not hint.startswith("did you mean"):  # no near miss: maybe a plugin's kind
             hint = f"{PLUGIN_HINT}; {hint}"
+        else:  # a near miss of a built-in one may still be a plugin's kind (se, selu)
+            guess, _, listing = hint.partition("? ")
+            hint = f"{guess}? or, for a plugin's kind, load it with --plugin MODULE; {listing}"
         raise EntryError(
             doc.diagnostic(
                 path if isinstance(raw, str) else (*path, word),

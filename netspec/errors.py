@@ -99,7 +99,7 @@ def did_you_mean(word: str, choices: Iterable[str], what: str) -> str:
     """A hint naming the closest valid choice and listing all of them."""
     options = sorted(set(choices))
     close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
-    listing = ", ".join(options) if len(options) <= 40 else ", ".join(options[:40]) + ", ..."
+    listing = ", ".join(options) if len(options) <= 80 else ", ".join(options[:80]) + ", ..."
     if close:
         return f'did you mean "{close[0]}"? valid {what}: {listing}'
     return f"valid {what}: {listing}" if options else f"there are no {what}"

@@ -1,4 +1,5 @@
-"""The few runtime modules netspec needs beyond ``torch.nn``: merges and the residual adds.
+"""The few runtime modules netspec needs beyond ``torch.nn``: merges, residual adds, and
+channel operations (a slice, a shuffle, layer normalisation over channels).
 
 They hold no configuration and do no checking: everything was decided before they were built,
 so their ``forward`` is what one would write by hand, and they script, trace and compile.
@@ -9,6 +10,7 @@ from __future__ import annotations
 from collections import OrderedDict
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 
@@ -121,3 +123,57 @@ class Multiply(nn.Module):
         for i in range(1, len(xs)):
             product = product * xs[i]
         return product
+
+
+class Slice(nn.Module):
+    """``x[:, start:end]``: a range of channels (or features); both ends are non-negative."""
+
+    __constants__ = ("start", "end")
+
+    def __init__(self, start: int, end: int) -> None:
+        super().__init__()
+        self.start = start
+        self.end = end
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x[:, self.start : self.end]
+
+    def extra_repr(self) -> str:
+        return f"start={self.start}, end={self.end}"
+
+
+class ChannelShuffle(nn.Module):
+    """ShuffleNet's channel shuffle: split the channels into ``groups``, interleave them.
+
+    Written as a reshape, a transpose and a reshape rather than ``nn.ChannelShuffle``, so that
+    it scripts, traces and exports. The first step is a ``reshape``, not a ``view``: a slice
+    before the shuffle hands it a non-contiguous tensor.
+    """
+
+    __constants__ = ("groups",)
+
+    def __init__(self, groups: int) -> None:
+        super().__init__()
+        self.groups = groups
+
+    def forward(self, x: Tensor) -> Tensor:
+        shape = x.shape
+        split = x.reshape(shape[0], self.groups, shape[1] // self.groups, -1)
+        return split.transpose(1, 2).reshape(shape)
+
+    def extra_repr(self) -> str:
+        return f"groups={self.groups}"
+
+
+class ChannelLayerNorm(nn.LayerNorm):
+    """Layer normalisation over the channels at each position of a ``(N, C, H, W)`` batch.
+
+    ConvNeXt's ``LayerNorm2d`` (torchvision's): channels last, ``F.layer_norm`` over ``C``,
+    channels first again. Its ``state_dict`` holds ``weight`` and ``bias`` of shape ``[C]``, as
+    torchvision's does, so their checkpoints load.
+    """
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = x.permute(0, 2, 3, 1)
+        x = F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+        return x.permute(0, 3, 1, 2)

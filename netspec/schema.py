@@ -133,7 +133,7 @@ def _allow_expression(
     return value if unevaluated(value, info) else handler(value)
 
 
-def _float_text(value: Any) -> Any:
+def float_text(value: Any) -> Any:
     # YAML 1.1 reads 1e-5 (no dot) as text; a user means the number
     if isinstance(value, str) and _FLOAT_TEXT.match(value):
         return float(value)
@@ -158,9 +158,10 @@ AllowExpr = WrapValidator(_allow_expression)
 Int = Annotated[int, Strict(), Field(ge=-MAX_SIZE, le=MAX_SIZE), AllowExpr]
 PosInt = Annotated[int, Strict(), Field(ge=1, le=MAX_SIZE), AllowExpr]
 NonNegInt = Annotated[int, Strict(), Field(ge=0, le=MAX_SIZE), AllowExpr]
-Float = Annotated[float, Strict(), BeforeValidator(_float_text), AllowExpr]
-Prob = Annotated[float, Strict(), Field(ge=0.0, le=1.0), BeforeValidator(_float_text), AllowExpr]
-PosFloat = Annotated[float, Strict(), Field(gt=0.0), BeforeValidator(_float_text), AllowExpr]
+Float = Annotated[float, Strict(), BeforeValidator(float_text), AllowExpr]
+Prob = Annotated[float, Strict(), Field(ge=0.0, le=1.0), BeforeValidator(float_text), AllowExpr]
+PosFloat = Annotated[float, Strict(), Field(gt=0.0), BeforeValidator(float_text), AllowExpr]
+NonNegFloat = Annotated[float, Strict(), Field(ge=0.0), BeforeValidator(float_text), AllowExpr]
 Bool = Annotated[bool, Strict(), AllowExpr]
 Name = Annotated[str, Field(pattern=NAME_PATTERN, max_length=64), AfterValidator(_name), AllowExpr]
 

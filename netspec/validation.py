@@ -92,6 +92,9 @@ FAMILIAR_NAMES = {
     "rate": "p",
     "output_size": "output",
     "num_layers": "times",
+    "num_groups": "groups",
+    "scale_factor": "scale",
+    "elementwise_affine": "affine",
 }
 INFERRED_NAMES = {"in_channels", "in_features", "input_channels", "num_features", "input_shape"}
 

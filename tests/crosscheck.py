@@ -15,6 +15,9 @@ Shapes = dict[str, tuple[int, ...]]
 def measure(model: nn.Module, input_dims: tuple[int, ...]) -> tuple[Shapes, dict[str, int]]:
     """Output shape (batch dropped) and weight MACs of every submodule, by qualified name.
 
+    Conv and linear MACs are their weights times the output positions; a transposed conv's are
+    its weights times the input positions.
+
     A model built on the meta device is measured there: shapes and counts need no values.
     """
     shapes: dict[str, tuple[int, ...]] = {}
@@ -22,10 +25,14 @@ def measure(model: nn.Module, input_dims: tuple[int, ...]) -> tuple[Shapes, dict
     hooks = []
     for name, module in model.named_modules():
 
-        def hook(mod: nn.Module, args: object, out: torch.Tensor, name: str = name) -> None:
+        def hook(
+            mod: nn.Module, args: tuple[torch.Tensor, ...], out: torch.Tensor, name: str = name
+        ) -> None:
             shapes[name] = tuple(out.shape[1:])
             if isinstance(mod, nn.Conv2d):
                 macs[name] = mod.weight.numel() * math.prod(out.shape[2:])
+            elif isinstance(mod, nn.ConvTranspose2d):  # every input pixel meets every weight
+                macs[name] = mod.weight.numel() * math.prod(args[0].shape[2:])
             elif isinstance(mod, nn.Linear):
                 macs[name] = mod.weight.numel()
 

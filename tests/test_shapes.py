@@ -49,6 +49,32 @@ EXAMPLES: dict[str, tuple[list[int], list[Any]]] = {
             {"batchnorm": {"affine": False}},
         ],
     ),
+    "groupnorm": ([6, 4, 4], [{"groupnorm": 3}, {"groupnorm": {"groups": 2, "affine": False}}]),
+    "instancenorm": (
+        [3, 4, 4],
+        [{"instancenorm": {"affine": True, "track_running_stats": True}}, "instancenorm"],
+    ),
+    "layernorm": (
+        [3, 4, 4],
+        ["layernorm", {"layernorm": {"bias": False}}, "flatten", {"layernorm": {"affine": False}}],
+    ),
+    "upsample": (
+        [3, 5, 7],
+        [
+            {"upsample": {"scale": 2}},
+            {"upsample": {"scale": [0.5, 1.5], "mode": "bilinear", "align_corners": False}},
+            {"upsample": {"size": [9, 4], "mode": "nearest-exact"}},
+        ],
+    ),
+    "conv_transpose": (
+        [4, 5, 6],
+        [
+            {"conv_transpose": {"out": 6, "kernel": 3, "stride": 2, "padding": 1, "groups": 2}},
+            {"conv_transpose": {"out": 3, "kernel": [2, 3], "dilation": 2, "output_padding": 1}},
+        ],
+    ),
+    "slice": ([6, 3, 3], [{"slice": {"start": 1, "end": -1}}, "flatten", {"slice": {"end": 10}}]),
+    "channel_shuffle": ([6, 3, 3], [{"channel_shuffle": 3}]),
     "group": (
         [3, 8, 8],
         [{"group": {"name": "stem", "layers": [{"conv": {"out": 4, "kernel": 3}}, "relu"]}}],
@@ -153,6 +179,17 @@ ACTIVATIONS = {
     "mish",
     "softmax",
     "log_softmax",
+    "hardsigmoid",
+    "prelu",
+    "softplus",
+    "hardtanh",
+    "selu",
+    "celu",
+    "softsign",
+    "tanhshrink",
+    "logsigmoid",
+    "hardshrink",
+    "softshrink",
 }
 
 
@@ -194,8 +231,24 @@ def keep_size_layer() -> st.SearchStrategy[Any]:
         lambda mode: {"pool": {"mode": mode, "kernel": 3, "stride": 1, "padding": 1}},
         st.sampled_from(["max", "avg"]),
     )
-    simple = st.sampled_from(["relu", "tanh", "batchnorm", "identity", {"dropout": 0.1}, "gelu"])
-    return st.one_of(conv, same, pool, simple)
+    transposed = st.builds(
+        lambda out: {"conv_transpose": {"out": out, "kernel": 3, "padding": 1}}, st.integers(1, 6)
+    )
+    simple = st.sampled_from(
+        [
+            "relu",
+            "tanh",
+            "batchnorm",
+            "identity",
+            {"dropout": 0.1},
+            "gelu",
+            "layernorm",
+            {"groupnorm": 1},
+            {"prelu": {"channels": True}},
+            {"channel_shuffle": 1},
+        ]
+    )
+    return st.one_of(conv, same, pool, transposed, simple)
 
 
 def residual(body: list[Any], downsample: bool, bn: bool) -> Any:
@@ -232,7 +285,18 @@ def any_layer(depth: int) -> st.SearchStrategy[Any]:
         st.integers(1, 3),
         st.integers(1, 3),
     )
-    options = [conv, pool, adaptive, keep_size_layer()]
+    upsample = st.builds(
+        lambda scale, mode: {"upsample": {"scale": scale, "mode": mode}},
+        st.sampled_from([0.5, 1.5, 2, [2, 0.75]]),
+        st.sampled_from(["nearest", "bilinear"]),
+    )
+    grow = st.builds(
+        lambda out, k, s: {"conv_transpose": {"out": out, "kernel": k, "stride": s}},
+        st.integers(1, 8),
+        st.integers(1, 4),
+        st.integers(1, 2),
+    )
+    options = [conv, pool, adaptive, upsample, grow, keep_size_layer()]
     if depth < 2:
         body = st.lists(keep_size_layer(), min_size=0, max_size=3)
         options.append(

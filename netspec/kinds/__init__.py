@@ -2,7 +2,9 @@
 
 from . import (
     activation,
+    channels,
     conv,
+    conv_transpose,
     group,
     inception,
     linear,
@@ -12,11 +14,14 @@ from . import (
     repeat,
     reshape,
     residual,
+    upsample,
 )
 
 __all__ = [
     "activation",
+    "channels",
     "conv",
+    "conv_transpose",
     "group",
     "inception",
     "linear",
@@ -26,4 +31,5 @@ __all__ = [
     "repeat",
     "reshape",
     "residual",
+    "upsample",
 ]

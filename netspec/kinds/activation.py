@@ -1,4 +1,4 @@
-"""Activations: element-wise functions that keep the shape and have no weights."""
+"""Activations: element-wise functions that keep the shape; only ``prelu`` has weights."""
 
 from __future__ import annotations
 
@@ -6,10 +6,12 @@ import enum
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any
 
+from pydantic import Field, ValidationInfo, model_validator
+
 from ..errors import Problem
 from ..ir import Shape
 from ..registry import Cost, Family, Kind, register
-from ..schema import AllowExpr, Bool, Float, Int, Options, PosFloat
+from ..schema import AllowExpr, Bool, Float, Int, NonNegFloat, Options, PosFloat, unevaluated
 
 if TYPE_CHECKING:
     from torch import nn
@@ -46,6 +48,46 @@ class PlainSpec(Options):
     pass
 
 
+#: A number ≥ 0 (a shrink threshold). schema.py has no such type yet; the constraint sits
+#: before AllowExpr so that an expression is not compared with 0 before it has a value.
+
+
+class PReluSpec(Options):
+    channels: Bool = Field(default=False, description="one slope per channel, or one shared")
+    init: Float = 0.25
+
+
+class SoftplusSpec(Options):
+    beta: PosFloat = 1.0
+    threshold: Float = 20.0
+
+
+class HardtanhSpec(Options):
+    min_val: Float = -1.0
+    max_val: Float = 1.0
+    inplace: Bool = False
+
+    @model_validator(mode="after")
+    def _ordered(self, info: ValidationInfo) -> HardtanhSpec:
+        if unevaluated(self.min_val, info) or unevaluated(self.max_val, info):
+            return self  # decided once the expressions have values
+        if self.min_val >= self.max_val:
+            raise ValueError(
+                f"hardtanh needs min_val below max_val, got min_val {self.min_val:g} "
+                f"and max_val {self.max_val:g}"
+            )
+        return self
+
+
+class CeluSpec(Options):
+    alpha: PosFloat = 1.0
+    inplace: Bool = False
+
+
+class ShrinkSpec(Options):
+    lambd: NonNegFloat = Field(default=0.5, description="values within ±lambd become 0")
+
+
 class Activation(Kind):
     """One activation; each built-in one is an instance of this class."""
 
@@ -55,15 +97,19 @@ class Activation(Kind):
         self,
         name: str,
         options: type[Options],
-        make: Callable[[Any, Any], nn.Module],
+        make: Callable[..., nn.Module],
         summary: str,
         shorthand: str | None = None,
+        weights: Callable[[Any, Shape], int] | None = None,
     ) -> None:
+        """``make(nn, opts)`` builds the module; an activation with learned ``weights`` (their
+        count for an input shape) is built by ``make(nn, opts, count)``."""
         self.name = name  # type: ignore[misc]
         self.Options = options  # type: ignore[misc]
         self.shorthand = shorthand  # type: ignore[misc]
         self.summary = summary  # type: ignore[misc]
         self._make = make
+        self._weights = weights
 
     def cost(self, opts: Any, shape: Shape) -> Cost:
         dim = getattr(opts, "dim", None)
@@ -72,12 +118,14 @@ class Activation(Kind):
                 f"{self.name} dim={dim} is out of range for a batch of {shape}",
                 f"dim counts the batch: use 1 for {'features' if shape.rank == 1 else 'channels'}",
             )
-        return Cost(shape)
+        return Cost(shape, 0 if self._weights is None else self._weights(opts, shape))
 
     def module(self, opts: Any, input: Shape, output: Shape) -> nn.Module:
         from torch import nn
 
-        return self._make(nn, opts)
+        if self._weights is None:
+            return self._make(nn, opts)
+        return self._make(nn, opts, self._weights(opts, input))
 
     def describe(self, opts: Any) -> str:
         return self.name
@@ -111,6 +159,45 @@ _ACTIVATIONS = [
         lambda nn, o: nn.LogSoftmax(o.dim),
         "log-softmax over dim (1)",
         "dim",
+    ),
+    Activation("hardsigmoid", InplaceSpec, lambda nn, o: nn.Hardsigmoid(o.inplace), "hard sigmoid"),
+    Activation(
+        "prelu",
+        PReluSpec,
+        lambda nn, o, count: nn.PReLU(count, o.init),
+        "ReLU with a learned negative slope: channels (one slope each, or one shared), init",
+        weights=lambda o, shape: shape.channels if o.channels else 1,
+    ),
+    Activation(
+        "softplus",
+        SoftplusSpec,
+        lambda nn, o: nn.Softplus(o.beta, o.threshold),
+        "log(1 + exp(beta·x)) / beta, linear above threshold: beta, threshold",
+    ),
+    Activation(
+        "hardtanh",
+        HardtanhSpec,
+        lambda nn, o: nn.Hardtanh(o.min_val, o.max_val, o.inplace),
+        "clamp to [min_val, max_val] (default [-1, 1])",
+    ),
+    Activation("selu", InplaceSpec, lambda nn, o: nn.SELU(o.inplace), "scaled ELU"),
+    Activation("celu", CeluSpec, lambda nn, o: nn.CELU(o.alpha, o.inplace), "CELU: alpha"),
+    Activation("softsign", PlainSpec, lambda nn, o: nn.Softsign(), "x / (1 + |x|)"),
+    Activation("tanhshrink", PlainSpec, lambda nn, o: nn.Tanhshrink(), "x − tanh(x)"),
+    Activation("logsigmoid", PlainSpec, lambda nn, o: nn.LogSigmoid(), "log(sigmoid(x))"),
+    Activation(
+        "hardshrink",
+        ShrinkSpec,
+        lambda nn, o: nn.Hardshrink(o.lambd),
+        "0 within ±lambd, x outside (`- hardshrink: 0.5`)",
+        shorthand="lambd",
+    ),
+    Activation(
+        "softshrink",
+        ShrinkSpec,
+        lambda nn, o: nn.Softshrink(o.lambd),
+        "0 within ±lambd, x ∓ lambd outside (`- softshrink: 0.5`)",
+        shorthand="lambd",
     ),
 ]
 

@@ -47,6 +47,20 @@ def conv_output(size: int, kernel: int, stride: int, pad: int, dilation: int, ax
     return (size + 2 * pad - span) // stride + 1
 
 
+def check_groups(what: str, channels: int, out: int, groups: int) -> None:
+    """A grouped convolution splits both its input and its output channels into ``groups``."""
+    if channels % groups:
+        raise Problem(
+            f"{what} has groups={groups}, but its {channels} input channels do not divide by it",
+            f"choose groups that divides {channels}",
+        )
+    if out % groups:
+        raise Problem(
+            f"{what} has groups={groups}, but out={out} does not divide by it",
+            f"choose out as a multiple of {groups}",
+        )
+
+
 class Conv(Kind):
     name = "conv"
     Options = ConvSpec
@@ -58,16 +72,7 @@ class Conv(Kind):
     def cost(self, opts: ConvSpec, shape: Shape) -> Cost:
         need_rank(shape, 3, "conv", "on flat features, use linear" if shape.rank == 1 else "")
         c, h, w = shape.dims
-        if c % opts.groups:
-            raise Problem(
-                f"conv has groups={opts.groups}, but its {c} input channels do not divide by it",
-                f"choose groups that divides {c}",
-            )
-        if opts.out % opts.groups:
-            raise Problem(
-                f"conv has groups={opts.groups}, but out={opts.out} does not divide by it",
-                f"choose out as a multiple of {opts.groups}",
-            )
+        check_groups("conv", c, opts.out, opts.groups)
         (kh, kw), (sh, sw), (dh, dw) = opts.kernel, opts.stride, opts.dilation
         if opts.padding == "same":
             if (sh, sw) != (1, 1):
@@ -112,21 +117,20 @@ class Conv(Kind):
         )
 
     def describe(self, opts: ConvSpec) -> str:
-        text = f"conv {_size(opts.kernel)}"
-        if tuple(opts.stride) != (1, 1):
-            text += f" /{_stride(opts.stride)}"
-        text += f", {opts.out}"
-        if opts.groups > 1:
-            text += f" g{opts.groups}"
-        return text
+        return describe_conv("conv", opts.kernel, opts.stride, opts.out, opts.groups)
 
 
-def _size(pair: tuple[int, int]) -> str:
-    return f"{pair[0]}×{pair[1]}"
-
-
-def _stride(pair: tuple[int, int]) -> str:
-    return str(pair[0]) if pair[0] == pair[1] else f"{pair[0]}×{pair[1]}"
+def describe_conv(
+    word: str, kernel: tuple[int, int], stride: tuple[int, int], out: int, groups: int
+) -> str:
+    """A convolution as a paper writes it: ``conv 3×3 /2, 64`` (``g4`` when grouped)."""
+    text = f"{word} {kernel[0]}×{kernel[1]}"
+    if tuple(stride) != (1, 1):
+        text += f" /{stride[0]}" if stride[0] == stride[1] else f" /{stride[0]}×{stride[1]}"
+    text += f", {out}"
+    if groups > 1:
+        text += f" g{groups}"
+    return text
 
 
 register(Conv())

@@ -1,16 +1,28 @@
-"""``batchnorm``: batch normalisation over channels (2-D) or features (1-D)."""
+"""Normalisation layers: ``batchnorm``, ``groupnorm``, ``instancenorm`` and ``layernorm``.
+
+None of them changes the shape or has MACs (only conv and linear weights count); their
+parameters are the affine scale and shift, their buffers the running statistics.
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from pydantic import Field
+
 from ..errors import Problem
 from ..ir import Shape
-from ..registry import Cost, Family, Kind, register
-from ..schema import Bool, Options, PosFloat, Prob
+from ..registry import Cost, Family, Kind, need_rank, register
+from ..schema import Bool, Options, PosFloat, PosInt, Prob
+from .channels import divisor_hint
 
 if TYPE_CHECKING:
     from torch import nn
+
+
+def need_image_or_flat(shape: Shape, what: str) -> None:
+    if shape.rank not in (1, 3):
+        raise Problem(f"{what} needs (channels, height, width) or (features,), got {shape}")
 
 
 class BatchNormSpec(Options):
@@ -27,8 +39,7 @@ class BatchNorm(Kind):
     summary = "batch normalisation (BatchNorm2d on images, BatchNorm1d on features): eps, momentum"
 
     def cost(self, opts: BatchNormSpec, shape: Shape) -> Cost:
-        if shape.rank not in (1, 3):
-            raise Problem(f"batchnorm needs (channels, height, width) or (features,), got {shape}")
+        need_image_or_flat(shape, "batchnorm")
         c = shape.channels
         params = 2 * c if opts.affine else 0
         buffers = 2 * c + 1 if opts.track_running_stats else 0
@@ -44,4 +55,112 @@ class BatchNorm(Kind):
         return "batchnorm"
 
 
+class GroupNormSpec(Options):
+    groups: PosInt = Field(description="the channels are normalised in this many groups")
+    eps: PosFloat = 1e-5
+    affine: Bool = True
+
+
+class GroupNorm(Kind):
+    name = "groupnorm"
+    Options = GroupNormSpec
+    family = Family.NORM
+    shorthand = "groups"
+    summary = "group normalisation (GroupNorm): groups, eps, affine (`- groupnorm: 32`)"
+
+    def cost(self, opts: GroupNormSpec, shape: Shape) -> Cost:
+        need_image_or_flat(shape, "groupnorm")
+        c = shape.channels
+        if c % opts.groups:
+            raise Problem(
+                f"groupnorm has groups={opts.groups}, but its {c} channels do not divide by it",
+                divisor_hint(c, opts.groups),
+            )
+        return Cost(shape, 2 * c if opts.affine else 0)
+
+    def module(self, opts: GroupNormSpec, input: Shape, output: Shape) -> nn.Module:
+        from torch import nn
+
+        return nn.GroupNorm(opts.groups, input.channels, opts.eps, opts.affine)
+
+    def describe(self, opts: GroupNormSpec) -> str:
+        return f"groupnorm g{opts.groups}"
+
+
+class InstanceNormSpec(Options):
+    eps: PosFloat = 1e-5
+    # a number, not None: InstanceNorm reads None as 0 (frozen running statistics), where
+    # BatchNorm reads it as a cumulative average
+    momentum: Prob = 0.1
+    affine: Bool = False
+    track_running_stats: Bool = False
+
+
+class InstanceNorm(Kind):
+    name = "instancenorm"
+    Options = InstanceNormSpec
+    family = Family.NORM
+    summary = "instance normalisation (InstanceNorm2d): eps, momentum, affine, track_running_stats"
+
+    def cost(self, opts: InstanceNormSpec, shape: Shape) -> Cost:
+        flat = shape.rank == 1
+        need_rank(shape, 3, "instancenorm", "on flat features, use layernorm" if flat else "")
+        c, h, w = shape.dims
+        if h * w == 1:
+            # torch refuses it whenever it uses the input's statistics (always in training)
+            raise Problem(
+                f"instancenorm on {shape} normalises each channel's one value to 0",
+                "use it before the image shrinks to 1×1, or use batchnorm or layernorm here",
+            )
+        params = 2 * c if opts.affine else 0
+        buffers = 2 * c + 1 if opts.track_running_stats else 0
+        return Cost(shape, params, 0, buffers)
+
+    def module(self, opts: InstanceNormSpec, input: Shape, output: Shape) -> nn.Module:
+        from torch import nn
+
+        return nn.InstanceNorm2d(
+            input.channels, opts.eps, opts.momentum, opts.affine, opts.track_running_stats
+        )
+
+    def describe(self, opts: InstanceNormSpec) -> str:
+        return "instancenorm"
+
+
+class LayerNormSpec(Options):
+    eps: PosFloat = 1e-5
+    affine: Bool = Field(default=True, description="a learned scale (torch's elementwise_affine)")
+    bias: Bool = Field(default=True, description="a learned shift, with affine: true")
+
+
+class LayerNorm(Kind):
+    name = "layernorm"
+    Options = LayerNormSpec
+    family = Family.NORM
+    summary = (
+        "layer normalisation over features, or over the channels at each pixel of an image "
+        "(ConvNeXt's LayerNorm2d): eps, affine, bias"
+    )
+
+    def cost(self, opts: LayerNormSpec, shape: Shape) -> Cost:
+        need_image_or_flat(shape, "layernorm")
+        c = shape.channels
+        weights = (c + (c if opts.bias else 0)) if opts.affine else 0
+        return Cost(shape, weights)
+
+    def module(self, opts: LayerNormSpec, input: Shape, output: Shape) -> nn.Module:
+        from torch import nn
+
+        from ..modules import ChannelLayerNorm
+
+        cls = ChannelLayerNorm if input.rank == 3 else nn.LayerNorm
+        return cls(input.channels, opts.eps, elementwise_affine=opts.affine, bias=opts.bias)
+
+    def describe(self, opts: LayerNormSpec) -> str:
+        return "layernorm"
+
+
 register(BatchNorm())
+register(GroupNorm())
+register(InstanceNorm())
+register(LayerNorm())

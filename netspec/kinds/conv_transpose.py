@@ -1,0 +1,105 @@
+"""``conv_transpose``: a 2-D transposed convolution (``nn.ConvTranspose2d``), which upsamples.
+
+In-channels come from the incoming shape. One spatial dimension of the output is PyTorch's
+``(size - 1) * stride - 2 * padding + dilation * (kernel - 1) + output_padding + 1``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from pydantic import Field
+
+from ..errors import Problem
+from ..ir import Shape
+from ..registry import Cost, Family, Kind, need_rank, register
+from ..schema import Bool, NonNegPair, Options, PosInt, PosPair
+from .conv import check_groups, describe_conv
+
+if TYPE_CHECKING:
+    from torch import nn
+
+
+class ConvTransposeSpec(Options):
+    out: PosInt = Field(description="output channels")
+    kernel: PosPair = Field(description="kernel size: an integer or [height, width]")
+    stride: PosPair = (1, 1)
+    padding: NonNegPair = Field(
+        default=(0, 0), description="rows and columns cropped from each side of the output"
+    )
+    output_padding: NonNegPair = Field(
+        default=(0, 0),
+        description="rows and columns added to one side: less than the stride or the dilation",
+    )
+    dilation: PosPair = (1, 1)
+    groups: PosInt = 1
+    bias: Bool = True
+
+
+def transposed_output(
+    size: int, kernel: int, stride: int, pad: int, extra: int, dilation: int, axis: str
+) -> int:
+    """One spatial dimension of a transposed convolution's output (PyTorch's formula and rules)."""
+    if extra >= max(stride, dilation):
+        most = max(stride, dilation) - 1
+        use = "0" if most == 0 else f"from 0 to {most}"
+        raise Problem(
+            f"conv_transpose output_padding {extra} on the {axis} must be smaller than the "
+            f"stride ({stride}) or the dilation ({dilation})",
+            f"use output_padding {use}; for a larger output, use a larger stride or kernel",
+        )
+    grown = (size - 1) * stride + dilation * (kernel - 1) + extra + 1
+    if 2 * pad >= grown:
+        lines = "rows" if axis == "height" else "columns"
+        raise Problem(
+            f"conv_transpose padding {pad} crops {2 * pad} {lines} from a {axis} of {grown}, "
+            "leaving none",
+            f"use padding of at most {(grown - 1) // 2} here",
+        )
+    return grown - 2 * pad
+
+
+class ConvTranspose(Kind):
+    name = "conv_transpose"
+    upsamples = True
+    Options = ConvTransposeSpec
+    family = Family.CONV
+    summary = (
+        "2-D transposed convolution (upsampling): out, kernel, stride, padding, "
+        "output_padding, dilation, groups, bias"
+    )
+
+    def cost(self, opts: ConvTransposeSpec, shape: Shape) -> Cost:
+        flat = shape.rank == 1
+        need_rank(shape, 3, "conv_transpose", "on flat features, use linear" if flat else "")
+        c, h, w = shape.dims
+        check_groups("conv_transpose", c, opts.out, opts.groups)
+        (kh, kw), (sh, sw), (dh, dw) = opts.kernel, opts.stride, opts.dilation
+        (ph, pw), (eh, ew) = opts.padding, opts.output_padding
+        oh = transposed_output(h, kh, sh, ph, eh, dh, "height")
+        ow = transposed_output(w, kw, sw, pw, ew, dw, "width")
+        weights = c * (opts.out // opts.groups) * kh * kw
+        params = weights + (opts.out if opts.bias else 0)
+        # every input pixel meets every weight (the convention of fvcore and torchvision's counts)
+        return Cost(Shape((opts.out, oh, ow)), params, weights * h * w)
+
+    def module(self, opts: ConvTransposeSpec, input: Shape, output: Shape) -> nn.Module:
+        from torch import nn
+
+        return nn.ConvTranspose2d(
+            input.channels,
+            opts.out,
+            opts.kernel,
+            stride=opts.stride,
+            padding=opts.padding,
+            output_padding=opts.output_padding,
+            groups=opts.groups,
+            bias=opts.bias,
+            dilation=opts.dilation,
+        )
+
+    def describe(self, opts: ConvTransposeSpec) -> str:
+        return describe_conv("convT", opts.kernel, opts.stride, opts.out, opts.groups)
+
+
+register(ConvTranspose())
