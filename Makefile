@@ -1,28 +1,39 @@
 # Two entry points for a fresh machine (see README):
-#   make demo   set up, then check and build specs/nin.yaml
-#   make test   set up, then run the whole test suite
-# Set-up is idempotent: .venv is (re)installed when pyproject.toml or constraints.txt change.
+#   make demo   set up .venv (torch's CPU build), then check and build specs/nin.yaml
+#   make test   set up .venv-test (torch + torchvision, to compare with), run the whole suite
+# Set-up is idempotent: a venv is (re)installed when pyproject.toml or its constraints change.
 
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+TEST_VENV := .venv-test
+TEST_BIN := $(TEST_VENV)/bin
+TEST_STAMP := $(TEST_VENV)/.installed
+PIP := -m pip install --quiet --disable-pip-version-check
 
-.PHONY: demo test lint setup graphviz gallery
+.PHONY: demo test lint setup setup-test graphviz gallery
 
 setup: $(STAMP)
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[test]'
+	$(BIN)/python $(PIP) -c constraints.txt -e '.[test]'
 	touch $(STAMP)
+
+setup-test: $(TEST_STAMP)
+
+$(TEST_STAMP): pyproject.toml constraints-test.txt
+	$(PYTHON) -m venv $(TEST_VENV)
+	$(TEST_BIN)/python $(PIP) -c constraints-test.txt -e '.[test,vision]'
+	touch $(TEST_STAMP)
 
 demo: $(STAMP)
 	$(BIN)/netspec check specs/nin.yaml --table
 	$(BIN)/netspec build specs/nin.yaml -o nin.pt2
 
-test: $(STAMP) graphviz
-	$(BIN)/python -m pytest -n 2 -q
+test: $(TEST_STAMP) graphviz
+	$(TEST_BIN)/python -m pytest -n 2 -q
 
 # Graphviz's dot, for rendering; installed with apt where that is possible (as root).
 graphviz:

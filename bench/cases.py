@@ -54,7 +54,8 @@ def latency(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def generated(kind: str, layers: int) -> str:
-    """A spec of about ``layers`` layers: a deep repeat, a wide inception, or nested blocks."""
+    """A spec of about ``layers`` layers: a deep repeat, a wide inception, nested blocks, or a
+    graph whose every other layer adds a tensor named 50 layers earlier (long-range edges)."""
     head = "name: generated\ninput: [8, 16, 16]\n"
     if kind == "deep":
         return head + (
@@ -68,6 +69,14 @@ def generated(kind: str, layers: int) -> str:
             "            merge: add\n"
             f"            branches: {[[{'conv': {'out': 8, 'kernel': 1}}]] * branches}\n"
         ).replace("'", '"')
+    if kind == "graph":
+        return head + (
+            "layers:\n  - relu: {to: t0}\n  - repeat:\n"
+            f"      times: {layers // 2}\n"
+            "      body:\n"
+            '        - conv: {out: 8, kernel: 1, to: "t${i + 1}"}\n'
+            '        - add: {from: ["t${i + 1}", "t${max(0, i - 50)}"]}\n'
+        )
     # nested blocks: a block of blocks of blocks, repeated
     return head + (
         "blocks:\n"
@@ -85,7 +94,7 @@ def scaling(args: argparse.Namespace) -> dict[str, Any]:
     sizes = [1_000, 2_000] if args.quick else [1_000, 10_000, 100_000]
     runs = 1 if args.quick else 3
     out: dict[str, Any] = {}
-    for kind in ("deep", "wide", "nested"):
+    for kind in ("deep", "wide", "nested", "graph"):
         times = {}
         for n in sizes:
             text = generated(kind, n)

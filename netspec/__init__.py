@@ -11,6 +11,7 @@ ones come from plugins (``netspec.kind``, ``netspec.load_plugins``; see docs/plu
 
 from __future__ import annotations
 
+from . import kinds  # noqa: F401  (registers the built-in kinds)
 from .errors import Diagnostic, NetspecError
 from .ir import Shape
 from .plugins import PluginError, kind, load_plugins

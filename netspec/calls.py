@@ -8,11 +8,11 @@ and the call's arguments; ``inline: true`` puts them into the caller's list. See
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .entries import call_problems, is_shape
 from .errors import NetspecError
-from .expansion import Failed, implicit_group, inline_group, short_trace
+from .expansion import Expander, Failed, implicit_group, inline_group, short_trace
 from .ir import Node, Scope
 from .schema import is_name
 from .source import PathKey, show
@@ -20,12 +20,9 @@ from .source import PathKey, show
 #: A block may call itself (stopped by an if:) at most this many times in a row.
 MAX_RECURSION = 64
 
-if TYPE_CHECKING:
-    from .elaborate import _Expander
-
 
 def expand_call(
-    self: _Expander,
+    self: Expander,
     block: str,
     options: Any,
     path: PathKey,
@@ -39,7 +36,7 @@ def expand_call(
     if isinstance(options, dict) and "if" in options:  # first: it may stop a recursion
         condition = self.condition(options["if"], (*path, "if"), env, trace)
         if condition is False:
-            self.left_out(options.get("to"), (*path, "to"))
+            self.left_out(options, path)
             return None
         options = {k: v for k, v in options.items() if k != "if"}
     else:

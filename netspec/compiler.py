@@ -20,7 +20,8 @@ from collections.abc import Sequence
 
 from torch import fx, nn
 
-from .ir import Checked, Dataflow, Value
+from .dataflow import Dataflow
+from .ir import Checked, Value
 
 
 def compile_spec(checked: Checked, outputs: Sequence[str] = ()) -> nn.Module:

@@ -18,14 +18,13 @@ from __future__ import annotations
 
 import html
 import shutil
-from dataclasses import dataclass
+from typing import Any
 
 import graphviz
 
-from .ir import Checked, Dataflow, Shape, Value
-from .kinds.residual import residual_parts
-from .registry import Family
-from .report import human, layer_text
+from .dataflow import Dataflow
+from .ir import Checked, Family, Port, Value
+from .report import human
 
 #: fill colours by layer family (a colour-blind-safe pastel set)
 COLOURS: dict[Family, str] = {
@@ -51,14 +50,6 @@ INSTALL_HINT = (
 
 class GraphvizMissing(Exception):
     """The ``dot`` program is not installed."""
-
-
-@dataclass(frozen=True)
-class _Port:
-    """A node whose output feeds what comes next, and the shape it carries."""
-
-    id: str
-    shape: Shape
 
 
 def to_dot(root: Checked, title: str, depth: int | None = None, rankdir: str = "TB") -> str:
@@ -96,8 +87,8 @@ def to_dot(root: Checked, title: str, depth: int | None = None, rankdir: str = "
             if not many:
                 label = f"input\n{value.shape.times()}"
             top.node(node, label, shape="oval", fillcolor="white")
-            drawer.ports[id(value)] = _Port(node, value.shape)
-    drawer.drawn.append("input")
+            drawer.ports[id(value)] = Port(node, value.shape)
+    drawer.order.append("input")
     drawer.sequence(root.children, g)
     names = [v.name for v in root.results] if len(root.results) > 1 else ["output"]
     for name, value in zip(names, root.results, strict=True):
@@ -128,13 +119,11 @@ def _count(nodes: list[Checked], depth: int) -> int:
     for c in nodes:
         if not c.children or c.depth >= depth:
             total += 1
-        elif c.node.kind.name == "residual":
-            whole = [] if getattr(c.node.opts, "inline", False) else residual_parts(c).body
-            total += 1 + sum(
-                _count(k.children, 10**6) if k in whole else _count([k], depth) for k in c.children
-            )
-        else:
-            total += _count(c.children, depth) + (1 if c.node.kind.family is Family.MERGE else 0)
+            continue
+        own = c.node.kind.drawn_nodes(c, depth, _count)
+        if own is None:
+            own = _count(c.children, depth) + (1 if c.node.kind.family is Family.MERGE else 0)
+        total += own
     return total
 
 
@@ -152,26 +141,48 @@ class _Drawer:
     def __init__(self, depth: int, root: Checked) -> None:
         self.depth = depth
         self.families: set[Family] = set()
-        self.drawn: list[str] = []  # node ids in drawing order
+        self.order: list[str] = []  # node ids in drawing order
         self.edges: list[tuple[str, str, dict[str, str]]] = []
         self.flow = Dataflow(root)
         #: the drawn node each tensor comes out of, by the tensor's id
-        self.ports: dict[int, _Port] = {}
+        self.ports: dict[int, Port] = {}
 
-    def port(self, value: Value) -> _Port:
-        return self.ports.get(id(value), _Port("input", value.shape))
+    def port(self, value: Value) -> Port:
+        return self.ports.get(id(value), Port("input", value.shape))
 
-    def connect(self, ports: list[_Port], target: str, **attrs: str) -> None:
+    def connect(self, ports: list[Port], target: str, skip: bool = False) -> None:
         for port in ports:
-            self.edges.append((port.id, target, {"label": port.shape.times(), **attrs}))
+            style = SKIP_EDGE if skip else {}
+            self.edges.append((port.id, target, {"label": port.shape.times(), **style}))
+
+    def junction(self, graph: Any, id: str, label: str, **attrs: str) -> None:
+        self.families.add(Family.MERGE)
+        graph.node(id, label, fillcolor=COLOURS[Family.MERGE], **attrs)
+        self.order.append(id)
+
+    def comes_out(self, checked: Checked, ports: list[Port]) -> list[Port]:
+        for v, port in zip(checked.results, ports, strict=False):
+            self.ports[id(v)] = port
+        return [self.ports[id(v)] for v in checked.results]
+
+    def level(self, graph: Any, ids: list[str]) -> None:
+        with graph.subgraph() as row:
+            row.attr(rank="same")
+            for node in ids:
+                row.node(node)
+
+    def drawn(self) -> list[str]:
+        return self.order
+
+    def at(self, value: Value, port: Port) -> None:
+        self.ports[id(value)] = port
 
     def sequence(self, nodes: list[Checked], g: graphviz.Digraph) -> None:
         for c in nodes:
             self.draw(c, g)
 
-    def draw(self, c: Checked, g: graphviz.Digraph, whole: bool = False) -> list[_Port]:
+    def draw(self, c: Checked, g: graphviz.Digraph, whole: bool = False) -> list[Port]:
         """Draw ``c``; ``whole`` draws its layers even below the depth limit."""
-        kind = c.node.kind.name
         if not c.children:
             return self.leaf(c, g)
         if not whole and c.depth >= self.depth:
@@ -187,49 +198,49 @@ class _Drawer:
                 fontsize="10",
                 labeljust="l",
             )
-            if kind == "inception":
-                return self.inception(c, sub)
-            if kind == "residual":
-                return self.residual(c, sub)
+            drawn = c.node.kind.draw(c, self, sub)
+            if drawn is not None:
+                return drawn
             self.sequence(c.children, sub)
             return [self.port(v) for v in c.results]
 
-    def leaf(self, c: Checked, g: graphviz.Digraph) -> list[_Port]:
+    def leaf(self, c: Checked, g: graphviz.Digraph) -> list[Port]:
         family = c.node.kind.family
         self.families.add(family)
-        label = f"<<b>{_esc(layer_text(c))}</b>"
+        label = f"<<b>{_esc(c.text())}</b>"
         if c.params:
             label += f'<br/><font point-size="8">{c.params:,} params</font>'
         label += ">"
         g.node(c.path, label, fillcolor=COLOURS[family], tooltip=c.path)
         return self.placed(c, c.path)
 
-    def placed(self, c: Checked, node: str) -> list[_Port]:
+    def placed(self, c: Checked, node: str) -> list[Port]:
         """Connect a drawn node to what it reads; every tensor made inside comes out of it.
 
         An edge that brings a named tensor from further back skips ahead, and looks it.
         """
-        previous = self.drawn[-1] if self.drawn else ""
-        self.drawn.append(node)
+        previous = self.order[-1] if self.order else ""
+        self.order.append(node)
         chain = None if c.node.sources or not c.sources else c.sources[0]
         for v in self.flow.inputs(c) if self.flow.knows(c) else c.sources:
             port = self.port(v)
             skip = v is not chain and port.id != previous
-            self.connect([port], node, **(SKIP_EDGE if skip else {}))
+            self.connect([port], node, skip=skip)
         for v in c.results:
-            self.ports[id(v)] = _Port(node, v.shape)
+            self.ports[id(v)] = Port(node, v.shape)
         for made in c.walk()[1:]:
             for v in made.results:
-                self.ports.setdefault(id(v), _Port(node, v.shape))
+                self.ports.setdefault(id(v), Port(node, v.shape))
         return [self.ports[id(v)] for v in c.results]
 
-    def collapsed(self, c: Checked, g: graphviz.Digraph) -> list[_Port]:
+    def collapsed(self, c: Checked, g: graphviz.Digraph) -> list[Port]:
         self.families.add(Family.STRUCTURE)
-        what = layer_text(c)
-        if c.node.kind.name == "repeat" or (
-            c.children and c.children[0].node.kind.name == "repeat" and len(c.children) == 1
-        ):
-            what = f"{what} ×{len(_repeat_of(c).children)}"
+        what = c.text()
+        copies = c.node.kind.copies(c)
+        if copies is None and len(c.children) == 1:  # a block that is one repeat
+            copies = c.children[0].node.kind.copies(c.children[0])
+        if copies is not None:
+            what = f"{what} ×{copies}"
         name = c.node.name if not c.node.name.isdigit() else ""
         head = f"{name}: {what}" if name else what
         label = (
@@ -241,60 +252,6 @@ class _Drawer:
             c.path, label, fillcolor=COLOURS[Family.STRUCTURE], tooltip=c.path, style="filled,bold"
         )
         return self.placed(c, c.path)
-
-    def inception(self, c: Checked, g: graphviz.Digraph) -> list[_Port]:
-        merge = f"{c.path}/merge"  # not a layer path: names have no slash
-        ports = [self.port(c.sources[0])]
-        ends: list[_Port] = []
-        firsts: list[str] = []
-        for branch in c.children:
-            if branch.node.kind.name == "identity":
-                ends.extend(ports)
-                continue
-            before = len(self.drawn)
-            ends.extend(self.draw(branch, g))
-            firsts.append(self.drawn[before])
-        with g.subgraph() as row:  # branches stand side by side, their first layers level
-            row.attr(rank="same")
-            for first in firsts:
-                row.node(first)
-        self.families.add(Family.MERGE)
-        word = c.node.kind.describe(c.node.opts)
-        g.node(merge, word, fillcolor=COLOURS[Family.MERGE])
-        self.drawn.append(merge)
-        self.connect(ends, merge)
-        return self.merged(c, merge)
-
-    def merged(self, c: Checked, node: str) -> list[_Port]:
-        for v in c.results:
-            self.ports[id(v)] = _Port(node, v.shape)
-        return [self.ports[id(v)] for v in c.results]
-
-    def residual(self, c: Checked, g: graphviz.Digraph) -> list[_Port]:
-        body, shortcut, after = residual_parts(c)
-        whole = not getattr(c.node.opts, "inline", False)  # a body is drawn with its residual
-        ends = [self.port(c.sources[0])]
-        for layer in body:
-            ends = self.draw(layer, g, whole=whole)
-        bypass = self.draw(shortcut, g) if shortcut is not None else [self.port(c.sources[0])]
-        add = f"{c.path}/add"
-        self.families.add(Family.MERGE)
-        g.node(add, "+", shape="circle", fillcolor=COLOURS[Family.MERGE], width="0.3")
-        self.drawn.append(add)
-        self.connect(ends, add)
-        # the shortcut goes around the body: a skip edge, never dashed like a border
-        self.connect(bypass, add, **SKIP_EDGE)
-        if after is None:
-            return self.merged(c, add)
-        self.ports[id(after.sources[0])] = _Port(add, after.input)
-        ends = self.draw(after, g)
-        for v in c.results:
-            self.ports[id(v)] = ends[0]
-        return ends
-
-
-def _repeat_of(c: Checked) -> Checked:
-    return c if c.node.kind.name == "repeat" else c.children[0]
 
 
 def _cluster_label(c: Checked) -> str:

@@ -27,8 +27,8 @@ from .entries import (
     type_problem,
     value_type,
 )
-from .errors import Diagnostic, NetspecError, Pos, Problem, did_you_mean
-from .expansion import ExpandScope, Failed, implicit_group, short_trace
+from .errors import NetspecError, Pos, Problem, did_you_mean
+from .expansion import Expander, ExpandScope, Failed, Shared, implicit_group, short_trace
 from .expr import ExpressionError, NeedsShapes, has_expression, substitute
 from .imports import BlockRef, Module, load_module
 from .ir import Node, Pending, Scope, Shape
@@ -77,28 +77,18 @@ def elaborate(
     """
     module = load_module(doc)
     params, layer_options = split_overrides(overrides or {})
-    program = _Expander(module, _Shared(max_layers)).run(params)
+    program = _Expander(module, Shared(max_layers)).run(params)
     apply_layer_overrides(program.root, layer_options, doc.file)
     return program
 
 
-class _Shared:
-    """What the expanders of a spec and of the files it imports share."""
-
-    def __init__(self, max_layers: int) -> None:
-        self.errors: list[Diagnostic] = []
-        self.count = 0
-        self.max_layers = max_layers
-        self.expanders: dict[int, _Expander] = {}
-        self.broken: set[int] = set()  # imported files whose params failed
-        self.active: list[BlockRef] = []  # the block calls being expanded, outermost first
-        self.scopes: list[Scope] = []  # the tensor scopes being expanded, innermost last
-
-
 class _Expander:
-    """Expands the layers of one file: the spec, or an imported file's blocks."""
+    """Expands the layers of one file: the spec, or an imported file's blocks.
 
-    def __init__(self, module: Module, shared: _Shared) -> None:
+    It is the :class:`~netspec.expansion.Expander` that block calls and composite kinds use.
+    """
+
+    def __init__(self, module: Module, shared: Shared) -> None:
         self.doc = module.doc
         self.spec = module.spec
         self.blocks: dict[str, BlockRef] = module.blocks
@@ -110,7 +100,7 @@ class _Expander:
     def max_layers(self) -> int:
         return self.shared.max_layers
 
-    def of(self, ref: BlockRef) -> _Expander:
+    def of(self, ref: BlockRef) -> Expander:
         """The expander of the file that defines a block, its params evaluated once."""
         if ref.module.doc is self.doc:
             return self
@@ -379,12 +369,20 @@ class _Expander:
             raise Failed
         return value
 
-    def left_out(self, targets: Any, path: PathKey) -> None:
-        """Remember the names a left-out layer would have made, for a later reference's error."""
+    def left_out(self, options: Any, path: PathKey) -> None:
+        """Remember the names a left-out layer would have made (for a later reference's error)
+        and read (a tensor read where a condition holds is not a dead one)."""
         scope = self.shared.scopes[-1]
-        for name in targets if isinstance(targets, list) else [targets]:
-            if isinstance(name, str) and is_name(name):
-                scope.skipped.setdefault(name, (self.doc, path))
+        if not isinstance(options, dict):
+            return
+        for key in ("to", "from"):
+            value = options.get(key)
+            for name in value if isinstance(value, list) else [value]:
+                if isinstance(name, str) and is_name(name):
+                    if key == "to":
+                        scope.skipped.setdefault(name, (self.doc, (*path, "to")))
+                    else:
+                        scope.read_if.add(name)
 
     def graph_options(
         self,
@@ -459,7 +457,7 @@ class _Expander:
             raise Failed from e
         condition = self.condition(raw.get("if"), (*path, "if"), env, trace)
         if condition is False:
-            self.left_out(raw.get("to"), (*path, "to"))
+            self.left_out(raw, path)
             return None
         graph: dict[str, Any] = {
             k: self.value(raw[k], (*path, k), env, trace) for k in ("from", "to") if k in raw

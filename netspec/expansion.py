@@ -1,24 +1,27 @@
-"""What the second pass hands to composite kinds, and its small shared pieces.
+"""What the second pass offers the parts that expand layers, and its small shared pieces.
 
 A composite kind (group, repeat, residual, inception) expands its nested layer lists through
 an :class:`ExpandScope`, which knows where in the file the kind was written and which names
-are in scope there. See :mod:`netspec.elaborate`.
+are in scope there; a block call (:mod:`netspec.calls`) through the :class:`Expander` of the
+file that defines the block. :mod:`netspec.elaborate` implements the expander.
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .expr import has_expression
-from .ir import Node
+from .ir import Node, Scope
 from .registry import Kind, get_kind
 from .schema import Options
 from .source import PathKey, type_name
 
 if TYPE_CHECKING:
-    from .elaborate import _Expander
+    from .errors import Diagnostic, Pos
+    from .imports import BlockRef
+    from .source import Document
 
 #: Notes of a long chain of block calls keep its two ends.
 _TRACE_ENDS = 3
@@ -28,12 +31,97 @@ class Failed(Exception):
     """Raised after a problem was recorded, to skip the rest of a layer."""
 
 
+class Shared:
+    """What the expanders of a spec and of the files it imports share."""
+
+    def __init__(self, max_layers: int) -> None:
+        self.errors: list[Diagnostic] = []
+        self.count = 0
+        self.max_layers = max_layers
+        self.expanders: dict[int, Expander] = {}
+        self.broken: set[int] = set()  # imported files whose params failed
+        self.active: list[BlockRef] = []  # the block calls being expanded, outermost first
+        self.scopes: list[Scope] = []  # the tensor scopes being expanded, innermost last
+
+
+class Expander(Protocol):
+    """The second pass over one file, as block calls and composite kinds use it."""
+
+    doc: Document
+    blocks: dict[str, BlockRef]
+    shared: Shared
+    errors: list[Diagnostic]
+    params: dict[str, Any]
+
+    @property
+    def max_layers(self) -> int: ...
+
+    def of(self, ref: BlockRef) -> Expander:
+        """The expander of the file that defines a block, its params evaluated once."""
+        ...
+
+    def fail(
+        self,
+        path: PathKey,
+        message: str,
+        hint: str = "",
+        *,
+        key: bool = False,
+        trace: tuple[str, ...] = (),
+        pos: Pos | None = None,
+    ) -> None: ...
+
+    def value(
+        self,
+        raw: Any,
+        path: PathKey,
+        env: Mapping[str, Any],
+        trace: tuple[str, ...] = (),
+        deferrable: bool = False,
+    ) -> Any: ...
+
+    def condition(
+        self, raw: Any, path: PathKey, env: Mapping[str, Any], trace: tuple[str, ...]
+    ) -> bool | tuple[str, Mapping[str, Any]]: ...
+
+    def left_out(self, options: Any, path: PathKey) -> None: ...
+
+    def expand_list(
+        self,
+        items: list[Any],
+        path: PathKey,
+        env: Mapping[str, Any],
+        trace: tuple[str, ...],
+        depth: int,
+    ) -> list[Node]: ...
+
+    def expand_entry(
+        self,
+        raw: Any,
+        path: PathKey,
+        env: Mapping[str, Any],
+        trace: tuple[str, ...],
+        index: str,
+        depth: int,
+    ) -> Node | None: ...
+
+    def sequence(
+        self,
+        children: list[Node],
+        path: PathKey,
+        trace: tuple[str, ...],
+        name: str,
+        label: str = "",
+        own_name: bool = False,
+    ) -> Node: ...
+
+
 class ExpandScope:
     """The :class:`~netspec.registry.ExpandContext` handed to composite kinds."""
 
     def __init__(
         self,
-        ex: _Expander,
+        ex: Expander,
         path: PathKey,
         raw: dict[str, Any],
         env: Mapping[str, Any],

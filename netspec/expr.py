@@ -17,6 +17,7 @@ Example::
 from __future__ import annotations
 
 import ast
+import functools
 import math
 import operator
 from collections.abc import Callable, Mapping
@@ -101,8 +102,14 @@ def evaluate(text: str, env: Mapping[str, Any], shapes: ShapeLookup | None = Non
     """
     if len(text) > MAX_EXPR_CHARS:
         raise Problem(f"expression is longer than {MAX_EXPR_CHARS} characters")
+    return _Eval(env, shapes).visit(_parse(text))
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse(text: str) -> ast.expr:
+    """The tree of an expression, parsed once: a repeat evaluates the same text per copy."""
     try:
-        tree = ast.parse(text.strip(), mode="eval")
+        return ast.parse(text.strip(), mode="eval").body
     except SyntaxError as e:
         raise Problem(
             f"cannot parse expression ${{{text}}}: {e.msg}",
@@ -110,7 +117,6 @@ def evaluate(text: str, env: Mapping[str, Any], shapes: ShapeLookup | None = Non
         ) from e
     except (ValueError, RecursionError, MemoryError) as e:
         raise Problem(f"cannot parse expression ${{{text}}}") from e
-    return _Eval(env, shapes).visit(tree.body)
 
 
 def substitute(value: str, env: Mapping[str, Any], shapes: ShapeLookup | None = None) -> Any:

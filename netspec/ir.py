@@ -1,4 +1,5 @@
-"""The data that flows between the passes: shapes, elaborated nodes, the checked graph.
+"""The data that flows between the passes (shapes, elaborated nodes, the checked graph) and
+the interface every kind implements (:class:`Kind`) to elaborate, check and build its nodes.
 
 ``elaborate`` turns a file into a tree of :class:`Node` (every expression evaluated that can
 be without shapes, every block and repeat expanded); ``infer_shapes`` walks it in order and
@@ -10,13 +11,17 @@ tensors: each made by one layer, read by any later ones). The tree is the module
 
 from __future__ import annotations
 
+import enum
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, Protocol
+
+from .expr import has_expression
 
 if TYPE_CHECKING:
-    from .registry import Kind
+    from torch import nn
+
     from .schema import Options
     from .source import Document, PathKey
 
@@ -67,6 +72,8 @@ class Scope:
     made: dict[str, tuple[Document, PathKey]] = field(default_factory=dict)
     #: names only layers left out by a false ``if:`` would have made
     skipped: dict[str, tuple[Document, PathKey]] = field(default_factory=dict)
+    #: names that layers left out by their ``if:`` read (so not dead where they are made)
+    read_if: set[str] = field(default_factory=set)
     #: where ``outputs`` is written (its names at ``(*path, i)`` or ``(*path, name)``)
     declared: tuple[Document, PathKey] | None = None
 
@@ -204,6 +211,10 @@ class Checked:
             stack.extend(reversed(c.children))
         return out
 
+    def text(self) -> str:
+        """What the layer is, as a paper writes it: ``conv 3×3 /2, 64``, ``nin_block``."""
+        return self.node.label or self.node.kind.describe(self.node.opts)
+
     def child(self, name: str) -> Checked | None:
         for c in self.children:
             if c.node.name == name:
@@ -211,62 +222,191 @@ class Checked:
         return None
 
 
-class Dataflow:
-    """Who reads which tensor, and what each container reads from outside and makes inside.
+class Family(enum.Enum):
+    """What a layer does, for colours and grouping in reports."""
 
-    A container (group, repeat: kinds whose children the compiler lays out) reads what its
-    layers read and do not make themselves; any other layer reads its ``sources``. Compiler
-    and drawer both ask it; it walks the tree once, without recursion.
-    """
+    CONV = "convolution"
+    POOL = "pooling"
+    NORM = "normalisation"
+    ACTIVATION = "activation"
+    LINEAR = "linear"
+    MERGE = "merge"
+    STRUCTURE = "structure"
+    OTHER = "other"
 
-    def __init__(self, root: Checked) -> None:
-        #: the paths of the (non-container) layers that read each tensor, by id
-        self.readers: dict[int, list[str]] = {}
-        self._made: dict[int, set[int]] = {}
-        self._inputs: dict[int, list[Value]] = {}
-        self.add(root)
 
-    def add(self, root: Checked) -> None:
-        """Survey ``root``'s subtree (a kind's inner parts can be surveyed on their own)."""
-        order: list[Checked] = []
-        stack = [root]
-        while stack:
-            c = stack.pop()
-            order.append(c)
-            if c.node.kind.container:
-                stack.extend(c.children)
-            else:
-                for v in c.sources:
-                    self.readers.setdefault(id(v), []).append(c.path)
-        for c in reversed(order):  # children before their container
-            if not c.node.kind.container:
-                self._inputs[id(c)] = list(c.sources)
-                continue
-            made: set[int] = set()
-            reads: dict[int, Value] = {}
-            for child in c.children:
-                for v in self._inputs[id(child)]:
-                    if id(v) not in made and id(v) not in reads:
-                        reads[id(v)] = v
-                made |= self.made(child)
-            self._made[id(c)] = made
-            self._inputs[id(c)] = list(reads.values())
+class Cost(NamedTuple):
+    """A leaf layer's output shape and what it costs."""
 
-    def knows(self, c: Checked) -> bool:
-        return id(c) in self._inputs
+    shape: Shape
+    params: int = 0
+    macs: int = 0
+    buffers: int = 0
 
-    def inputs(self, c: Checked) -> list[Value]:
-        """The tensors ``c`` reads that are made outside it, in the order first read."""
-        return self._inputs[id(c)]
 
-    def made(self, c: Checked) -> set[int]:
-        """The ids of the tensors made inside ``c`` (its own outputs, for a layer)."""
-        found = self._made.get(id(c))
-        return found if found is not None else {id(v) for v in c.results}
+class ExpandContext(Protocol):
+    """What the elaborator offers a composite kind while expanding it."""
 
-    def read_outside(self, value: Value, c: Checked) -> bool:
-        """Whether a layer outside ``c`` reads ``value``."""
-        inside = c.path + "."
-        return any(
-            r != c.path and not r.startswith(inside) for r in self.readers.get(id(value), [])
-        )
+    def layers(
+        self, *subpath: str | int, env: dict[str, Any] | None = None, name: str = ""
+    ) -> Node:
+        """Elaborate the layer list at ``subpath`` of this entry into one node."""
+        ...
+
+    def copies(self, *subpath: str | int, env: dict[str, Any], name: str) -> Node:
+        """Like :meth:`layers`, for a repeat's copy: the copy's name wins over its layer's."""
+        ...
+
+    def value(self, *subpath: str | int, env: dict[str, Any] | None = None) -> Any:
+        """Substitute expressions in the raw value at ``subpath`` of this entry."""
+        ...
+
+    def remaining(self) -> int:
+        """How many more layers the network may expand to (``--max-layers``)."""
+        ...
+
+
+class InferContext(Protocol):
+    """What the shape pass offers a composite kind."""
+
+    def check(self, node: Node, source: Value, parent: str) -> Checked | None:
+        """Check a child on ``source`` (or the tensors of its ``from:``); None if left out."""
+        ...
+
+    def synthesize(self, kind: str, options: dict[str, Any], like: Node, name: str) -> Node: ...
+
+    def sequence(self, children: list[Node], like: Node, name: str) -> Node: ...
+
+
+class BuildContext(Protocol):
+    """What the compiler offers a composite kind."""
+
+    def module(self, checked: Checked) -> nn.Module: ...
+
+    def sequence(self, checked: Checked) -> nn.Module:
+        """A container's module: ``nn.Sequential`` for a chain, a generated graph otherwise."""
+        ...
+
+
+class Port(NamedTuple):
+    """A drawn node that a tensor comes out of, and the shape it carries."""
+
+    id: str
+    shape: Shape
+
+
+class DrawContext(Protocol):
+    """What the drawer offers a kind that draws itself (residual, inception)."""
+
+    def draw(self, checked: Checked, graph: Any, whole: bool = False) -> list[Port]:
+        """Draw a child; ``whole``: its layers even below the depth limit."""
+        ...
+
+    def port(self, value: Value) -> Port:
+        """Where a tensor comes out of."""
+        ...
+
+    def junction(self, graph: Any, id: str, label: str, **attrs: str) -> None:
+        """A merge node (``+``, ``concat``), with its family's colour."""
+        ...
+
+    def connect(self, ports: list[Port], target: str, skip: bool = False) -> None:
+        """Edges into ``target``; ``skip``: drawn as going around (a shortcut)."""
+        ...
+
+    def comes_out(self, checked: Checked, ports: list[Port]) -> list[Port]:
+        """``checked``'s results come out of ``ports``' nodes."""
+        ...
+
+    def at(self, value: Value, port: Port) -> None:
+        """``value`` comes out of ``port``'s node."""
+        ...
+
+    def level(self, graph: Any, ids: list[str]) -> None:
+        """Keep these nodes side by side (branches)."""
+        ...
+
+    def drawn(self) -> list[str]:
+        """The ids of the nodes drawn so far, in order."""
+        ...
+
+
+class Kind:
+    """Base of all kinds. Leaf kinds implement :meth:`cost` and :meth:`module`."""
+
+    name: ClassVar[str]
+    Options: ClassVar[type[Options]]
+    family: ClassVar[Family] = Family.OTHER
+    #: option set by a scalar written in place of the options mapping (``- linear: 10``)
+    shorthand: ClassVar[str | None] = None
+    #: options holding layer lists; they are elaborated by :meth:`expand`, not substituted
+    nested: ClassVar[tuple[str, ...]] = ()
+    #: one-line description for ``netspec list --kinds`` and the docs
+    summary: ClassVar[str] = ""
+    #: whether it reads several tensors (``from: [a, b]``): a merge such as concat or add
+    multi_input: ClassVar[bool] = False
+    #: whether making the image larger is its purpose (no "too much padding?" hint about it)
+    upsamples: ClassVar[bool] = False
+    #: whether its children are laid out by the compiler as a chain or a graph (group, repeat)
+    #: rather than combined by a module of its own (residual, inception)
+    container: ClassVar[bool] = False
+
+    def expand(self, node: Node, ctx: ExpandContext) -> Node:
+        """Fill in ``node.children`` (composite kinds); leaves have none."""
+        return node
+
+    def nested_entries(self, options: dict[str, Any]) -> list[tuple[tuple[str | int, ...], Any]]:
+        """The raw layer entries inside an entry's options, with their subpaths (first pass).
+
+        By default each option named in :attr:`nested` holds a layer list or a single layer.
+        """
+        out: list[tuple[tuple[str | int, ...], Any]] = []
+        for option in self.nested:
+            value = options.get(option)
+            if isinstance(value, list):
+                out.extend(((option, i), entry) for i, entry in enumerate(value))
+            elif value is not None and not has_expression(value):
+                out.append(((option,), value))
+        return out
+
+    def splice(self, node: Node) -> list[Node] | None:
+        """The layers to put in place of ``node`` in its list (``inline: true``), or None."""
+        return None
+
+    def infer(self, node: Node, sources: list[Value], ctx: InferContext, path: str) -> Checked:
+        """Check a layer on the tensors it reads; leaves only need :meth:`cost`."""
+        shapes = [v.shape for v in sources]
+        cost = self.costs(node.opts, shapes)
+        return Checked(node, path, shapes[0], cost.shape, cost.params, cost.macs, cost.buffers)
+
+    def costs(self, opts: Any, shapes: list[Shape]) -> Cost:
+        """The cost of a layer reading ``shapes``; a single-input kind implements :meth:`cost`."""
+        return self.cost(opts, shapes[0])
+
+    def cost(self, opts: Any, shape: Shape) -> Cost:
+        raise NotImplementedError(f"{type(self).__name__} must implement cost() or infer()")
+
+    def build(self, checked: Checked, ctx: BuildContext) -> nn.Module:
+        return self.module(checked.node.opts, checked.input, checked.output)
+
+    def module(self, opts: Any, input: Shape, output: Shape) -> nn.Module:
+        raise NotImplementedError(f"{type(self).__name__} must implement module() or build()")
+
+    def describe(self, opts: Any) -> str:
+        """Key options as a paper writes them (``conv 3×3 /2, 64``); used by reports."""
+        return self.name
+
+    def draw(self, checked: Checked, ctx: DrawContext, graph: Any) -> list[Port] | None:
+        """Draw an expanded composite inside its cluster; None: its children in order."""
+        return None
+
+    def drawn_nodes(
+        self, checked: Checked, depth: int, count: Callable[[list[Checked], int], int]
+    ) -> int | None:
+        """How many nodes :meth:`draw` makes down to ``depth`` (``count`` counts a list's);
+        None: its children's."""
+        return None
+
+    def copies(self, checked: Checked) -> int | None:
+        """How many copies a collapsed node stands for (a repeat's ``×4``), if any."""
+        return None

@@ -33,6 +33,7 @@ from .registry import (
     Kind,
     entry_points_settled,
     need_rank,
+    on_unknown_kind,
     register,
     registered,
     unregister,
@@ -218,3 +219,11 @@ __all__ = [
     "register",
     "unregister",
 ]
+
+
+def _load_installed() -> None:
+    if not entry_points_disabled():
+        load_entry_points()
+
+
+on_unknown_kind(_load_installed)  # the registry loads installed plugins when a kind is missing

@@ -1,161 +1,58 @@
-"""What a kind of layer is, and the registry of kinds (netspec's one mutable global).
+"""The registry of kinds (netspec's one mutable global), and rules that kinds share.
 
-A kind keeps everything about itself in one place: its options model, how it changes a shape,
-what it costs, and how it becomes a torch module. Adding a kind is one file in ``kinds/`` and
-one ``register`` call. Plugins register theirs the same way (``netspec.plugins`` loads them);
-they may not take a built-in kind's name, and only their kinds can be unregistered.
+What a kind is (:class:`~netspec.ir.Kind`) is part of the intermediate representation; this
+module keeps the kinds by name. Adding a kind is one file in ``kinds/`` and one ``register``
+call; the package registers the built-in ones when it is imported. Plugins register theirs the
+same way (``netspec.plugins`` loads them); they may not take a built-in kind's name, and only
+their kinds can be unregistered.
 """
 
 from __future__ import annotations
 
-import enum
-from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, Protocol
+from collections.abc import Callable
 
 from .errors import Problem
-from .expr import has_expression
-from .ir import Checked, Node, Shape, Value
+
+# re-exported: kinds and plugins import them from here, with register
+from .ir import (
+    BuildContext,
+    Checked,
+    Cost,
+    ExpandContext,
+    Family,
+    InferContext,
+    Kind,
+    Node,
+    Shape,
+)
 from .schema import Options, is_name
 
-if TYPE_CHECKING:
-    from torch import nn
-
-
-class Family(enum.Enum):
-    """What a layer does, for colours and grouping in reports."""
-
-    CONV = "convolution"
-    POOL = "pooling"
-    NORM = "normalisation"
-    ACTIVATION = "activation"
-    LINEAR = "linear"
-    MERGE = "merge"
-    STRUCTURE = "structure"
-    OTHER = "other"
-
-
-class Cost(NamedTuple):
-    """A leaf layer's output shape and what it costs."""
-
-    shape: Shape
-    params: int = 0
-    macs: int = 0
-    buffers: int = 0
-
-
-class ExpandContext(Protocol):
-    """What the elaborator offers a composite kind while expanding it."""
-
-    def layers(
-        self, *subpath: str | int, env: dict[str, Any] | None = None, name: str = ""
-    ) -> Node:
-        """Elaborate the layer list at ``subpath`` of this entry into one node."""
-        ...
-
-    def copies(self, *subpath: str | int, env: dict[str, Any], name: str) -> Node:
-        """Like :meth:`layers`, for a repeat's copy: the copy's name wins over its layer's."""
-        ...
-
-    def value(self, *subpath: str | int, env: dict[str, Any] | None = None) -> Any:
-        """Substitute expressions in the raw value at ``subpath`` of this entry."""
-        ...
-
-    def remaining(self) -> int:
-        """How many more layers the network may expand to (``--max-layers``)."""
-        ...
-
-
-class InferContext(Protocol):
-    """What the shape pass offers a composite kind."""
-
-    def check(self, node: Node, source: Value, parent: str) -> Checked | None:
-        """Check a child on ``source`` (or the tensors of its ``from:``); None if left out."""
-        ...
-
-    def synthesize(self, kind: str, options: dict[str, Any], like: Node, name: str) -> Node: ...
-
-    def sequence(self, children: list[Node], like: Node, name: str) -> Node: ...
-
-
-class BuildContext(Protocol):
-    """What the compiler offers a composite kind."""
-
-    def module(self, checked: Checked) -> nn.Module: ...
-
-    def sequence(self, checked: Checked) -> nn.Module:
-        """A container's module: ``nn.Sequential`` for a chain, a generated graph otherwise."""
-        ...
-
-
-class Kind:
-    """Base of all kinds. Leaf kinds implement :meth:`cost` and :meth:`module`."""
-
-    name: ClassVar[str]
-    Options: ClassVar[type[Options]]
-    family: ClassVar[Family] = Family.OTHER
-    #: option set by a scalar written in place of the options mapping (``- linear: 10``)
-    shorthand: ClassVar[str | None] = None
-    #: options holding layer lists; they are elaborated by :meth:`expand`, not substituted
-    nested: ClassVar[tuple[str, ...]] = ()
-    #: one-line description for ``netspec list --kinds`` and the docs
-    summary: ClassVar[str] = ""
-    #: whether it reads several tensors (``from: [a, b]``): a merge such as concat or add
-    multi_input: ClassVar[bool] = False
-    #: whether making the image larger is its purpose (no "too much padding?" hint about it)
-    upsamples: ClassVar[bool] = False
-    #: whether its children are laid out by the compiler as a chain or a graph (group, repeat)
-    #: rather than combined by a module of its own (residual, inception)
-    container: ClassVar[bool] = False
-
-    def expand(self, node: Node, ctx: ExpandContext) -> Node:
-        """Fill in ``node.children`` (composite kinds); leaves have none."""
-        return node
-
-    def nested_entries(self, options: dict[str, Any]) -> list[tuple[tuple[str | int, ...], Any]]:
-        """The raw layer entries inside an entry's options, with their subpaths (first pass).
-
-        By default each option named in :attr:`nested` holds a layer list or a single layer.
-        """
-        out: list[tuple[tuple[str | int, ...], Any]] = []
-        for field in self.nested:
-            value = options.get(field)
-            if isinstance(value, list):
-                out.extend(((field, i), entry) for i, entry in enumerate(value))
-            elif value is not None and not has_expression(value):
-                out.append(((field,), value))
-        return out
-
-    def splice(self, node: Node) -> list[Node] | None:
-        """The layers to put in place of ``node`` in its list (``inline: true``), or None."""
-        return None
-
-    def infer(self, node: Node, sources: list[Value], ctx: InferContext, path: str) -> Checked:
-        """Check a layer on the tensors it reads; leaves only need :meth:`cost`."""
-        shapes = [v.shape for v in sources]
-        cost = self.costs(node.opts, shapes)
-        return Checked(node, path, shapes[0], cost.shape, cost.params, cost.macs, cost.buffers)
-
-    def costs(self, opts: Any, shapes: list[Shape]) -> Cost:
-        """The cost of a layer reading ``shapes``; a single-input kind implements :meth:`cost`."""
-        return self.cost(opts, shapes[0])
-
-    def cost(self, opts: Any, shape: Shape) -> Cost:
-        raise NotImplementedError(f"{type(self).__name__} must implement cost() or infer()")
-
-    def build(self, checked: Checked, ctx: BuildContext) -> nn.Module:
-        return self.module(checked.node.opts, checked.input, checked.output)
-
-    def module(self, opts: Any, input: Shape, output: Shape) -> nn.Module:
-        raise NotImplementedError(f"{type(self).__name__} must implement module() or build()")
-
-    def describe(self, opts: Any) -> str:
-        """Key options as a paper writes them (``conv 3×3 /2, 64``); used by reports."""
-        return self.name
-
+__all__ = [
+    "BuildContext",
+    "Cost",
+    "ExpandContext",
+    "Family",
+    "InferContext",
+    "Kind",
+    "all_kinds",
+    "get_kind",
+    "is_builtin",
+    "kind_names",
+    "need_rank",
+    "on_unknown_kind",
+    "refuse_named",
+    "refuse_shared_inplace",
+    "register",
+    "registered",
+    "unregister",
+]
 
 _REGISTRY: dict[str, Kind] = {}
 #: whether installed plugins (``netspec.kinds`` entry points) are still to be loaded the first
 #: time a kind is not found; cleared once they are loaded or turned off
 _entry_points_pending = True
+#: what loads them (set by :mod:`netspec.plugins`, which imports this module)
+_load_installed: Callable[[], None] | None = None
 _BUILTIN_PACKAGE = f"{__package__}.kinds"
 
 
@@ -250,17 +147,22 @@ def entry_points_settled() -> None:
     _entry_points_pending = False
 
 
+def on_unknown_kind(load: Callable[[], None]) -> None:
+    """Have ``load`` (the loading of installed plugins) run the first time a kind is missing."""
+    global _load_installed
+    _load_installed = load
+
+
 def _load_entry_points() -> None:
     entry_points_settled()  # once, even if a plugin fails (the error says which)
-    from .plugins import entry_points_disabled, load_entry_points
-
-    if not entry_points_disabled():
-        load_entry_points()
+    if _load_installed is not None:
+        _load_installed()
 
 
 def _ensure_builtins() -> None:
+    """The built-in kinds are registered when the package is imported (netspec/__init__.py)."""
     if not _REGISTRY:
-        from . import kinds  # noqa: F401  (registers the built-in kinds)
+        raise RuntimeError("internal: netspec.kinds was not imported before the registry was used")
 
 
 def _origin(kind: Kind) -> str:

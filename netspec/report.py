@@ -39,14 +39,6 @@ def human_bytes(n: float) -> str:
     return f"{n:,.0f} B"
 
 
-def layer_text(c: Checked) -> str:
-    """What a layer is, as a paper writes it: ``conv 3×3 /2, 64``, ``nin_block``."""
-    node = c.node
-    if node.label:
-        return node.label
-    return node.kind.describe(node.opts)
-
-
 def summary_line(
     name: str, inputs: dict[str, Shape], outputs: dict[str, Shape], checked: Checked
 ) -> str:
@@ -86,7 +78,7 @@ def format_table(checked: Checked) -> str:
     for c in checked.walk()[1:]:
         depth = c.depth - 1
         rows.append(
-            ("  " * depth + c.path, layer_text(c), str(c.output), f"{c.params:,}", f"{c.macs:,}")
+            ("  " * depth + c.path, c.text(), str(c.output), f"{c.params:,}", f"{c.macs:,}")
         )
     rows.append(("total", "", str(checked.output), f"{checked.params:,}", f"{checked.macs:,}"))
     widths = [max(len(r[i]) for r in rows) for i in range(5)]

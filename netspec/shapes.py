@@ -181,7 +181,8 @@ class _Infer:
         out: dict[tuple[Any, ...], Diagnostic] = {}  # a block's name is reported once
         for env in self.envs.values():
             for name, binding in env.history:
-                if binding.used or name in env.scope.outputs or binding.site is None:
+                scope = env.scope
+                if binding.used or binding.site is None or name in (*scope.outputs, *scope.read_if):
                     continue
                 doc, at = binding.site
                 found = doc.diagnostic(
@@ -204,6 +205,7 @@ class _Infer:
         scope = node.scope
         env = self.env(scope, inputs or [source])
         if node.condition is not None and not self.condition(node, env, source):
+            scope.read_if.update(node.sources)  # read where the condition holds: not dead
             for name in node.targets:
                 scope.skipped.setdefault(name, node.site or (node.doc, node.path))
                 env.names.pop(name, None)  # an earlier tensor of that name is not this one

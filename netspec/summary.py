@@ -15,14 +15,34 @@ Example::
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from .errors import NetspecError
-from .ir import Checked
-from .report import layer_text
+from .ir import Checked, Shape
 
 if TYPE_CHECKING:
-    from .spec import Spec
+    from torch import nn
+
+
+class Summarisable(Protocol):
+    """What a summary needs of a spec (:class:`netspec.Spec` is one)."""
+
+    checked: Checked
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def file(self) -> str: ...
+
+    @property
+    def input_shape(self) -> Shape: ...
+
+    @property
+    def input_shapes(self) -> dict[str, Shape]: ...
+
+    def build(self, *, device: str | None = None, max_bytes: int | None = None) -> nn.Module: ...
+
 
 BYTES_PER_VALUE = 4  # float32
 
@@ -67,7 +87,7 @@ class Summary:
     totals: Totals | None = None
 
 
-def static_summary(spec: Spec, batch: int = 1, depth: int | None = None) -> Summary:
+def static_summary(spec: Summarisable, batch: int = 1, depth: int | None = None) -> Summary:
     """The checker's own per-layer table (never imports torch)."""
     checked = spec.checked
     rows = [_row(c) for c in checked.walk()[1:] if depth is None or c.depth <= depth]
@@ -82,17 +102,17 @@ def static_summary(spec: Spec, batch: int = 1, depth: int | None = None) -> Summ
     return Summary(spec.name, spec.file, "static", batch, spec.input_shape.dims, rows, totals)
 
 
-def torch_summary(spec: Spec, batch: int = 1, depth: int | None = None) -> Summary:
+def torch_summary(spec: Summarisable, batch: int = 1, depth: int | None = None) -> Summary:
     """torchinfo's summary of the module built on the meta device (no weights allocated)."""
     import torch
     import torchinfo
 
     with torch.device("meta"):
         model = spec.build()
-    example = torch.zeros(batch, *spec.input_shape.dims, device="meta")
+    examples = [torch.zeros(batch, *s.dims, device="meta") for s in spec.input_shapes.values()]
     stats = torchinfo.summary(
         model,
-        input_data=example,
+        input_data=examples,
         device="meta",
         verbose=0,
         depth=10**6,
@@ -159,7 +179,7 @@ def _row(c: Checked, module: str = "", params: int | None = None) -> Row:
     return Row(
         path=c.path,
         module=module or c.node.kind.name,
-        layer=layer_text(c),
+        layer=c.text(),
         depth=c.depth,
         output=c.output.dims,
         params=c.params if params is None else params,

@@ -37,7 +37,12 @@ def validation_diagnostics(
         if e["type"] == "extra_forbidden" and len(e["loc"]) == 1
     }
     for err in errors:
-        loc = tuple(p for p in err["loc"] if not _is_union_member(p))
+        last = len(err["loc"]) - 1
+        loc = tuple(  # an unknown key is the user's own word, whatever it looks like
+            p
+            for i, p in enumerate(err["loc"])
+            if not _is_union_member(p) or (i == last and err["type"] == "extra_forbidden")
+        )
         path = (*base, *loc)
         if path in seen or (err["type"] == "missing" and len(loc) == 1 and loc[0] in misnamed):
             continue  # one message per place: a union reports each of its members
@@ -117,7 +122,7 @@ def _is_union_member(part: object) -> bool:
     return isinstance(part, str) and (
         part in ("int", "str", "float", "bool", "list", "dict")
         or part.startswith(("list[", "constrained-", "function-", "tuple[", "dict["))
-        or part.endswith("]")
+        or (part.endswith("]") and "[" in part[1:])
     )
 
 

@@ -23,8 +23,10 @@ import netspec
 from netspec.report import format_summary, format_table
 from netspec.summary import static_summary, torch_summary
 
-SEEDS = [p.read_text() for p in sorted(SPECS.glob("*.yaml"))] + [
-    p.read_text() for p in sorted((FIXTURES / "seed_mistakes").glob("*.yaml"))
+SEEDS = [
+    p.read_text()
+    for folder in (SPECS, FIXTURES / "seed_mistakes", FIXTURES / "graphs")
+    for p in sorted(folder.glob("*.yaml"))
 ]
 #: what a build may cost in the fuzz run, and how long one case may take before it is a hang
 BUILD_BYTES = 64 * 10**6
@@ -68,6 +70,21 @@ WORDS = [
     "dropout",
     "softmax",
     "dim",
+    # graphs: named tensors, merges, conditions, several inputs and outputs
+    "from",
+    "to",
+    "if",
+    "concat",
+    "add",
+    "mul",
+    "inputs",
+    "outputs",
+    "input",
+    "skip",
+    "upsample",
+    "conv_transpose",
+    "slice",
+    "level",
 ]
 scalars = st.one_of(
     st.integers(-3, 300),
@@ -88,6 +105,15 @@ scalars = st.one_of(
             "${",
             "${[1, 2]}",
             "${'a' * 3}",
+            "${channels()}",
+            "${channels(input)}",
+            "${channels(skip) // 2}",
+            "${height() > 4}",
+            "${depth - 1}",
+            "${depth > 0}",
+            "${depth + 1}",
+            "${shape()}",
+            ["skip", "up"],
             "same",
             "max",
             "avg",
@@ -202,8 +228,9 @@ def exercise(text: str, summaries: bool) -> None:
             return
         model = spec.build(max_bytes=BUILD_BYTES).eval()
         with torch.no_grad():
-            out = model(torch.zeros(1, *spec.input_shape.dims))
-        assert tuple(out.shape[1:]) == spec.output_shape.dims
+            out = model(*(torch.zeros(1, *s.dims) for s in spec.input_shapes.values()))
+        outs = list(out.values()) if isinstance(out, dict) else [out]
+        assert [tuple(o.shape[1:]) for o in outs] == [s.dims for s in spec.output_shapes.values()]
         if summaries:
             format_summary(torch_summary(spec), "csv")
         OUTCOMES["built"] += 1

@@ -6,6 +6,7 @@ against generous bounds: the point is that every case ends, not how fast.
 
 from __future__ import annotations
 
+import functools
 import json
 import subprocess
 import sys
@@ -16,6 +17,9 @@ from conftest import ROOT
 
 SECONDS = 20
 PEAK_BYTES = 400 * 1024 * 1024
+#: what building may take beyond importing torch (whose own size differs between its builds:
+#: about 220 MiB for the CPU build, 510 MiB for the CUDA build the test environment has)
+PEAK_ABOVE_TORCH = 200 * 1024 * 1024
 
 RUN = """
 import json, re, sys
@@ -102,7 +106,17 @@ def test_a_big_file_is_refused(tmp_path):
     assert proc.returncode == 1 and "specs are limited to 16,777,216" in proc.stderr
 
 
+@functools.cache
+def torch_peak() -> int:
+    """The peak memory of a process that only imports torch, in bytes."""
+    code = "import torch, re; s = open('/proc/self/status').read(); "
+    code += "print(int(re.search(r'VmHWM:\\s+(\\d+) kB', s).group(1)) * 1024)"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    return int(proc.stdout)
+
+
 def test_building_only_what_fits(tmp_path):
+    limit = torch_peak() + PEAK_ABOVE_TORCH
     path = tmp_path / "huge.yaml"
     path.write_text(
         "name: huge\ninput: [65536]\nlayers:\n  - repeat: {times: 3, body: [{linear: 65536}]}\n"
@@ -115,7 +129,7 @@ def test_building_only_what_fits(tmp_path):
         timeout=120,
     )
     result = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert result["code"] == 1 and result["peak"] < PEAK_BYTES
+    assert result["code"] == 1 and result["peak"] < limit
     assert "needs about 51.5 GB (12,885,098,496 parameters" in proc.stderr
     assert "--meta" in proc.stderr
     meta = subprocess.run(
@@ -126,7 +140,7 @@ def test_building_only_what_fits(tmp_path):
         timeout=120,
     )
     result = json.loads(meta.stdout.strip().splitlines()[-1])
-    assert result["code"] == 0 and result["peak"] < PEAK_BYTES, meta.stderr
+    assert result["code"] == 0 and result["peak"] < limit, meta.stderr
     assert "params  12,885,098,496" in meta.stdout
     small = subprocess.run(
         [sys.executable, "-m", "netspec", "build", "lenet", "--max-memory", "0.0001"],

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 from pydantic import Field
 
 from ..errors import Problem
-from ..ir import Checked, Node, Shape, Value
+from ..ir import Checked, DrawContext, Node, Port, Shape, Value
 from ..registry import (
     BuildContext,
     ExpandContext,
@@ -128,6 +128,24 @@ class Inception(Kind):
 
     def describe(self, opts: InceptionSpec) -> str:
         return "concat" if opts.merge is Merge.CONCAT else "add"
+
+    def draw(self, checked: Checked, ctx: DrawContext, graph: Any) -> list[Port]:
+        """The branches side by side, their first layers level, into one merge node."""
+        merge = f"{checked.path}/merge"  # not a layer path: names have no slash
+        ports = [ctx.port(checked.sources[0])]
+        ends: list[Port] = []
+        firsts: list[str] = []
+        for branch in checked.children:
+            if branch.node.kind.name == "identity":
+                ends.extend(ports)  # an empty branch (the identity it expands to): no node
+                continue
+            before = len(ctx.drawn())
+            ends.extend(ctx.draw(branch, graph))
+            firsts.append(ctx.drawn()[before])
+        ctx.level(graph, firsts)
+        ctx.junction(graph, merge, self.describe(checked.node.opts))  # type: ignore[arg-type]
+        ctx.connect(ends, merge)
+        return ctx.comes_out(checked, [Port(merge, checked.output)])
 
 
 register(Inception())

@@ -87,6 +87,9 @@ class Repeat(Kind):
     def build(self, checked: Checked, ctx: BuildContext) -> nn.Module:
         return ctx.sequence(checked)
 
+    def copies(self, checked: Checked) -> int:
+        return len(checked.children)
+
     def describe(self, opts: RepeatSpec) -> str:
         count = opts.times if opts.times is not None else len(opts.over or [])
         return f"repeat ×{count}"

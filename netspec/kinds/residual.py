@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import enum
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..errors import Problem
-from ..ir import Checked, Node, Shape, Value
+from ..ir import Checked, DrawContext, Node, Port, Shape, Value
 from ..registry import (
     BuildContext,
     ExpandContext,
@@ -177,6 +178,34 @@ class Residual(Kind):
 
     def describe(self, opts: ResidualSpec) -> str:
         return "add"
+
+    def draw(self, checked: Checked, ctx: DrawContext, graph: Any) -> list[Port]:
+        """The body, the shortcut going around it into a ``+`` node, then what comes after."""
+        body, shortcut, after = residual_parts(checked)
+        whole = not checked.node.opts.inline  # type: ignore[attr-defined]
+        source = ctx.port(checked.sources[0])
+        ends = [source]
+        for layer in body:  # a body is drawn with its residual, whatever the depth
+            ends = ctx.draw(layer, graph, whole=whole)
+        bypass = ctx.draw(shortcut, graph) if shortcut is not None else [source]
+        add = f"{checked.path}/add"  # not a layer path: names have no slash
+        ctx.junction(graph, add, "+", shape="circle", width="0.3")
+        ctx.connect(ends, add)
+        ctx.connect(bypass, add, skip=True)  # the shortcut goes around the body
+        if after is None:
+            return ctx.comes_out(checked, [Port(add, checked.output)])
+        ctx.at(after.sources[0], Port(add, after.input))  # the sum, read by what comes after
+        return ctx.comes_out(checked, ctx.draw(after, graph))
+
+    def drawn_nodes(
+        self, checked: Checked, depth: int, count: Callable[[list[Checked], int], int]
+    ) -> int:
+        """The add node, the body's layers whatever the depth (unless inline), the rest."""
+        opts: ResidualSpec = checked.node.opts  # type: ignore[assignment]
+        whole = [] if opts.inline else residual_parts(checked).body
+        return 1 + sum(
+            count(k.children, 10**6) if k in whole else count([k], depth) for k in checked.children
+        )
 
 
 def residual_parts(checked: Checked) -> ResidualParts:

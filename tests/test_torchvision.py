@@ -1,0 +1,86 @@
+"""The zoo against torchvision itself: its model's weights load strictly and compute the same.
+
+tests/test_zoo*.py check every spec against recorded key lists and hand-written references;
+here each is compared with the real thing. torchvision is in the test environment
+(``make test``: ``.venv-test``, with the torch it imports beside); elsewhere these tests skip,
+and under ``CI=true`` a missing torchvision fails them, as a missing Graphviz does.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import pytest
+import torch
+from conftest import ZOO
+from torch import nn
+
+import netspec as ns
+
+
+def _torchvision() -> Any:
+    try:
+        import torchvision
+    except ImportError:
+        if os.environ.get("CI"):
+            pytest.fail("torchvision is not installed; CI compares the zoo with it")
+        pytest.skip("torchvision is not installed (make test sets it up)")
+    return torchvision
+
+
+class _FPN(nn.Module):
+    """torchvision's ResNet-50 layers 1-4 and feature pyramid, as its detection models join them."""
+
+    def __init__(self, tv: Any) -> None:
+        super().__init__()
+        from torchvision.models._utils import IntermediateLayerGetter
+        from torchvision.ops import FeaturePyramidNetwork
+        from torchvision.ops.feature_pyramid_network import LastLevelMaxPool
+
+        layers = {f"layer{i + 1}": str(i) for i in range(4)}
+        self.body = IntermediateLayerGetter(tv.models.resnet50(weights=None), layers)
+        self.fpn = FeaturePyramidNetwork([256, 512, 1024, 2048], 256, LastLevelMaxPool())
+
+    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        out: dict[str, torch.Tensor] = self.fpn(self.body(x))
+        return out
+
+
+def _model(tv: Any, name: str) -> nn.Module:
+    if name == "resnet50_fpn":
+        return _FPN(tv)
+    if name == "googlenet":
+        return tv.models.googlenet(weights=None, aux_logits=False, init_weights=False)
+    model: nn.Module = getattr(tv.models, name)(weights=None)
+    return model
+
+
+def _outputs(out: Any) -> list[torch.Tensor]:
+    return list(out.values()) if isinstance(out, dict) else [out]
+
+
+@pytest.mark.parametrize("name", [n.removeprefix("torchvision/") for n in ZOO])
+def test_torchvision_weights_load_and_compute_the_same(name):
+    tv = _torchvision()
+    torch.manual_seed(0)
+    theirs = _model(tv, name).eval()
+    for module in theirs.modules():  # statistics that are not the identity, so order matters
+        if isinstance(module, nn.BatchNorm2d):
+            nn.init.uniform_(module.running_mean, -0.1, 0.1)
+            nn.init.uniform_(module.running_var, 0.5, 1.5)
+    spec = ns.load(f"torchvision/{name}")
+    ours = spec.build().eval()
+    state = theirs.state_dict()
+    assert [(k, tuple(v.shape)) for k, v in ours.state_dict().items()] == [
+        (k, tuple(v.shape)) for k, v in state.items()
+    ]
+    ours.load_state_dict(state, strict=True)
+    assert sum(p.numel() for p in ours.parameters()) == spec.num_params
+    x = torch.randn(2, *spec.input_shape.dims[:1], 64, 64)
+    with torch.no_grad():
+        expected, got = _outputs(theirs(x)), _outputs(ours(x))
+    assert len(got) == len(expected)
+    for a, b in zip(got, expected, strict=True):
+        assert a.shape == b.shape
+        assert torch.allclose(a, b, atol=1e-4, rtol=1e-4), (a - b).abs().max()
