@@ -62,6 +62,29 @@ CASES = {
         "name: x\ninput: [2147483647, 2147483647, 2147483647]\nlayers: [relu]\n",
         "more values than a torch tensor",
     ),
+    # graphs: recursions that never stop, each call making two more; references
+    "recursion_never_stops": (
+        "name: x\ninput: [3]\nblocks:\n  a:\n    args: {d: 0}\n    layers:\n"
+        "      - a: {d: '${d + 1}', if: '${d >= 0}'}\n      - a: {d: '${d + 1}', if: '${d >= 0}'}\n"
+        "layers: [a]\n",
+        "calls itself more than 64 times",
+    ),
+    "recursion_through_an_expression": (
+        "name: x\ninput: [3]\nparams: {me: a}\nblocks:\n  a: {layers: ['${me}', '${me}']}\n"
+        "layers: [a]\n",
+        "calls itself more than 64 times",
+    ),
+    "recursion_stopped_by_shapes_only": (
+        "name: x\ninput: [3, 64, 64]\nblocks:\n  a:\n    layers:\n"
+        "      - pool: {kernel: 2}\n      - a: {if: '${height() > 1}'}\n      - a: {if: '${height() > 1}'}\n"
+        "layers: [a]\n",
+        "calls itself more than 64 times",
+    ),
+    "tensor_before_it_is_made": (
+        "name: x\ninput: [3]\nlayers:\n"
+        + "".join(f"  - relu: {{from: t{i + 1}, to: t{i}}}\n" for i in range(5000)),
+        'tensor "t1" is used before it is made',
+    ),
     "expression_tower": (
         "name: x\ninput: [3]\nlayers:\n  - linear: '${9 ** 9 ** 9 ** 9}'\n",
         "exponent too large",
