@@ -76,7 +76,8 @@ CASES = {
     ),
     "recursion_stopped_by_shapes_only": (
         "name: x\ninput: [3, 64, 64]\nblocks:\n  a:\n    layers:\n"
-        "      - pool: {kernel: 2}\n      - a: {if: '${height() > 1}'}\n      - a: {if: '${height() > 1}'}\n"
+        "      - pool: {kernel: 2}\n"
+        "      - a: {if: '${height() > 1}'}\n      - a: {if: '${height() > 1}'}\n"
         "layers: [a]\n",
         "calls itself more than 64 times",
     ),
