@@ -201,7 +201,8 @@ def test_command_line_checks_and_draws(name, tmp_path):
     assert f"{EXPECTED[name][0]:,} params" in run.out
     if not shutil.which("dot"):
         pytest.skip("Graphviz's dot is not installed")
-    for extra in ([], ["--expand"]):
+    # the default depth for each; every layer (slower to lay out) for the largest
+    for extra in ([], ["--expand"]) if name == "efficientnet_b0" else ([],):
         out = tmp_path / f"{name}{len(extra)}.svg"
         run = netspec("render", f"torchvision/{name}", "-o", str(out), *extra)
         assert run.code == 0, run.err
