@@ -178,11 +178,21 @@ class _Infer:
 
     def unused(self) -> list[Diagnostic]:
         """Warnings for the named tensors that nothing reads."""
-        out: dict[tuple[Any, ...], Diagnostic] = {}  # a block's name is reported once
+        # a block's name is judged over all its calls: a tensor that only some calls read
+        # (`add: {from: [input, y], if: ...}`) is used, and an unread one is reported once
+        read = {
+            (b.site[0].file, b.site[1])
+            for env in self.envs.values()
+            for _, b in env.history
+            if b.used and b.site is not None
+        }
+        out: dict[tuple[Any, ...], Diagnostic] = {}
         for env in self.envs.values():
             for name, binding in env.history:
                 scope = env.scope
                 if binding.used or binding.site is None or name in (*scope.outputs, *scope.read_if):
+                    continue
+                if (binding.site[0].file, binding.site[1]) in read:
                     continue
                 doc, at = binding.site
                 found = doc.diagnostic(

@@ -343,3 +343,28 @@ def test_random_networks_static_equals_built(text):
         assert any(a in str(e) for a in allowed), str(e)
         return
     assert_static_matches_module(spec, spec.build())
+
+
+UNUSED = """
+name: unused
+input: [8, 8, 8]
+blocks:
+  block:
+    args: {out: int, keep: true}
+    layers:
+      - conv: {out: "${out}", kernel: 1, to: y}
+      - add: {from: [input, y], if: "${keep and channels(input) == out}"}
+      - conv: {out: "${out}", kernel: 1, to: never}
+layers:
+  - block: {out: 8, keep: false}
+  - block: {out: 8}
+"""
+
+
+def test_unused_tensor_is_judged_over_every_call_of_its_block():
+    """A tensor read only where an if: holds (the residual add, in some calls of a block) is
+    used; a tensor read by no call is reported once, at its to:."""
+    warnings = netspec.loads(UNUSED).warnings
+    assert [(w.message, w.pos and w.pos.line) for w in warnings] == [
+        ('tensor "never" is never used', 10)
+    ]
