@@ -15,6 +15,21 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 BUNDLED = ["lenet", "alexnet", "vgg", "nin", "googlenet", "resnet"]
+#: graph networks timed against hand-written references (bench/reference_graphs.py, _mobile.py)
+GRAPHS = ["unet", "torchvision/efficientnet_b0"]
+
+
+def reference(name: str) -> Any:
+    """The hand-written PyTorch module of a bundled network."""
+    from . import reference_graphs, reference_mobile, reference_models
+
+    if name in reference_models.REFERENCES:
+        return reference(name)
+    graphs = {
+        "unet": reference_graphs.unet,
+        "torchvision/efficientnet_b0": reference_mobile.efficientnet_b0,
+    }
+    return graphs[name]()
 
 
 def cpu_count() -> int:
@@ -164,18 +179,18 @@ def forward(args: argparse.Namespace) -> dict[str, Any]:
 
     import netspec
 
-    from . import reference_models
-
     torch.set_num_threads(args.threads)
     device = args.device
-    names = ["lenet", "resnet"] if args.quick else (args.networks or BUNDLED)
-    batches = [2] if args.quick else (args.batches or [32, 1])
+    names = ["lenet", "resnet"] if args.quick else (args.networks or [*BUNDLED, *GRAPHS])
     out: dict[str, Any] = {}
     for name in names:
         spec = netspec.load(name)
         torch.manual_seed(0)
         ours = spec.build().eval().to(device)
-        ref = reference_models.REFERENCES[name]().eval().to(device)
+        ref = reference(name).eval().to(device)
+        # a batch of 32, or as many as about 1e11 MACs allow (a U-Net at 572×572 is 1 a batch)
+        big = max(1, min(32, int(1e11 // max(spec.macs, 1))))
+        batches = [2] if args.quick else (args.batches or sorted({big, 1}, reverse=True))
         for batch in batches:
             x = torch.randn(batch, *spec.input_shape.dims, device=device)
             work = spec.macs * batch
@@ -191,8 +206,6 @@ def compiled(args: argparse.Namespace) -> dict[str, Any]:
 
     import netspec
 
-    from . import reference_models
-
     torch.set_num_threads(args.threads)
     device = args.device
     names = ["lenet"] if args.quick else (args.networks or ["lenet", "resnet"])
@@ -203,7 +216,7 @@ def compiled(args: argparse.Namespace) -> dict[str, Any]:
     for name in names:
         spec = netspec.load(name)
         ours = torch.compile(spec.build().eval().to(device), fullgraph=True, backend=backend)
-        ref = torch.compile(reference_models.REFERENCES[name]().eval().to(device), backend=backend)
+        ref = torch.compile(reference(name).eval().to(device), backend=backend)
         for batch in batches:
             x = torch.randn(batch, *spec.input_shape.dims, device=device)
             reps = args.runs or (5 if args.quick else 31)
@@ -217,8 +230,6 @@ def guards(args: argparse.Namespace) -> dict[str, Any]:
 
     import netspec
 
-    from . import reference_models
-
     def no_kernels(gm: Any, _inputs: Any) -> Callable[..., Any]:
         outputs = len(next(n for n in gm.graph.nodes if n.op == "output").args[0])
         return lambda *_: (torch.empty(0),) * outputs
@@ -231,7 +242,7 @@ def guards(args: argparse.Namespace) -> dict[str, Any]:
         x = torch.randn(1, *spec.input_shape.dims)
         sides = {
             "netspec": spec.build().eval(),
-            "reference": reference_models.REFERENCES[name]().eval(),
+            "reference": reference(name).eval(),
         }
         compiled_sides = {
             side: torch.compile(m, backend=no_kernels, fullgraph=True) for side, m in sides.items()
@@ -259,8 +270,6 @@ def build_cost(args: argparse.Namespace) -> dict[str, Any]:
 
     import netspec
 
-    from . import reference_models
-
     torch.set_num_threads(args.threads)
     names = ["lenet"] if args.quick else BUNDLED
     runs = 3 if args.quick else 7
@@ -268,14 +277,14 @@ def build_cost(args: argparse.Namespace) -> dict[str, Any]:
     for name in names:
         path = ROOT / "specs" / f"{name}.yaml"
         netspec.load(path).build()  # warm: first use of each kind's model and of torch.nn
-        reference_models.REFERENCES[name]()
+        reference(name)
         ta, tb = [], []
         for _ in range(runs):
             start = time.perf_counter()
             netspec.load(path).build()
             ta.append(time.perf_counter() - start)
             start = time.perf_counter()
-            reference_models.REFERENCES[name]()
+            reference(name)
             tb.append(time.perf_counter() - start)
         a, b = statistics.median(ta), statistics.median(tb)
         out[name] = {
