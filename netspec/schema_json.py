@@ -97,7 +97,8 @@ def _kind_entry(kind: Kind, defs: dict[str, Any]) -> dict[str, Any]:
 
 
 def _with_expression(prop: dict[str, Any]) -> dict[str, Any]:
-    """``prop``, where every number, boolean, choice or list item may also be an expression."""
+    """``prop``, where every number, boolean, choice, list item or name (a string with a
+    pattern, such as ``name: "stage${i + 1}"``) may also be an expression."""
     if not prop:
         return prop
     out = dict(prop)
@@ -109,6 +110,7 @@ def _with_expression(prop: dict[str, Any]) -> dict[str, Any]:
         out.get("type") in ("integer", "number", "boolean", "array")
         or "enum" in out
         or "$ref" in out
+        or "pattern" in out
     ):
         extra: dict[str, Any] = {
             k: out.pop(k) for k in ("default", "description", "title") if k in out

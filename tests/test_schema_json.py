@@ -54,6 +54,8 @@ def test_expressions_and_block_calls_are_accepted(validator):
         "name: x\ninput: ['${c}', 8, 8]\nparams: {c: 3}\nlayers:\n"
         "  - conv: {out: '${c * 2}', kernel: 3, padding: '${1}'}\n  - my_block: {width: 2}\n"
         "  - pool: {mode: '${m}', global: true}\n  - linear: '${n}'\n"
+        # a name written with the index, as the loader takes it (repeat copies, groups)
+        "  - repeat: {times: 2, body: [{group: {name: 'stage${i + 2}', layers: [relu]}}]}\n"
     )
     assert not list(validator.iter_errors(spec))
 
