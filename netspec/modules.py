@@ -142,6 +142,24 @@ class Slice(nn.Module):
         return f"start={self.start}, end={self.end}"
 
 
+class Split(nn.Module):
+    """``torch.split`` along the channels into parts of the given sizes: a list of tensors."""
+
+    __constants__ = ("sizes",)
+
+    def __init__(self, sizes: list[int]) -> None:
+        super().__init__()
+        self.sizes = sizes
+
+    def forward(self, x: Tensor) -> list[Tensor]:
+        sizes = self.sizes  # eager: a tuple of parts, TorchScript: a list
+        parts: list[Tensor] = x.split(sizes, 1)  # type: ignore[no-untyped-call]
+        return parts
+
+    def extra_repr(self) -> str:
+        return f"sizes={self.sizes}"
+
+
 class ChannelShuffle(nn.Module):
     """ShuffleNet's channel shuffle: split the channels into ``groups``, interleave them.
 

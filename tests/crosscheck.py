@@ -28,7 +28,10 @@ def measure(model: nn.Module, input_dims: tuple[int, ...]) -> tuple[Shapes, dict
         def hook(
             mod: nn.Module, args: tuple[torch.Tensor, ...], out: torch.Tensor, name: str = name
         ) -> None:
-            shapes[name] = tuple(out.shape[1:])
+            first = out  # a layer with several outputs (split, a block): its first one
+            while isinstance(first, (list, tuple, dict)):
+                first = next(iter(first.values())) if isinstance(first, dict) else first[0]
+            shapes[name] = tuple(first.shape[1:])
             if isinstance(mod, nn.Conv2d):
                 macs[name] = mod.weight.numel() * math.prod(out.shape[2:])
             elif isinstance(mod, nn.ConvTranspose2d):  # every input pixel meets every weight

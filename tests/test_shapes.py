@@ -155,6 +155,16 @@ EXAMPLES: dict[str, tuple[list[int], list[Any]]] = {
             {"add": {"from": ["input", "a", "a"]}},
         ],
     ),
+    "split": (
+        [6, 5, 5],
+        [
+            {"split": {"parts": 2, "to": ["a", "b"]}},
+            {"conv": {"out": 4, "kernel": 1, "from": "b", "to": "c"}},
+            {"split": {"sizes": [1, 3], "from": "c", "to": ["d", "e"]}},
+            {"concat": {"from": ["a", "e", "d"]}},
+            {"split": 7},
+        ],
+    ),
     "mul": (
         [6, 9, 9],
         [

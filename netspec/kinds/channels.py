@@ -1,16 +1,17 @@
-"""``slice`` and ``channel_shuffle``: layers that pick or reorder channels, with no weights.
+"""``slice``, ``split`` and ``channel_shuffle``: layers that pick or reorder channels.
 
-Both work along the channels of ``(C, H, W)`` or the features of ``(features,)``.
+They have no weights and work along the channels of ``(C, H, W)`` or the features of
+``(features,)``. ``split`` makes several tensors: name them with ``to: [a, b]``.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from ..errors import Problem
-from ..ir import Shape
+from ..ir import BuildContext, Checked, InferContext, Node, Shape, Value
 from ..registry import Cost, Kind, register
 from ..schema import Int, Options, PosInt
 
@@ -99,5 +100,66 @@ class ChannelShuffle(Kind):
         return f"channel shuffle g{opts.groups}"
 
 
+class SplitSpec(Options):
+    parts: PosInt | None = Field(default=None, description="this many equal parts")
+    sizes: Annotated[list[PosInt], Field(min_length=1, max_length=64)] | None = Field(
+        default=None, description="parts of these channel counts, in order (they add up)"
+    )
+
+    @model_validator(mode="after")
+    def _one_way(self) -> SplitSpec:
+        if (self.parts is None) == (self.sizes is None):
+            raise ValueError("split needs exactly one of parts or sizes")
+        return self
+
+
+class Split(Kind):
+    """Several tensors from one: ``torch.split`` along the channels (YOLO's C2f, ShuffleNet)."""
+
+    name = "split"
+    Options = SplitSpec
+    shorthand = "parts"
+    summary = "channels into parts (`- split: 2`) or sizes: [a, b]; name them with to: [x, y]"
+
+    def infer(self, node: Node, sources: list[Value], ctx: InferContext, path: str) -> Checked:
+        shape = sources[0].shape
+        sizes = self.sizes(node.opts, shape)  # type: ignore[arg-type]
+        checked = Checked(node, path, shape, Shape((sizes[0], *shape.spatial)))
+        checked.results = [
+            Value(Shape((size, *shape.spatial)), checked, i) for i, size in enumerate(sizes)
+        ]
+        return checked
+
+    def sizes(self, opts: SplitSpec, shape: Shape) -> list[int]:
+        count = shape.channels
+        if opts.parts is not None:
+            if count % opts.parts:
+                raise Problem(
+                    f"split into {opts.parts} parts, but the {count} channels do not divide by it",
+                    f"choose a number of parts that divides {count}, e.g. parts: "
+                    f"{max(g for g in range(1, min(count, opts.parts) + 1) if count % g == 0)}",
+                )
+            return [count // opts.parts] * opts.parts
+        assert opts.sizes is not None
+        if sum(opts.sizes) != count:
+            raise Problem(
+                f"split sizes {opts.sizes} add up to {sum(opts.sizes)}, not the {count} channels",
+                "give sizes that add up to the channels, or parts: N for equal ones",
+            )
+        return list(opts.sizes)
+
+    def cost(self, opts: SplitSpec, shape: Shape) -> Cost:
+        return Cost(Shape((self.sizes(opts, shape)[0], *shape.spatial)))
+
+    def build(self, checked: Checked, ctx: BuildContext) -> nn.Module:
+        from ..modules import Split as SplitModule
+
+        return SplitModule([v.shape.channels for v in checked.results])
+
+    def describe(self, opts: SplitSpec) -> str:
+        return f"split {opts.parts}" if opts.parts is not None else f"split {opts.sizes}"
+
+
 register(Slice())
+register(Split())
 register(ChannelShuffle())
