@@ -8,12 +8,11 @@ concatenation and a ResNet-50 with a Feature Pyramid Network on top.
 The four torchvision networks reproduce torchvision 0.29.1's module layout: the same
 ``state_dict`` keys with the same shapes in the same order, so its checkpoints load with
 ``load_state_dict``, and the same computation in ``forward``. The key lists they are tested
-against, measured from torchvision, are in ``tests/data/torchvision/*.txt`` (the classifiers,
-shared with the zoo's specs) and ``tests/data/torchvision_graphs/resnet50_fpn.txt``
-(``tests/test_reference_graphs.py``); the outputs are not compared with torchvision's, which
-the test environment lacks. The code is written from the published architectures (the papers'
-configurations and torchvision's module names), not copied. U-Net has no external key list;
-its layout is stated in :func:`unet`. Nothing here imports netspec.
+against, measured from torchvision, are in ``tests/data/torchvision/*.txt``, shared with the
+zoo's specs (``tests/test_reference_graphs.py``); tests/test_torchvision.py compares the
+specs' outputs with torchvision's own models. The code is written from the published
+architectures (the papers' configurations and torchvision's module names), not copied. U-Net
+has no external key list; its layout is stated in :func:`unet`. Nothing here imports netspec.
 """
 
 from __future__ import annotations

@@ -31,6 +31,9 @@ BUNDLED = sorted(p.stem for p in SPECS.glob("*.yaml"))
 #: the torchvision-exact zoo, by bundled name ("torchvision/resnet50"): big networks, which the
 #: generic tests build on the meta device or run on small inputs
 ZOO = sorted(f"torchvision/{p.stem}" for p in (SPECS / "torchvision").glob("*.yaml"))
+#: bundled specs too big to run at their own input in every generic test (U-Net: 48 G MACs at
+#: 256×256): like the zoo, they are built on the meta device or run on small images
+BIG = ["unet"]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

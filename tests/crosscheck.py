@@ -10,30 +10,43 @@ from torch import nn
 import netspec
 
 Shapes = dict[str, tuple[int, ...]]
+Results = dict[str, list[tuple[int, ...]]]
 
 
-def measure(model: nn.Module, input_dims: tuple[int, ...]) -> tuple[Shapes, dict[str, int]]:
-    """Output shape (batch dropped) and weight MACs of every submodule, by qualified name.
+def _tensors(out: object) -> list[torch.Tensor]:
+    """A module's outputs in order: a tensor, a tuple or list of them, or a dict's values."""
+    if isinstance(out, torch.Tensor):
+        return [out]
+    if isinstance(out, dict):
+        return list(out.values())
+    assert isinstance(out, (tuple, list)), type(out)
+    return list(out)
+
+
+def measure_results(
+    model: nn.Module, input_dims: tuple[int, ...]
+) -> tuple[Results, dict[str, int]]:
+    """The shape (batch dropped) of every output of every submodule, by qualified name, in the
+    order the module returns them (a graph's tuple, a network's dict of outputs), and the
+    weight MACs of every submodule.
 
     Conv and linear MACs are their weights times the output positions; a transposed conv's are
     its weights times the input positions.
 
     A model built on the meta device is measured there: shapes and counts need no values.
     """
-    shapes: dict[str, tuple[int, ...]] = {}
+    results: Results = {}
     macs: dict[str, int] = {}
     hooks = []
     for name, module in model.named_modules():
 
         def hook(
-            mod: nn.Module, args: tuple[torch.Tensor, ...], out: torch.Tensor, name: str = name
+            mod: nn.Module, args: tuple[torch.Tensor, ...], out: object, name: str = name
         ) -> None:
-            first = out  # a layer with several outputs (split, a block): its first one
-            while isinstance(first, (list, tuple, dict)):
-                first = next(iter(first.values())) if isinstance(first, dict) else first[0]
-            shapes[name] = tuple(first.shape[1:])
+            tensors = _tensors(out)
+            results[name] = [tuple(t.shape[1:]) for t in tensors]
             if isinstance(mod, nn.Conv2d):
-                macs[name] = mod.weight.numel() * math.prod(out.shape[2:])
+                macs[name] = mod.weight.numel() * math.prod(tensors[0].shape[2:])
             elif isinstance(mod, nn.ConvTranspose2d):  # every input pixel meets every weight
                 macs[name] = mod.weight.numel() * math.prod(args[0].shape[2:])
             elif isinstance(mod, nn.Linear):
@@ -45,23 +58,34 @@ def measure(model: nn.Module, input_dims: tuple[int, ...]) -> tuple[Shapes, dict
         model.eval()(torch.zeros(1, *input_dims, device=device))
     for h in hooks:
         h.remove()
-    return shapes, macs
+    return results, macs
+
+
+def measure(model: nn.Module, input_dims: tuple[int, ...]) -> tuple[Shapes, dict[str, int]]:
+    """Output shape (batch dropped; a module's first output where it has several) and weight
+    MACs of every submodule, by qualified name (see :func:`measure_results`)."""
+    results, macs = measure_results(model, input_dims)
+    return {name: shapes[0] for name, shapes in results.items()}, macs
 
 
 def assert_static_matches_module(
     spec: netspec.Spec, model: nn.Module, extra_macs: dict[str, int] | None = None
 ) -> None:
-    """Every layer's shape, params, buffers and MACs equal the module's.
+    """Every layer's shape, params, buffers and MACs equal the module's; where a layer hands
+    back several tensors (a graph block, a network with several outputs), every one's shape.
 
     ``extra_macs`` adds the MACs of modules the measurement does not know (a plugin's), by path.
     """
-    shapes, macs = measure(model, spec.input_shape.dims)
+    results, macs = measure_results(model, spec.input_shape.dims)
     macs.update(extra_macs or {})
     modules = dict(model.named_modules())
     for c in spec.checked.walk():
         assert c.path in modules, f"no module at {c.path!r}"
         module = modules[c.path]
-        assert shapes[c.path] == c.output.dims, c.path
+        assert results[c.path][0] == c.output.dims, c.path
+        # a graph block also returns the tensors read after it, after its own results
+        made = [v.shape.dims for v in c.results]
+        assert results[c.path][: len(made)] == made, c.path
         assert sum(p.numel() for p in module.parameters()) == c.params, c.path
         assert sum(b.numel() for b in module.buffers()) == c.buffers, c.path
         inside = [

@@ -2,17 +2,20 @@
 
 For every bundled spec: each layer's real output shape, parameter count and MACs (measured with
 forward hooks on the built module) equal the static ones; torchinfo's mult-adds relate to ours
-exactly; and the module scripts, traces and compiles. The torchvision zoo is measured on the
-meta device; the one zoo network with a module of its own is scripted and compiled on small
-images (its networks pool adaptively, so any size above a few dozen pixels works).
+exactly; and the module scripts, traces and compiles. The torchvision zoo and the big bundled
+specs (``BIG``: U-Net) are measured on the meta device; the one zoo network with a module of its
+own, and U-Net, are scripted and compiled on small images (the zoo's networks pool adaptively,
+so any size above a few dozen pixels works; U-Net's needs a multiple of 2^depth).
 """
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 import torchinfo
-from conftest import BUNDLED, ZOO
+from conftest import BIG, BUNDLED, ZOO
 from crosscheck import assert_static_matches_module
 
 import netspec
@@ -26,7 +29,7 @@ SCRIPTED_ZOO = ["torchvision/resnet18"]
 
 
 def _device(name: str) -> str | None:
-    return "meta" if name in ZOO else None
+    return "meta" if name in ZOO or name in BIG else None
 
 
 @pytest.mark.parametrize("name", BUNDLED + ZOO)
@@ -36,11 +39,15 @@ def test_bundled_static_pass_equals_built_module(name):
 
 
 def _torchinfo_extra(checked: Checked) -> int:
-    """What torchinfo counts beyond weight MACs: bias × output positions, and BN affine params."""
+    """What torchinfo counts beyond weight MACs: bias × output positions, BN affine params, and a
+    transposed conv's weights × its output positions rather than its input positions."""
     extra = 0
     for c in checked.walk():
         kind, opts = c.node.kind.name, c.node.opts
-        if kind in ("conv", "linear") and opts.bias:
+        if kind == "conv_transpose":  # netspec: weights × input positions
+            weights = c.macs // math.prod(c.input.dims[1:])
+            extra += weights * math.prod(c.output.dims[1:]) - c.macs
+        if kind in ("conv", "linear", "conv_transpose") and opts.bias:
             extra += c.output.numel
         elif kind == "batchnorm":
             extra += c.params
@@ -65,7 +72,8 @@ def test_script_trace_and_compile(name):
     spec = netspec.load(name)
     model = spec.build().eval()
     dims = spec.input_shape.dims
-    x = torch.randn(2, dims[0], ZOO_IMAGE, ZOO_IMAGE) if name in ZOO else torch.randn(2, *dims)
+    small = name in ZOO or name in BIG
+    x = torch.randn(2, dims[0], ZOO_IMAGE, ZOO_IMAGE) if small else torch.randn(2, *dims)
     with torch.no_grad():
         expected = model(x)
         assert torch.allclose(torch.jit.script(model)(x), expected, atol=1e-5)
@@ -114,15 +122,13 @@ def test_inductor_compiles_every_structure():
 
 
 def test_forward_has_no_python_overhead_structures():
-    """The built tree holds only torch.nn modules, netspec's own small modules, and the
-    generated ``torch.fx.GraphModule`` of a block whose layers read named tensors."""
-    from netspec import modules as netspec_modules
-
+    """The built tree holds only torch.nn modules, netspec's own small modules (merges,
+    residuals, slices, ...) and the torch.fx GraphModules of graph-shaped blocks."""
     for name in BUNDLED + ZOO:
         for module in netspec.load(name).build(device=_device(name)).modules():
             assert (
                 type(module).__module__.startswith("torch.nn")
-                or type(module).__module__ == netspec_modules.__name__
+                or type(module).__module__ == "netspec.modules"
                 or isinstance(module, torch.fx.GraphModule)
             ), type(module)
 

@@ -2,8 +2,8 @@
 
 For SqueezeNet 1.0, ShuffleNet V2 1.0×, DenseNet-121 and ResNet-50 + FPN: the ``state_dict``
 keys and shapes, in order, and the parameter count equal torchvision 0.29.1's (copied from
-``/work/shared/reference/torchvision``: the classifiers' lists in ``tests/data/torchvision``,
-shared with the zoo's specs, ResNet-50 + FPN's in ``tests/data/torchvision_graphs``). U-Net
+``/work/shared/reference/torchvision`` into ``tests/data/torchvision``, shared with the zoo's
+specs). U-Net
 has no published key list: its parameter count (31,037,698) and output shape are checked. Each
 network runs one forward pass on a small input; a few tests pin down the data flow that key
 lists cannot show (the shuffle, the split, the dense concatenation, the pyramid's outputs).
@@ -21,7 +21,6 @@ from torch import nn
 
 from bench import reference_graphs as ref
 
-DATA = ROOT / "tests" / "data" / "torchvision_graphs"
 TORCHVISION_DATA = ROOT / "tests" / "data" / "torchvision"
 
 #: reference constructor, torchvision's parameter count, the output shape for a 1×3×64×64 input
@@ -34,7 +33,7 @@ TORCHVISION: dict[str, tuple[Callable[[], nn.Module], int, tuple[int, ...]]] = {
 Keys = list[tuple[str, tuple[int, ...]]]
 
 
-def reference(name: str, data: Path = DATA) -> tuple[Keys, int]:
+def reference(name: str, data: Path = TORCHVISION_DATA) -> tuple[Keys, int]:
     """torchvision's state_dict keys and shapes in order, and the count from the header line."""
     lines = (data / f"{name}.txt").read_text().splitlines()
     count = int(lines[0].rsplit(";", 1)[1].split()[0])
@@ -60,8 +59,9 @@ def fpn() -> nn.Module:
 
 
 def test_every_reference_file_is_tested():
-    assert sorted(p.stem for p in DATA.glob("*.txt")) == ["resnet50_fpn"]
-    assert all((TORCHVISION_DATA / f"{name}.txt").exists() for name in TORCHVISION)
+    assert all(
+        (TORCHVISION_DATA / f"{name}.txt").exists() for name in [*TORCHVISION, "resnet50_fpn"]
+    )
 
 
 @pytest.mark.parametrize("name", sorted(TORCHVISION))
@@ -78,7 +78,7 @@ def test_classifier_is_torchvisions(name):
 
 
 def test_resnet50_fpn_is_torchvisions(fpn):
-    keys, count = reference("resnet50_fpn")
+    keys, count = reference("resnet50_fpn", TORCHVISION_DATA)
     assert count == 26_852_416
     assert layout(fpn) == keys
     assert n_params(fpn) == 26_852_416

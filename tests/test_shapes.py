@@ -221,6 +221,24 @@ def test_kind_static_rule_equals_module(kind):
     assert_static_matches_module(spec, spec.build())
 
 
+def test_a_group_input_is_what_its_first_layer_reads():
+    """A group whose first layer reads a named tensor has that tensor's shape as its input (the
+    diagram labels a collapsed group "input → output"), not the previous layer's output."""
+    spec = netspec.loads(
+        "name: x\ninputs: {image: [3, 8, 8], mask: [1, 8, 8]}\nlayers:\n"
+        "  - conv: {out: 16, kernel: 1, to: a}\n"
+        "  - conv: {out: 32, kernel: 3, stride: 2, padding: 1}\n"
+        "  - group: {name: side, layers: [{conv: {out: 4, kernel: 1, from: a}}, relu], to: s}\n"
+        "  - group: {name: masked, layers: [{conv: {out: 4, kernel: 1, from: mask}}, relu], "
+        "to: m}\n"
+        "  - add: {from: [s, m]}\n"
+    )
+    assert spec.checked.child("side").input.dims == (16, 8, 8)
+    assert spec.checked.child("masked").input.dims == (1, 8, 8)
+    assert spec.checked.input.dims == (3, 8, 8)  # the network's: its first input
+    assert "16×8×8 → 4×8×8" in spec.to_dot(depth=1)
+
+
 # --- random networks ---------------------------------------------------------------------------
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import subprocess
 import sys
 
@@ -22,7 +23,10 @@ def bias_and_norm_terms(spec: ns.Spec) -> int:
     extra = 0
     for c in spec.checked.walk():
         kind, opts = c.node.kind.name, c.node.opts
-        if kind in ("conv", "linear") and opts.bias:
+        if kind == "conv_transpose":  # torchinfo: weights × output positions, netspec: × input
+            weights = c.macs // math.prod(c.input.dims[1:])
+            extra += weights * math.prod(c.output.dims[1:]) - c.macs
+        if kind in ("conv", "linear", "conv_transpose") and opts.bias:
             extra += c.output.numel  # one add per output value
         elif kind == "batchnorm":
             extra += c.params  # torchinfo counts batchnorm's weight and bias once per value

@@ -69,7 +69,9 @@ def check_sequence(node: Node, source: Value, ctx: InferContext, path: str) -> C
             continue
         children.append(checked)
         value = checked.results[0]
-    result = Checked.of(node, path, source.shape, value.shape, children)
+    # the input is what the first layer reads: the previous output, or a tensor by from:
+    first = children[0].input if children else source.shape
+    result = Checked.of(node, path, first, value.shape, children)
     if children:
         result.results = [value]
     return result
