@@ -24,7 +24,7 @@ def reference(name: str) -> Any:
     from . import reference_graphs, reference_mobile, reference_models
 
     if name in reference_models.REFERENCES:
-        return reference(name)
+        return reference_models.REFERENCES[name]()
     graphs = {
         "unet": reference_graphs.unet,
         "torchvision/efficientnet_b0": reference_mobile.efficientnet_b0,
