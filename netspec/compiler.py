@@ -75,7 +75,7 @@ class _Builder:
         return self._graph(checked, children)
 
     def _is_chain(self, checked: Checked) -> bool:
-        if checked is self.root and self.outputs:
+        if checked is self.root and (self.outputs or len(checked.sources) > 1):
             return False
         inputs = self.flow.inputs(checked)
         if checked.children and [id(v) for v in inputs] != [id(checked.sources[0])]:
@@ -93,7 +93,9 @@ class _Builder:
     def _graph(self, checked: Checked, children: OrderedDict[str, nn.Module]) -> nn.Module:
         graph = fx.Graph()
         env: dict[int, fx.Node] = {}
-        for i, v in enumerate(self.flow.inputs(checked)):
+        # the network's forward takes its inputs in the order written, read or not
+        reads = checked.sources if checked is self.root else self.flow.inputs(checked)
+        for i, v in enumerate(reads):
             env[id(v)] = graph.placeholder(v.name or ("input" if i == 0 else f"input_{i}"))
         for child in checked.children:
             args = [env[id(v)] for v in self.flow.inputs(child)]

@@ -60,6 +60,7 @@ def check_graph(program: Program) -> tuple[Checked, list[Diagnostic]]:
     inputs = [Value(shape, None, 0, name) for name, shape in program.inputs.items()]
     checked = infer.check(program.root, inputs[0], "", inputs)
     assert checked is not None  # the network itself has no condition
+    checked.sources = inputs  # the network reads every input, in the order written
     checked.input = inputs[0].shape  # the network's first input, whatever its first layer reads
     for (name, want), got in zip(program.outputs.items(), checked.results, strict=False):
         if want is None or got.shape == want:

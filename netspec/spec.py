@@ -176,10 +176,10 @@ class Spec:
             return compile_spec(self.checked, outputs)
 
     def __repr__(self) -> str:
-        return (
-            f"<Spec {self.name}: {self.input_shape} → {self.output_shape}, "
-            f"{self.num_params:,} params, {self.macs:,} MACs>"
-        )
+        from .report import summary_line
+
+        line = summary_line(self.name, self.input_shapes, self.output_shapes, self.checked)
+        return f"<Spec {line.partition(' MACs')[0]} MACs>"
 
 
 @contextlib.contextmanager

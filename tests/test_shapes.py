@@ -77,7 +77,10 @@ EXAMPLES: dict[str, tuple[list[int], list[Any]]] = {
     "channel_shuffle": ([6, 3, 3], [{"channel_shuffle": 3}]),
     "group": (
         [3, 8, 8],
-        [{"group": {"name": "stem", "layers": [{"conv": {"out": 4, "kernel": 3}}, "relu"]}}],
+        [
+            {"group": {"name": "stem", "layers": [{"conv": {"out": 4, "kernel": 3}}, "relu"]}},
+            {"group": {"name": "one", "keep": True, "layers": [{"conv": {"out": 2, "kernel": 1}}]}},
+        ],
     ),
     "repeat": (
         [3, 8, 8],
@@ -201,6 +204,15 @@ ACTIVATIONS = {
     "hardshrink",
     "softshrink",
 }
+
+
+def test_a_kept_group_of_one_layer_is_a_sequential_of_one():
+    spec = netspec.loads(spec_text([3, 8, 8], EXAMPLES["group"][1]))
+    keys = list(spec.build(device="meta").state_dict())
+    assert keys == ["stem.0.weight", "stem.0.bias", "one.0.weight", "one.0.bias"]
+    plain = {"group": EXAMPLES["group"][1][1]["group"] | {"keep": False}}
+    keys = list(netspec.loads(spec_text([3, 8, 8], [plain])).build(device="meta").state_dict())
+    assert keys == ["one.weight", "one.bias"]
 
 
 def test_every_kind_has_an_example():

@@ -18,6 +18,10 @@ if TYPE_CHECKING:
 class GroupSpec(Options):
     layers: LayerList = Field(min_length=1, description="the layers, in order")
     inline: Bool = Field(default=False, description="splice the layers into the enclosing list")
+    keep: Bool = Field(
+        default=False,
+        description="stay a group around a single layer (an nn.Sequential of one: name.0)",
+    )
 
 
 class Group(Kind):
@@ -28,9 +32,13 @@ class Group(Kind):
     family = Family.STRUCTURE
     container = True
     nested = ("layers",)
-    summary = "a named sequence of layers: name, layers"
+    summary = "a named sequence of layers: name, layers, inline, keep (around one layer)"
 
     def expand(self, node: Node, ctx: ExpandContext) -> Node:
+        if getattr(node.opts, "keep", False):  # its one layer stays inside it, numbered 0
+            inner = ctx.layers("layers")
+            node.children = inner.children if inner.implicit else [inner]
+            return node
         inner = ctx.layers("layers", name=node.name)
         if inner.implicit:
             node.children = inner.children
@@ -72,8 +80,7 @@ def check_sequence(node: Node, source: Value, ctx: InferContext, path: str) -> C
     # the input is what the first layer reads: the previous output, or a tensor by from:
     first = children[0].input if children else source.shape
     result = Checked.of(node, path, first, value.shape, children)
-    if children:
-        result.results = [value]
+    result.results = [value]  # with no layers (an empty repeat), its input passes through
     return result
 
 
