@@ -83,22 +83,22 @@ def to_dot(root: Checked, title: str, depth: int | None = None, rankdir: str = "
         top.attr(rank="source")
         for value in root.sources:
             node = f"input/{value.name}" if many else "input"
-            label = f"{value.name}\n{value.shape.times()}" if many else "input"
-            if not many:
-                label = f"input\n{value.shape.times()}"
+            label = f"{value.name if many else 'input'}\n{value.shape.times()}"
             top.node(node, label, shape="oval", fillcolor="white")
             drawer.ports[id(value)] = Port(node, value.shape)
     drawer.order.append("input")
     drawer.sequence(root.children, g)
-    names = [v.name for v in root.results] if len(root.results) > 1 else ["output"]
-    for name, value in zip(names, root.results, strict=True):
-        node = f"output/{name}" if len(root.results) > 1 else "output"
+    scope = root.node.opens
+    named = list(scope.outputs) if scope is not None and scope.outputs else []
+    node = "output"
+    for name, value in zip(named or ["output"], root.results, strict=True):
+        node = f"output/{name}" if named else "output"
         g.node(node, f"{name}\n{value.shape.times()}", shape="oval", fillcolor="white")
         drawer.connect([drawer.port(value)], node)
     # edges go in the top graph: an edge inside a cluster would pull its nodes into it
     for tail, head, attrs in drawer.edges:
         g.edge(tail, head, **attrs)
-    _legend(g, drawer.families)
+    _legend(g, drawer.families, node)  # beside the last output
     source: str = g.source
     return source
 
@@ -266,7 +266,7 @@ def _title(root: Checked, title: str) -> str:
     return f"{title}: {root.params:,} params, {human(root.macs)} MACs"
 
 
-def _legend(g: graphviz.Digraph, families: set[Family]) -> None:
+def _legend(g: graphviz.Digraph, families: set[Family], anchor: str) -> None:
     with g.subgraph(name="legend") as legend:
         legend.attr(rank="same")
         previous = ""
@@ -275,7 +275,7 @@ def _legend(g: graphviz.Digraph, families: set[Family]) -> None:
                 continue
             node = f"legend_{family.name.lower()}"
             legend.node(node, family.value, fillcolor=COLOURS[family], fontsize="8", height="0.2")
-            legend.edge(previous or "output", node, style="invis")
+            legend.edge(previous or anchor, node, style="invis")
             previous = node
 
 
