@@ -47,6 +47,17 @@ def validate(
                 key=True,
             )
         )
+    for key in ("input", "inputs"):  # optional each, but not empty when written
+        if not library and isinstance(data, dict) and key in data and data[key] is None:
+            errors.append(
+                doc.diagnostic(
+                    (key,),
+                    f"{key} is empty",
+                    "write the input shape without the batch, e.g. input: [3, 224, 224]"
+                    if key == "input"
+                    else "write each input's name and shape, e.g. inputs: {image: [3, 224, 224]}",
+                )
+            )
     params = data.get("params") if isinstance(data.get("params"), dict) else {}
     own = data.get("blocks") if isinstance(data.get("blocks"), dict) else {}
     blocks = {**(imported or {}), **own}
