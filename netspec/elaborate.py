@@ -475,6 +475,20 @@ class _Expander:
             except NeedsShapes:  # e.g. groups: ${channels()}: the shape pass evaluates it
                 concrete[k] = v
                 pending.append(k)
+        too_late = [k for k in pending if k in ("name", "expect")] or pending[:1] * bool(
+            kind.nested
+        )
+        if too_late:  # what names the layer, or expands it, is needed before shapes are known
+            what = kind.name if kind.nested else "a layer"
+            self.fail(
+                (*path, too_late[0]),
+                f"{what}'s {too_late[0]} cannot depend on shapes: it is needed before shapes "
+                "are known",
+                "compute it from params and block arguments; shapes can set the other options "
+                "of single layers, and if:",
+                trace=trace,
+            )
+            raise Failed
         concrete.update(graph)
         try:
             opts = kind.Options.model_validate(concrete, context=None if pending else EVALUATED)
@@ -488,16 +502,6 @@ class _Expander:
         node = Node(kind, opts, opts.name or index, self.doc, path, trace=trace, given=opts.name)
         self.graph_options(node, path, graph, condition, trace)
         if pending:
-            if kind.nested:
-                self.fail(
-                    (*path, pending[0]),
-                    f"{kind.name}'s {pending[0]} cannot depend on shapes: {kind.name} is "
-                    "expanded before shapes are known",
-                    "compute it from params and block arguments; shapes can set the options "
-                    "of single layers and if:",
-                    trace=trace,
-                )
-                raise Failed
             node.pending = Pending(concrete, tuple(pending), env)
         if opts.expect is not None:
             node.expects = [(tuple(opts.expect), (*path, "expect"), self.doc)]
