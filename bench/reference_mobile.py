@@ -3,8 +3,8 @@
 ``efficientnet_b0``, ``mobilenet_v2`` and ``mobilenet_v3_small`` have the same submodule names as
 torchvision 0.29's models of the same name, so their ``state_dict`` keys and shapes (in order),
 their parameter counts and, with the weights copied over, their eval-mode outputs are the same.
-The key lists they are tested against are ``/work/shared/reference/torchvision/*.txt``
-(``tests/test_reference_mobile.py``).
+The key lists they are tested against are ``tests/data/torchvision/*.txt``, copies of the
+project's shared reference (``tests/test_reference_mobile.py``).
 
 Written from the published architectures (EfficientNet: Tan & Le 2019, table 1; MobileNetV2:
 Sandler et al. 2018, table 2; MobileNetV3: Howard et al. 2019, table 2) and torchvision's

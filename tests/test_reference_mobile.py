@@ -1,7 +1,7 @@
 """The hand-written mobile networks of ``bench/reference_mobile.py`` against torchvision's.
 
-torchvision is not installed here; what it builds is recorded in
-``/work/shared/reference/torchvision/<name>.txt``: a comment line ending in the parameter count,
+What torchvision builds is recorded in ``tests/data/torchvision/<name>.txt`` (copied from the
+project's shared reference): a comment line ending in the parameter count,
 then one ``key [shape]`` line per ``state_dict`` entry, in order. Each network must reproduce
 that list exactly, have that many parameters, and map a 224×224 image to 1000 logits.
 """
@@ -18,7 +18,7 @@ from torch import nn
 
 from bench import reference_mobile as ref
 
-REFERENCE_DIR = Path("/work/shared/reference/torchvision")
+REFERENCE_DIR = Path(__file__).resolve().parent / "data" / "torchvision"
 
 BUILDERS: dict[str, Callable[[], nn.Module]] = {
     "efficientnet_b0": ref.efficientnet_b0,
