@@ -70,6 +70,17 @@ def measure(model: nn.Module, input_dims: tuple[int, ...]) -> tuple[Shapes, dict
     return {name: shapes[0] for name, shapes in results.items()}, macs
 
 
+def randomise_norms(model: nn.Module) -> nn.Module:
+    """Non-trivial batchnorm statistics and affine weights, so that a misplaced layer shows."""
+    for module in model.modules():
+        if isinstance(module, nn.BatchNorm2d):
+            nn.init.uniform_(module.running_mean, -0.1, 0.1)
+            nn.init.uniform_(module.running_var, 0.5, 1.5)
+            nn.init.uniform_(module.weight, 0.5, 1.5)
+            nn.init.uniform_(module.bias, -0.1, 0.1)
+    return model
+
+
 def assert_static_matches_module(
     spec: netspec.Spec, model: nn.Module, extra_macs: dict[str, int] | None = None
 ) -> None:

@@ -13,12 +13,13 @@ The second half tests the residual options the zoo needs (``inline``, ``projecti
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import torch
 from conftest import ROOT, ZOO, netspec
-from crosscheck import assert_static_matches_module
+from crosscheck import assert_static_matches_module, measure
 from torch import nn
 
 import netspec as ns
@@ -65,6 +66,35 @@ def published(macs: int, gflops: float) -> bool:
     """Whether MACs round to a published GFLOPS figure, to the digits it is given with."""
     digits = len(repr(gflops).split(".")[1])
     return round(macs / 1e9, digits) == gflops
+
+
+def assert_figures_are_torchvisions(
+    name: str, params: int, macs: int, gflops: float, hand_written: Callable[[], nn.Module]
+) -> None:
+    """Parameters and MACs as torchvision publishes them, and as a hand-written network's
+    forward hooks measure them (on the meta device: no values)."""
+    spec = ns.load(f"torchvision/{name}")
+    assert spec.num_params == params
+    assert spec.macs == macs
+    assert spec.input_shape.dims == (3, 224, 224) and spec.output_shape.dims == (1000,)
+    header = (DATA / f"{name}.txt").read_text().splitlines()[0]
+    assert header.endswith(f"; {params} parameters")
+    with torch.device("meta"):
+        model = hand_written()
+    assert sum(measure(model, (3, 224, 224))[1].values()) == macs
+    assert published(macs, gflops)
+
+
+def assert_loads_torchvisions_checkpoint(name: str) -> ns.Spec:
+    """torchvision's keys and shapes, in order, and a strict load of a checkpoint of them."""
+    spec = ns.load(f"torchvision/{name}")
+    model = spec.build(device="meta")
+    expected = reference(name)
+    assert [(k, tuple(v.shape)) for k, v in model.state_dict().items()] == expected
+    checkpoint = {k: torch.empty(shape, device="meta") for k, shape in expected}
+    result = model.load_state_dict(checkpoint, strict=True, assign=True)
+    assert not result.missing_keys and not result.unexpected_keys
+    return spec
 
 
 def test_every_zoo_spec_is_tested_and_has_reference_data():

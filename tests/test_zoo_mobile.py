@@ -22,8 +22,12 @@ from typing import Any
 import pytest
 import torch
 from conftest import netspec
-from crosscheck import assert_static_matches_module, measure
-from test_zoo import DATA, published, reference
+from crosscheck import assert_static_matches_module, randomise_norms
+from test_zoo import (
+    assert_figures_are_torchvisions,
+    assert_loads_torchvisions_checkpoint,
+    published,
+)
 from torch import nn
 
 import netspec as ns
@@ -101,41 +105,15 @@ FAMILY: list[tuple[str, dict[str, Any], str, int, float]] = [
 ]
 
 
-def randomise_norms(model: nn.Module) -> None:
-    """Non-trivial batchnorm statistics and affine weights, so that their order matters."""
-    for module in model.modules():
-        if isinstance(module, nn.BatchNorm2d):
-            nn.init.uniform_(module.running_mean, -0.1, 0.1)
-            nn.init.uniform_(module.running_var, 0.5, 1.5)
-            nn.init.uniform_(module.weight, 0.5, 1.5)
-            nn.init.uniform_(module.bias, -0.1, 0.1)
-
-
 @pytest.mark.parametrize("name", NAMES)
 def test_params_and_macs_are_torchvisions(name):
-    spec = ns.load(f"torchvision/{name}")
-    params, macs, gflops = EXPECTED[name]
-    assert spec.num_params == params
-    assert spec.macs == macs
-    assert spec.input_shape.dims == (3, 224, 224) and spec.output_shape.dims == (1000,)
-    header = (DATA / f"{name}.txt").read_text().splitlines()[0]
-    assert header.endswith(f"; {params} parameters")
-    # the same count on the hand-written network, measured by forward hooks (on meta: no values)
-    with torch.device("meta"):
-        hand_written = REFERENCES[name]()
-    assert sum(measure(hand_written, (3, 224, 224))[1].values()) == macs
-    assert published(macs, gflops)
+    assert_figures_are_torchvisions(name, *EXPECTED[name], REFERENCES[name])
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_state_dict_is_torchvisions_and_loads_strictly(name):
-    spec = ns.load(f"torchvision/{name}")
+    spec = assert_loads_torchvisions_checkpoint(name)
     model = spec.build(device="meta")
-    expected = reference(name)
-    assert [(k, tuple(v.shape)) for k, v in model.state_dict().items()] == expected
-    checkpoint = {k: torch.empty(shape, device="meta") for k, shape in expected}
-    result = model.load_state_dict(checkpoint, strict=True, assign=True)
-    assert not result.missing_keys and not result.unexpected_keys
     assert spec.warnings == []  # the residual's named branch is read wherever the add exists
     assert_static_matches_module(spec, model)
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import pytest
 import torch
 from conftest import ROOT
-from crosscheck import assert_static_matches_module, measure
+from crosscheck import assert_static_matches_module, measure, randomise_norms
 from torch import nn
 
 import netspec as ns
@@ -51,13 +51,7 @@ def torchvision_layout(name: str) -> list[tuple[str, tuple[int, ...]]]:
 def with_statistics(model: nn.Module) -> nn.Module:
     """Random weights and batchnorm statistics, so that a misplaced layer shows."""
     torch.manual_seed(0)
-    for module in model.modules():
-        if isinstance(module, nn.BatchNorm2d):
-            nn.init.uniform_(module.running_mean, -0.1, 0.1)
-            nn.init.uniform_(module.running_var, 0.5, 1.5)
-            nn.init.uniform_(module.weight, 0.5, 1.5)
-            nn.init.uniform_(module.bias, -0.1, 0.1)
-    return model.eval()
+    return randomise_norms(model).eval()
 
 
 @pytest.fixture(scope="module")
