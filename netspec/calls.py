@@ -13,8 +13,9 @@ from typing import Any
 from .entries import call_problems, is_shape
 from .errors import NetspecError
 from .expansion import Expander, Failed, implicit_group, inline_group, short_trace
+from .expr import NeedsShapes, ShapeLookup
 from .ir import Node, Scope
-from .schema import is_name
+from .schema import is_name, reserved
 from .source import PathKey, show
 
 #: A block may call itself (stopped by an if:) at most this many times in a row.
@@ -41,7 +42,11 @@ def expand_call(
         options = {k: v for k, v in options.items() if k != "if"}
     else:
         condition = True
-    given = self.value(options, path, env, trace) if options is not None else {}
+    try:
+        given = self.value(options, path, env, trace, deferrable=isinstance(options, dict))
+    except NeedsShapes:  # e.g. out: ${channels() * 6}: expanded by the shape pass
+        return _later(self, block, options, path, env, trace, index, depth, condition)
+    given = {} if given is None else given
     before = len(self.errors)
     for p in call_problems(block, definition.args, given, True):
         self.fail((*path, *p.subpath), p.message, p.hint, key=p.key, trace=trace)
@@ -54,6 +59,8 @@ def expand_call(
             f"a layer name is letters, digits and _, starting with a letter, got {show(name)}",
             trace=trace,
         )
+    elif reserved(name):
+        self.fail((*path, "name"), reserved(name), trace=trace)
     if expect is not None and not is_shape(expect):
         self.fail(
             (*path, "expect"),
@@ -207,4 +214,55 @@ def expand_call(
     node.given = name
     if expect is not None:
         node.expects = [*node.expects, (tuple(expect), (*path, "expect"), self.doc)]
+    return node
+
+
+def _later(
+    self: Expander,
+    block: str,
+    options: dict[str, Any],
+    path: PathKey,
+    env: Mapping[str, Any],
+    trace: tuple[str, ...],
+    index: str,
+    depth: int,
+    condition: bool | tuple[str, Mapping[str, Any]],
+) -> Node:
+    """A call whose arguments read shapes (``channels()``): a node that the shape pass expands.
+
+    It stands in the calling list with the call's name, tensors and condition; once its input
+    is known, the arguments are evaluated and the block expanded where the call was written.
+    """
+    graph: dict[str, Any] = {
+        k: self.value(options[k], (*path, k), env, trace)
+        for k in ("from", "to", "name")
+        if k in options
+    }
+    scopes, active = list(self.shared.scopes), list(self.shared.active)
+
+    def expand(shapes: ShapeLookup) -> Node:
+        saved = self.shared.scopes, self.shared.active
+        self.shared.scopes, self.shared.active = list(scopes), list(active)
+        try:
+            given = self.value(options, path, env, trace, shapes=shapes)
+            node = expand_call(self, block, given, path, env, trace, index, depth)
+        except Failed:
+            node = None
+        finally:
+            self.shared.scopes, self.shared.active = saved
+        if self.errors or node is None:
+            raise NetspecError(list(self.errors))
+        return node
+
+    group, opts = implicit_group()
+    node = Node(group, opts, graph.get("name") or index, self.doc, path, block, trace=trace)
+    node.scope = self.shared.scopes[-1]
+    node.site = (self.doc, path)
+    node.later = expand
+    for key, attr in (("from", "sources"), ("to", "targets")):
+        value = graph.get(key)
+        names = value if isinstance(value, list) else [value] if value else []
+        setattr(node, attr, tuple(str(n) for n in names))
+    if condition is not True:
+        node.condition = condition  # type: ignore[assignment]
     return node

@@ -29,7 +29,7 @@ from .entries import (
 )
 from .errors import NetspecError, Pos, Problem, did_you_mean
 from .expansion import Expander, ExpandScope, Failed, Shared, implicit_group, short_trace
-from .expr import ExpressionError, NeedsShapes, has_expression, substitute
+from .expr import ExpressionError, NeedsShapes, ShapeLookup, has_expression, substitute
 from .imports import BlockRef, Module, load_module
 from .ir import Node, Pending, Scope, Shape
 from .overrides import apply_layer_overrides, split_overrides
@@ -229,6 +229,7 @@ class _Expander:
         env: Mapping[str, Any],
         trace: tuple[str, ...] = (),
         deferrable: bool = False,
+        shapes: ShapeLookup | None = None,
     ) -> Any:
         """Substitute every expression in ``raw`` (recursively); raise Failed after reporting.
 
@@ -239,16 +240,15 @@ class _Expander:
             if "${" not in raw:
                 return raw
             try:
-                return substitute(raw, env)
+                return substitute(raw, env, shapes)
             except NeedsShapes as e:
                 if deferrable:
                     raise
                 self.fail(
                     path,
                     f"{e.args[0]}() is known only once shapes are, which is too late here",
-                    "shapes can set the options of single layers and if:; pass widths to "
-                    "blocks, repeats and params as numbers (inside a block, channels(input) "
-                    "reads its input)",
+                    "shapes can set the options of single layers, if:, and a block call's "
+                    "arguments; write a number, a param or a block argument here",
                     trace=trace,
                 )
                 raise Failed from None
@@ -261,9 +261,13 @@ class _Expander:
                 self.fail(path, e.message, e.hint, trace=trace)
                 raise Failed from e
         if isinstance(raw, list):
-            return [self.value(v, (*path, i), env, trace, deferrable) for i, v in enumerate(raw)]
+            return [
+                self.value(v, (*path, i), env, trace, deferrable, shapes) for i, v in enumerate(raw)
+            ]
         if isinstance(raw, dict):
-            return {k: self.value(v, (*path, k), env, trace, deferrable) for k, v in raw.items()}
+            return {
+                k: self.value(v, (*path, k), env, trace, deferrable, shapes) for k, v in raw.items()
+            }
         return raw
 
     # layers
@@ -485,7 +489,7 @@ class _Expander:
                 f"{what}'s {too_late[0]} cannot depend on shapes: it is needed before shapes "
                 "are known",
                 "compute it from params and block arguments; shapes can set the other options "
-                "of single layers, and if:",
+                "of single layers, if:, and a block call's arguments",
                 trace=trace,
             )
             raise Failed

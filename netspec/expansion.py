@@ -12,7 +12,7 @@ import functools
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
-from .expr import has_expression
+from .expr import ShapeLookup, has_expression
 from .ir import Node, Scope
 from .registry import Kind, get_kind
 from .schema import Options
@@ -78,6 +78,7 @@ class Expander(Protocol):
         env: Mapping[str, Any],
         trace: tuple[str, ...] = (),
         deferrable: bool = False,
+        shapes: ShapeLookup | None = None,
     ) -> Any: ...
 
     def condition(

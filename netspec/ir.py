@@ -124,6 +124,8 @@ class Node:
     pending: Pending | None = None
     #: where its from:, to: and if: are written (a block call's: in the calling file)
     site: tuple[Document, PathKey] | None = None
+    #: a block call whose arguments read shapes: expands it once its input is known
+    later: Callable[[Callable[[str | None], tuple[int, ...]]], Node] | None = None
 
     @property
     def display(self) -> str:

@@ -140,16 +140,19 @@ def float_text(value: Any) -> Any:
     return value
 
 
-def _name(value: Any) -> Any:
+def reserved(value: Any) -> str:
+    """Why ``value`` cannot name a module (an attribute of torch's containers, a keyword), or ""."""
     if isinstance(value, str) and value in RESERVED_NAMES:
-        raise PydanticCustomError(
-            "reserved_name", f'"{value}" is the name of a torch module attribute; choose another'
-        )
+        return f'"{value}" is the name of a torch module attribute; choose another'
     if isinstance(value, str) and keyword.iskeyword(value):
-        raise PydanticCustomError(
-            "reserved_name",
-            f'"{value}" is a Python keyword, which no module can be called; choose another',
-        )
+        return f'"{value}" is a Python keyword, which no module can be called; choose another'
+    return ""
+
+
+def _name(value: Any) -> Any:
+    problem = reserved(value)
+    if problem:
+        raise PydanticCustomError("reserved_name", problem)
     return value
 
 

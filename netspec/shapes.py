@@ -228,6 +228,12 @@ class _Infer:
                 self.lookup(env, name, node, ("from", i) if len(node.sources) > 1 else ("from",))
                 for i, name in enumerate(node.sources)
             ]
+        if node.later is not None:  # a block call whose arguments read shapes: expand it now
+            called = node.later(self.shapes_of(env, node, sources))
+            if called.name.isdigit():
+                called.name = node.name  # its place in the list, as numbered there
+            called.condition = None  # decided above
+            node = called
         self.arity(node, sources)
         if node.pending is not None:
             self.evaluate_pending(node, env, sources)

@@ -181,3 +181,32 @@ def test_generated_forward_is_readable_code():
     code = [m.code for m in model.modules() if isinstance(m, torch.fx.GraphModule)]
     assert code and all("def forward" in c for c in code)
     assert any("[input_1, " in c or "getattr(self" in c for c in code)
+
+
+def test_a_block_call_whose_arguments_read_shapes_is_expanded_by_the_shape_pass():
+    spec = load(
+        "name: t\ninput: [16, 8, 8]\n"
+        "blocks:\n  conv_bn:\n    args: {out: int, groups: 1}\n    layers:\n"
+        '      - conv: {out: "${out}", kernel: 3, padding: 1, groups: "${groups}", bias: false}\n'
+        "      - batchnorm\n"
+        "layers:\n"
+        '  - conv_bn: {out: "${channels() * 6}"}\n'
+        '  - conv_bn: {name: depthwise, out: "${channels()}", groups: "${channels()}"}\n'
+        '  - conv_bn: {out: "${channels(input)}", if: "${height() > 4}", to: last}\n'
+        "  - add: {from: [input, last]}\n"
+    )
+    assert [c.output.dims for c in spec.checked.children] == [
+        (96, 8, 8),
+        (96, 8, 8),
+        (16, 8, 8),
+        (16, 8, 8),
+    ]
+    assert spec.checked.child("depthwise").children[0].node.opts.groups == 96
+    assert_static_matches_module(spec, spec.build())
+    # a wrong argument is found when the call is expanded, at the call
+    with pytest.raises(ns.NetspecError, match='argument "out" of block b: expected an integer'):
+        load(
+            "name: t\ninput: [16, 8, 8]\nblocks:\n  b:\n    args: {out: int}\n"
+            '    layers: [{conv: {out: "${out}", kernel: 1}}]\n'
+            'layers:\n  - b: {out: "${channels() / 3}"}\n'
+        )
