@@ -14,6 +14,7 @@ Example::
 
 from __future__ import annotations
 
+import keyword
 import operator
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -32,6 +33,15 @@ def compile_spec(checked: Checked, outputs: Sequence[str] = ()) -> nn.Module:
     return _Builder(checked, tuple(outputs)).module(checked)
 
 
+#: names the generated code itself uses: an argument of that name would hide them
+_TAKEN = frozenset(("self", "getattr", "torch", "operator", "builtins", "fx_pytree", "pytree"))
+
+
+def _argument(name: str) -> str:
+    """A tensor's name as an argument of the generated forward (``class`` → ``class_``)."""
+    return f"{name}_" if keyword.iskeyword(name) or name in _TAKEN else name
+
+
 class _Builder:
     """The :class:`~netspec.registry.BuildContext` handed to composite kinds."""
 
@@ -41,6 +51,13 @@ class _Builder:
         self.flow = Dataflow(root)
         self.roots: set[int] = {id(root)}  # surveyed on their own: the network, a kind's parts
         self.exported: dict[int, list[Value]] = {}
+        #: the containers that hand back each tensor (a block's outputs), by the tensor's id: a
+        #: container inside one of them that makes the tensor returns it
+        self.handed_back: dict[int, list[str]] = {}
+        for c in root.walk():
+            if c.node.kind.container:
+                for v in c.results:
+                    self.handed_back.setdefault(id(v), []).append(c.path)
 
     def module(self, checked: Checked) -> nn.Module:
         return checked.node.kind.build(checked, self)
@@ -57,10 +74,19 @@ class _Builder:
                 for v in self.exports(child):
                     if v in found or id(v) not in made:
                         continue
-                    if self.flow.read_outside(v, c) or any(v is r for r in self.root.results):
+                    if self.flow.read_outside(v, c) or self._returned_around(v, c):
                         found.append(v)
             self.exported[id(c)] = found
         return found
+
+    def _returned_around(self, value: Value, c: Checked) -> bool:
+        """Whether a container around ``c`` hands ``value`` back (or the network outputs it)."""
+        if any(value is r for r in self.root.results):
+            return True
+        return any(
+            c.path.startswith(f"{p}.") or (not p and c.path)
+            for p in self.handed_back.get(id(value), [])
+        )
 
     # containers: a chain, or a graph
 
@@ -96,7 +122,7 @@ class _Builder:
         # the network's forward takes its inputs in the order written, read or not
         reads = checked.sources if checked is self.root else self.flow.inputs(checked)
         for i, v in enumerate(reads):
-            env[id(v)] = graph.placeholder(v.name or ("input" if i == 0 else f"input_{i}"))
+            env[id(v)] = graph.placeholder(_argument(v.name or ("input" if i == 0 else f"x{i}")))
         for child in checked.children:
             args = [env[id(v)] for v in self.flow.inputs(child)]
             exports = self.exports(child)

@@ -12,6 +12,7 @@ Example::
 
 from __future__ import annotations
 
+import keyword
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
@@ -148,11 +149,12 @@ class _Expander:
             outputs[""] = self.shape(("output",))
         for key, names in (("inputs", inputs), ("outputs", outputs)):
             for name in names:
-                if name and not is_name(name):
+                if name and (not is_name(name) or keyword.iskeyword(name)):
+                    why = "a Python keyword" if is_name(name) else "not a name"
                     self.fail(
                         (key, name),
-                        f'{key[:-1]} name "{name}" is not a name',
-                        "use letters, digits and _, starting with a letter",
+                        f'{key[:-1]} name "{name}" is {why}',
+                        "use letters, digits and _, starting with a letter, and no keyword",
                         key=True,
                     )
         if self.errors:

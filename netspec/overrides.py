@@ -19,7 +19,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from .errors import NetspecError, did_you_mean
-from .ir import Node
+from .ir import Node, Pending
 from .schema import EVALUATED
 from .source import show
 from .validation import error_text
@@ -78,10 +78,17 @@ def apply_layer_overrides(root: Node, overrides: Mapping[str, Any], file: str) -
                 f'--set {key}: {node.kind.name} has no option "{option}"',
                 did_you_mean(option, fields, f"{node.kind.name} options"),
             )
-        data = _plain(node.opts.model_dump(by_alias=True, exclude_unset=True))
+        pending = node.pending  # options written with channels(): still expressions
+        if pending is not None:
+            data = dict(pending.options)
+            keys = tuple(k for k in pending.keys if k != option)
+        else:
+            data, keys = _plain(node.opts.model_dump(by_alias=True, exclude_unset=True)), ()
         data[option] = value
         try:
-            node.opts = node.kind.Options.model_validate(data, context=EVALUATED)
+            node.opts = node.kind.Options.model_validate(data, context=None if keys else EVALUATED)
+            if pending is not None:
+                node.pending = Pending(data, keys, pending.env) if keys else None
         except ValidationError as e:
             first = e.errors()[0]
             raise NetspecError.plain(

@@ -217,18 +217,24 @@ def refuse_shared_inplace(branch: Node, what: str) -> None:
 
 
 def refuse_named(children: list[Checked], what: str) -> None:
-    """Named tensors inside a residual or an inception: their modules compute plain chains."""
-    for child in children:
-        for c in child.walk():
-            node = c.node
-            if node.sources or node.targets:
-                key = "from" if node.sources else "to"
-                raise Problem(
-                    f"{key}: inside {what}: its layers form a chain of their own",
-                    "write the branches as layers with to: and merge them with add or concat "
-                    "(from: [a, b]) instead",
-                    at=node,
-                )
+    """Named tensors inside a residual or an inception: their modules compute plain chains.
+
+    A block called there may use names of its own: its module is a graph of its own.
+    """
+    stack = list(children)
+    while stack:
+        c = stack.pop()
+        node = c.node
+        if node.opens is None:
+            stack.extend(c.children)
+        if node.sources or node.targets:
+            key = "from" if node.sources else "to"
+            raise Problem(
+                f"{key}: inside {what}: its layers form a chain of their own",
+                "write the branches as layers with to: and merge them with add or concat "
+                "(from: [a, b]) instead",
+                at=node,
+            )
 
 
 def need_rank(shape: Shape, rank: int, what: str, hint: str = "") -> None:

@@ -61,6 +61,7 @@ def check_graph(program: Program) -> tuple[Checked, list[Diagnostic]]:
     checked = infer.check(program.root, inputs[0], "", inputs)
     assert checked is not None  # the network itself has no condition
     checked.sources = inputs  # the network reads every input, in the order written
+    infer.read.update(id(v) for v in checked.results)  # the network's outputs are read
     checked.input = inputs[0].shape  # the network's first input, whatever its first layer reads
     for (name, want), got in zip(program.outputs.items(), checked.results, strict=False):
         if want is None or got.shape == want:
@@ -112,6 +113,7 @@ class _Infer:
         self.leaves: list[Checked] = []  # checked so far, for hints that look back
         self.envs: dict[Scope, _Env] = {}
         self.scopes: list[Scope] = []  # the scope of the layer being checked, innermost last
+        self.read: set[int] = set()  # the tensors (by id) that some layer reads, or handed back
 
     # scopes and names
 
@@ -194,6 +196,8 @@ class _Infer:
                 scope = env.scope
                 if binding.used or binding.site is None or name in (*scope.outputs, *scope.read_if):
                     continue
+                if id(binding.value) in self.read:  # read without its name: the next layer
+                    continue
                 if (binding.site[0].file, binding.site[1]) in read:
                     continue
                 doc, at = binding.site
@@ -218,9 +222,8 @@ class _Infer:
         env = self.env(scope, inputs or [source])
         if node.condition is not None and not self.condition(node, env, source):
             scope.read_if.update(node.sources)  # read where the condition holds: not dead
-            for name in node.targets:
+            for name in node.targets:  # an earlier tensor of that name stays, as for a value if:
                 scope.skipped.setdefault(name, node.site or (node.doc, node.path))
-                env.names.pop(name, None)  # an earlier tensor of that name is not this one
             return None
         sources = [source]
         if node.sources:
@@ -235,11 +238,13 @@ class _Infer:
             called.condition = None  # decided above
             node = called
         self.arity(node, sources)
-        if node.pending is not None:
-            self.evaluate_pending(node, env, sources)
-        path = f"{parent}.{node.name}" if parent else node.name
+        self.read.update(id(v) for v in sources)
+        inner_env = env
         if node.opens is not None and node.opens is not scope:
-            self.env(node.opens, sources)  # a block call: its layers see its inputs
+            inner_env = self.env(node.opens, sources)  # a block call: its layers see its inputs
+        if node.pending is not None:  # a block's one layer, standing for the call: its names
+            self.evaluate_pending(node, inner_env, sources)
+        path = f"{parent}.{node.name}" if parent else node.name
         self.scopes.append(node.opens or scope)
         try:
             checked = node.kind.infer(node, sources, self, path)
@@ -262,6 +267,8 @@ class _Infer:
         if not checked.results:
             checked.results = [Value(checked.output, checked)]
         checked.output = checked.results[0].shape
+        if opened is not None:  # what a block hands back is read by its caller
+            self.read.update(id(v) for v in checked.results)
         self.name_results(node, checked, env)
         if not node.children:
             self.leaves.append(checked)
@@ -300,7 +307,7 @@ class _Infer:
             return
         doc, at = node.site or (node.doc, node.path)
         results = checked.results
-        if len(node.targets) != len(results) and not (len(node.targets) == 1):
+        if len(node.targets) != len(results):
             raise NetspecError(
                 [
                     doc.diagnostic(
@@ -313,6 +320,18 @@ class _Infer:
                 ]
             )
         many = len(node.targets) > 1
+        if len(set(node.targets)) < len(node.targets):
+            twice = next(n for n in node.targets if node.targets.count(n) > 1)
+            raise NetspecError(
+                [
+                    doc.diagnostic(
+                        (*at, "to"),
+                        f'to: names "{twice}" twice',
+                        "give each tensor its own name",
+                        notes=node.trace,
+                    )
+                ]
+            )
         for i, name in enumerate(node.targets):
             value = results[i]
             if not value.name:

@@ -104,6 +104,18 @@ def _check_block(doc: Document, name: str, block: Any, errors: list[Diagnostic])
                 path, f'block "{name}" has the name of {origin}', "rename the block", key=True
             )
         )
+    for key in ("inputs", "outputs"):  # each a tensor once
+        names = block.get(key) if isinstance(block, dict) else None
+        if isinstance(names, list):
+            for i, name in enumerate(names):
+                if isinstance(name, str) and name in names[:i]:
+                    errors.append(
+                        doc.diagnostic(
+                            (*path, key, i),
+                            f'block {key} name "{name}" again',
+                            f"each of the block's {key} is a tensor of its own: name it once",
+                        )
+                    )
     args = block.get("args") if isinstance(block, dict) else None
     for arg in args if isinstance(args, dict) else {}:
         if not is_name(arg) or arg in CALL_KEYS:

@@ -168,7 +168,8 @@ def test_a_recursive_block_stops_at_its_condition():
 def test_an_unused_name_is_a_warning_on_stderr(tmp_path):
     path = tmp_path / "net.yaml"
     path.write_text(
-        "name: t\ninput: [4, 8, 8]\nlayers:\n  - conv: {out: 4, kernel: 1, to: lost}\n  - relu\n"
+        "name: t\ninput: [4, 8, 8]\nlayers:\n  - conv: {out: 4, kernel: 1, to: lost}\n"
+        "  - relu: {from: input}\n"
     )
     run = netspec("check", str(path))
     assert run.code == 0
@@ -209,4 +210,108 @@ def test_a_block_call_whose_arguments_read_shapes_is_expanded_by_the_shape_pass(
             "name: t\ninput: [16, 8, 8]\nblocks:\n  b:\n    args: {out: int}\n"
             '    layers: [{conv: {out: "${out}", kernel: 1}}]\n'
             'layers:\n  - b: {out: "${channels() / 3}"}\n'
+        )
+
+
+# Found by a review of the graph code; each a bug until fixed.
+
+
+def test_a_group_of_one_layer_keeps_its_from_to_and_condition():
+    spec = load(
+        "name: t\ninput: [3, 8, 8]\nlayers:\n"
+        "  - conv: {out: 3, kernel: 1, to: a}\n  - conv: {out: 5, kernel: 1}\n"
+        "  - group: {from: a, to: r, layers: [relu]}\n"
+        '  - group: {if: "${channels() > 100}", layers: [{conv: {out: 7, kernel: 1}}]}\n'
+        "  - add: {from: [a, r]}\n"
+    )
+    assert spec.output_shape.dims == (3, 8, 8) and spec.warnings == []
+    m = spec.build().eval()
+    x = torch.randn(1, 3, 8, 8)
+    a = getattr(m, "0")(x)
+    assert torch.allclose(m(x), a + torch.relu(a), atol=1e-6)
+    with pytest.raises(ns.NetspecError, match="an inline group joins the enclosing chain"):
+        load("name: t\ninput: [3]\nlayers:\n  - group: {inline: true, to: x, layers: [relu]}\n")
+
+
+def test_a_block_of_one_layer_reads_its_own_input():
+    text = (
+        "name: t\ninput: [3, 8, 8]\n"
+        'blocks: {b: {layers: [{conv: {out: "${channels(input) * 2}", kernel: 1}}]}}\n'
+        "layers: [{conv: {out: 5, kernel: 1}}, b]\n"
+    )
+    assert load(text).output_shape.dims == (10, 8, 8)
+
+
+def test_tensor_names_that_python_or_the_generated_code_own():
+    spec = load(
+        "name: t\ninputs: {self: [3, 8, 8], getattr: [3, 8, 8]}\nlayers:\n"
+        "  - group: {layers: [{conv: {out: 3, kernel: 1, from: getattr}}, relu]}\n"
+        "  - add: {from: [self, getattr]}\n"
+    )
+    x, y = torch.randn(1, 3, 8, 8), torch.randn(1, 3, 8, 8)
+    assert torch.allclose(spec.build()(x, y), x + y)
+    with pytest.raises(ns.NetspecError, match='input name "class" is a Python keyword'):
+        load("name: t\ninputs: {class: [3]}\nlayers: [relu]\n")
+
+
+def test_a_block_output_made_deep_inside_and_unread_is_handed_back():
+    spec = load(
+        "name: t\ninput: [4, 8, 8]\nblocks:\n  b:\n    outputs: [a, c]\n    layers:\n"
+        "      - group: {layers: [{conv: {out: 4, kernel: 1, to: c}}, {relu: {to: a}}]}\n"
+        "layers: [{b: {to: [x, y]}}, {relu: {from: x}}]\n"
+    )
+    assert spec.build()(torch.randn(1, 4, 8, 8)).shape == (1, 4, 8, 8)
+
+
+def test_set_reaches_an_option_written_with_channels():
+    text = 'name: t\ninput: [3, 8, 8]\nlayers:\n  - conv: {out: "${channels() * 2}", kernel: 1}\n'
+    assert ns.loads(text, **{"0.out": 9}).output_shape.dims == (9, 8, 8)
+    assert ns.loads(text, **{"0.kernel": 3}).output_shape.dims == (6, 6, 6)
+
+
+def test_a_condition_on_shapes_leaves_an_earlier_name_as_a_value_condition_does():
+    for cond in ("${use}", "${channels() > 100}"):
+        spec = load(
+            "name: t\ninput: [3, 8, 8]\nparams: {use: false}\nlayers:\n"
+            "  - relu: {to: x}\n"
+            f'  - conv: {{out: 3, kernel: 1, to: x, if: "{cond}"}}\n'
+            "  - add: {from: [x, input]}\n"
+        )
+        x = torch.randn(1, 3, 8, 8)
+        assert torch.allclose(spec.build()(x), torch.relu(x) + x), cond
+
+
+def test_a_block_with_names_of_its_own_in_a_residual_body():
+    spec = load(
+        "name: t\ninput: [8, 8, 8]\nblocks:\n  se:\n    layers:\n"
+        "      - pool: {global: true, mode: avg}\n      - conv: {out: 8, kernel: 1}\n"
+        "      - sigmoid: {to: gate}\n      - mul: {from: [input, gate]}\n"
+        "layers:\n  - residual: {body: [{conv: {out: 8, kernel: 1}}, se], after: relu}\n"
+    )
+    m = spec.build().eval()
+    x = torch.randn(2, 8, 8, 8)
+    body = m[0].body
+    y = body[0](x)
+    gate = torch.sigmoid(getattr(body[1], "1")(y.mean((2, 3), keepdim=True)))
+    assert torch.allclose(m(x), torch.relu(y * gate + x), atol=1e-5)
+
+
+def test_names_read_without_their_name_are_not_reported_unused():
+    assert (
+        load(
+            "name: t\ninput: [4, 8, 8]\n"
+            "blocks:\n  b: {layers: [{conv: {out: 4, kernel: 1, to: r}}]}\n"
+            "layers:\n  - repeat: {times: 2, body: [{relu: {to: feat}}]}\n  - b: {to: q}\n"
+            "  - relu\n  - conv: {out: 4, kernel: 1, to: out}\n"
+        ).warnings
+        == []
+    )
+
+
+def test_a_name_given_twice_in_one_to_is_an_error():
+    with pytest.raises(ns.NetspecError, match='to: names "a" twice'):
+        load("name: t\ninput: [4, 8, 8]\nlayers:\n  - split: {parts: 2, to: [a, a]}\n")
+    with pytest.raises(ns.NetspecError, match='block inputs name "p" again'):
+        load(
+            "name: t\ninput: [3]\nblocks:\n  b: {inputs: [p, p], layers: [relu]}\nlayers: [relu]\n"
         )

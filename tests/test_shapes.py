@@ -395,6 +395,7 @@ blocks:
       - conv: {out: "${out}", kernel: 1, to: y}
       - add: {from: [input, y], if: "${keep and channels(input) == out}"}
       - conv: {out: "${out}", kernel: 1, to: never}
+      - relu: {from: y}
 layers:
   - block: {out: 8, keep: false}
   - block: {out: 8}
@@ -403,7 +404,8 @@ layers:
 
 def test_unused_tensor_is_judged_over_every_call_of_its_block():
     """A tensor read only where an if: holds (the residual add, in some calls of a block) is
-    used; a tensor read by no call is reported once, at its to:."""
+    used; a tensor read by no call (and not what the block hands back) is reported once, at
+    its to:."""
     warnings = netspec.loads(UNUSED).warnings
     assert [(w.message, w.pos and w.pos.line) for w in warnings] == [
         ('tensor "never" is never used', 10)

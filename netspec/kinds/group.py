@@ -35,7 +35,10 @@ class Group(Kind):
     summary = "a named sequence of layers: name, layers, inline, keep (around one layer)"
 
     def expand(self, node: Node, ctx: ExpandContext) -> Node:
-        if getattr(node.opts, "keep", False):  # its one layer stays inside it, numbered 0
+        refuse_inline_graph(node)
+        # its one layer stays inside it, numbered 0: when asked, and when the group itself reads,
+        # names or conditions a tensor (the layer alone would lose them)
+        if getattr(node.opts, "keep", False) or node.sources or node.targets or node.condition:
             inner = ctx.layers("layers")
             node.children = inner.children if inner.implicit else [inner]
             return node
@@ -82,6 +85,16 @@ def check_sequence(node: Node, source: Value, ctx: InferContext, path: str) -> C
     result = Checked.of(node, path, first, value.shape, children)
     result.results = [value]  # with no layers (an empty repeat), its input passes through
     return result
+
+
+def refuse_inline_graph(node: Node) -> None:
+    """An inline group or repeat joins the enclosing chain: it cannot read or name a tensor."""
+    if getattr(node.opts, "inline", False) and (node.sources or node.targets):
+        raise Problem(
+            f"an inline {node.kind.name} joins the enclosing chain of layers: it takes no "
+            "from: or to:",
+            "drop inline, or put from: and to: on its first and last layers",
+        )
 
 
 def carry_expects(node: Node, layers: list[Node]) -> list[Node]:

@@ -11,7 +11,7 @@ from ..errors import Problem
 from ..ir import Checked, Node, Value
 from ..registry import BuildContext, ExpandContext, Family, InferContext, Kind, register
 from ..schema import Bool, LayerList, Name, Names, NonNegInt, Options
-from .group import carry_expects, check_sequence
+from .group import carry_expects, check_sequence, refuse_inline_graph
 
 if TYPE_CHECKING:
     from torch import nn
@@ -47,6 +47,7 @@ class Repeat(Kind):
     summary = "copies of body: times or over (+ as), index (i), first (the first copy's layers)"
 
     def expand(self, node: Node, ctx: ExpandContext) -> Node:
+        refuse_inline_graph(node)
         opts: RepeatSpec = node.opts  # type: ignore[assignment]
         count = opts.times if opts.times is not None else len(opts.over or [])
         if count > MAX_COPIES:
