@@ -121,13 +121,7 @@ def test_params_and_macs_are_torchvisions(name):
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_state_dict_is_torchvisions_and_loads_strictly(name):
-    spec = ns.load(f"torchvision/{name}")
-    model = spec.build(device="meta")
-    expected = reference(name)
-    assert [(k, tuple(v.shape)) for k, v in model.state_dict().items()] == expected
-    checkpoint = {k: torch.empty(shape, device="meta") for k, shape in expected}
-    result = model.load_state_dict(checkpoint, strict=True, assign=True)
-    assert not result.missing_keys and not result.unexpected_keys
+    model = assert_loads_torchvisions_checkpoint(name).build(device="meta")
     # num_batches_tracked is a buffer, not a parameter: the counts agree with the file's header
     assert sum(p.numel() for p in model.parameters()) == EXPECTED[name][0]
     with torch.no_grad():
