@@ -18,16 +18,16 @@ Example::
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
 
 from .elaborate import Program
-from .errors import Diagnostic, NetspecError, Problem, did_you_mean
+from .errors import Diagnostic, NetspecError, Problem
 from .expansion import implicit_group, short_trace
 from .expr import ExpressionError, substitute
 from .ir import Checked, Node, Scope, Shape, Value
+from .names import Binding, Names, Tensors
 from .registry import get_kind
 from .schema import EVALUATED
 from .source import Document, PathKey, show
@@ -61,7 +61,7 @@ def check_graph(program: Program) -> tuple[Checked, list[Diagnostic]]:
     checked = infer.check(program.root, inputs[0], "", inputs)
     assert checked is not None  # the network itself has no condition
     checked.sources = inputs  # the network reads every input, in the order written
-    infer.read.update(id(v) for v in checked.results)  # the network's outputs are read
+    infer.tensors.read.update(id(v) for v in checked.results)  # the network's outputs are read
     checked.input = inputs[0].shape  # the network's first input, whatever its first layer reads
     for (name, want), got in zip(program.outputs.items(), checked.results, strict=False):
         if want is None or got.shape == want:
@@ -82,28 +82,7 @@ def check_graph(program: Program) -> tuple[Checked, list[Diagnostic]]:
                 )
             ]
         )
-    return checked, infer.unused()
-
-
-@dataclass(eq=False)
-class _Binding:
-    """A named tensor in a scope: the value, where the name was given, whether it was read."""
-
-    value: Value
-    site: tuple[Document, PathKey] | None
-    used: bool = False
-
-
-@dataclass(eq=False)
-class _Env:
-    scope: Scope
-    names: dict[str, _Binding] = field(default_factory=dict)
-    #: every binding ever made here (a name given again shadows the earlier one)
-    history: list[tuple[str, _Binding]] = field(default_factory=list)
-
-    def bind(self, name: str, binding: _Binding) -> None:
-        self.names[name] = binding
-        self.history.append((name, binding))
+    return checked, infer.tensors.unused()
 
 
 class _Infer:
@@ -111,104 +90,8 @@ class _Infer:
 
     def __init__(self) -> None:
         self.leaves: list[Checked] = []  # checked so far, for hints that look back
-        self.envs: dict[Scope, _Env] = {}
+        self.tensors = Tensors()
         self.scopes: list[Scope] = []  # the scope of the layer being checked, innermost last
-        self.read: set[int] = set()  # the tensors (by id) that some layer reads, or handed back
-
-    # scopes and names
-
-    def env(self, scope: Scope, inputs: list[Value]) -> _Env:
-        """The names of ``scope``; a scope entered for the first time binds its inputs."""
-        found = self.envs.get(scope)
-        if found is None:
-            found = self.envs[scope] = _Env(scope)
-            for name, value in zip(scope.inputs, inputs, strict=False):
-                found.bind(name, _Binding(value, None, used=True))
-        return found
-
-    def lookup(self, env: _Env, name: str, node: Node, where: PathKey) -> Value:
-        binding = env.names.get(name)
-        if binding is not None:
-            binding.used = True
-            return binding.value
-        doc, at = node.site or (node.doc, node.path)
-        scope = env.scope
-        notes: tuple[str, ...] = ()
-        if name in scope.made:
-            made_doc, made_at = scope.made[name]
-            pos = made_doc.pos(made_at, key=False)
-            line = f"{made_doc.file}:{pos.line}:{pos.col}" if pos else made_doc.file
-            message = f'tensor "{name}" is used before it is made'
-            notes = (f'"{name}" is made at {line}',)
-            hint = (
-                "layers run in the order they are written: read it after the layer that "
-                "makes it (a layer that reads its own output would be a cycle)"
-            )
-        elif name in scope.skipped:
-            message = f'tensor "{name}" is made only by a layer that is left out here (if: false)'
-            hint = "read it under the same condition, or give the layer an if: that holds"
-        else:
-            message = f'unknown tensor "{name}"'
-            hint = did_you_mean(name, env.names, "tensor names here")
-            if scope.label:
-                message += f" in block {scope.label}"
-                hint += "; a block sees only its own names and its inputs"
-        raise NetspecError(
-            [doc.diagnostic((*at, *where), message, hint, notes=(*node.trace, *notes))]
-        )
-
-    def output(self, env: _Env, name: str, index: int) -> Value:
-        """A tensor that a block or the network hands back, by the name its outputs: give."""
-        binding = env.names.get(name)
-        if binding is not None:
-            binding.used = True
-            return binding.value
-        assert env.scope.declared is not None  # a scope with outputs says where
-        doc, at = env.scope.declared
-        key = name if at == ("outputs",) else index
-        hint = did_you_mean(name, env.names, "tensor names at the end")
-        if name in env.scope.skipped:
-            hint = "the layer that makes it is left out by its if:; " + hint
-        raise NetspecError(
-            [
-                doc.diagnostic(
-                    (*at, key),
-                    f'output "{name}" is never made',
-                    f"name a tensor with to: {name}; {hint}",
-                    key=at == ("outputs",),
-                )
-            ]
-        )
-
-    def unused(self) -> list[Diagnostic]:
-        """Warnings for the named tensors that nothing reads."""
-        # a block's name is judged over all its calls: a tensor that only some calls read
-        # (`add: {from: [input, y], if: ...}`) is used, and an unread one is reported once
-        read = {
-            (b.site[0].file, b.site[1])
-            for env in self.envs.values()
-            for _, b in env.history
-            if b.used and b.site is not None
-        }
-        out: dict[tuple[Any, ...], Diagnostic] = {}
-        for env in self.envs.values():
-            for name, binding in env.history:
-                scope = env.scope
-                if binding.used or binding.site is None or name in (*scope.outputs, *scope.read_if):
-                    continue
-                if id(binding.value) in self.read:  # read without its name: the next layer
-                    continue
-                if (binding.site[0].file, binding.site[1]) in read:
-                    continue
-                doc, at = binding.site
-                found = doc.diagnostic(
-                    at,
-                    f'tensor "{name}" is never used',
-                    "read it with from:, or drop the to:",
-                    severity="warning",
-                )
-                out.setdefault((found.sort_key(), found.message), found)
-        return sorted(out.values(), key=Diagnostic.sort_key)
 
     # layers
 
@@ -219,7 +102,7 @@ class _Infer:
         if node.scope is None:  # made by a kind (an inception's empty branch): its parent's
             node.scope = self.scopes[-1]
         scope = node.scope
-        env = self.env(scope, inputs or [source])
+        env = self.tensors.env(scope, inputs or [source])
         if node.condition is not None and not self.condition(node, env, source):
             scope.read_if.update(node.sources)  # read where the condition holds: not dead
             for name in node.targets:  # an earlier tensor of that name stays, as for a value if:
@@ -228,7 +111,9 @@ class _Infer:
         sources = [source]
         if node.sources:
             sources = [
-                self.lookup(env, name, node, ("from", i) if len(node.sources) > 1 else ("from",))
+                self.tensors.lookup(
+                    env, name, node, ("from", i) if len(node.sources) > 1 else ("from",)
+                )
                 for i, name in enumerate(node.sources)
             ]
         if node.later is not None:  # a block call whose arguments read shapes: expand it now
@@ -238,10 +123,12 @@ class _Infer:
             called.condition = None  # decided above
             node = called
         self.arity(node, sources)
-        self.read.update(id(v) for v in sources)
+        self.tensors.read.update(id(v) for v in sources)
         inner_env = env
         if node.opens is not None and node.opens is not scope:
-            inner_env = self.env(node.opens, sources)  # a block call: its layers see its inputs
+            inner_env = self.tensors.env(
+                node.opens, sources
+            )  # a block call: its layers see its inputs
         if node.pending is not None:  # a block's one layer, standing for the call: its names
             self.evaluate_pending(node, inner_env, sources)
         path = f"{parent}.{node.name}" if parent else node.name
@@ -262,13 +149,15 @@ class _Infer:
         checked.sources = sources
         opened = node.opens
         if opened is not None and opened.outputs:
-            inner = self.envs[opened]
-            checked.results = [self.output(inner, n, i) for i, n in enumerate(opened.outputs)]
+            inner = self.tensors.envs[opened]
+            checked.results = [
+                self.tensors.output(inner, n, i) for i, n in enumerate(opened.outputs)
+            ]
         if not checked.results:
             checked.results = [Value(checked.output, checked)]
         checked.output = checked.results[0].shape
         if opened is not None:  # what a block hands back is read by its caller
-            self.read.update(id(v) for v in checked.results)
+            self.tensors.read.update(id(v) for v in checked.results)
         self.name_results(node, checked, env)
         if not node.children:
             self.leaves.append(checked)
@@ -302,7 +191,7 @@ class _Infer:
                 ]
             )
 
-    def name_results(self, node: Node, checked: Checked, env: _Env) -> None:
+    def name_results(self, node: Node, checked: Checked, env: Names) -> None:
         if not node.targets:
             return
         doc, at = node.site or (node.doc, node.path)
@@ -336,23 +225,23 @@ class _Infer:
             value = results[i]
             if not value.name:
                 value.name = name
-            env.bind(name, _Binding(value, (doc, (*at, "to", i) if many else (*at, "to"))))
+            env.bind(name, Binding(value, (doc, (*at, "to", i) if many else (*at, "to"))))
 
-    def shapes_of(self, env: _Env, node: Node, sources: list[Value]) -> Any:
+    def shapes_of(self, env: Names, node: Node, sources: list[Value]) -> Any:
         def lookup(name: str | None) -> tuple[int, ...]:
             if name is None:
                 return sources[0].shape.dims
-            return self.lookup(env, name, node, ()).shape.dims
+            return self.tensors.lookup(env, name, node, ()).shape.dims
 
         return lookup
 
-    def condition(self, node: Node, env: _Env, source: Value) -> bool:
+    def condition(self, node: Node, env: Names, source: Value) -> bool:
         assert node.condition is not None
         text, names = node.condition
         doc, at = node.site or (node.doc, node.path)
         sources = [source]
         if node.sources:
-            sources = [self.lookup(env, name, node, ("from",)) for name in node.sources]
+            sources = [self.tensors.lookup(env, name, node, ("from",)) for name in node.sources]
         value = self.evaluate(doc, (*at, "if"), text, names, self.shapes_of(env, node, sources))
         if not isinstance(value, bool):
             raise NetspecError(
@@ -377,7 +266,7 @@ class _Infer:
         except Problem as e:
             raise NetspecError([doc.diagnostic(at, e.message, e.hint)]) from None
 
-    def evaluate_pending(self, node: Node, env: _Env, sources: list[Value]) -> None:
+    def evaluate_pending(self, node: Node, env: Names, sources: list[Value]) -> None:
         pending = node.pending
         assert pending is not None
         options = dict(pending.options)
