@@ -19,11 +19,11 @@ DEFAULT_MAX_BYTES = 8 * 10**9
 
 
 def build_and_run(
-    spec: Spec, meta: bool = False, max_bytes: int = DEFAULT_MAX_BYTES
+    spec: Spec, meta: bool = False, max_bytes: int = DEFAULT_MAX_BYTES, seed: int | None = None
 ) -> tuple[nn.Module, Shape]:
     """Build the module and run it once in eval mode on a batch of zeros (of meta tensors)."""
     device = "meta" if meta else None
-    model = spec.build(device=device, max_bytes=max_bytes).eval()
+    model = spec.build(device=device, max_bytes=max_bytes, seed=seed).eval()
     with torch.no_grad():
         out = model(*(x.to(device or "cpu") for x in example_inputs(spec)))
     outs = out if isinstance(out, dict) else {"output": out}

@@ -1,6 +1,7 @@
 """The ``netspec`` command. Only this module prints or exits.
 
-Exit codes: 0 all good, 1 a spec error (diagnostics on stderr), 2 misuse of the command.
+Exit codes: 0 all good, 1 a spec error (diagnostics on stderr), 2 misuse of the command, 3 the
+asked file could not be made for want of a tool (render without Graphviz: the .dot instead).
 ``check`` and ``list`` never import torch; ``build`` does, after the spec has been checked.
 """
 
@@ -23,6 +24,7 @@ from .source import show
 _FLOAT_TEXT = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)[eE][+-]?\d+$")
 EXIT_SPEC_ERROR = 1
 EXIT_MISUSE = 2
+EXIT_INCOMPLETE = 3
 
 
 class Misuse(Exception):
@@ -80,6 +82,12 @@ def _parser() -> argparse.ArgumentParser:
         default=8.0,
         metavar="GB",
         help="refuse to build what needs more memory (default 8 GB)",
+    )
+    build.add_argument(
+        "--seed",
+        type=_natural,
+        metavar="N",
+        help="initialise the weights from this seed: the same weights every time",
     )
     _add_set(build)
     build.set_defaults(run=_build)
@@ -170,6 +178,17 @@ def _positive(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
     return int(value)
+
+
+def _natural(text: str) -> int:
+    """An argparse type: a whole number of at least 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number ≥ 0, got {text!r}")
+    return value
 
 
 def _positive_float(text: str) -> float:
@@ -293,7 +312,7 @@ def _build(args: argparse.Namespace) -> int:
         _refuse_overwriting_spec(output, spec)
     from .build import build_and_run, save_module
 
-    model, _ = build_and_run(spec, args.meta, int(args.max_memory * 1e9))
+    model, _ = build_and_run(spec, args.meta, int(args.max_memory * 1e9), args.seed)
     print(f"{spec.name}: built from {spec.file}")
     for name, shape in spec.input_shapes.items():
         print(f"  input   {shape}" + (f"  {name}" if len(spec.input_shapes) > 1 else ""))
@@ -331,7 +350,7 @@ def _render(args: argparse.Namespace) -> int:
         _refuse_overwriting_spec(fallback, spec)
         write_bytes_atomic(fallback, source.encode())
         print(f"netspec render: wrote {fallback} instead of {output}. {e}", file=sys.stderr)
-        return 0
+        return EXIT_INCOMPLETE  # a Makefile that wanted the picture must notice
     write_bytes_atomic(output, data)
     print(f"{spec.file}: wrote {output}")
     return 0

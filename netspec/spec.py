@@ -146,8 +146,11 @@ class Spec:
         values += (activation_values(self.checked) + inputs) * batch
         return values * BYTES_PER_VALUE
 
-    def build(self, *, device: str | None = None, max_bytes: int | None = None) -> nn.Module:
-        """Compile to a fresh ``torch.nn.Module`` (new random weights each call).
+    def build(
+        self, *, device: str | None = None, max_bytes: int | None = None, seed: int | None = None
+    ) -> nn.Module:
+        """Compile to a fresh ``torch.nn.Module`` (new random weights each call; with ``seed``,
+        the same weights every time, without touching torch's global random state).
 
         Its ``forward`` takes the inputs in the order the spec lists them and returns the
         output tensor, or a dict of the named ``outputs:`` in their order.
@@ -165,15 +168,19 @@ class Spec:
                 f"{human_bytes(max_bytes)}",
                 "build on the meta device (--meta), or raise the limit with --max-memory GB",
             )
-        from .compiler import compile_spec
-
-        outputs = self.output_names
-        if device is None:
-            return compile_spec(self.checked, outputs)
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
+            raise NetspecError.plain(self.file, f"seed must be a whole number ≥ 0, got {seed!r}")
         import torch
 
-        with torch.device(device):
-            return compile_spec(self.checked, outputs)
+        from .compiler import compile_spec
+
+        with contextlib.ExitStack() as stack:
+            if seed is not None:  # the weights' initialisation, and only that, is seeded
+                stack.enter_context(torch.random.fork_rng(devices=[]))
+                torch.manual_seed(seed)
+            if device is not None:
+                stack.enter_context(torch.device(device))
+            return compile_spec(self.checked, self.output_names)
 
     def __repr__(self) -> str:
         from .report import summary_line

@@ -16,6 +16,7 @@ import pytest
 import torch
 import torchinfo
 from conftest import BIG, BUNDLED, ZOO
+from conftest import netspec as cli_netspec
 from crosscheck import assert_static_matches_module
 
 import netspec
@@ -139,3 +140,26 @@ def test_state_dict_keys_follow_the_spec():
     assert "stage2.0.shortcut.weight" in keys
     assert "stem.0.weight" in keys and "head.2.weight" in keys
     assert "b3.0.p2.2.weight" in netspec.load("googlenet").build().state_dict()
+
+
+def test_a_seed_gives_the_same_weights_and_leaves_torch_alone():
+    spec = netspec.load("lenet")
+    torch.manual_seed(1)
+    before = torch.rand(1)
+    torch.manual_seed(1)
+    a, b = spec.build(seed=7).state_dict(), spec.build(seed=7).state_dict()
+    assert torch.rand(1) == before  # torch's own random state went on as if nothing happened
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    other = spec.build(seed=8).state_dict()
+    assert not all(torch.equal(a[k], other[k]) for k in a)
+    with pytest.raises(netspec.NetspecError, match="seed must be a whole number"):
+        spec.build(seed=-1)
+
+
+def test_build_seed_on_the_command_line(tmp_path):
+    paths = [tmp_path / "a.pt", tmp_path / "b.pt"]
+    for path in paths:
+        assert cli_netspec("build", "lenet", "--seed", "3", "-o", str(path)).code == 0
+    a, b = (torch.jit.load(str(p)).state_dict() for p in paths)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert cli_netspec("build", "lenet", "--seed", "x").code == 2
