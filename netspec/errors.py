@@ -74,6 +74,10 @@ class NetspecError(Exception):
     def format(self) -> str:
         return "\n".join(d.format() for d in self.diagnostics)
 
+    def _render_traceback_(self) -> list[str]:
+        """How IPython and Jupyter show the error: the diagnostics, with no traceback."""
+        return self.format().splitlines()
+
     @classmethod
     def plain(cls, file: str, message: str, hint: str = "") -> NetspecError:
         """An error that concerns a whole file (or an option) rather than a line of it."""

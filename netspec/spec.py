@@ -112,6 +112,15 @@ class Spec:
 
         return format_table(self.checked)
 
+    def summary(self, *, static: bool = False, batch: int = 1, depth: int | None = None) -> Any:
+        """The per-layer summary (:class:`netspec.summary.Summary`): torchinfo's on the meta
+        device, or with ``static=True`` netspec's own (no torch), as ``netspec summary``
+        computes it; ``netspec.report.format_summary(s, "table")`` (or json, csv) formats it."""
+        from .summary import static_summary, torch_summary
+
+        make = static_summary if static else torch_summary
+        return make(self, batch, depth)
+
     def to_dot(self, depth: int | None = None, rankdir: str = "TB") -> str:
         """The Graphviz DOT source of the diagram (``depth=None``: what fits a screen)."""
         from .diagram import to_dot

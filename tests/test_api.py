@@ -100,3 +100,19 @@ def test_importing_netspec_does_not_import_torch():
     code = "import sys, netspec; netspec.load('resnet'); print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_a_spec_error_shows_in_ipython_without_a_traceback():
+    with pytest.raises(netspec.NetspecError) as e:
+        netspec.loads("name: t\ninput: [3]\nlayers: [relux]\n")
+    lines = e.value._render_traceback_()  # what IPython prints instead of the traceback
+    assert (
+        lines[0].startswith("<string>:3:10: error: unknown layer kind") and "Traceback" not in lines
+    )
+
+
+def test_spec_summary_in_python():
+    spec = netspec.load("lenet")
+    static = spec.summary(static=True, batch=2)
+    assert static.source == "static" and static.batch == 2 and static.totals.params == 61706
+    assert spec.summary().source == "torchinfo"
