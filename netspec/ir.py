@@ -145,12 +145,6 @@ class Value:
     index: int = 0
     name: str = ""
 
-    def origin(self) -> str:
-        """Where the tensor comes from, for messages: ``stage2.0.conv1`` or ``input image``."""
-        if self.producer is None:
-            return f"input {self.name}" if self.name else "the input"
-        return self.producer.path or "the network"
-
     def where(self) -> str:
         """The layer that makes it and its place in the file: ``layer 0 at net.yaml:4:5``."""
         if self.producer is None:

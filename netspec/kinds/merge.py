@@ -7,11 +7,11 @@ graph (``add``), a squeeze-and-excitation gate (``mul``, which broadcasts a (C, 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ..errors import Problem
 from ..ir import Checked, Node, Shape, Value
-from ..registry import Cost, Family, InferContext, Kind, register
+from ..registry import Family, InferContext, Kind, register
 from ..schema import Options
 
 if TYPE_CHECKING:
@@ -43,9 +43,6 @@ class _Merge(Kind):
 
     def merged(self, shapes: list[Shape]) -> Shape:
         raise NotImplementedError
-
-    def costs(self, opts: Any, shapes: list[Shape]) -> Cost:
-        return Cost(self.merged(shapes))
 
     def describe(self, opts: MergeSpec) -> str:
         return self.name
