@@ -208,6 +208,11 @@ def _number(text: str, kind: type[int] | type[float]) -> float:
 
 def _add_set(p: argparse.ArgumentParser) -> None:
     p.add_argument(
+        "--scale",
+        metavar="NAME",
+        help="one of the spec's scales (its sizes: n, s, m, ...); default: the first it lists",
+    )
+    p.add_argument(
         "--max-layers",
         type=_positive,
         default=MAX_LAYERS,
@@ -246,7 +251,7 @@ def parse_sets(items: Sequence[str]) -> dict[str, Any]:
 def _load(args: argparse.Namespace) -> Any:
     from .spec import load
 
-    spec = load(args.spec, max_layers=args.max_layers, **parse_sets(args.set))
+    spec = load(args.spec, max_layers=args.max_layers, scale=args.scale, **parse_sets(args.set))
     _warn(spec)
     return spec
 
@@ -272,7 +277,7 @@ def _output(text: str | None) -> Path | None:
 def _check(args: argparse.Namespace) -> int:
     from .bundled import locate
     from .imports import is_library, load_library
-    from .report import format_params, format_table, summary_line
+    from .report import format_params, format_scales, format_table, summary_line
     from .source import read_source
     from .spec import Spec
 
@@ -286,15 +291,18 @@ def _check(args: argparse.Namespace) -> int:
                 noun = "block" if len(blocks) == 1 else "blocks"
                 print(f"{doc.file}: ok  library of {len(blocks)} {noun}: {', '.join(blocks)}")
                 continue
-            spec = Spec(doc, overrides, args.max_layers)
+            spec = Spec(doc, overrides, args.max_layers, args.scale)
         except NetspecError as e:
             print(e.format(), file=sys.stderr)
             failed += 1
             continue
         _warn(spec)
-        line = summary_line(spec.name, spec.input_shapes, spec.output_shapes, spec.checked)
+        title = f"{spec.name} (scale {spec.scale})" if spec.scale else spec.name
+        line = summary_line(title, spec.input_shapes, spec.output_shapes, spec.checked)
         print(f"{spec.file}: ok  {line}")
         if args.table:
+            if spec.scales:
+                print(format_scales(spec.scales, spec.scale))
             print(format_params(spec.params, overrides))
             print(format_table(spec.checked))
             print()
@@ -455,4 +463,6 @@ def _list(args: argparse.Namespace) -> int:
             f"{'':<{width}}  {spec.input_shape} → {spec.output_shape}, "
             f"{spec.num_params:,} params; {params}"
         )
+        if spec.scales:
+            print(f"{'':<{width}}  scales {', '.join(spec.scales)} (--scale; default {spec.scale})")
     return 0

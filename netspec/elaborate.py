@@ -25,15 +25,21 @@ from .entries import (
     is_shape,
     kind_options,
     parse_entry,
-    type_problem,
-    value_type,
 )
-from .errors import NetspecError, Pos, Problem, did_you_mean
+from .errors import Diagnostic, NetspecError, Pos, Problem
 from .expansion import Expander, ExpandScope, Failed, Shared, implicit_group, short_trace
-from .expr import ExpressionError, NeedsShapes, ShapeLookup, has_expression, substitute
+from .expr import (
+    ExpressionError,
+    Function,
+    NeedsShapes,
+    ShapeLookup,
+    has_expression,
+    substitute,
+)
 from .imports import BlockRef, Module, load_module
 from .ir import Node, Pending, Scope, Shape
 from .overrides import apply_layer_overrides, split_overrides
+from .params import file_env, scale_names
 from .registry import Kind, get_kind
 from .schema import EVALUATED, SpecFile, is_name
 from .source import Document, PathKey, show
@@ -54,7 +60,11 @@ class Program:
     doc: Document
     name: str
     description: str
+    #: the values of the params (defaults, then the scale's, then overrides)
     params: dict[str, Any]
+    #: the chosen scale ("" for a spec without scales) and all of them, the default first
+    scale: str
+    scales: list[str]
     #: the network's inputs by name (``input`` when the spec writes one ``input:``)
     inputs: dict[str, Shape]
     root: Node
@@ -62,6 +72,8 @@ class Program:
     outputs: dict[str, Shape | None]
     #: the scope of the network's own tensor names
     scope: Scope
+    #: what expanding found suspicious but valid (the shape pass adds its own)
+    warnings: list[Diagnostic]
 
     @property
     def input(self) -> Shape:
@@ -70,15 +82,19 @@ class Program:
 
 
 def elaborate(
-    doc: Document, overrides: Mapping[str, Any] | None = None, max_layers: int = MAX_LAYERS
+    doc: Document,
+    overrides: Mapping[str, Any] | None = None,
+    max_layers: int = MAX_LAYERS,
+    scale: str | None = None,
 ) -> Program:
     """Validate and expand a parsed spec (raises :class:`NetspecError`).
 
-    ``overrides`` set params (``width``) and single layers' options (``head.fc.out``).
+    ``overrides`` set params (``width``) and single layers' options (``head.fc.out``);
+    ``scale`` chooses one of the spec's ``scales:`` (default: the first).
     """
     module = load_module(doc)
     params, layer_options = split_overrides(overrides or {})
-    program = _Expander(module, Shared(max_layers)).run(params)
+    program = _Expander(module, Shared(max_layers)).run(params, scale)
     apply_layer_overrides(program.root, layer_options, doc.file)
     return program
 
@@ -112,7 +128,10 @@ class _Expander:
         if found is None:
             found = _Expander(ref.module, self.shared)
             before = len(self.errors)
-            found.params = found.evaluate_params({})
+            module = ref.module
+            found.params = file_env(
+                found, found.spec.params, module.settings, None, module.settings_at
+            )
             if len(self.errors) > before:
                 self.shared.broken.add(key)
                 raise Failed
@@ -133,9 +152,10 @@ class _Expander:
             self.doc.diagnostic(path, message, hint, key=key, notes=short_trace(trace), pos=pos)
         )
 
-    def run(self, overrides: dict[str, Any]) -> Program:
+    def run(self, overrides: dict[str, Any], scale: str | None) -> Program:
         assert isinstance(self.spec, SpecFile)  # a spec, not a library (load_module)
-        self.params = self.evaluate_params(overrides)
+        self.params = file_env(self, self.spec.params, overrides, scale)
+        scales = scale_names(self.doc.data)
         data = self.doc.data
         if self.spec.inputs is not None:
             inputs = {k: self.shape(("inputs", k)) for k in data["inputs"]}
@@ -172,40 +192,15 @@ class _Expander:
             self.doc,
             self.spec.name,
             self.spec.description,
-            self.params,
+            {k: v for k, v in self.params.items() if not isinstance(v, Function)},
+            scale or (scales[0] if scales else ""),
+            scales,
             inputs,
             root,
             outputs,
             scope,
+            self.shared.warnings,
         )
-
-    def evaluate_params(self, overrides: dict[str, Any]) -> dict[str, Any]:
-        declared = self.spec.params
-        for key in overrides:
-            if key not in declared:
-                raise NetspecError.plain(
-                    self.doc.file,
-                    f'--set {key}: the spec has no param "{key}"',
-                    did_you_mean(key, declared, "params"),
-                )
-        env: dict[str, Any] = {}
-        for name, default in declared.items():
-            try:
-                value = self.value(default, ("params", name), env)
-            except Failed:
-                continue
-            if name in overrides:
-                given = overrides[name]
-                problem = type_problem(given, value_type(value))
-                if problem:
-                    raise NetspecError.plain(
-                        self.doc.file,
-                        f"--set {name}={show(given)}: {problem}",
-                        f"the default is {show(value)}",
-                    )
-                value = float(given) if isinstance(value, float) else given
-            env[name] = value
-        return env
 
     def shape(self, path: PathKey) -> Shape:
         raw: Any = self.doc.data

@@ -36,6 +36,8 @@ class Shared:
 
     def __init__(self, max_layers: int) -> None:
         self.errors: list[Diagnostic] = []
+        #: what is suspicious but valid (a repeat that a computed count leaves empty)
+        self.warnings: list[Diagnostic] = []
         self.count = 0
         self.max_layers = max_layers
         self.expanders: dict[int, Expander] = {}
@@ -163,10 +165,26 @@ class ExpandScope:
         return self.ex.max_layers - self.ex.shared.count
 
     def value(self, *subpath: str | int, env: dict[str, Any] | None = None) -> Any:
+        return self.ex.value(
+            self.written(*subpath), (*self.path, *subpath), {**self.env, **(env or {})}, self.trace
+        )
+
+    def written(self, *subpath: str | int) -> Any:
         raw: Any = self.raw
         for part in subpath:
             raw = raw[part]
-        return self.ex.value(raw, (*self.path, *subpath), {**self.env, **(env or {})}, self.trace)
+        return raw
+
+    def warn(self, message: str, hint: str, *subpath: str | int) -> None:
+        self.ex.shared.warnings.append(
+            self.ex.doc.diagnostic(
+                (*self.path, *subpath),
+                message,
+                hint,
+                notes=short_trace(self.trace),
+                severity="warning",
+            )
+        )
 
 
 @functools.cache

@@ -2,9 +2,10 @@
 
 Nothing is ever passed to ``eval``. Allowed: numbers, booleans, strings, lists; names of params,
 block arguments and repeat variables; ``+ - * / // % **`` (bounded), comparisons, ``and or
-not``, ``x if c else y``, indexing ``xs[i]``, the helpers in :data:`HELPERS`, and the shape
-helpers in :data:`SHAPE_HELPERS` (``channels()``, ``channels(skip)``), which only the shape
-pass can answer: before it they raise :class:`NeedsShapes`.
+not``, ``x if c else y``, indexing ``xs[i]``, the helpers in :data:`HELPERS`, the file's own
+:class:`Function` s (``functions:``), and the shape helpers in :data:`SHAPE_HELPERS`
+(``channels()``, ``channels(skip)``), which only the shape pass can answer: before it they
+raise :class:`NeedsShapes`.
 
 Example::
 
@@ -29,6 +30,10 @@ from .errors import Problem, did_you_mean
 MAX_INT = 10**18
 MAX_EXPR_CHARS = 500
 MAX_LIST = 10_000
+#: Steps (nodes visited) one expression may take, calls of the file's functions included.
+MAX_STEPS = 10_000
+#: How deep calls of the file's functions may nest.
+MAX_CALL_DEPTH = 16
 
 
 def make_divisible(value: float, divisor: int = 8, min_value: int | None = None) -> int:
@@ -43,6 +48,20 @@ def make_divisible(value: float, divisor: int = 8, min_value: int | None = None)
     if new < 0.9 * value:
         new += divisor
     return new
+
+
+def numbered(prefix: str, count: int, start: int = 0) -> list[str]:
+    """Names with numbers, for ``from:``: ``numbered("y", 3)`` is ``["y0", "y1", "y2"]``.
+
+    What a block concatenates when a repeat named its copies' outputs ``y${i}`` (YOLO's C2f).
+    """
+    if not isinstance(prefix, str) or not all(
+        isinstance(n, int) and not isinstance(n, bool) for n in (count, start)
+    ):
+        raise Problem("numbered() takes a text and whole numbers: numbered('y', 3)")
+    if not 0 <= count <= MAX_LIST or abs(start) > MAX_INT:
+        raise Problem(f"numbered() makes 0 to {MAX_LIST:,} names, not {count}")
+    return [f"{prefix}{k}" for k in range(start, start + count)]
 
 
 def _round(x: Any, ndigits: Any = None) -> Any:
@@ -60,12 +79,29 @@ HELPERS: dict[str, Callable[..., Any]] = {
     "ceil": math.ceil,
     "floor": math.floor,
     "make_divisible": make_divisible,
+    "numbered": numbered,
 }
 
 #: Helpers that read the shape of the layer's input (no argument) or of a named tensor.
 SHAPE_HELPERS = ("channels", "height", "width", "shape")
 #: Answers a shape helper: the dims of the layer's input (None) or of a named tensor.
 ShapeLookup = Callable[[str | None], tuple[int, ...]]
+
+
+class Function:
+    """One of a file's ``functions:`` (``ch(c): ${...}``): parameters, a parsed body, and the
+    names it sees besides them (the file's params and the functions written before it)."""
+
+    __slots__ = ("body", "env", "name", "params")
+
+    def __init__(self, name: str, params: tuple[str, ...], body: str, env: Mapping[str, Any]):
+        self.name = name
+        self.params = params
+        self.body = _parse(body)
+        self.env = env
+
+    def __repr__(self) -> str:
+        return f"{self.name}({', '.join(self.params)})"
 
 
 class NeedsShapes(Exception):
@@ -231,8 +267,16 @@ class _Eval:
     def __init__(self, env: Mapping[str, Any], shapes: ShapeLookup | None) -> None:
         self.env = env
         self.shapes = shapes
+        self.steps = 0
+        self.depth = 0
 
     def visit(self, node: ast.AST) -> Any:
+        self.steps += 1
+        if self.steps > MAX_STEPS:
+            raise Problem(
+                f"expression takes more than {MAX_STEPS:,} steps to evaluate",
+                "simplify it, or the functions it calls",
+            )
         method = getattr(self, "visit_" + type(node).__name__, None)
         if method is None:
             raise Problem(
@@ -354,30 +398,55 @@ class _Eval:
             raise Problem(f"index {index} out of range for a list of {len(seq)}") from e
 
     def visit_Call(self, node: ast.Call) -> Any:
-        if isinstance(node.func, ast.Name) and node.func.id in SHAPE_HELPERS:
-            return self.shape_helper(node.func.id, node)
-        if not isinstance(node.func, ast.Name) or node.func.id not in HELPERS:
-            what = node.func.id if isinstance(node.func, ast.Name) else _describe(node.func)
+        name = node.func.id if isinstance(node.func, ast.Name) else ""
+        if name in SHAPE_HELPERS:
+            return self.shape_helper(name, node)
+        own = self.env.get(name) if name else None
+        if not isinstance(own, Function) and name not in HELPERS:
+            mine = sorted(k for k, v in self.env.items() if isinstance(v, Function))
             raise Problem(
-                f'calling "{what}" is not allowed in an expression',
-                "the helpers are " + ", ".join(sorted([*HELPERS, *SHAPE_HELPERS])),
+                f'calling "{name or _describe(node.func)}" is not allowed in an expression',
+                "the helpers are "
+                + ", ".join(sorted([*HELPERS, *SHAPE_HELPERS]))
+                + ("; this file's functions are " + ", ".join(mine) if mine else ""),
             )
         if node.keywords:
-            raise Problem(f"{node.func.id}() takes no keyword arguments here")
+            raise Problem(f"{name}() takes no keyword arguments here")
         args = []
         for a in node.args:
             if isinstance(a, ast.Starred):
                 raise Problem("*args is not allowed in an expression")
             args.append(self.visit(a))
-        if node.func.id in ("int", "float", "ceil", "floor", "round", "abs"):
+        if isinstance(own, Function):
+            return self.call(own, args)
+        if name in ("int", "float", "ceil", "floor", "round", "abs"):
             for a in args[:1]:
-                _need_number(a, node.func.id + "()")
+                _need_number(a, name + "()")
         try:
-            return HELPERS[node.func.id](*args)
+            return HELPERS[name](*args)
         except Problem:
             raise
         except (TypeError, ValueError, OverflowError) as e:
-            raise Problem(f"{node.func.id}() failed: {e}") from e
+            raise Problem(f"{name}() failed: {e}") from e
+
+    def call(self, fn: Function, args: list[Any]) -> Any:
+        """A call of one of the file's functions: its body, with its parameters bound."""
+        if len(args) != len(fn.params):
+            raise Problem(f"{fn!r} takes {len(fn.params)} argument(s), got {len(args)}")
+        if self.depth >= MAX_CALL_DEPTH:
+            raise Problem(f"calls of functions nest more than {MAX_CALL_DEPTH} deep")
+        outer = self.env
+        self.env = {**fn.env, **dict(zip(fn.params, args, strict=True))}
+        self.depth += 1
+        try:
+            return self.visit(fn.body)
+        except Problem as e:
+            if e.message.startswith("in "):
+                raise
+            raise Problem(f"in {fn!r}: {e.message}", e.hint) from e
+        finally:
+            self.env = outer
+            self.depth -= 1
 
     def shape_helper(self, helper: str, node: ast.Call) -> Any:
         """``channels()``: the layer's input; ``channels(skip)``: the named tensor ``skip``."""

@@ -41,10 +41,20 @@ class Module:
     doc: Document
     spec: SpecFile | LibraryFile
     blocks: dict[str, BlockRef] = field(default_factory=dict)
+    #: param values the import gives this file (``{file: ..., params: {...}}``), and where
+    settings: dict[str, Any] = field(default_factory=dict)
+    settings_at: tuple[Document, PathKey] | None = None
 
     def exported(self) -> dict[str, BlockRef]:
         """The blocks another file gets by importing this one: those defined here."""
         return {name: ref for name, ref in self.blocks.items() if ref.module is self}
+
+    def with_settings(self, settings: dict[str, Any], at: tuple[Document, PathKey]) -> Module:
+        """The same file with some params set by an import: its blocks are copies that see them."""
+        module = Module(self.doc, self.spec, dict(self.blocks), dict(settings), at)
+        for name, ref in self.exported().items():
+            module.blocks[name] = BlockRef(name, ref.definition, module, ref.raw)
+        return module
 
 
 @dataclass(eq=False)
@@ -100,10 +110,12 @@ class _Loader:
         chain = chain or (_Link(doc.location, doc.file),)
         errors: list[Diagnostic] = []
         imported: dict[str, tuple[BlockRef, PathKey]] = {}
-        for path, target, only in _imports(doc):
+        for path, target, only, settings in _imports(doc):
             module = self.imported(doc, path, target, chain, errors)
             if module is None:
                 continue
+            if settings:
+                module = module.with_settings(settings, (doc, (*path, "params")))
             exported = module.exported()
             names = list(exported) if only is None else only
             for i, name in enumerate(names):
@@ -206,20 +218,24 @@ class _Loader:
         return module
 
 
-def _imports(doc: Document) -> list[tuple[PathKey, str, list[str] | None]]:
-    """The well-formed entries of ``imports:`` (the first pass reports the others)."""
+def _imports(doc: Document) -> list[tuple[PathKey, str, list[str] | None, dict[str, Any]]]:
+    """The well-formed entries of ``imports:`` (the first pass reports the others): where,
+    the file, the blocks it names (None: all), the params it sets."""
     raw = doc.data.get("imports") if isinstance(doc.data, dict) else None
-    out: list[tuple[PathKey, str, list[str] | None]] = []
+    out: list[tuple[PathKey, str, list[str] | None, dict[str, Any]]] = []
     for i, item in enumerate(raw if isinstance(raw, list) else []):
         if isinstance(item, str):
-            out.append((("imports", i), item, None))
-        elif (
-            isinstance(item, dict)
-            and isinstance(item.get("file"), str)
-            and isinstance(item.get("blocks"), list)
-            and all(isinstance(b, str) for b in item["blocks"])
+            out.append((("imports", i), item, None, {}))
+            continue
+        if not isinstance(item, dict) or not isinstance(item.get("file"), str):
+            continue
+        blocks, settings = item.get("blocks"), item.get("params", {})
+        if blocks is not None and not (
+            isinstance(blocks, list) and all(isinstance(b, str) for b in blocks)
         ):
-            out.append((("imports", i), item["file"], list(item["blocks"])))
+            continue
+        if isinstance(settings, dict):
+            out.append((("imports", i), item["file"], blocks, settings))
     return out
 
 

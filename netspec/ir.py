@@ -261,6 +261,14 @@ class ExpandContext(Protocol):
         """How many more layers the network may expand to (``--max-layers``)."""
         ...
 
+    def written(self, *subpath: str | int) -> Any:
+        """The value at ``subpath`` of this entry as the file writes it (before evaluation)."""
+        ...
+
+    def warn(self, message: str, hint: str, *subpath: str | int) -> None:
+        """Report something suspicious but valid at ``subpath`` of this entry."""
+        ...
+
 
 class InferContext(Protocol):
     """What the shape pass offers a composite kind."""

@@ -62,6 +62,24 @@ def format_params(params: dict[str, Any], overridden: Iterable[str] = ()) -> str
     return "params: " + (", ".join(cells) if cells else "(none)")
 
 
+def format_scales(scales: dict[str, dict[str, Any]], chosen: str) -> str:
+    """A family's sizes, one line each, the chosen one marked::
+
+    scales:  depth  width  max_channels
+    * n      0.33   0.25   1024
+      s      0.33   0.5    1024
+    """
+    keys = list(dict.fromkeys(k for preset in scales.values() for k in preset))
+    rows = [["scales:", *keys]]
+    for name, preset in scales.items():
+        mark = "* " if name == chosen else "  "
+        rows.append([mark + name, *(_yaml(preset[k]) if k in preset else "" for k in keys)])
+    widths = [max(len(r[i]) for r in rows) for i in range(len(keys) + 1)]
+    return "\n".join(
+        "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows
+    )
+
+
 def _yaml(value: Any) -> str:
     """A param's value as one would write it after ``--set``."""
     if isinstance(value, bool):

@@ -242,6 +242,10 @@ def _tensor_names(value: Any, info: ValidationInfo) -> Any:
     for item in items:
         if unevaluated(item, info):
             continue
+        if isinstance(item, int) and not isinstance(item, bool):
+            raise PydanticCustomError(
+                "layer_index", f"{item} is a layer's number; from: takes tensor names"
+            )
         if isinstance(item, str) and keyword.iskeyword(item):
             raise PydanticCustomError(
                 "tensors",
@@ -310,8 +314,13 @@ class ImportSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     file: str = Field(description="a path relative to this file, or std:NAME")
-    blocks: Annotated[list[str], Field(min_length=1)] = Field(
-        description="the blocks to import; the others stay out of this file's names"
+    blocks: Annotated[list[str], Field(min_length=1)] | None = Field(
+        default=None,
+        description="the blocks to import (default: all); the others stay out of this file's names",
+    )
+    params: dict[str, Any] = Field(
+        default_factory=dict,
+        description="values for the imported file's params, which its blocks see",
     )
 
 
@@ -327,6 +336,28 @@ Import = Annotated[
 ]
 
 
+#: ``functions:``: ``ch(c): ${...}``, each body one expression (netspec.params checks them).
+Functions = Annotated[
+    dict[str, str],
+    Field(
+        max_length=256,
+        description="functions for this file's expressions, name(parameters): ${expression}, "
+        "e.g. ch(c): ${ceil(min(c, max_channels) * width / 8) * 8}",
+    ),
+]
+ScaleName = Annotated[str, Field(pattern=NAME_PATTERN, max_length=64)]
+#: ``scales:``: named presets of param values, the default first.
+Scales = Annotated[
+    dict[ScaleName, dict[ScaleName, Any]],
+    Field(
+        min_length=1,
+        max_length=64,
+        description="sizes of a family: each a name and the param values it sets, e.g. "
+        "n: {depth: 0.33, width: 0.25}; the first is the default, --scale chooses another",
+    ),
+]
+
+
 class LibraryFile(BaseModel):
     """A file that only holds blocks for other files to import (no input, no layers)."""
 
@@ -336,6 +367,7 @@ class LibraryFile(BaseModel):
     description: str = ""
     imports: list[Import] = Field(default_factory=list)
     params: dict[str, Any] = Field(default_factory=dict)
+    functions: Functions = Field(default_factory=dict)
     blocks: dict[str, BlockDef] = Field(default_factory=dict)
 
 
@@ -360,6 +392,8 @@ class SpecFile(BaseModel):
         Field(default=None, description="named outputs, each with its shape or null")
     )
     params: dict[str, Any] = Field(default_factory=dict)
+    scales: Scales | None = None
+    functions: Functions = Field(default_factory=dict)
     blocks: dict[str, BlockDef] = Field(default_factory=dict)
     layers: Annotated[list[Any], Field(min_length=1)]
 

@@ -55,7 +55,7 @@ def spec_json_schema() -> dict[str, Any]:
     top = SpecFile.model_json_schema(ref_template="#/$defs/{model}")
     defs.update(top.pop("$defs", {}))
     top["properties"]["layers"] = {"type": "array", "items": LAYER, "minItems": 1}
-    for key in ("input", "output"):
+    for key in ("input", "inputs", "output", "outputs"):
         top["properties"][key] = _with_expression(top["properties"][key])
     block = BlockDef.model_json_schema(ref_template="#/$defs/{model}")
     block["properties"]["layers"] = {"type": "array", "items": LAYER, "minItems": 1}
@@ -106,6 +106,8 @@ def _with_expression(prop: dict[str, Any]) -> dict[str, Any]:
         out["anyOf"] = [_with_expression(p) for p in out["anyOf"]]
     if isinstance(out.get("items"), dict):
         out["items"] = _with_expression(out["items"])
+    if isinstance(out.get("additionalProperties"), dict):  # a mapping of shapes (outputs:)
+        out["additionalProperties"] = _with_expression(out["additionalProperties"])
     if (
         out.get("type") in ("integer", "number", "boolean", "array")
         or "enum" in out

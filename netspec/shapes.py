@@ -82,7 +82,8 @@ def check_graph(program: Program) -> tuple[Checked, list[Diagnostic]]:
                 )
             ]
         )
-    return checked, infer.tensors.unused()
+    found = [*program.warnings, *infer.tensors.unused()]
+    return checked, sorted(found, key=Diagnostic.sort_key)
 
 
 class _Infer:

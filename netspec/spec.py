@@ -35,13 +35,18 @@ class Spec:
         document: Document,
         overrides: dict[str, Any] | None = None,
         max_layers: int = MAX_LAYERS,
+        scale: str | None = None,
     ) -> None:
         self.document = document
         self.overrides = dict(overrides or {})
         self.max_layers = max_layers
+        if scale is not None and not isinstance(scale, str):
+            raise NetspecError.plain(
+                document.file, f"scale must be the name of one of the spec's scales, got {scale!r}"
+            )
         try:
             with _paused_gc():
-                self.program: Program = elaborate(document, self.overrides, max_layers)
+                self.program: Program = elaborate(document, self.overrides, max_layers, scale)
                 self.checked: Checked
                 #: what is suspicious but valid (a named tensor that nothing reads)
                 self.warnings: list[Diagnostic]
@@ -67,6 +72,17 @@ class Spec:
     def params(self) -> dict[str, Any]:
         """The effective values of the spec's params (defaults with overrides applied)."""
         return dict(self.program.params)
+
+    @property
+    def scale(self) -> str:
+        """The chosen one of the spec's ``scales:`` ("" for a spec without any)."""
+        return self.program.scale
+
+    @property
+    def scales(self) -> dict[str, dict[str, Any]]:
+        """The spec's sizes by name, the default first, each with the param values it sets."""
+        written = self.document.data.get("scales") or {}
+        return {name: dict(written[name]) for name in self.program.scales}
 
     @property
     def input_shape(self) -> Shape:
@@ -143,8 +159,13 @@ class Spec:
         return bundle
 
     def with_params(self, **overrides: Any) -> Spec:
-        """The same spec with other param values."""
-        return Spec(self.document, {**self.overrides, **overrides}, self.max_layers)
+        """The same spec (at the same scale) with other param values."""
+        scale = self.scale or None
+        return Spec(self.document, {**self.overrides, **overrides}, self.max_layers, scale)
+
+    def with_scale(self, scale: str) -> Spec:
+        """The same spec, with the same overrides, at another of its scales."""
+        return Spec(self.document, self.overrides, self.max_layers, scale)
 
     def memory(self, batch: int = 1) -> int:
         """Bytes a built module needs for its weights and buffers and one forward pass."""
@@ -214,20 +235,34 @@ def _paused_gc() -> Iterator[None]:
             gc.enable()
 
 
-def load(path_or_name: str | Path, /, *, max_layers: int = MAX_LAYERS, **overrides: Any) -> Spec:
+def load(
+    path_or_name: str | Path,
+    /,
+    *,
+    max_layers: int = MAX_LAYERS,
+    scale: str | None = None,
+    **overrides: Any,
+) -> Spec:
     """Load, validate and check a spec file, or a bundled spec by name.
 
-    Keyword arguments override the spec's params. Raises :class:`~netspec.NetspecError`.
+    Keyword arguments override the spec's params; ``scale`` chooses one of its ``scales:``
+    (``load("ultralytics/yolov8", scale="s")``). Raises :class:`~netspec.NetspecError`.
 
     >>> load("lenet").num_params
     61706
     """
     path, display = locate(path_or_name)
-    return Spec(read_source(path, display), overrides, max_layers)
+    return Spec(read_source(path, display), overrides, max_layers, scale)
 
 
 def loads(
-    text: str, /, file: str = "<string>", *, max_layers: int = MAX_LAYERS, **overrides: Any
+    text: str,
+    /,
+    file: str = "<string>",
+    *,
+    max_layers: int = MAX_LAYERS,
+    scale: str | None = None,
+    **overrides: Any,
 ) -> Spec:
     """Like :func:`load`, from spec text."""
-    return Spec(parse_source(text, file), overrides, max_layers)
+    return Spec(parse_source(text, file), overrides, max_layers, scale)

@@ -69,19 +69,28 @@ def validation_diagnostics(
             message = str(err.get("msg", "")).removeprefix("Value error, ")
             out.append(doc.diagnostic(path, message, "", notes=notes))
         else:
-            got = "" if kind in ("too_short", "too_long") else f", got {_describe_value(value)}"
+            quiet = ("too_short", "too_long", "layer_index")
+            got = "" if kind in quiet else f", got {_describe_value(value)}"
             message = f'{owner}option "{_dotted(loc)}": {error_text(err)}{got}'
             if not what:
                 message = f'"{_dotted(loc)}": {error_text(err)}{got}'
             hint = _type_hint(kind, field, model)
             if isinstance(value, float) and error_text(err) == "expected an integer":
                 hint = WHOLE_HINT
+            if kind == "layer_index":
+                hint = INDEX_HINT
             out.append(doc.diagnostic(path, message, hint, notes=notes))
     return out
 
 
 #: The hint for a computed size that came out fractional (``${64 * width}``).
 WHOLE_HINT = "a computed size must be whole: wrap it in round(...), int(...) or make_divisible(...)"
+
+#: The hint for ``from: [-1, 6]``, Ultralytics' way of reusing a row's output.
+INDEX_HINT = (
+    "name the tensor where it is made (to: p4) and read it by that name (from: [p4]); "
+    "names do not move when a layer is inserted, as row numbers do"
+)
 
 #: Names people bring from PyTorch or Keras, and the netspec option they mean.
 FAMILIAR_NAMES = {
@@ -169,7 +178,7 @@ def error_text(err: Any) -> str:
         return f"takes at most {ctx.get('max_length')} item(s)"
     if kind == "enum":
         return f"expected one of {ctx.get('expected')}"
-    if kind in ("pair", "branches", "branch_name", "names", "reserved_name"):
+    if kind in ("pair", "branches", "branch_name", "names", "reserved_name", "layer_index"):
         return str(err.get("msg"))
     if kind == "literal_error":
         return f"expected {ctx.get('expected')}"

@@ -64,9 +64,17 @@ class Concat(_Merge):
     def merged(self, shapes: list[Shape]) -> Shape:
         first = shapes[0]
         if any(s.rank != first.rank or s.spatial != first.spatial for s in shapes):
+            off_by_one = all(s.rank == first.rank for s in shapes) and all(
+                abs(a - b) <= 1
+                for s in shapes
+                for a, b in zip(s.spatial, first.spatial, strict=True)
+            )
             raise _Mismatch(
                 "their sizes besides the channels differ",
-                "bring them to one height and width first (pool, upsample, or padding)",
+                "an odd size was halved and doubled again: make the input's height and width "
+                "divide by the network's total stride (2 ** the number of halvings: 32 for YOLO)"
+                if off_by_one
+                else "bring them to one height and width first (pool, upsample, or padding)",
             )
         return Shape((sum(s.channels for s in shapes), *first.spatial))
 

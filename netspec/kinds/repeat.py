@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import Field, model_validator
 
 from ..errors import Problem
+from ..expr import has_expression
 from ..ir import Checked, Node, Value
 from ..registry import BuildContext, ExpandContext, Family, InferContext, Kind, register
 from ..schema import Bool, LayerList, Name, Names, NonNegInt, Options
@@ -50,6 +51,14 @@ class Repeat(Kind):
         refuse_inline_graph(node)
         opts: RepeatSpec = node.opts  # type: ignore[assignment]
         count = opts.times if opts.times is not None else len(opts.over or [])
+        if count == 0 and opts.times is not None and has_expression(ctx.written("times")):
+            ctx.warn(
+                f"this repeat runs 0 times ({ctx.written('times')} is 0 here): its layers "
+                "are left out",
+                "a count scaled down keeps one copy with max(..., 1), as Ultralytics' "
+                "max(round(n * depth), 1) does; to leave layers out on purpose, write if:",
+                "times",
+            )
         if count > MAX_COPIES:
             raise Problem(f"repeat of {count:,} copies", f"at most {MAX_COPIES:,} are allowed")
         items: list[Any] = list(range(count)) if opts.over is None else opts.over

@@ -1,0 +1,89 @@
+"""The YOLOv8 specs against Ultralytics' own models, built by the Ultralytics package.
+
+Ultralytics is in the test environment (``make test``: ``.venv-test``); elsewhere these tests
+skip, and under ``CI=true`` a missing Ultralytics fails them. Its models are built in a process
+of their own (tests/ultralytics_peer.py), from its stock YAMLs, without weights or network.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+import torch
+from conftest import ROOT
+
+import netspec as ns
+
+SPECS = {"detect": "ultralytics/yolov8", "classify": "ultralytics/yolov8-cls"}
+
+
+@pytest.fixture(scope="module")
+def peer(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    if importlib.util.find_spec("ultralytics") is None:
+        if os.environ.get("CI"):
+            pytest.fail("Ultralytics is not installed; CI compares the YOLOv8 specs with it")
+        pytest.skip("Ultralytics is not installed (make test sets it up)")
+    target = tmp_path_factory.mktemp("peer") / "peer.pt"
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "tests" / "ultralytics_peer.py"), str(target)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    result: dict[str, Any] = torch.load(target, weights_only=False)
+    return result
+
+
+@pytest.mark.parametrize("scale", "nsmlx")
+@pytest.mark.parametrize("task", sorted(SPECS))
+def test_counts_and_gflops_are_ultralytics(peer, task, scale):
+    spec = ns.load(SPECS[task], scale=scale)
+    figures = peer["figures"][(task, scale)]
+    # the detector's DFL conv (16 fixed weights, no gradient) decodes boxes: not in the spec
+    dfl = 16 if task == "detect" else 0
+    assert spec.num_params + dfl == figures["params"]
+    # Ultralytics' GFLOPs are 2 × thop's MACs, which count conv and linear weights (as netspec's
+    # MACs do), 4 per batchnorm output, the average pool's adds and divisions, and the DFL conv
+    rows = spec.checked.walk()
+    norms = sum(c.output.numel for c in rows if c.node.kind.name == "batchnorm")
+    pools = sum(
+        c.input.numel + c.output.numel
+        for c in rows
+        if c.node.kind.name == "pool" and c.node.opts.mode.value == "avg"
+    )
+    dfl_macs = 0
+    if task == "detect":  # 16 → 1 channels for each of 4 box sides at every anchor
+        dfl_macs = 4 * 16 * sum(s.dims[1] * s.dims[2] for s in spec.output_shapes.values())
+    macs = spec.macs + 4 * norms + pools + dfl_macs
+    assert 2 * macs / 1e9 == pytest.approx(figures["gflops"], rel=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("task", "scale"), [("detect", "n"), ("detect", "s"), ("classify", "n"), ("classify", "s")]
+)
+def test_outputs_equal_ultralytics_with_its_weights(peer, task, scale):
+    recorded = peer["outputs"][(task, scale)]
+    size = recorded["input"].shape[-1]
+    spec = ns.load(SPECS[task], scale=scale)
+    if size != spec.input_shape.dims[-1]:
+        text = spec.document.text.replace("input: [3, 640, 640]", f"input: [3, {size}, {size}]")
+        for stride in (8, 16, 32):
+            full = 640 // stride
+            text = text.replace(f", {full}, {full}]", f", {size // stride}, {size // stride}]")
+        spec = ns.loads(text, spec.file, scale=scale)
+    model = spec.build().eval()
+    weights = {k: v for k, v in recorded["state_dict"].items() if ".dfl." not in k}
+    result = model.load_state_dict(weights, strict=True)
+    assert not result.missing_keys and not result.unexpected_keys
+    with torch.no_grad():
+        out = model(recorded["input"])
+    got = list(out.values()) if isinstance(out, dict) else [out]
+    assert len(got) == len(recorded["outputs"])
+    for mine, theirs in zip(got, recorded["outputs"], strict=True):
+        torch.testing.assert_close(mine, theirs, rtol=1e-4, atol=1e-4)
