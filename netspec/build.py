@@ -5,6 +5,7 @@ Imports torch; the CLI reaches this module only after the spec has been checked.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import torch
@@ -43,7 +44,9 @@ def save_module(model: nn.Module, spec: Spec, output: Path) -> None:
     """Save as TorchScript (``.pt``) or a ``torch.export`` archive (``.pt2``), atomically."""
     model = model.eval()
     if output.suffix == ".pt":
-        scripted = torch.jit.script(model)
+        with warnings.catch_warnings():  # torch.fx's GraphModule annotates in __init__: harmless
+            warnings.filterwarnings("ignore", "The TorchScript type system", UserWarning)
+            scripted = torch.jit.script(model)
         write_atomic(output, lambda tmp: torch.jit.save(scripted, str(tmp)))
     else:  # .pt2: the command line admits no other suffix
         # batch 2 as the example (export specialises sizes of 1); the batch size stays free

@@ -179,3 +179,11 @@ def test_new_refuses_what_it_should(tmp_path):
     assert netspec("new", "bad name", cwd=tmp_path).code == 2
     assert netspec("new", "x", "--from", "no_such_spec", cwd=tmp_path).code == 2
     assert not (tmp_path / "x.yaml").exists()
+
+
+def test_saving_a_graph_as_torchscript_prints_nothing_but_the_report(tmp_path):
+    """torch.fx's GraphModule makes TorchScript warn about its own __init__; users never see it."""
+    out = tmp_path / "fpn.pt"
+    run = netspec("build", "torchvision/resnet50_fpn", "-o", str(out))
+    assert run.code == 0 and run.err == "", run.err
+    assert torch.jit.load(str(out)) is not None

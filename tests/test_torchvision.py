@@ -84,3 +84,49 @@ def test_torchvision_weights_load_and_compute_the_same(name):
     for a, b in zip(got, expected, strict=True):
         assert a.shape == b.shape
         assert torch.allclose(a, b, atol=1e-4, rtol=1e-4), (a - b).abs().max()
+
+
+#: zoo specs that hold a family as scales, and torchvision's name for each scale
+FAMILIES = {
+    "resnet18": lambda scale: scale,
+    "resnet50": lambda scale: scale,
+    "efficientnet_b0": lambda scale: f"efficientnet_{scale}",
+}
+
+
+def _family_members() -> list[tuple[str, str]]:
+    return [
+        (name, scale)
+        for name in sorted(FAMILIES)
+        for scale in ns.load(f"torchvision/{name}").scales
+    ]
+
+
+def test_the_families_are_the_zoo_specs_with_scales():
+    scaled = {n.removeprefix("torchvision/") for n in ZOO if ns.load(n).scales}
+    assert scaled == set(FAMILIES)
+
+
+@pytest.mark.parametrize(("name", "scale"), _family_members())
+def test_every_scale_is_torchvisions_model_of_that_name(name, scale):
+    tv = _torchvision()
+    torch.manual_seed(0)
+    theirs = getattr(tv.models, FAMILIES[name](scale))(weights=None).eval()
+    for module in theirs.modules():
+        if isinstance(module, nn.BatchNorm2d):
+            nn.init.uniform_(module.running_mean, -0.1, 0.1)
+            nn.init.uniform_(module.running_var, 0.5, 1.5)
+    spec = ns.load(f"torchvision/{name}", scale=scale)
+    ours = spec.build().eval()
+    state = theirs.state_dict()
+    assert [(k, tuple(v.shape)) for k, v in ours.state_dict().items()] == [
+        (k, tuple(v.shape)) for k, v in state.items()
+    ]
+    ours.load_state_dict(state, strict=True)
+    norms = [(m.eps, m.momentum) for m in ours.modules() if isinstance(m, nn.BatchNorm2d)]
+    assert norms == [(m.eps, m.momentum) for m in theirs.modules() if isinstance(m, nn.BatchNorm2d)]
+    drops = [m.p for m in ours.modules() if isinstance(m, nn.Dropout)]
+    assert drops == [m.p for m in theirs.modules() if isinstance(m, nn.Dropout)]
+    x = torch.randn(1, 3, 64, 64)
+    with torch.no_grad():
+        assert torch.allclose(ours(x), theirs(x), atol=1e-4, rtol=1e-4)
