@@ -44,10 +44,13 @@ def save_module(model: nn.Module, spec: Spec, output: Path) -> None:
     """Save as TorchScript (``.pt``) or a ``torch.export`` archive (``.pt2``), atomically."""
     model = model.eval()
     if output.suffix == ".pt":
-        with warnings.catch_warnings():  # torch.fx's GraphModule annotates in __init__: harmless
+        # torch's own notes, not the user's business: torch.fx's GraphModule annotates in its
+        # __init__ (harmless), and torch 2.14 marks TorchScript deprecated (docs: prefer .pt2)
+        with warnings.catch_warnings():
             warnings.filterwarnings("ignore", "The TorchScript type system", UserWarning)
+            warnings.filterwarnings("ignore", r"`torch\.jit\.\w+` is deprecated", FutureWarning)
             scripted = torch.jit.script(model)
-        write_atomic(output, lambda tmp: torch.jit.save(scripted, str(tmp)))
+            write_atomic(output, lambda tmp: torch.jit.save(scripted, str(tmp)))
     else:  # .pt2: the command line admits no other suffix
         # batch 2 as the example (export specialises sizes of 1); the batch size stays free
         batch = torch.export.Dim("batch", min=1)

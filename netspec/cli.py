@@ -297,8 +297,7 @@ def _check(args: argparse.Namespace) -> int:
             failed += 1
             continue
         _warn(spec)
-        title = f"{spec.name} (scale {spec.scale})" if spec.scale else spec.name
-        line = summary_line(title, spec.input_shapes, spec.output_shapes, spec.checked)
+        line = summary_line(spec.title, spec.input_shapes, spec.output_shapes, spec.checked)
         print(f"{spec.file}: ok  {line}")
         if args.table:
             if spec.scales:
@@ -321,7 +320,7 @@ def _build(args: argparse.Namespace) -> int:
     from .build import build_and_run, save_module
 
     model, _ = build_and_run(spec, args.meta, int(args.max_memory * 1e9), args.seed)
-    print(f"{spec.name}: built from {spec.file}")
+    print(f"{spec.title}: built from {spec.file}")
     for name, shape in spec.input_shapes.items():
         print(f"  input   {shape}" + (f"  {name}" if len(spec.input_shapes) > 1 else ""))
     device = " of meta tensors" if args.meta else ""
@@ -346,10 +345,10 @@ def _render(args: argparse.Namespace) -> int:
     if args.format and output is not None and output.suffix.lstrip(".") != args.format:
         raise Misuse(f"-o {args.output} does not end in .{args.format}")
     spec = _load(args)
-    output = output or Path(f"{spec.name}.{fmt}")
+    output = output or Path(f"{spec.name}{'-' + spec.scale if args.scale else ''}.{fmt}")
     _refuse_overwriting_spec(output, spec)
     source = to_dot(
-        spec.checked, spec.name, depth=99 if args.expand else args.depth, rankdir=args.rankdir
+        spec.checked, spec.title, depth=99 if args.expand else args.depth, rankdir=args.rankdir
     )
     try:
         data = render_dot(source, fmt)

@@ -95,6 +95,8 @@ class Function:
     __slots__ = ("body", "env", "name", "params")
 
     def __init__(self, name: str, params: tuple[str, ...], body: str, env: Mapping[str, Any]):
+        if len(body) > MAX_EXPR_CHARS:
+            raise Problem(f"expression is longer than {MAX_EXPR_CHARS} characters")
         self.name = name
         self.params = params
         self.body = _parse(body)

@@ -76,7 +76,7 @@ def file_env(
             hint = did_you_mean(key, [*declared, *preset], "params")
             if given_at is not None:
                 doc, at = given_at
-                message = f'{ex.doc.file} has no param "{key}"'
+                message = f'{_imported(given_at)} has no param "{key}"'
                 raise NetspecError([doc.diagnostic((*at, key), message, hint, key=True)])
             message = f'--set {key}: the spec has no param "{key}"'
             raise NetspecError.plain(ex.doc.file, message, hint)
@@ -128,8 +128,16 @@ def _preset(
     chosen = scale if scale is not None else names[0]
     everywhere = set.intersection(*(set(data["scales"][n]) for n in names))
     for name in names:
-        for key in data["scales"][name]:
-            if key not in everywhere and key not in declared:
+        for key, value in data["scales"][name].items():
+            if has_expression(value) or (
+                isinstance(value, list) and any(has_expression(v) for v in value)
+            ):
+                ex.fail(
+                    ("scales", name, key),
+                    f"scale {name}'s {key} is an expression; a scale holds plain values",
+                    "write the number (or list, or text) itself, and compute from it under params:",
+                )
+            elif key not in everywhere and key not in declared:
                 missing = [n for n in names if key not in data["scales"][n]]
                 ex.fail(
                     ("scales", name, key),
@@ -141,6 +149,13 @@ def _preset(
     if ex.errors:
         raise NetspecError(ex.errors)
     return dict(data["scales"][chosen]), chosen
+
+
+def _imported(given_at: tuple[Document, PathKey]) -> str:
+    """The file an import names, as written (``std:ultralytics``, ``../blocks.yaml``)."""
+    doc, at = given_at
+    entry = doc.data["imports"][at[1]]
+    return str(entry["file"])
 
 
 def _closest(word: str, names: list[str]) -> str:
@@ -165,7 +180,7 @@ def _given(
     problem = type_problem(given, value_type(default))
     if problem and given_at is not None:
         doc, at = given_at
-        message = f"{ex.doc.file}'s param {name}: {problem}"
+        message = f"{_imported(given_at)}'s param {name}: {problem}"
         raise NetspecError(
             [doc.diagnostic((*at, name), message, f"its default is {show(default)}")]
         )

@@ -74,6 +74,11 @@ class Spec:
         return dict(self.program.params)
 
     @property
+    def title(self) -> str:
+        """The name, with the scale where the spec has scales: ``yolov8 (scale s)``."""
+        return f"{self.name} (scale {self.scale})" if self.scale else self.name
+
+    @property
     def scale(self) -> str:
         """The chosen one of the spec's ``scales:`` ("" for a spec without any)."""
         return self.program.scale
@@ -141,7 +146,7 @@ class Spec:
         """The Graphviz DOT source of the diagram (``depth=None``: what fits a screen)."""
         from .diagram import to_dot
 
-        return to_dot(self.checked, self.name, depth=depth, rankdir=rankdir)
+        return to_dot(self.checked, self.title, depth=depth, rankdir=rankdir)
 
     def diagram(self, fmt: str = "svg", depth: int | None = None, rankdir: str = "TB") -> bytes:
         """The diagram as svg, png or pdf bytes (needs Graphviz's ``dot``) or dot text."""

@@ -234,3 +234,46 @@ def test_new_from_a_spec_with_imports_checks_them_from_the_new_files_folder(
     assert main(["new", "d", "--from", "specs/a.yaml", "-o", "d.yaml"]) == 1
     assert "cannot import '../blocks/b.yaml'" in capsys.readouterr().err
     assert not (tmp_path / "d.yaml").exists()
+
+
+LIBRARY_WITH_PARAMS = """
+description: a block whose width is a file-wide setting
+params: {width: 8, act: relu}
+blocks:
+  unit:
+    layers:
+      - conv: {out: "${width}", kernel: 1}
+      - ${act}
+"""
+
+
+def _spec_importing(tmp_path, settings: str) -> str:
+    (tmp_path / "lib.yaml").write_text(LIBRARY_WITH_PARAMS)
+    spec = tmp_path / "net.yaml"
+    spec.write_text(
+        "name: net\ninput: [3, 8, 8]\n"
+        f"imports:\n  - {{file: lib.yaml, params: {settings}}}\n"
+        "layers: [unit]\n"
+    )
+    return str(spec)
+
+
+def test_an_import_sets_the_imported_files_params(tmp_path):
+    spec = netspec.load(_spec_importing(tmp_path, "{width: 16, act: silu}"))
+    assert spec.output_shape.dims == (16, 8, 8)
+    assert [c.node.kind.name for c in spec.checked.walk()[1:]][-1] == "silu"
+    # the file's own defaults where the import sets nothing
+    assert netspec.load(_spec_importing(tmp_path, "{}")).output_shape.dims == (8, 8, 8)
+
+
+@pytest.mark.parametrize(
+    ("settings", "expected"),
+    [
+        ("{widht: 16}", ':4:31: error: lib.yaml has no param "widht"'),
+        ("{width: wide}", ":4:38: error: lib.yaml's param width: expected an integer"),
+    ],
+)
+def test_an_imports_params_are_checked_at_the_import(tmp_path, settings, expected):
+    with pytest.raises(netspec.NetspecError) as e:
+        netspec.load(_spec_importing(tmp_path, settings))
+    assert expected in e.value.format()

@@ -169,3 +169,8 @@ def test_a_count_that_rounds_to_zero_is_a_warning_at_the_repeat():
     assert not ns.loads(text, "f.yaml", scale="large").warnings
     # a count of 0 written as a number is meant: no warning
     assert not ns.loads(text.replace("${round(depth * 0.3)}", "0")).warnings
+
+
+def test_a_scale_holds_plain_values():
+    text = FAMILY.replace("small: {width: 0.5, depth: 1}", 'small: {width: "${1 / 2}", depth: 1}')
+    assert "f.yaml:8:18: error: scale small's width is an expression" in error(text)

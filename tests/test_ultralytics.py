@@ -145,7 +145,13 @@ def test_scale_works_with_every_command(tmp_path: Path):
         str(tmp_path / "l.dot"),
     )
     assert render.code == 0, render.err
-    assert (tmp_path / "l.dot").read_text().count("C2f") >= 4
+    drawing = (tmp_path / "l.dot").read_text()
+    assert drawing.count("C2f") >= 4 and "yolov8-cls (scale l): 37,480,744 params" in drawing
+    # without -o, the file is named after the scale: drawing two sizes keeps both
+    default = netspec(
+        "render", "ultralytics/yolov8-cls", "--scale", "s", "--format", "dot", cwd=tmp_path
+    )
+    assert default.code == 0 and (tmp_path / "yolov8-cls-s.dot").exists()
 
 
 MISTAKES = sorted((ROOT / "tests" / "fixtures" / "ultralytics").glob("*.yaml"))
