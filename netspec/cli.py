@@ -8,6 +8,7 @@ asked file could not be made for want of a tool (render without Graphviz: the .d
 from __future__ import annotations
 
 import argparse
+import math
 import re
 import sys
 from collections.abc import Sequence
@@ -78,7 +79,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     build.add_argument(
         "--max-memory",
-        type=_positive_float,
+        type=_gigabytes,
         default=8.0,
         metavar="GB",
         help="refuse to build what needs more memory (default 8 GB)",
@@ -117,7 +118,7 @@ def _parser() -> argparse.ArgumentParser:
     summary = sub.add_parser("summary", help="per-layer summary (torchinfo on the meta device)")
     summary.add_argument("spec", metavar="SPEC", help="a spec file or bundled name")
     summary.add_argument("--depth", type=_positive, metavar="N", help="show layers down to level N")
-    summary.add_argument("--batch", type=_positive, default=1, metavar="N", help="batch size (1)")
+    summary.add_argument("--batch", type=_batch, default=1, metavar="N", help="batch size (1)")
     summary.add_argument("--format", choices=("table", "json", "csv"), default="table")
     summary.add_argument(
         "--static", action="store_true", help="netspec's own table from the static pass (no torch)"
@@ -181,21 +182,39 @@ def _positive(text: str) -> int:
 
 
 def _natural(text: str) -> int:
-    """An argparse type: a whole number of at least 0."""
+    """An argparse type: a whole number from 0 to 2^63 - 1 (a seed)."""
     try:
         value = int(text)
     except ValueError:
         value = -1
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a whole number ≥ 0, got {text!r}")
+    if not 0 <= value < 2**63:
+        raise argparse.ArgumentTypeError(
+            f"expected a whole number from 0 to 2^63 - 1, got {text!r}"
+        )
     return value
 
 
 def _positive_float(text: str) -> float:
-    """An argparse type: a number above 0."""
+    """An argparse type: a finite number above 0."""
     value = _number(text, float)
-    if not value > 0:
+    if not 0 < value < math.inf:
         raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return value
+
+
+def _gigabytes(text: str) -> float:
+    """An argparse type: a memory limit in GB, above 0 and at most 10^9 (an exabyte)."""
+    value = _positive_float(text)
+    if value > 1e9:
+        raise argparse.ArgumentTypeError(f"expected at most 1e9 GB, got {text!r}")
+    return value
+
+
+def _batch(text: str) -> int:
+    """An argparse type: a batch size, from 1 to 2^31 - 1 (what torch indexes a dimension by)."""
+    value = _positive(text)
+    if value > 2**31 - 1:
+        raise argparse.ArgumentTypeError(f"expected at most {2**31 - 1:,}, got {text!r}")
     return value
 
 

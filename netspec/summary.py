@@ -89,6 +89,7 @@ class Summary:
 
 def static_summary(spec: Summarisable, batch: int = 1, depth: int | None = None) -> Summary:
     """The checker's own per-layer table (never imports torch)."""
+    _check_batch(spec, batch)
     checked = spec.checked
     rows = [_row(c) for c in checked.walk()[1:] if depth is None or c.depth <= depth]
     totals = Totals(
@@ -104,6 +105,7 @@ def static_summary(spec: Summarisable, batch: int = 1, depth: int | None = None)
 
 def torch_summary(spec: Summarisable, batch: int = 1, depth: int | None = None) -> Summary:
     """torchinfo's summary of the module built on the meta device (no weights allocated)."""
+    _check_batch(spec, batch)
     import torch
     import torchinfo
 
@@ -168,6 +170,23 @@ def torch_summary(spec: Summarisable, batch: int = 1, depth: int | None = None) 
     if depth is not None:
         rows = [r for r in rows if r.depth <= depth]
     return Summary(spec.name, spec.file, "torchinfo", batch, spec.input_shape.dims, rows, totals)
+
+
+def _check_batch(spec: Summarisable, batch: int) -> None:
+    """Refuse a batch that makes a tensor larger than torch can index (2^63 - 1 values)."""
+    if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
+        raise NetspecError.plain(spec.file, f"the batch must be a whole number ≥ 1, got {batch!r}")
+    largest = max(
+        [s.numel for s in spec.input_shapes.values()]
+        + [c.output.numel for c in spec.checked.walk()]
+    )
+    if batch * largest > 2**63 - 1:
+        raise NetspecError.plain(
+            spec.file,
+            f"a batch of {batch:,} makes a tensor of {batch * largest:,} values, more than torch "
+            "can hold",
+            "choose a smaller --batch",
+        )
 
 
 def activation_values(checked: Checked) -> int:
