@@ -18,7 +18,7 @@ from typing import Any
 import yaml
 
 from .elaborate import MAX_LAYERS
-from .errors import NetspecError
+from .errors import NetspecError, PluginFailure
 from .files import write_bytes_atomic
 from .source import show
 
@@ -45,6 +45,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Misuse as e:
         print(f"netspec {args.command}: error: {e}", file=sys.stderr)
         return EXIT_MISUSE
+    except PluginFailure as e:  # where no pass could give it a layer's position
+        print(f"netspec {args.command}: error: {e.message}\nhint: {e.hint}", file=sys.stderr)
+        return EXIT_SPEC_ERROR
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:  # `netspec check --table | head`: the reader has gone

@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from torch import fx, nn
 
 from .dataflow import Dataflow
+from .errors import NetspecError, Problem
 from .ir import Checked, Value
 
 
@@ -60,7 +61,11 @@ class _Builder:
                     self.handed_back.setdefault(id(v), []).append(c.path)
 
     def module(self, checked: Checked) -> nn.Module:
-        return checked.node.kind.build(checked, self)
+        try:
+            return checked.node.kind.build(checked, self)
+        except Problem as e:  # a plugin's failure (netspec's own kinds check before building)
+            node = checked.node
+            raise NetspecError([node.doc.diagnostic(node.path, e.message, e.hint)]) from e
 
     def exports(self, c: Checked) -> list[Value]:
         """The tensors made inside ``c`` that its parent needs: its results, then the rest."""

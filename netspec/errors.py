@@ -99,6 +99,14 @@ class Problem(Exception):
         return self.message
 
 
+class PluginFailure(Problem):
+    """A plugin kind's own code failed (raised, or called ``sys.exit``): the plugin's fault.
+
+    A pass gives it the position of the layer that uses the kind; where none can (drawing a
+    diagram), the command line reports it as it is.
+    """
+
+
 def did_you_mean(word: str, choices: Iterable[str], what: str) -> str:
     """A hint naming the closest valid choice and listing all of them."""
     options = sorted(set(choices))

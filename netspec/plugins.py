@@ -112,6 +112,10 @@ def load_plugin(module: str) -> list[Kind]:
 
         load_plugin("netspec_se")                   # the folder of netspec_se.py on sys.path
     """
+    if not isinstance(module, str):
+        raise PluginError(
+            f"plugin {module!r}", "not a module name", "give it as a str: 'netspec_se'"
+        )
     looks_like_file = module.endswith(".py") or "/" in module or "\\" in module
     if looks_like_file or not _MODULE_NAME.match(module):
         hint = "give the name `import` would take, e.g. netspec_se or my_package.layers"
@@ -190,6 +194,8 @@ def _import(label: str, module: str, hint: str, then: Callable[[], object] | Non
         raise PluginError(label, f"importing it failed: {e}", hint) from e
     except Exception as e:  # a plugin's own code may raise anything
         raise PluginError(label, f"importing it raised {type(e).__name__}: {e}", hint) from e
+    except SystemExit as e:  # or try to end the process
+        raise PluginError(label, f"importing it called sys.exit({e.code!r})", hint) from e
 
 
 __all__ = [

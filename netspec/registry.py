@@ -9,9 +9,10 @@ their kinds can be unregistered.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
-from .errors import Problem
+from .errors import PluginFailure, Problem
 
 # re-exported: kinds and plugins import them from here, with register
 from .ir import (
@@ -81,8 +82,57 @@ def register(kind: Kind) -> Kind:
             f"registered under that name already; give your kind another name, or call "
             f'netspec.unregister("{kind.name}") first'
         )
+    if not is_builtin(kind):
+        _guard(kind)
     _REGISTRY[kind.name] = kind
     return kind
+
+
+#: the methods of the Kind interface that run a plugin's code, or use what it returns, while
+#: specs are checked, built or drawn
+_GUARDED = (
+    "expand",
+    "nested_entries",
+    "splice",
+    "infer",
+    "costs",
+    "cost",
+    "build",
+    "module",
+    "describe",
+    "draw",
+    "drawn_nodes",
+    "copies",
+)
+
+
+def _guard(kind: Kind) -> None:
+    """Make whatever a plugin kind's own methods raise (or a ``sys.exit`` in them) a
+    :class:`Problem` that names the plugin, so that it reads as the plugin's fault, at the
+    layer that uses it, and never as a traceback of netspec."""
+    for name in _GUARDED:  # netspec's own methods too: they run what the plugin gives back
+        setattr(kind, name, _guarded(kind, name, getattr(kind, name)))
+
+
+def _guarded(kind: Kind, name: str, method: Callable[..., object]) -> Callable[..., object]:
+    @functools.wraps(method)
+    def call(*args: object, **kwargs: object) -> object:
+        try:
+            return method(*args, **kwargs)
+        except Problem:
+            raise
+        except (Exception, SystemExit) as e:  # a plugin's code may raise anything, or exit
+            what = (
+                f"exited ({e.code})"
+                if isinstance(e, SystemExit)
+                else f"raised {type(e).__name__}: {e}"
+            )
+            raise PluginFailure(
+                f'plugin kind "{kind.name}" ({_origin(kind)}) failed: its {name}() {what}',
+                "the fault is in the plugin, not in the spec: report it to the plugin's author",
+            ) from e
+
+    return call
 
 
 def unregister(name: str) -> Kind:

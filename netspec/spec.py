@@ -139,6 +139,7 @@ class Spec:
         computes it; ``netspec.report.format_summary(s, "table")`` (or json, csv) formats it."""
         from .summary import static_summary, torch_summary
 
+        _need_count(self.file, "depth", depth, optional=True)
         make = static_summary if static else torch_summary
         return make(self, batch, depth)
 
@@ -146,12 +147,15 @@ class Spec:
         """The Graphviz DOT source of the diagram (``depth=None``: what fits a screen)."""
         from .diagram import to_dot
 
+        _need_count(self.file, "depth", depth, optional=True)
+        _need_choice(self.file, "rankdir", rankdir, ("TB", "LR", "BT", "RL"))
         return to_dot(self.checked, self.title, depth=depth, rankdir=rankdir)
 
     def diagram(self, fmt: str = "svg", depth: int | None = None, rankdir: str = "TB") -> bytes:
         """The diagram as svg, png or pdf bytes (needs Graphviz's ``dot``) or dot text."""
         from .diagram import render_dot
 
+        _need_choice(self.file, "fmt", fmt, ("svg", "png", "pdf", "dot"))
         return render_dot(self.to_dot(depth, rankdir), fmt)
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
@@ -174,6 +178,7 @@ class Spec:
 
     def memory(self, batch: int = 1) -> int:
         """Bytes a built module needs for its weights and buffers and one forward pass."""
+        _need_count(self.file, "batch", batch)
         from .summary import BYTES_PER_VALUE, activation_values
 
         values = self.checked.params + self.checked.buffers
@@ -193,6 +198,18 @@ class Spec:
         ``device="meta"`` builds without allocating anything. ``max_bytes`` refuses, before
         allocating, a module whose weights and one forward pass would need more memory.
         """
+        if max_bytes is not None and (
+            isinstance(max_bytes, bool)
+            or not isinstance(max_bytes, (int, float))
+            or not max_bytes > 0
+        ):
+            raise NetspecError.plain(
+                self.file, f"max_bytes must be a number above 0, got {max_bytes!r}"
+            )
+        if device is not None and not isinstance(device, str):
+            raise NetspecError.plain(
+                self.file, f"device must be a name such as 'cpu' or 'meta', got {device!r}"
+            )
         if max_bytes is not None and device != "meta" and self.memory() > max_bytes:
             from .report import human_bytes
 
@@ -214,7 +231,13 @@ class Spec:
                 stack.enter_context(torch.random.fork_rng(devices=[]))
                 torch.manual_seed(seed)
             if device is not None:
-                stack.enter_context(torch.device(device))
+                try:
+                    where = torch.device(device)
+                    torch.empty(0, device=where)  # a device torch knows but this machine lacks
+                except (RuntimeError, AssertionError) as e:
+                    message = f"cannot build on device {device!r}: {e}".splitlines()[0]
+                    raise NetspecError.plain(self.file, message, "use 'cpu' or 'meta'") from e
+                stack.enter_context(where)
             return compile_spec(self.checked, self.output_names)
 
     def __repr__(self) -> str:
@@ -240,6 +263,19 @@ def _paused_gc() -> Iterator[None]:
             gc.enable()
 
 
+def _need_count(file: str, name: str, value: object, optional: bool = False) -> None:
+    """Refuse what is not a whole number ≥ 1 (or None, where ``optional``)."""
+    if value is None and optional:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise NetspecError.plain(file, f"{name} must be a whole number ≥ 1, got {value!r}")
+
+
+def _need_choice(file: str, name: str, value: object, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise NetspecError.plain(file, f"{name} must be one of {', '.join(choices)}, got {value!r}")
+
+
 def load(
     path_or_name: str | Path,
     /,
@@ -256,6 +292,11 @@ def load(
     >>> load("lenet").num_params
     61706
     """
+    if not isinstance(path_or_name, (str, Path)):
+        raise NetspecError.plain(
+            repr(path_or_name), "load() takes a path or a bundled spec's name, as str or Path"
+        )
+    _need_count(str(path_or_name), "max_layers", max_layers)
     path, display = locate(path_or_name)
     return Spec(read_source(path, display), overrides, max_layers, scale)
 
@@ -270,4 +311,10 @@ def loads(
     **overrides: Any,
 ) -> Spec:
     """Like :func:`load`, from spec text."""
+    if not isinstance(file, str):
+        raise NetspecError.plain(repr(file), "loads() takes the file name to show as a str")
+    if not isinstance(text, str):
+        what = "bytes: decode them first" if isinstance(text, bytes) else type(text).__name__
+        raise NetspecError.plain(file, f"loads() takes the spec's text as a str, got {what}")
+    _need_count(file, "max_layers", max_layers)
     return Spec(parse_source(text, file), overrides, max_layers, scale)

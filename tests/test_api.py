@@ -116,3 +116,44 @@ def test_spec_summary_in_python():
     static = spec.summary(static=True, batch=2)
     assert static.source == "static" and static.batch == 2 and static.totals.params == 61706
     assert spec.summary().source == "torchinfo"
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: netspec.loads(123), "loads() takes the spec's text as a str, got int"),
+        (lambda: netspec.loads(b"name: x"), "got bytes: decode them first"),
+        (lambda: netspec.loads("name: x", file=5), "loads() takes the file name to show as a str"),
+        (lambda: netspec.load(123), "load() takes a path or a bundled spec's name"),
+        (lambda: netspec.load(None), "load() takes a path or a bundled spec's name"),
+        (lambda: netspec.load("lenet", max_layers="many"), "max_layers must be a whole number ≥ 1"),
+        (lambda: netspec.load("lenet", max_layers=True), "max_layers must be a whole number ≥ 1"),
+        (lambda: netspec.load("lenet", scale=5), "scale must be the name of one of the spec's"),
+        (lambda: netspec.load("lenet").build(device=5), "device must be a name such as 'cpu'"),
+        (lambda: netspec.load("lenet").build(device="xyz"), "cannot build on device 'xyz'"),
+        (lambda: netspec.load("lenet").build(max_bytes="x"), "max_bytes must be a number above 0"),
+        (lambda: netspec.load("lenet").build(max_bytes=-1), "max_bytes must be a number above 0"),
+        (
+            lambda: netspec.load("lenet").summary(static=True, batch="x"),
+            "the batch must be a whole",
+        ),
+        (lambda: netspec.load("lenet").summary(static=True, depth="x"), "depth must be a whole"),
+        (lambda: netspec.load("lenet").summary(static=True, depth=-1), "depth must be a whole"),
+        (lambda: netspec.load("lenet").to_dot(depth="x"), "depth must be a whole number"),
+        (lambda: netspec.load("lenet").to_dot(rankdir="XY"), "rankdir must be one of TB, LR"),
+        (lambda: netspec.load("lenet").diagram("gif"), "fmt must be one of svg, png, pdf, dot"),
+        (lambda: netspec.load("lenet").memory("x"), "batch must be a whole number ≥ 1"),
+        (lambda: netspec.load("lenet").with_scale(5), "scale must be the name of one of"),
+    ],
+)
+def test_wrong_types_and_values_are_netspec_errors(call, message):
+    with pytest.raises(netspec.NetspecError) as e:
+        call()
+    assert message in e.value.format()
+
+
+def test_a_plugin_name_that_is_not_a_str_is_a_plugin_error():
+    from netspec.plugins import PluginError, load_plugins
+
+    with pytest.raises(PluginError, match="not a module name"):
+        load_plugins(5)  # type: ignore[arg-type]

@@ -506,3 +506,25 @@ def test_a_plugin_module_with_submodules_is_summarised_as_one_layer():
     assert gate.params == 2 * (16 * 16 + 16) == spec.checked.children[1].params
     # its two linears' mult-adds, folded into the layer (torchinfo counts the bias adds too)
     assert gate.mult_adds == 2 * (16 * 16 + 16)
+
+
+@pytest.mark.usefixtures("registry_restored")
+def test_a_plugin_kind_that_fails_is_the_plugins_fault_at_the_layer():
+    def cost(self: Kind, opts: object, shape: ns.Shape) -> Cost:
+        return {}["missing"]  # type: ignore[no-any-return]
+
+    def module(self: Kind, opts: object, input: ns.Shape, output: ns.Shape) -> torch.nn.Module:
+        raise SystemExit(5)
+
+    ns.register(leaf("plugin_broken", cost=cost)())
+    with pytest.raises(ns.NetspecError) as e:
+        ns.loads("name: b\ninput: [4]\nlayers:\n  - plugin_broken\n", "b.yaml")
+    assert e.value.format().splitlines()[:2] == [
+        'b.yaml:4:5: error: plugin kind "plugin_broken" (test_plugins.Kind_plugin_broken) '
+        "failed: its cost() raised KeyError: 'missing'",
+        "hint: the fault is in the plugin, not in the spec: report it to the plugin's author",
+    ]
+    ns.register(leaf("plugin_exits", module=module)())
+    spec = ns.loads("name: b\ninput: [4]\nlayers:\n  - plugin_exits\n", "b.yaml")
+    with pytest.raises(ns.NetspecError, match=r"its module\(\) exited \(5\)"):
+        spec.build()
