@@ -94,3 +94,14 @@ def imported_modules(*args: str) -> set[str]:
 
 def imports_torch(modules: set[str]) -> bool:
     return any(m == "torch" or m.startswith("torch.") for m in modules)
+
+
+def state_dict_keys(path: Path) -> list[tuple[str, tuple[int, ...]]]:
+    """A recorded state_dict's keys and shapes, in order: lines ``key [d, ...]``, # comments."""
+    out = []
+    for line in path.read_text().splitlines():
+        if line.startswith("#") or not line.strip():
+            continue
+        key, shape = line.split(" ", 1)
+        out.append((key, tuple(int(d) for d in shape.strip("[]").split(",") if d.strip())))
+    return out

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import ROOT, netspec
+from conftest import ROOT, netspec, state_dict_keys
 
 import netspec as ns
 
@@ -37,13 +37,7 @@ def recorded_counts() -> dict[tuple[str, str], int]:
 
 
 def recorded_keys(name: str) -> list[tuple[str, tuple[int, ...]]]:
-    out = []
-    for line in (DATA / f"{name}.txt").read_text().splitlines():
-        if line.startswith("#") or not line.strip():
-            continue
-        key, shape = line.split(" ", 1)
-        out.append((key, tuple(int(d) for d in shape.strip("[]").split(",") if d.strip())))
-    return out
+    return state_dict_keys(DATA / f"{name}.txt")
 
 
 def test_counts_file_covers_every_scale_of_both_tasks():

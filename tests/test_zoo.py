@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import ROOT, ZOO, netspec
+from conftest import ROOT, ZOO, netspec, state_dict_keys
 from crosscheck import assert_static_matches_module, measure
 from torch import nn
 
@@ -52,14 +52,8 @@ FAMILY = [
 
 
 def reference(name: str) -> list[tuple[str, tuple[int, ...]]]:
-    """torchvision's state_dict keys and shapes, in order: lines ``key [d, ...]``."""
-    out = []
-    for line in (DATA / f"{name}.txt").read_text().splitlines():
-        if line.startswith("#") or not line.strip():
-            continue
-        key, shape = line.split(" ", 1)
-        out.append((key, tuple(int(d) for d in shape.strip("[]").split(",") if d.strip())))
-    return out
+    """torchvision's state_dict keys and shapes, in order."""
+    return state_dict_keys(DATA / f"{name}.txt")
 
 
 def published(macs: int, gflops: float) -> bool:
