@@ -223,6 +223,27 @@ class _Loader:
         return module
 
 
+def imported_files(doc: Document) -> set[Path]:
+    """Every file a checked spec imports, directly or through others (``std:`` files too).
+
+    Found by following ``imports:`` alone; a file that cannot be read (it was checked before
+    this is asked, so only a file changed since) is left out.
+    """
+    found: set[Path] = set()
+    todo = [doc]
+    while todo:
+        current = todo.pop()
+        for path, target, _, _ in _imports(current):
+            try:
+                location = _resolve(current, path, target)
+                if location not in found:
+                    found.add(location)
+                    todo.append(read_source(location, _shown(location)))
+            except NetspecError:
+                continue
+    return found
+
+
 def _imports(doc: Document) -> list[tuple[PathKey, str, list[str] | None, dict[str, Any]]]:
     """The well-formed entries of ``imports:`` (the first pass reports the others): where,
     the file, the blocks it names (None: all), the params it sets."""
