@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 _HERE = Path(__file__).resolve().parent
@@ -30,7 +31,7 @@ def locate(path_or_name: str | Path) -> tuple[Path, str]:
     """The file to read for a path or bundled name, and how to show it in messages."""
     text = str(path_or_name)
     candidate = Path(text)
-    if candidate.exists() or "\\" in text or candidate.suffix in (".yaml", ".yml"):
+    if os.path.exists(text) or "\\" in text or candidate.suffix in (".yaml", ".yml"):
         return candidate, text
     if text in bundled_names():  # never a path of the user's: no "..", no absolute paths
         bundled = bundled_dir() / f"{text}.yaml"

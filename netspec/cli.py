@@ -8,10 +8,14 @@ asked file could not be made for want of a tool (render without Graphviz: the .d
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
+import os
 import re
+import signal
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +23,8 @@ import yaml
 
 from .elaborate import MAX_LAYERS
 from .errors import NetspecError, PluginFailure
-from .files import write_bytes_atomic
-from .source import show
+from .files import output_problem, write_bytes_atomic
+from .source import shorten, show
 
 _FLOAT_TEXT = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)[eE][+-]?\d+$")
 EXIT_SPEC_ERROR = 1
@@ -32,13 +36,19 @@ class Misuse(Exception):
     """The command line itself is wrong (exit 2)."""
 
 
+class Terminated(BaseException):
+    """SIGTERM, raised where the command is, so that it unwinds as on Ctrl-C: a half-written
+    output's temporary file is removed and an existing output is left as it was."""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     try:
-        _load_plugins(args)
-        result: int = args.run(args)
-        return result
+        with _terminate_by_unwinding():
+            _load_plugins(args)
+            result: int = args.run(args)
+            return result
     except NetspecError as e:
         print(e.format(), file=sys.stderr)
         return EXIT_SPEC_ERROR
@@ -49,10 +59,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"netspec {args.command}: error: {e.message}\nhint: {e.hint}", file=sys.stderr)
         return EXIT_SPEC_ERROR
     except KeyboardInterrupt:
-        return 130
+        return 128 + signal.SIGINT
+    except Terminated:
+        return 128 + signal.SIGTERM
     except BrokenPipeError:  # `netspec check --table | head`: the reader has gone
         sys.stderr.close()
         return 0
+
+
+@contextlib.contextmanager
+def _terminate_by_unwinding() -> Iterator[None]:
+    """While the block runs, SIGTERM raises :class:`Terminated` (only the main thread can
+    handle signals; elsewhere it is left as it is). The previous handler comes back after."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def terminate(signum: int, frame: object) -> None:
+        raise Terminated
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -285,15 +315,29 @@ def _warn(spec: Any) -> None:
 
 
 def _output(text: str | None) -> Path | None:
-    """The -o path, refused before any work if it cannot be written."""
+    """The -o path, refused before any work if it cannot be written (exit 2).
+
+    An output is a regular file, a link to one, or a new name in an existing folder: never a
+    device (``-o /dev/null`` would replace the device node), a pipe or a folder.
+    """
     if text is None:
         return None
     path = Path(text)
-    if path.is_dir():
+    problem = output_problem(path)
+    if problem == "is a folder":
         raise Misuse(f"-o {text} is a folder; give a file name")
-    if not (path.parent if str(path.parent) else Path(".")).is_dir():
+    if problem == "its folder does not exist":
         raise Misuse(f"-o {text}: the folder {path.parent} does not exist")
+    if problem:
+        raise Misuse(f"-o {shorten(text)}: {_refusal(problem)}")
     return path
+
+
+def _refusal(problem: str) -> str:
+    """An output problem as the end of a usage error."""
+    if problem.startswith("is "):  # something that is not a file: never replaced
+        return f"{problem}; netspec replaces only regular files, give a file name"
+    return problem
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -453,9 +497,26 @@ def _schema(args: argparse.Namespace) -> int:
 
 
 def _refuse_overwriting_spec(output: Path, spec: Any) -> None:
+    """Misuse if ``output`` cannot be written, or is a file the spec reads (itself, an import)."""
+    from .imports import imported_files
+
+    problem = output_problem(output)
+    if problem:
+        raise Misuse(f"{shorten(str(output))}: {_refusal(problem)}")
     source = spec.document.location or Path(spec.document.file)
-    if output.exists() and output.resolve() == source.resolve():
+    if _same_file(output, source):
         raise Misuse(f"{output} is the spec itself; choose another output file")
+    for imported in imported_files(spec.document):
+        if _same_file(output, imported):
+            raise Misuse(f"{output} is a file the spec imports; choose another output file")
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    """Whether two paths name one existing file (through links, hard links included)."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist (or cannot be looked at): nothing to spare
+        return False
 
 
 def _list(args: argparse.Namespace) -> int:

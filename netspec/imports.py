@@ -17,6 +17,7 @@ imports is an error that shows every import in it.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ from typing import Any
 from .bundled import _shown
 from .errors import Diagnostic, NetspecError, Pos, did_you_mean
 from .schema import BlockDef, LibraryFile, SpecFile
-from .source import Document, PathKey, read_source, show
+from .source import Document, PathKey, Unreadable, read_source, shorten, show
 from .structure import validate
 
 #: Where ``std:NAME`` imports come from.
@@ -203,6 +204,10 @@ class _Loader:
             return None
         try:
             child = read_source(location, _shown(location))
+        except Unreadable as e:  # said at the import, and not remembered: another may read it
+            errors.append(_unreadable(doc, path, target, location, e))
+            return None
+        try:
             module = self.load(child, True, (*chain, _Link(location, child.file, here)))
         except NetspecError as e:
             failed = [  # a cycle's message already shows each import in it
@@ -216,6 +221,27 @@ class _Loader:
             return None
         self.done[location] = module
         return module
+
+
+def imported_files(doc: Document) -> set[Path]:
+    """Every file a checked spec imports, directly or through others (``std:`` files too).
+
+    Found by following ``imports:`` alone; a file that cannot be read (it was checked before
+    this is asked, so only a file changed since) is left out.
+    """
+    found: set[Path] = set()
+    todo = [doc]
+    while todo:
+        current = todo.pop()
+        for path, target, _, _ in _imports(current):
+            try:
+                location = _resolve(current, path, target)
+                if location not in found:
+                    found.add(location)
+                    todo.append(read_source(location, _shown(location)))
+            except NetspecError:
+                continue
+    return found
 
 
 def _imports(doc: Document) -> list[tuple[PathKey, str, list[str] | None, dict[str, Any]]]:
@@ -268,18 +294,17 @@ def _resolve(doc: Document, path: PathKey, target: str) -> Path:
             ]
         )
     base = doc.location.parent if doc.location is not None else Path.cwd()
-    found = (base / relative).resolve()
-    if not found.is_file():
-        raise NetspecError(
-            [
-                doc.diagnostic(
-                    path,
-                    f"cannot import {show(target)}: no such file ({_shown(found)})",
-                    "paths are relative to the importing file's folder",
-                )
-            ]
-        )
-    return found
+    # realpath, not Path.resolve: it leaves a loop of links for the reading to report
+    return Path(os.path.realpath(base / relative))
+
+
+def _unreadable(
+    doc: Document, path: PathKey, target: str, location: Path, e: Unreadable
+) -> Diagnostic:
+    """Why an imported file cannot be read, said at the import that names it."""
+    hint = "paths are relative to the importing file's folder" if e.missing else e.hint
+    message = f"cannot import {show(target)}: {e.reason} ({shorten(_shown(location))})"
+    return doc.diagnostic(path, message, hint)
 
 
 def _where(doc: Document, path: PathKey) -> str:

@@ -3,8 +3,13 @@ concurrent writers."""
 
 from __future__ import annotations
 
+import errno
+import os
+import signal
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 import pytest
 from conftest import ROOT, netspec
@@ -117,3 +122,184 @@ def test_summary_refuses_the_spec_as_output_before_any_work(tmp_path, monkeypatc
 
     monkeypatch.setattr(netspec.summary, "torch_summary", no_work)
     assert main(["summary", str(spec), "-o", str(spec)]) == 2
+
+
+def _error_text(call) -> str:
+    with pytest.raises(ns.NetspecError) as e:
+        call()
+    return str(e.value)
+
+
+@pytest.mark.parametrize(
+    ("code", "text"),
+    [
+        (
+            errno.ENOSPC,
+            "cannot write: no space left on the device\nhint: free some space, or "
+            "write to another folder; an existing file is left as it was",
+        ),
+        (
+            errno.EROFS,
+            "cannot write: the file system is read-only\nhint: write to another "
+            "folder; an existing file is left as it was",
+        ),
+        (
+            errno.EACCES,
+            "cannot write: permission denied\nhint: write to a folder you may write "
+            "to; an existing file is left as it was",
+        ),
+    ],
+)
+def test_a_failed_write_is_an_error_and_leaves_the_old_file(tmp_path, monkeypatch, code, text):
+    target = tmp_path / "out.json"
+    target.write_text("old")
+
+    def fail(self, data):
+        raise OSError(code, os.strerror(code))
+
+    monkeypatch.setattr(Path, "write_bytes", fail)
+    assert _error_text(lambda: write_bytes_atomic(target, b"new")) == f"{target}: error: {text}"
+    assert target.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.json"]
+
+
+def test_a_folder_that_refuses_the_temporary_is_an_error(tmp_path, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    monkeypatch.setattr(files.tempfile, "mkstemp", refuse)
+    text = _error_text(lambda: write_bytes_atomic(tmp_path / "x.svg", b"<svg/>"))
+    assert text.startswith(
+        f"{tmp_path / 'x.svg'}: error: cannot write: the file system is read-only"
+    )
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 64 KiB tmpfs, where the system lets us mount one (root in a container)."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(disk)], capture_output=True
+    )
+    if mounted.returncode:
+        pytest.skip("cannot mount a small tmpfs here")
+    try:
+        yield disk
+    finally:
+        subprocess.run(["umount", str(disk)], check=True)
+
+
+def test_a_full_disk_leaves_the_old_file_and_no_temporary(small_disk):
+    target = small_disk / "summary.json"
+    target.write_text("old")
+    text = _error_text(lambda: write_bytes_atomic(target, b"x" * 200_000))
+    assert "error: cannot write: no space left on the device" in text
+    assert target.read_text() == "old"
+    assert [p.name for p in small_disk.iterdir()] == ["summary.json"]
+
+
+def test_something_put_in_the_way_while_writing_is_not_replaced(tmp_path):
+    target = tmp_path / "out.svg"
+
+    def meanwhile(tmp):
+        tmp.write_bytes(b"<svg/>")
+        os.mkfifo(target)
+
+    assert _error_text(lambda: files.write_atomic(target, meanwhile)) == (
+        f"{target}: error: cannot write: it is a named pipe (FIFO), not a regular file\n"
+        "hint: choose a file name; netspec replaces only regular files"
+    )
+    assert [p.name for p in tmp_path.iterdir()] == ["out.svg"] and not target.is_file()
+
+
+def test_a_link_is_written_through(tmp_path):
+    (tmp_path / "real.json").write_text("old")
+    (tmp_path / "link.json").symlink_to("real.json")
+    write_bytes_atomic(tmp_path / "link.json", b"new")
+    assert (tmp_path / "link.json").is_symlink()
+    assert (tmp_path / "real.json").read_text() == "new"
+
+
+def test_output_problems(tmp_path):
+    os.mkfifo(tmp_path / "pipe")
+    (tmp_path / "file").write_text("")
+    assert files.output_problem(tmp_path / "file") == ""
+    assert files.output_problem(tmp_path / "new") == ""
+    assert files.output_problem(tmp_path / "pipe") == "is a named pipe (FIFO)"
+    assert files.output_problem(tmp_path) == "is a folder"
+    assert files.output_problem(Path("/dev/null")) == "is a device (character special file)"
+    assert files.output_problem(tmp_path / "no" / "x") == "its folder does not exist"
+    assert files.output_problem(tmp_path / ("x" * 300)) == "the name is too long"
+
+
+def test_summary_refuses_to_replace_an_import(tmp_path, capsys):
+    from netspec.cli import main
+
+    (tmp_path / "lib.yaml").write_text("blocks: {one: {layers: [relu]}}\n")
+    spec = tmp_path / "net.yaml"
+    spec.write_text("name: net\nimports: [lib.yaml]\ninput: [3]\nlayers: [one]\n")
+    out = tmp_path / "lib.yaml"
+    assert main(["summary", "--static", str(spec), "-o", str(out)]) == 2
+    assert capsys.readouterr().err == (
+        f"netspec summary: error: {out} is a file the spec imports; choose another output file\n"
+    )
+    assert out.read_text() == "blocks: {one: {layers: [relu]}}\n"
+
+
+SLOW_SAVE = """
+import sys, time, torch
+from netspec.cli import main
+
+def slow(module, path):
+    with open(path, "wb") as f:
+        f.write(b"half a model")
+    print("writing", flush=True)
+    time.sleep(60)
+
+torch.jit.save = slow
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_sigterm_while_saving_leaves_the_old_file_and_no_temporary(tmp_path):
+    out = tmp_path / "model.pt"
+    out.write_text("old complete model")
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SLOW_SAVE, "build", "lenet", "-o", str(out)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if line == "writing\n":
+            break
+    assert any(p.name.startswith(".model.pt.") for p in tmp_path.iterdir())
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=30) == 128 + signal.SIGTERM
+    assert "Traceback" not in (proc.stderr.read() if proc.stderr else "")
+    assert out.read_text() == "old complete model"
+    assert [p.name for p in tmp_path.iterdir()] == ["model.pt"]
+
+
+def test_sigterm_during_a_real_save_leaves_no_temporary(tmp_path):
+    out = tmp_path / "model.pt"
+    out.write_text("old")
+    proc = subprocess.Popen(
+        [sys.executable, "-c", CONCURRENT, "build", "resnet", "-o", str(out)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    while proc.poll() is None and not any(p.name != "model.pt" for p in tmp_path.iterdir()):
+        time.sleep(0.001)
+    proc.send_signal(signal.SIGTERM)
+    code = proc.wait(timeout=60)
+    names = [p.name for p in tmp_path.iterdir()]
+    assert names == ["model.pt"], names
+    if code == 128 + signal.SIGTERM:  # stopped in time: the old file stays
+        assert out.read_text() == "old"
+    else:  # it had already finished: the new file is complete
+        assert code == 0 and out.stat().st_size > 1_000_000

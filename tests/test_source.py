@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import errno
+import os
 import time
 
 import pytest
 
+from netspec import source
 from netspec.errors import NetspecError, Pos
 from netspec.source import MAX_NODES, parse_source, read_source
 
@@ -117,3 +120,77 @@ def test_a_hundred_megabyte_file_is_refused_without_reading_it(tmp_path):
     with pytest.raises(NetspecError, match="specs are limited to"):
         read_source(big)
     assert time.perf_counter() - start < 5
+
+
+def _read_error(path) -> str:
+    with pytest.raises(NetspecError) as e:
+        read_source(path)
+    return str(e.value)
+
+
+REGULAR = "hint: netspec reads specs from regular files; save the spec as a .yaml file"
+
+
+def test_what_is_not_a_regular_file_is_refused_without_reading(tmp_path):
+    os.mkfifo(tmp_path / "pipe.yaml")  # opening it must not wait for a writer
+    assert _read_error(tmp_path / "pipe.yaml") == (
+        f"{tmp_path / 'pipe.yaml'}: error: is a named pipe (FIFO), not a spec file\n{REGULAR}"
+    )
+    assert _read_error("/dev/zero") == (
+        f"/dev/zero: error: is a device (character special file), not a spec file\n{REGULAR}"
+    )
+    assert _read_error(tmp_path) == (
+        f"{tmp_path}: error: is a directory, not a spec file\nhint: name a .yaml file inside it"
+    )
+
+
+def test_links_that_lead_nowhere(tmp_path):
+    (tmp_path / "a.yaml").symlink_to("b.yaml")
+    (tmp_path / "b.yaml").symlink_to("a.yaml")
+    assert _read_error(tmp_path / "a.yaml") == (
+        f"{tmp_path / 'a.yaml'}: error: a loop of symbolic links\n"
+        "hint: point the link at a real file"
+    )
+    (tmp_path / "c.yaml").write_text("name: c\n")
+    assert _read_error(tmp_path / "c.yaml" / "d.yaml") == (
+        f"{tmp_path / 'c.yaml' / 'd.yaml'}: error: no such file (a part of the path is not a "
+        "folder)\nhint: check the path"
+    )
+
+
+def test_an_over_long_name_is_shortened_in_the_message(tmp_path):
+    name = str(tmp_path / ("x" * 300 + ".yaml"))
+    text = _read_error(name)
+    assert text == (
+        f"{name[:120]}...{name[-60:]}: error: the path is too long\n"
+        "hint: use a shorter name or path"
+    )
+
+
+def test_permission_denied(tmp_path, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise PermissionError(errno.EACCES, "Permission denied")
+
+    (tmp_path / "n.yaml").write_text("name: n\n")
+    monkeypatch.setattr(source.os, "open", refuse)
+    assert _read_error(tmp_path / "n.yaml") == (
+        f"{tmp_path / 'n.yaml'}: error: permission denied\n"
+        "hint: make the file readable (chmod a+r FILE)"
+    )
+
+
+def test_a_file_that_grows_after_the_check_is_read_no_further_than_the_limit(tmp_path, monkeypatch):
+    big = tmp_path / "big.yaml"
+    big.write_bytes(b"#" * (source.MAX_FILE_BYTES + 10))
+    real = os.fstat
+
+    def small(fd):  # as the file was when it was checked
+        st = list(real(fd))
+        st[6] = 100
+        return os.stat_result(st)
+
+    monkeypatch.setattr(source.os, "fstat", small)
+    assert _read_error(big) == (
+        f"{big}: error: file grew while it was read; specs are limited to 16,777,216\n"
+        "hint: a spec describes a network in a few hundred lines; use repeat for depth"
+    )
