@@ -15,6 +15,10 @@ from .files import write_atomic
 from .ir import Shape
 from .spec import Spec
 
+#: the batch of the forward pass that confirms a build: a norm without running statistics
+#: (batchnorm with track_running_stats: false) needs two values per channel, as in training
+FORWARD_BATCH = 2
+
 #: ``netspec build`` refuses networks needing more memory than this (``--max-memory``).
 DEFAULT_MAX_BYTES = 8 * 10**9
 
@@ -22,11 +26,11 @@ DEFAULT_MAX_BYTES = 8 * 10**9
 def build_and_run(
     spec: Spec, meta: bool = False, max_bytes: int = DEFAULT_MAX_BYTES, seed: int | None = None
 ) -> tuple[nn.Module, Shape]:
-    """Build the module and run it once in eval mode on a batch of zeros (of meta tensors)."""
+    """Build the module and run it once in eval mode on a batch of two zeros (meta tensors)."""
     device = "meta" if meta else None
     model = spec.build(device=device, max_bytes=max_bytes, seed=seed).eval()
     with torch.no_grad():
-        out = model(*(x.to(device or "cpu") for x in example_inputs(spec)))
+        out = model(*(x.to(device or "cpu") for x in example_inputs(spec, FORWARD_BATCH)))
     outs = out if isinstance(out, dict) else {"output": out}
     for (name, want), got in zip(spec.output_shapes.items(), outs.values(), strict=True):
         shape = Shape(tuple(got.shape[1:]))
