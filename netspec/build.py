@@ -6,11 +6,13 @@ Imports torch; the CLI reaches this module only after the spec has been checked.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
 from torch import nn
 
+from .errors import NetspecError
 from .files import write_atomic
 from .ir import Shape
 from .spec import Spec
@@ -54,7 +56,12 @@ def save_module(model: nn.Module, spec: Spec, output: Path) -> None:
             warnings.filterwarnings("ignore", "The TorchScript type system", UserWarning)
             warnings.filterwarnings("ignore", r"`torch\.jit\.\w+` is deprecated", FutureWarning)
             scripted = torch.jit.script(model)
-            write_atomic(output, lambda tmp: torch.jit.save(scripted, str(tmp)))
+
+            def write(tmp: Path) -> None:
+                torch.jit.save(scripted, str(tmp))
+                _loads_back(tmp, spec, output, lambda: torch.jit.load(str(tmp)))  # type: ignore[no-untyped-call]
+
+            write_atomic(output, write)
     else:  # .pt2: the command line admits no other suffix
         # batch 2 as the example (export specialises sizes of 1); the batch size stays free
         batch = torch.export.Dim("batch", min=1)
@@ -62,4 +69,26 @@ def save_module(model: nn.Module, spec: Spec, output: Path) -> None:
         exported = torch.export.export(
             model, inputs, dynamic_shapes=tuple({0: batch} for _ in inputs)
         )
-        write_atomic(output, lambda tmp: torch.export.save(exported, str(tmp)))
+
+        def write_export(tmp: Path) -> None:
+            torch.export.save(exported, str(tmp))
+            _loads_back(tmp, spec, output, lambda: torch.export.load(str(tmp)).module())
+
+        write_atomic(output, write_export)
+
+
+def _loads_back(tmp: Path, spec: Spec, output: Path, load: Callable[[], nn.Module]) -> None:
+    """Load the written file and run it on the example batch: a file that does not load back
+    is refused (and never takes the place of ``output``), not reported as saved."""
+    try:
+        loaded = load()
+        with torch.no_grad():
+            loaded(*example_inputs(spec, FORWARD_BATCH))
+    except Exception as e:  # the one boundary: whatever torch raises, the file is unusable
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise NetspecError.plain(
+            spec.file,
+            f"the saved {output.suffix} file does not load back in torch ({first}); "
+            f"{output} was not written",
+            "save the other format (.pt or .pt2), or rename the layer the message names",
+        ) from e
