@@ -190,7 +190,7 @@ CASES = [
     Case(
         "name_self_from_expression",
         ("check", NET),
-        _net(GRAPH.replace("NAME", "${n}"), head="params: {n: self}\n"),
+        _net(GRAPH.replace("NAME", "'${n}'"), head="params: {n: self}\n"),
         message='"self" names the module itself',
         position=True,
     ),
@@ -231,9 +231,7 @@ CASES = [
         "x.pt2",
     ),
     _builds("graph_named_print_pt", GRAPH.replace("NAME", "print"), "[3, 8, 8]", "-o", "x.pt"),
-    _builds(
-        "graph_named_getattr_pt2", GRAPH.replace("NAME", "getattr"), "[3, 8, 8]", "-o", "x.pt2"
-    ),
+    _builds("graph_named_getattr_pt", GRAPH.replace("NAME", "getattr"), "[3, 8, 8]", "-o", "x.pt"),
     _builds("graph_named_torch_pt", GRAPH.replace("NAME", "torch"), "[3, 8, 8]", "-o", "x.pt"),
     _builds(
         "branches_named_pt2",
