@@ -5,15 +5,22 @@ Imports torch; the CLI reaches this module only after the spec has been checked.
 
 from __future__ import annotations
 
+import io
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
 from torch import nn
 
-from .files import write_atomic
+from .errors import NetspecError
+from .files import write_bytes_atomic
 from .ir import Shape
 from .spec import Spec
+
+#: the batch of the forward pass that confirms a build: a norm without running statistics
+#: (batchnorm with track_running_stats: false) needs two values per channel, as in training
+FORWARD_BATCH = 2
 
 #: ``netspec build`` refuses networks needing more memory than this (``--max-memory``).
 DEFAULT_MAX_BYTES = 8 * 10**9
@@ -22,11 +29,11 @@ DEFAULT_MAX_BYTES = 8 * 10**9
 def build_and_run(
     spec: Spec, meta: bool = False, max_bytes: int = DEFAULT_MAX_BYTES, seed: int | None = None
 ) -> tuple[nn.Module, Shape]:
-    """Build the module and run it once in eval mode on a batch of zeros (of meta tensors)."""
+    """Build the module and run it once in eval mode on a batch of two zeros (meta tensors)."""
     device = "meta" if meta else None
     model = spec.build(device=device, max_bytes=max_bytes, seed=seed).eval()
     with torch.no_grad():
-        out = model(*(x.to(device or "cpu") for x in example_inputs(spec)))
+        out = model(*(x.to(device or "cpu") for x in example_inputs(spec, FORWARD_BATCH)))
     outs = out if isinstance(out, dict) else {"output": out}
     for (name, want), got in zip(spec.output_shapes.items(), outs.values(), strict=True):
         shape = Shape(tuple(got.shape[1:]))
@@ -41,16 +48,22 @@ def example_inputs(spec: Spec, batch: int = 1) -> tuple[torch.Tensor, ...]:
 
 
 def save_module(model: nn.Module, spec: Spec, output: Path) -> None:
-    """Save as TorchScript (``.pt``) or a ``torch.export`` archive (``.pt2``), atomically."""
+    """Save as TorchScript (``.pt``) or a ``torch.export`` archive (``.pt2``), atomically.
+
+    torch writes into memory, the bytes are loaded back and run, and only then written to
+    disk by netspec (torch's own writer aborts the process on a full disk).
+    """
     model = model.eval()
+    buffer = io.BytesIO()
     if output.suffix == ".pt":
         # torch's own notes, not the user's business: torch.fx's GraphModule annotates in its
         # __init__ (harmless), and torch 2.14 marks TorchScript deprecated (docs: prefer .pt2)
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", "The TorchScript type system", UserWarning)
             warnings.filterwarnings("ignore", r"`torch\.jit\.\w+` is deprecated", FutureWarning)
-            scripted = torch.jit.script(model)
-            write_atomic(output, lambda tmp: torch.jit.save(scripted, str(tmp)))
+            torch.jit.save(torch.jit.script(model), buffer)
+            load: Callable[[io.BytesIO], nn.Module] = torch.jit.load
+            _loads_back(buffer.getvalue(), spec, output, load)
     else:  # .pt2: the command line admits no other suffix
         # batch 2 as the example (export specialises sizes of 1); the batch size stays free
         batch = torch.export.Dim("batch", min=1)
@@ -58,4 +71,25 @@ def save_module(model: nn.Module, spec: Spec, output: Path) -> None:
         exported = torch.export.export(
             model, inputs, dynamic_shapes=tuple({0: batch} for _ in inputs)
         )
-        write_atomic(output, lambda tmp: torch.export.save(exported, str(tmp)))
+        torch.export.save(exported, buffer)
+        _loads_back(buffer.getvalue(), spec, output, lambda f: torch.export.load(f).module())
+    write_bytes_atomic(output, buffer.getvalue())
+
+
+def _loads_back(
+    data: bytes, spec: Spec, output: Path, load: Callable[[io.BytesIO], nn.Module]
+) -> None:
+    """Load the saved bytes and run them on the example batch: a file that does not load back
+    is refused (and never takes the place of ``output``), not reported as saved."""
+    try:
+        loaded = load(io.BytesIO(data))
+        with torch.no_grad():
+            loaded(*example_inputs(spec, FORWARD_BATCH))
+    except Exception as e:  # the one boundary: whatever torch raises, the file is unusable
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise NetspecError.plain(
+            spec.file,
+            f"the saved {output.suffix} file does not load back in torch ({first}); "
+            f"{output} was not written",
+            "save the other format (.pt or .pt2), or rename the layer the message names",
+        ) from e

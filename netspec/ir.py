@@ -396,6 +396,11 @@ class Kind:
     def module(self, opts: Any, input: Shape, output: Shape) -> nn.Module:
         raise NotImplementedError(f"{type(self).__name__} must implement module() or build()")
 
+    def scratch(self, opts: Any, input: Shape, output: Shape) -> int:
+        """Values a leaf's forward allocates besides its output and frees after it (a padded
+        copy of the input, a convolution's unfolded patches), per sample: for the memory guard."""
+        return 0
+
     def describe(self, opts: Any) -> str:
         """Key options as a paper writes them (``conv 3×3 /2, 64``); used by reports."""
         return self.name

@@ -144,6 +144,8 @@ def reserved(value: Any) -> str:
     """Why ``value`` cannot name a module (an attribute of torch's containers, a keyword), or ""."""
     if isinstance(value, str) and value in RESERVED_NAMES:
         return f'"{value}" is the name of a torch module attribute; choose another'
+    if value == "self":  # torch.fx's generated forward would read the layer as the module
+        return '"self" names the module itself in the code torch generates; choose another'
     if isinstance(value, str) and keyword.iskeyword(value):
         return f'"{value}" is a Python keyword, which no module can be called; choose another'
     return ""

@@ -177,13 +177,14 @@ class Spec:
         return Spec(self.document, self.overrides, self.max_layers, scale)
 
     def memory(self, batch: int = 1) -> int:
-        """Bytes a built module needs for its weights and buffers and one forward pass."""
+        """Bytes a built module needs for its weights and buffers and one forward pass: every
+        layer's output, and the largest scratch one layer allocates (a padded copy, patches)."""
         _need_count(self.file, "batch", batch)
-        from .summary import BYTES_PER_VALUE, activation_values
+        from .summary import BYTES_PER_VALUE, activation_values, scratch_values
 
         values = self.checked.params + self.checked.buffers
         inputs = sum(s.numel for s in self.program.inputs.values())
-        values += (activation_values(self.checked) + inputs) * batch
+        values += (activation_values(self.checked) + scratch_values(self.checked) + inputs) * batch
         return values * BYTES_PER_VALUE
 
     def build(
@@ -210,12 +211,14 @@ class Spec:
             raise NetspecError.plain(
                 self.file, f"device must be a name such as 'cpu' or 'meta', got {device!r}"
             )
-        if max_bytes is not None and device != "meta" and self.memory() > max_bytes:
+        # netspec build's forward pass runs a batch of 2 (a norm without running statistics
+        # needs two values per channel), so the guard counts two samples
+        if max_bytes is not None and device != "meta" and self.memory(2) > max_bytes:
             from .report import human_bytes
 
             raise NetspecError.plain(
                 self.file,
-                f"building this network needs about {human_bytes(self.memory())} "
+                f"building this network needs about {human_bytes(self.memory(2))} "
                 f"({self.num_params:,} parameters plus one forward pass); the limit is "
                 f"{human_bytes(max_bytes)}",
                 "build on the meta device (--meta), or raise the limit with --max-memory GB",

@@ -194,6 +194,19 @@ def activation_values(checked: Checked) -> int:
     return sum(c.output.numel for c in checked.walk() if not c.children)
 
 
+def scratch_values(checked: Checked) -> int:
+    """The largest scratch one layer allocates for one sample (freed before the next layer runs):
+    a padded copy of its input, a convolution's unfolded patches."""
+    return max(
+        (
+            c.node.kind.scratch(c.node.opts, c.input, c.output)
+            for c in checked.walk()
+            if not c.children
+        ),
+        default=0,
+    )
+
+
 def _row(c: Checked, module: str = "", params: int | None = None) -> Row:
     return Row(
         path=c.path,

@@ -163,3 +163,24 @@ def test_build_seed_on_the_command_line(tmp_path):
     a, b = (torch.jit.load(str(p)).state_dict() for p in paths)
     assert all(torch.equal(a[k], b[k]) for k in a)
     assert cli_netspec("build", "lenet", "--seed", "x").code == 2
+
+
+@pytest.mark.parametrize("suffix", [".pt", ".pt2"])
+def test_a_saved_file_that_does_not_load_back_is_refused_and_not_left(
+    tmp_path, monkeypatch, suffix
+):
+    from netspec.build import build_and_run, save_module
+    from netspec.errors import NetspecError
+
+    spec = netspec.loads("name: t\ninput: [3, 4, 4]\nlayers: [{conv: {out: 2, kernel: 1}}]\n")
+    model, _ = build_and_run(spec)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("cannot read this archive")
+
+    monkeypatch.setattr(torch.jit, "load", broken)
+    monkeypatch.setattr(torch.export, "load", broken)
+    target = tmp_path / f"x{suffix}"
+    with pytest.raises(NetspecError, match=r"does not load back in torch \(cannot read this"):
+        save_module(model, spec, target)
+    assert list(tmp_path.iterdir()) == []

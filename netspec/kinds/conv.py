@@ -61,6 +61,39 @@ def check_groups(what: str, channels: int, out: int, groups: int) -> None:
         )
 
 
+def padding_sides(opts: ConvSpec) -> tuple[tuple[int, int], tuple[int, int]]:
+    """The rows and the columns torch pads on each side (``same``: the extra one after)."""
+    if opts.padding == "same":
+        th, tw = (d * (k - 1) for d, k in zip(opts.dilation, opts.kernel, strict=True))
+        return (th // 2, th - th // 2), (tw // 2, tw - tw // 2)
+    if isinstance(opts.padding, str):  # valid
+        return (0, 0), (0, 0)
+    ph, pw = opts.padding
+    return (ph, ph), (pw, pw)
+
+
+def check_padding_mode(opts: ConvSpec, shape: Shape) -> None:
+    """reflect pads with at most size - 1 values a side, circular with at most size."""
+    extra = {PaddingMode.REFLECT: 0, PaddingMode.CIRCULAR: 1}.get(opts.padding_mode)
+    if extra is None:
+        return
+    _, h, w = shape.dims
+    sides = padding_sides(opts)
+    if all(max(pad) <= size - 1 + extra for pad, size in zip(sides, (h, w), strict=True)):
+        return
+    if opts.padding == "same":
+        (top, bottom), (left, right) = sides
+        got = f"padding: same pads {max(top, bottom)}×{max(left, right)}"
+    else:
+        got = f"got padding {sides[0][0]}×{sides[1][0]}"
+    limit = "below" if opts.padding_mode is PaddingMode.REFLECT else "at most"
+    raise Problem(
+        f"padding_mode {opts.padding_mode.value} needs padding {limit} the input size, "
+        f"{got} on {h}×{w}",
+        "use less padding, or padding_mode: zeros",
+    )
+
+
 class Conv(Kind):
     name = "conv"
     Options = ConvSpec
@@ -85,21 +118,18 @@ class Conv(Kind):
             ph, pw = (0, 0) if isinstance(opts.padding, str) else opts.padding
             oh = conv_output(h, kh, sh, ph, dh, "height")
             ow = conv_output(w, kw, sw, pw, dw, "width")
-        pads = (0, 0) if isinstance(opts.padding, str) else opts.padding
-        if opts.padding_mode is not PaddingMode.ZEROS:
-            limit = {PaddingMode.REFLECT: 0, PaddingMode.REPLICATE: None, PaddingMode.CIRCULAR: 1}
-            extra = limit[opts.padding_mode]
-            if extra is not None and any(
-                p > size - 1 + extra for p, size in zip(pads, (h, w), strict=True)
-            ):
-                raise Problem(
-                    f"padding_mode {opts.padding_mode.value} needs padding below the input size, "
-                    f"got padding {pads[0]}×{pads[1]} on {h}×{w}",
-                    "use less padding, or padding_mode: zeros",
-                )
+        check_padding_mode(opts, shape)
         weights = opts.out * (c // opts.groups) * kh * kw
         params = weights + (opts.out if opts.bias else 0)
         return Cost(Shape((opts.out, oh, ow)), params, weights * oh * ow)
+
+    def scratch(self, opts: ConvSpec, input: Shape, output: Shape) -> int:
+        """A padded copy of the input and the unfolded patches (im2col), freed after the layer."""
+        c, h, w = input.dims
+        (top, bottom), (left, right) = padding_sides(opts)
+        padded = c * (h + top + bottom) * (w + left + right) if top + bottom + left + right else 0
+        kh, kw = opts.kernel
+        return padded + (c // opts.groups) * kh * kw * output.spatial[0] * output.spatial[1]
 
     def module(self, opts: ConvSpec, input: Shape, output: Shape) -> nn.Module:
         from torch import nn

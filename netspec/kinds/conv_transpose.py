@@ -83,6 +83,17 @@ class ConvTranspose(Kind):
         # every input pixel meets every weight (the convention of fvcore and torchvision's counts)
         return Cost(Shape((opts.out, oh, ow)), params, weights * h * w)
 
+    def scratch(self, opts: ConvTransposeSpec, input: Shape, output: Shape) -> int:
+        """The patches each input pixel spreads (col2im), and the output before its cropping."""
+        h, w = input.spatial
+        kh, kw = opts.kernel
+        uncropped = (
+            output.channels
+            * (output.spatial[0] + 2 * opts.padding[0])
+            * (output.spatial[1] + 2 * opts.padding[1])
+        )
+        return (output.channels // opts.groups) * kh * kw * h * w + uncropped
+
     def module(self, opts: ConvTransposeSpec, input: Shape, output: Shape) -> nn.Module:
         from torch import nn
 
