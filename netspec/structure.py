@@ -21,6 +21,10 @@ from .schema import LibraryFile, SpecFile, is_name
 from .source import Document, PathKey
 from .validation import validation_diagnostics
 
+#: After this many problems the layers are not looked at further: thousands of unknown kinds
+#: cost one "did you mean" search each, and nobody reads the thousandth message.
+MAX_ERRORS = 100
+
 
 def validate(
     doc: Document, imported: Mapping[str, Any] | None = None, library: bool = False
@@ -81,6 +85,14 @@ def validate(
         walker.current = ""
         walker.entries(data["layers"], ("layers",))
     errors.extend(walker.cycles())
+    if walker.stopped:
+        errors.append(
+            Diagnostic(
+                doc.file,
+                f"more than {MAX_ERRORS} problems; the first are shown, the rest not looked for",
+                "fix these first, then check again",
+            )
+        )
     if errors or spec is None:
         raise NetspecError(errors)
     return spec
@@ -134,12 +146,16 @@ class _Structure:
         #: block → the calls it makes: (callee, where, guarded by an if: or a repeat)
         self.calls: dict[str, list[tuple[str, PathKey, bool]]] = {}
         self.guarded = 0  # how many enclosing entries have an if: or repeat their layers
+        self.stopped = False  # whether MAX_ERRORS problems ended the walk
 
     def entries(self, items: list[Any], path: PathKey) -> None:
         for i, raw in enumerate(items):
             self.entry(raw, (*path, i))
 
     def entry(self, raw: Any, path: PathKey) -> None:
+        if len(self.errors) >= MAX_ERRORS:
+            self.stopped = True
+            return
         if has_expression(raw):  # a layer chosen by a value (`- ${act}`): the second pass checks
             return
         try:
