@@ -26,7 +26,7 @@ PathKey = tuple[str | int, ...]
 
 #: Limits that keep hostile files cheap to reject (documented in docs/language.md).
 MAX_FILE_BYTES = 16 * 1024 * 1024
-MAX_NODES = 250_000
+MAX_NODES = 50_000
 MAX_DEPTH = 200
 
 _Loader: type[Any] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)

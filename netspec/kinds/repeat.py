@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from torch import nn
 
 #: more copies than this are refused before anything is expanded
-MAX_COPIES = 1_000_000
+MAX_COPIES = 10_000
 
 
 class RepeatSpec(Options):
