@@ -196,6 +196,32 @@ def parse_source(raw: bytes | str, file: str = "<string>") -> Document:
     return doc
 
 
+def parse_value(text: str, file: str = "<string>") -> Any:
+    """Parse one YAML value (a command line's ``--set width=[1, 2]``) as plain data, within the
+    limits of a spec file: an alias bomb there is refused as it is in a file.
+
+    >>> parse_value("[1, 2.5, x]")
+    [1, 2.5, 'x']
+    """
+    doc = Document(file=file, text=text, data=None)
+    try:
+        _count_nodes(doc)
+        node = yaml.compose(text, Loader=_Loader)
+    except yaml.MarkedYAMLError as e:
+        raise NetspecError([_yaml_diagnostic(doc, e)]) from e
+    except yaml.reader.ReaderError as e:
+        raise NetspecError([_reader_diagnostic(doc, e)]) from e
+    except yaml.YAMLError as e:
+        raise NetspecError.plain(file, f"YAML syntax: {e}") from e
+    if node is None:
+        return None
+    converter = _Converter(doc)
+    value = converter.convert(node, ())
+    if converter.errors:
+        raise NetspecError(converter.errors)
+    return value
+
+
 def _count_nodes(doc: Document) -> None:
     """Count the file's YAML nodes as the parser meets them, aliases expanded, and refuse the
     file at the first node past :data:`MAX_NODES` or :data:`MAX_DEPTH`.
