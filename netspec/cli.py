@@ -19,12 +19,10 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from .elaborate import MAX_LAYERS
-from .errors import NetspecError, PluginFailure
+from .errors import NetspecError, PluginFailure, clip
 from .files import output_problem, write_bytes_atomic
-from .source import shorten, show
+from .source import parse_value, shorten, show
 
 _FLOAT_TEXT = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)[eE][+-]?\d+$")
 EXIT_SPEC_ERROR = 1
@@ -287,13 +285,20 @@ def parse_sets(items: Sequence[str]) -> dict[str, Any]:
     for item in items:
         name, sep, text = item.partition("=")
         if not sep or not name.strip():
-            raise Misuse(f"--set {item!r}: expected NAME=VALUE, e.g. --set num_classes=100")
+            raise Misuse(
+                f"--set {clip(item, 60)!r}: expected NAME=VALUE, e.g. --set num_classes=100"
+            )
         try:
-            value = yaml.safe_load(text) if text.strip() else ""
-        except yaml.YAMLError as e:
-            raise Misuse(f"--set {item!r}: the value is not valid YAML") from e
+            value = parse_value(text, "--set") if text.strip() else ""
+        except NetspecError as e:
+            why = e.diagnostics[0].message
+            raise Misuse(
+                f"--set {clip(item, 60)!r}: the value is not plain YAML data ({why})"
+            ) from e
         if not isinstance(value, (int, float, str, bool, list)):
-            raise Misuse(f"--set {item!r}: the value must be a number, true/false, text or a list")
+            raise Misuse(
+                f"--set {clip(item, 60)!r}: the value must be a number, true/false, text or a list"
+            )
         if isinstance(value, str) and _FLOAT_TEXT.match(value):
             value = float(value)  # YAML 1.1 reads 1e-5 (no dot) as text
         out[name.strip()] = value

@@ -46,7 +46,7 @@ from .source import Document, PathKey, show
 from .validation import validation_diagnostics
 
 #: An elaborated network may hold at most this many layers (``--max-layers`` raises it).
-MAX_LAYERS = 1_000_000
+MAX_LAYERS = 10_000
 #: Layer lists may nest this deep, blocks included (the passes recurse once per level).
 MAX_NESTING = 100
 #: Options a layer reads before the others: the tensors it reads and makes, its condition.

@@ -50,12 +50,36 @@ class Diagnostic:
         lines.extend(f"note: {note}" for note in self.notes)
         if self.hint:
             lines.append(f"hint: {self.hint}")
+        lines = [clip(line, MAX_LINE) for text in lines for line in text.splitlines() or [""]]
         if self.pos is not None and self.source_line:
             number = str(self.pos.line)
-            text = self.source_line.rstrip("\r\n").expandtabs(1)
+            text, col = _window(self.source_line.rstrip("\r\n").expandtabs(1), self.pos.col)
             lines.append(f"{number:>6} | {text}")
-            lines.append(f"{'':>6} | {' ' * (self.pos.col - 1)}^")
+            lines.append(f"{'':>6} | {' ' * (col - 1)}^")
         return "\n".join(lines)
+
+
+#: The widest line of a message, and of a quoted source line: a 16 MB line is not echoed.
+MAX_LINE = 1000
+MAX_SOURCE = 200
+
+
+def clip(text: str, width: int) -> str:
+    """``text`` cut to ``width`` characters, an ellipsis saying where: ``clip("abcdef", 5)``
+    is ``"ab..."``."""
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def _window(text: str, col: int) -> tuple[str, int]:
+    """At most :data:`MAX_SOURCE` characters of a source line around column ``col`` (1-based),
+    with ``...`` where it is cut, and the caret's column in what is shown."""
+    if len(text) <= MAX_SOURCE:
+        return text, col
+    start = max(0, min(col - 1 - MAX_SOURCE // 2, len(text) - MAX_SOURCE))
+    shown = text[start : start + MAX_SOURCE]
+    head = "..." if start else ""
+    tail = "..." if start + MAX_SOURCE < len(text) else ""
+    return head + shown + tail, col - start + len(head)
 
 
 class NetspecError(Exception):
@@ -110,8 +134,25 @@ class PluginFailure(Problem):
 def did_you_mean(word: str, choices: Iterable[str], what: str) -> str:
     """A hint naming the closest valid choice and listing all of them."""
     options = sorted(set(choices))
-    close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
-    listing = ", ".join(options) if len(options) <= 80 else ", ".join(options[:80]) + ", ..."
+    # a long word is no typo of a name; comparing it would cost its length times each option's
+    close = difflib.get_close_matches(word, options, n=1, cutoff=0.6) if len(word) <= 64 else []
+    listing = _listing(options)
     if close:
         return f'did you mean "{close[0]}"? valid {what}: {listing}'
     return f"valid {what}: {listing}" if options else f"there are no {what}"
+
+
+#: How long a list of valid choices may grow in a hint, in characters.
+MAX_LISTING = 600
+
+
+def _listing(options: list[str]) -> str:
+    """``options`` joined by commas, cut to about :data:`MAX_LISTING` characters."""
+    shown: list[str] = []
+    width = 0
+    for option in options:
+        width += len(option) + 2
+        if width > MAX_LISTING:
+            return ", ".join(shown) + f", ... ({len(options):,} in all)"
+        shown.append(option)
+    return ", ".join(shown)

@@ -29,7 +29,14 @@ from .errors import Problem, did_you_mean
 #: Integers beyond this magnitude are refused (no arbitrary-precision towers).
 MAX_INT = 10**18
 MAX_EXPR_CHARS = 500
+#: Items in a list, nested lists' items counted too (a list of lists shares no budget trick).
 MAX_LIST = 10_000
+#: Characters of a text an expression makes, or a string with ``${...}`` once formatted.
+MAX_TEXT = 2_000
+#: How deep an expression's parts may nest (``-(-(-1))``), calls of functions included.
+MAX_NESTING = 100
+#: Digits ``round(x, n)`` may round to, either way.
+MAX_DIGITS = 20
 #: Steps (nodes visited) one expression may take, calls of the file's functions included.
 MAX_STEPS = 10_000
 #: How deep calls of the file's functions may nest.
@@ -61,11 +68,25 @@ def numbered(prefix: str, count: int, start: int = 0) -> list[str]:
         raise Problem("numbered() takes a text and whole numbers: numbered('y', 3)")
     if not 0 <= count <= MAX_LIST or abs(start) > MAX_INT:
         raise Problem(f"numbered() makes 0 to {MAX_LIST:,} names, not {count}")
+    if len(prefix) * count > MAX_LIST * 10:
+        raise Problem(
+            f"numbered() would make {len(prefix) * count:,} characters of names",
+            f"use a shorter prefix or fewer names (at most {MAX_LIST * 10:,} characters)",
+        )
     return [f"{prefix}{k}" for k in range(start, start + count)]
 
 
 def _round(x: Any, ndigits: Any = None) -> Any:
-    return round(x) if ndigits is None else round(x, ndigits)
+    """``round``, with the digits bounded: ``round(5, -10**18)`` would compute 10^(10^18)."""
+    if ndigits is None:
+        return round(x)
+    if isinstance(ndigits, bool) or not isinstance(ndigits, int):
+        raise Problem(f"round() takes a whole number of digits, got {_show(ndigits)}")
+    if abs(ndigits) > MAX_DIGITS:
+        raise Problem(
+            f"round() to {ndigits:,} digits", f"round to -{MAX_DIGITS} to {MAX_DIGITS} digits"
+        )
+    return round(x, ndigits)
 
 
 HELPERS: dict[str, Callable[..., Any]] = {
@@ -175,7 +196,13 @@ def substitute(value: str, env: Mapping[str, Any], shapes: ShapeLookup | None = 
             raise ExpressionError(e.message, e.hint, index=part.index) from e
         if len(parts) == 1:
             return result
-        out.append(_format(result))
+        out.append(_format(result, MAX_TEXT))
+        if sum(map(len, out)) > MAX_TEXT:
+            raise ExpressionError(
+                f"the text made here is longer than {MAX_TEXT:,} characters",
+                "a name or a value in a spec is short: format fewer or smaller values into it",
+                index=part.index,
+            )
     return "".join(out)
 
 
@@ -210,7 +237,8 @@ def split_template(value: str) -> list[str | Expression]:
             end = _closing_brace(value, i + 2)
             if end < 0:
                 raise Problem(
-                    f"unclosed ${{ in {value!r}", "close the expression with }, as in ${out * 2}"
+                    f"unclosed ${{ in {_show(value)}",
+                    "close the expression with }, as in ${out * 2}",
                 )
             if literal:
                 parts.append("".join(literal))
@@ -243,12 +271,44 @@ def _closing_brace(s: str, start: int) -> int:
     return -1
 
 
-def _format(value: Any) -> str:
+def _format(value: Any, width: int) -> str:
+    """A value as ``${...}`` writes it into text, or a longer text than ``width`` if it would
+    be longer (built no further: a list of lists sharing items may stand for billions)."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
-    return str(value)
+    if not isinstance(value, list):
+        return str(value)[: width + 1]
+    parts: list[str] = []
+    used = 2
+    for item in value:
+        part = repr(item) if isinstance(item, str) else _format(item, width - used)
+        parts.append(part)
+        used += len(part) + 2
+        if used > width:
+            break
+    return "[" + ", ".join(parts) + "]"
+
+
+def _show(value: Any) -> str:
+    """A value in a message: its text, cut to 60 characters."""
+    text = repr(value) if isinstance(value, str) else _format(value, 60)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _weight(value: Any, budget: int) -> int:
+    """How many items ``value`` holds, nested lists' items included, counted no further than
+    ``budget``: lists that share their items may stand for far more than they take."""
+    if not isinstance(value, list):
+        return 0
+    total = len(value)
+    stack = [v for v in value if isinstance(v, list)]
+    while stack and total <= budget:
+        item = stack.pop()
+        total += len(item)
+        stack.extend(v for v in item if isinstance(v, list))
+    return total
 
 
 def _check_number(value: Any) -> Any:
@@ -258,10 +318,12 @@ def _check_number(value: Any) -> Any:
         raise Problem(f"number out of range (more than {MAX_INT:.0e})")
     if isinstance(value, float) and not math.isfinite(value):
         raise Problem("expression gives a number that is not finite")
-    if isinstance(value, list) and len(value) > MAX_LIST:
-        raise Problem(f"list longer than {MAX_LIST:,} items")
-    if isinstance(value, str) and len(value) > MAX_EXPR_CHARS * 4:
-        raise Problem("string too long")
+    if isinstance(value, list) and _weight(value, MAX_LIST) > MAX_LIST:
+        raise Problem(f"list longer than {MAX_LIST:,} items (the items of lists in it counted too)")
+    if isinstance(value, str) and len(value) > MAX_TEXT:
+        raise Problem(
+            f"text longer than {MAX_TEXT:,} characters", "texts in a spec are names and words"
+        )
     return value
 
 
@@ -271,6 +333,7 @@ class _Eval:
         self.shapes = shapes
         self.steps = 0
         self.depth = 0
+        self.nesting = 0
 
     def visit(self, node: ast.AST) -> Any:
         self.steps += 1
@@ -279,6 +342,11 @@ class _Eval:
                 f"expression takes more than {MAX_STEPS:,} steps to evaluate",
                 "simplify it, or the functions it calls",
             )
+        if self.nesting >= MAX_NESTING:
+            raise Problem(
+                f"expression nests more than {MAX_NESTING} levels deep",
+                "simplify it: split it into params, or into the file's functions",
+            )
         method = getattr(self, "visit_" + type(node).__name__, None)
         if method is None:
             raise Problem(
@@ -286,7 +354,11 @@ class _Eval:
                 "use arithmetic, comparisons, `x if c else y`, indexing and the helpers "
                 + ", ".join(sorted(HELPERS)),
             )
-        return _check_number(method(node))
+        self.nesting += 1
+        try:
+            return _check_number(method(node))
+        finally:
+            self.nesting -= 1
 
     def visit_Constant(self, node: ast.Constant) -> Any:
         if node.value is None or isinstance(node.value, (bool, int, float, str)):
@@ -331,10 +403,10 @@ class _Eval:
             raise Problem(f"operator {type(node.op).__name__} is not allowed in an expression")
         left, right = self.visit(node.left), self.visit(node.right)
         if isinstance(node.op, ast.Add) and isinstance(left, list) and isinstance(right, list):
-            if len(left) + len(right) > MAX_LIST:
-                raise Problem(f"list longer than {MAX_LIST:,} items")
-            return left + right
+            return left + right  # visit checks the sum's size
         if isinstance(node.op, ast.Add) and isinstance(left, str) and isinstance(right, str):
+            if len(left) + len(right) > MAX_TEXT:
+                raise Problem(f"text longer than {MAX_TEXT:,} characters")
             return left + right
         symbol = _SYMBOLS.get(type(node.op), "**" if isinstance(node.op, ast.Pow) else "%")
         _need_number(left, symbol)
@@ -378,7 +450,7 @@ class _Eval:
                 if not fn(left, right):
                     return False
             except TypeError as e:
-                raise Problem(f"cannot compare {left!r} with {right!r}") from e
+                raise Problem(f"cannot compare {_show(left)} with {_show(right)}") from e
             left = right
         return True
 
@@ -393,7 +465,9 @@ class _Eval:
             or isinstance(index, bool)
             or not isinstance(index, int)
         ):
-            raise Problem(f"cannot index {seq!r} with {index!r}", "index a list with an integer")
+            raise Problem(
+                f"cannot index {_show(seq)} with {_show(index)}", "index a list with an integer"
+            )
         try:
             return seq[index]
         except IndexError as e:
@@ -477,7 +551,7 @@ class _Eval:
 
 def _need_number(value: Any, symbol: str) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise Problem(f"{symbol} needs numbers, got {value!r}")
+        raise Problem(f"{symbol} needs numbers, got {_show(value)}")
 
 
 def _describe(node: ast.AST) -> str:

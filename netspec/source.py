@@ -28,7 +28,7 @@ PathKey = tuple[str | int, ...]
 
 #: Limits that keep hostile files cheap to reject (documented in docs/language.md).
 MAX_FILE_BYTES = 16 * 1024 * 1024
-MAX_NODES = 250_000
+MAX_NODES = 50_000
 MAX_DEPTH = 200
 
 _Loader: type[Any] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -256,9 +256,12 @@ def parse_source(raw: bytes | str, file: str = "<string>") -> Document:
         )
     doc = Document(file=file, text=text, data=None)
     try:
+        _count_nodes(doc)  # before anything is built: an alias bomb or a flat flood stops here
         node = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as e:
         raise NetspecError([_yaml_diagnostic(doc, e)]) from e
+    except yaml.reader.ReaderError as e:
+        raise NetspecError([_reader_diagnostic(doc, e)]) from e
     except yaml.YAMLError as e:
         raise NetspecError.plain(file, f"YAML syntax: {e}") from e
     except RecursionError as e:
@@ -284,6 +287,88 @@ def parse_source(raw: bytes | str, file: str = "<string>") -> Document:
             ]
         )
     return doc
+
+
+def parse_value(text: str, file: str = "<string>") -> Any:
+    """Parse one YAML value (a command line's ``--set width=[1, 2]``) as plain data, within the
+    limits of a spec file: an alias bomb there is refused as it is in a file.
+
+    >>> parse_value("[1, 2.5, x]")
+    [1, 2.5, 'x']
+    """
+    doc = Document(file=file, text=text, data=None)
+    try:
+        _count_nodes(doc)
+        node = yaml.compose(text, Loader=_Loader)
+    except yaml.MarkedYAMLError as e:
+        raise NetspecError([_yaml_diagnostic(doc, e)]) from e
+    except yaml.reader.ReaderError as e:
+        raise NetspecError([_reader_diagnostic(doc, e)]) from e
+    except yaml.YAMLError as e:
+        raise NetspecError.plain(file, f"YAML syntax: {e}") from e
+    if node is None:
+        return None
+    converter = _Converter(doc)
+    value = converter.convert(node, ())
+    if converter.errors:
+        raise NetspecError(converter.errors)
+    return value
+
+
+def _count_nodes(doc: Document) -> None:
+    """Count the file's YAML nodes as the parser meets them, aliases expanded, and refuse the
+    file at the first node past :data:`MAX_NODES` or :data:`MAX_DEPTH`.
+
+    Only events stream through here, so memory stays that of the text however many nodes
+    the file would build; the tree is composed only for a file within the limits.
+    """
+    count = 0
+    sizes: dict[str, int] = {}  # an anchor → the nodes it stands for
+    open_: list[tuple[str | None, int]] = []  # open collections: anchor, count at the start
+    for event in yaml.parse(doc.text, Loader=_Loader):
+        if isinstance(event, yaml.AliasEvent):
+            count += sizes.get(event.anchor or "", 1)
+        elif isinstance(event, (yaml.ScalarEvent, yaml.CollectionStartEvent)):
+            count += 1
+            if isinstance(event, yaml.CollectionStartEvent):
+                open_.append((event.anchor, count - 1))
+                if len(open_) > MAX_DEPTH:
+                    raise _limit(doc, event, "YAML nesting is too deep", DEPTH_HINT)
+            elif event.anchor is not None:
+                sizes[event.anchor] = 1
+        elif isinstance(event, yaml.CollectionEndEvent) and open_:
+            anchor, start = open_.pop()
+            if anchor is not None:
+                sizes[anchor] = count - start
+        if count > MAX_NODES:
+            raise _limit(doc, event, NODES_MESSAGE, NODES_HINT)
+
+
+NODES_MESSAGE = f"the file expands to more than {MAX_NODES:,} YAML nodes"
+NODES_HINT = (
+    "a spec needs far fewer; an alias bomb looks like this: write the data out plainly, "
+    "and use repeat for depth"
+)
+DEPTH_HINT = f"specs are limited to {MAX_DEPTH} levels"
+
+
+def _limit(doc: Document, event: yaml.Event, message: str, hint: str) -> NetspecError:
+    mark = event.start_mark
+    pos = Pos(mark.line + 1, mark.column + 1) if mark is not None else None
+    return NetspecError([doc.diagnostic((), message, hint, pos=pos)])
+
+
+def _reader_diagnostic(doc: Document, e: yaml.reader.ReaderError) -> Diagnostic:
+    """A character YAML refuses (a NUL byte, a control character), at its line and column."""
+    before = doc.text[: e.position]
+    line = before.count("\n") + 1
+    col = e.position - (before.rfind("\n") + 1) + 1
+    return doc.diagnostic(
+        (),
+        f"the file holds a control character (#x{e.character:04x}), which YAML does not allow",
+        'remove it (a spec is plain text); to write one in a value, quote it as "\\x00"',
+        pos=Pos(line, col),
+    )
 
 
 def _yaml_diagnostic(doc: Document, e: yaml.MarkedYAMLError) -> Diagnostic:
@@ -353,11 +438,7 @@ class _Converter:
         self.count += 1
         if self.count > MAX_NODES:
             if self.count == MAX_NODES + 1:
-                self._error(
-                    node,
-                    f"the file expands to more than {MAX_NODES:,} YAML nodes",
-                    "this is what an alias bomb looks like; write the data out plainly",
-                )
+                self._error(node, NODES_MESSAGE, NODES_HINT)
             return None
         if depth > MAX_DEPTH:
             if not self.errors:

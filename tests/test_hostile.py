@@ -22,6 +22,8 @@ import hostile
 import pytest
 from hostile import PEAK_BYTES, SECONDS, Case
 
+from netspec.errors import MAX_LINE
+
 #: runs the command, then reports its exit code and peak memory on the real stdout
 RUN = """
 import json, re, sys
@@ -121,7 +123,8 @@ def test_hostile_case_ends_cleanly(case: Case, tmp_path: Path):
     assert "Traceback" not in err, err[-2000:]
     if case.code:
         assert err.strip(), "an error with no message"
-        assert len(max(err.splitlines(), key=len)) <= 400, "a line of the message is too long"
+        longest = max(err.splitlines(), key=len)
+        assert len(longest) <= MAX_LINE, "a line of the message is too long"
     if case.message:
         assert re.search(case.message.replace("{dir}", re.escape(str(folder))), err), err[-2000:]
     if case.position:

@@ -17,8 +17,9 @@ from .group import carry_expects, check_sequence, refuse_inline_graph
 if TYPE_CHECKING:
     from torch import nn
 
-#: more copies than this are refused before anything is expanded
-MAX_COPIES = 1_000_000
+#: more copies than this (or than the layers still allowed, where --max-layers allows more)
+#: are refused before anything is expanded
+MAX_COPIES = 10_000
 
 
 class RepeatSpec(Options):
@@ -59,8 +60,12 @@ class Repeat(Kind):
                 "max(round(n * depth), 1) does; to leave layers out on purpose, write if:",
                 "times",
             )
-        if count > MAX_COPIES:
-            raise Problem(f"repeat of {count:,} copies", f"at most {MAX_COPIES:,} are allowed")
+        allowed = max(MAX_COPIES, ctx.remaining())
+        if count > allowed:
+            raise Problem(
+                f"repeat of {count:,} copies",
+                f"at most {allowed:,} are allowed here (--max-layers raises the limit)",
+            )
         items: list[Any] = list(range(count)) if opts.over is None else opts.over
         budget = ctx.remaining()
         for k, item in enumerate(items):
