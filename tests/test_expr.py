@@ -96,3 +96,25 @@ def test_unclosed_expression():
 def test_make_divisible_matches_mobilenet_rounding():
     assert [make_divisible(v) for v in (32 * 0.75, 16 * 0.35, 96 * 1.4, 3)] == [24, 8, 136, 8]
     assert make_divisible(30, 8) == 32
+
+
+@pytest.mark.parametrize(
+    ("text", "env", "message"),
+    [
+        ("round(5, -10**18)", {}, "round() to -1,000,000,000,000,000,000 digits"),
+        ("round(5, 2.5)", {}, "round() takes a whole number of digits, got 2.5"),
+        ("-" * 150 + "1", {}, "expression nests more than 100 levels deep"),
+        ("numbered('y', 100000)", {}, "numbered() makes 0 to 10,000 names, not 100000"),
+        ("xs + xs", {"xs": list(range(6000))}, "list longer than 10,000 items"),
+        ("[xs, xs]", {"xs": list(range(6000))}, "(the items of lists in it counted too)"),
+    ],
+)
+def test_every_value_an_expression_makes_is_bounded(text, env, message):
+    with pytest.raises(Problem) as e:
+        evaluate(text, env)
+    assert message in e.value.message
+
+
+def test_text_made_from_values_is_bounded():
+    with pytest.raises(Problem, match="the text made here is longer than 2,000 characters"):
+        substitute("x${xs}", {"xs": list(range(6000))})

@@ -87,7 +87,8 @@ def _write(folder: Path, files: dict[str, hostile.Content]) -> None:
             path.write_text(content.replace("{dir}", str(folder)))
 
 
-def test_the_corpus_names_are_unique():
+def test_the_corpus_is_large_and_names_are_unique():
+    assert len(CASES) > 150
     names = [c.name for c in CASES]
     assert len(set(names)) == len(names)
 
