@@ -21,8 +21,8 @@ from typing import Any
 
 from .elaborate import MAX_LAYERS
 from .errors import NetspecError, PluginFailure, clip
-from .files import output_problem, write_bytes_atomic
-from .source import parse_value, shorten, show
+from .files import output_problem, shorten, write_bytes_atomic
+from .source import parse_value, show
 
 _FLOAT_TEXT = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)[eE][+-]?\d+$")
 EXIT_SPEC_ERROR = 1

@@ -2,7 +2,7 @@
 
 Nothing is ever passed to ``eval``. Allowed: numbers, booleans, strings, lists; names of params,
 block arguments and repeat variables; ``+ - * / // % **`` (bounded), comparisons, ``and or
-not``, ``x if c else y``, indexing ``xs[i]``, the helpers in :data:`HELPERS`, the file's own
+not``, ``x if c else y``, indexing ``xs[i]``, the helpers (:mod:`netspec.helpers`), the file's own
 :class:`Function` s (``functions:``), and the shape helpers in :data:`SHAPE_HELPERS`
 (``channels()``, ``channels(skip)``), which only the shape pass can answer: before it they
 raise :class:`NeedsShapes`.
@@ -25,83 +25,16 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from .errors import Problem, did_you_mean
+from .helpers import HELPERS, MAX_INT, MAX_TEXT, check_value, format_value, shown
 
-#: Integers beyond this magnitude are refused (no arbitrary-precision towers).
-MAX_INT = 10**18
 MAX_EXPR_CHARS = 500
-#: Items in a list, nested lists' items counted too (a list of lists shares no budget trick).
-MAX_LIST = 10_000
-#: Characters of a text an expression makes, or a string with ``${...}`` once formatted.
-MAX_TEXT = 2_000
 #: How deep an expression's parts may nest (``-(-(-1))``), calls of functions included.
 MAX_NESTING = 100
-#: Digits ``round(x, n)`` may round to, either way.
-MAX_DIGITS = 20
 #: Steps (nodes visited) one expression may take, calls of the file's functions included.
 MAX_STEPS = 10_000
 #: How deep calls of the file's functions may nest.
 MAX_CALL_DEPTH = 16
 
-
-def make_divisible(value: float, divisor: int = 8, min_value: int | None = None) -> int:
-    """Round ``value`` to a multiple of ``divisor``, never going more than 10% below it.
-
-    The rounding MobileNet and EfficientNet use for scaled channel counts.
-    """
-    if divisor < 1:
-        raise Problem("make_divisible needs a divisor of at least 1")
-    floor = divisor if min_value is None else min_value
-    new = max(floor, int(value + divisor / 2) // divisor * divisor)
-    if new < 0.9 * value:
-        new += divisor
-    return new
-
-
-def numbered(prefix: str, count: int, start: int = 0) -> list[str]:
-    """Names with numbers, for ``from:``: ``numbered("y", 3)`` is ``["y0", "y1", "y2"]``.
-
-    What a block concatenates when a repeat named its copies' outputs ``y${i}`` (YOLO's C2f).
-    """
-    if not isinstance(prefix, str) or not all(
-        isinstance(n, int) and not isinstance(n, bool) for n in (count, start)
-    ):
-        raise Problem("numbered() takes a text and whole numbers: numbered('y', 3)")
-    if not 0 <= count <= MAX_LIST or abs(start) > MAX_INT:
-        raise Problem(f"numbered() makes 0 to {MAX_LIST:,} names, not {count}")
-    if len(prefix) * count > MAX_LIST * 10:
-        raise Problem(
-            f"numbered() would make {len(prefix) * count:,} characters of names",
-            f"use a shorter prefix or fewer names (at most {MAX_LIST * 10:,} characters)",
-        )
-    return [f"{prefix}{k}" for k in range(start, start + count)]
-
-
-def _round(x: Any, ndigits: Any = None) -> Any:
-    """``round``, with the digits bounded: ``round(5, -10**18)`` would compute 10^(10^18)."""
-    if ndigits is None:
-        return round(x)
-    if isinstance(ndigits, bool) or not isinstance(ndigits, int):
-        raise Problem(f"round() takes a whole number of digits, got {_show(ndigits)}")
-    if abs(ndigits) > MAX_DIGITS:
-        raise Problem(
-            f"round() to {ndigits:,} digits", f"round to -{MAX_DIGITS} to {MAX_DIGITS} digits"
-        )
-    return round(x, ndigits)
-
-
-HELPERS: dict[str, Callable[..., Any]] = {
-    "min": min,
-    "max": max,
-    "round": _round,
-    "abs": abs,
-    "int": int,
-    "float": float,
-    "len": len,
-    "ceil": math.ceil,
-    "floor": math.floor,
-    "make_divisible": make_divisible,
-    "numbered": numbered,
-}
 
 #: Helpers that read the shape of the layer's input (no argument) or of a named tensor.
 SHAPE_HELPERS = ("channels", "height", "width", "shape")
@@ -196,7 +129,7 @@ def substitute(value: str, env: Mapping[str, Any], shapes: ShapeLookup | None = 
             raise ExpressionError(e.message, e.hint, index=part.index) from e
         if len(parts) == 1:
             return result
-        out.append(_format(result, MAX_TEXT))
+        out.append(format_value(result, MAX_TEXT))
         if sum(map(len, out)) > MAX_TEXT:
             raise ExpressionError(
                 f"the text made here is longer than {MAX_TEXT:,} characters",
@@ -237,7 +170,7 @@ def split_template(value: str) -> list[str | Expression]:
             end = _closing_brace(value, i + 2)
             if end < 0:
                 raise Problem(
-                    f"unclosed ${{ in {_show(value)}",
+                    f"unclosed ${{ in {shown(value)}",
                     "close the expression with }, as in ${out * 2}",
                 )
             if literal:
@@ -271,62 +204,6 @@ def _closing_brace(s: str, start: int) -> int:
     return -1
 
 
-def _format(value: Any, width: int) -> str:
-    """A value as ``${...}`` writes it into text, or a longer text than ``width`` if it would
-    be longer (built no further: a list of lists sharing items may stand for billions)."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if not isinstance(value, list):
-        return str(value)[: width + 1]
-    parts: list[str] = []
-    used = 2
-    for item in value:
-        part = repr(item) if isinstance(item, str) else _format(item, width - used)
-        parts.append(part)
-        used += len(part) + 2
-        if used > width:
-            break
-    return "[" + ", ".join(parts) + "]"
-
-
-def _show(value: Any) -> str:
-    """A value in a message: its text, cut to 60 characters."""
-    text = repr(value) if isinstance(value, str) else _format(value, 60)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def _weight(value: Any, budget: int) -> int:
-    """How many items ``value`` holds, nested lists' items included, counted no further than
-    ``budget``: lists that share their items may stand for far more than they take."""
-    if not isinstance(value, list):
-        return 0
-    total = len(value)
-    stack = [v for v in value if isinstance(v, list)]
-    while stack and total <= budget:
-        item = stack.pop()
-        total += len(item)
-        stack.extend(v for v in item if isinstance(v, list))
-    return total
-
-
-def _check_number(value: Any) -> Any:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, int) and abs(value) > MAX_INT:
-        raise Problem(f"number out of range (more than {MAX_INT:.0e})")
-    if isinstance(value, float) and not math.isfinite(value):
-        raise Problem("expression gives a number that is not finite")
-    if isinstance(value, list) and _weight(value, MAX_LIST) > MAX_LIST:
-        raise Problem(f"list longer than {MAX_LIST:,} items (the items of lists in it counted too)")
-    if isinstance(value, str) and len(value) > MAX_TEXT:
-        raise Problem(
-            f"text longer than {MAX_TEXT:,} characters", "texts in a spec are names and words"
-        )
-    return value
-
-
 class _Eval:
     def __init__(self, env: Mapping[str, Any], shapes: ShapeLookup | None) -> None:
         self.env = env
@@ -356,7 +233,7 @@ class _Eval:
             )
         self.nesting += 1
         try:
-            return _check_number(method(node))
+            return check_value(method(node))
         finally:
             self.nesting -= 1
 
@@ -450,7 +327,7 @@ class _Eval:
                 if not fn(left, right):
                     return False
             except TypeError as e:
-                raise Problem(f"cannot compare {_show(left)} with {_show(right)}") from e
+                raise Problem(f"cannot compare {shown(left)} with {shown(right)}") from e
             left = right
         return True
 
@@ -466,7 +343,7 @@ class _Eval:
             or not isinstance(index, int)
         ):
             raise Problem(
-                f"cannot index {_show(seq)} with {_show(index)}", "index a list with an integer"
+                f"cannot index {shown(seq)} with {shown(index)}", "index a list with an integer"
             )
         try:
             return seq[index]
@@ -551,7 +428,7 @@ class _Eval:
 
 def _need_number(value: Any, symbol: str) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise Problem(f"{symbol} needs numbers, got {_show(value)}")
+        raise Problem(f"{symbol} needs numbers, got {shown(value)}")
 
 
 def _describe(node: ast.AST) -> str:

@@ -1,4 +1,10 @@
-"""Writing output files atomically: they appear complete or not at all.
+"""The file system boundary: spec files read safely, output files written atomically.
+
+A spec (or an import) is read only from a regular file, no further than
+:data:`MAX_FILE_BYTES` however the file changes meanwhile; anything else is an
+:class:`Unreadable` error that says what the path is.
+
+Outputs appear complete or not at all.
 
 An output is only ever a regular file (or a link to one, which is written through): never a
 device, a pipe or a folder. A write that fails (a full disk, a read-only file system, no
@@ -21,7 +27,10 @@ import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from .errors import NetspecError
+from .errors import Diagnostic, NetspecError
+
+#: A spec file may be this large at most (documented in docs/language.md).
+MAX_FILE_BYTES = 16 * 1024 * 1024
 
 #: what an existing path that is not a regular file is, for messages
 _KINDS = (
@@ -86,7 +95,7 @@ def atomic_path(target: Path) -> Iterator[Path]:
     try:
         yield Path(tmp)
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the file the usual mode
-        _refuse_special(shown, real)  # again: something may have been put there meanwhile
+        _refuse_replacing(shown, real)  # again: something may have been put there meanwhile
         os.replace(tmp, real)
     except BaseException as e:
         with contextlib.suppress(FileNotFoundError):
@@ -96,7 +105,7 @@ def atomic_path(target: Path) -> Iterator[Path]:
         raise
 
 
-def _refuse_special(shown: str, real: Path) -> None:
+def _refuse_replacing(shown: str, real: Path) -> None:
     """A NetspecError if ``real`` exists and is not a regular file (it is never replaced)."""
     with contextlib.suppress(FileNotFoundError):
         mode = os.lstat(real).st_mode
@@ -133,3 +142,89 @@ def write_bytes_atomic(target: Path, data: bytes) -> None:
         tmp.write_bytes(data)
 
     write_atomic(target, write)
+
+
+class Unreadable(NetspecError):
+    """A file that cannot be read as a spec (missing, a device, too big, ...).
+
+    Its ``reason`` and ``hint`` let an import say the same at the line that names the file.
+    """
+
+    def __init__(self, file: str, reason: str, hint: str = "", *, missing: bool = False) -> None:
+        super().__init__([Diagnostic(shorten(file), reason, hint)])
+        self.reason = reason
+        self.hint = hint
+        #: whether the file does not exist (an import gives its own hint for that)
+        self.missing = missing
+
+
+def shorten(name: str) -> str:
+    """A file name as messages show it: a very long one is cut in the middle."""
+    return name if len(name) <= 200 else f"{name[:120]}...{name[-60:]}"
+
+
+def read_spec_bytes(path: str | os.PathLike[str], name: str) -> bytes:
+    """The bytes of a regular file of at most :data:`MAX_FILE_BYTES` (``name`` for messages)."""
+    try:
+        _refuse_special(name, os.stat(path).st_mode)  # before opening: opening a device may act
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+    except OSError as e:
+        raise _unreadable(name, e) from e
+    try:
+        info = os.fstat(fd)
+        _refuse_special(name, info.st_mode)
+        _refuse_size(name, info.st_size)
+        return _read_at_most(fd, name)
+    except OSError as e:
+        raise _unreadable(name, e) from e
+    finally:
+        os.close(fd)
+
+
+def _read_at_most(fd: int, name: str) -> bytes:
+    """Read ``fd`` to its end, refusing it once it passes :data:`MAX_FILE_BYTES`."""
+    chunks: list[bytes] = []
+    total = 0
+    while chunk := os.read(fd, min(MAX_FILE_BYTES + 1 - total, 1024 * 1024)):
+        chunks.append(chunk)
+        total += len(chunk)
+        _refuse_size(name, total, grew=True)  # the size fstat gave is no promise
+    return b"".join(chunks)
+
+
+def _refuse_size(name: str, size: int, *, grew: bool = False) -> None:
+    if size > MAX_FILE_BYTES:
+        said = "file grew while it was read" if grew else f"file is {size:,} bytes"
+        raise Unreadable(
+            name,
+            f"{said}; specs are limited to {MAX_FILE_BYTES:,}",
+            "a spec describes a network in a few hundred lines; use repeat for depth",
+        )
+
+
+_SPECIAL_HINT = "netspec reads specs from regular files; save the spec as a .yaml file"
+
+
+def _refuse_special(name: str, mode: int) -> None:
+    """Unreadable unless ``mode`` is that of a regular file."""
+    if stat.S_ISREG(mode):
+        return
+    hint = "name a .yaml file inside it" if stat.S_ISDIR(mode) else _SPECIAL_HINT
+    raise Unreadable(name, f"is {kind_of(mode)}, not a spec file", hint)
+
+
+#: errno → what it means for a file to read, and what to do
+_REASONS = {
+    errno.ENOENT: ("no such file", "check the path, or run `netspec list`"),
+    errno.ENOTDIR: ("no such file (a part of the path is not a folder)", "check the path"),
+    errno.ELOOP: ("a loop of symbolic links", "point the link at a real file"),
+    errno.ENAMETOOLONG: ("the path is too long", "use a shorter name or path"),
+    errno.EACCES: ("permission denied", "make the file readable (chmod a+r FILE)"),
+    errno.EPERM: ("permission denied", "make the file readable (chmod a+r FILE)"),
+    errno.EISDIR: ("is a folder, not a spec file", "name a .yaml file inside it"),
+}
+
+
+def _unreadable(name: str, e: OSError) -> Unreadable:
+    reason, hint = _REASONS.get(e.errno or 0, (f"cannot read file: {e.strerror}", ""))
+    return Unreadable(name, reason, hint, missing=e.errno in (errno.ENOENT, errno.ENOTDIR))

@@ -24,8 +24,9 @@ from typing import Any
 
 from .bundled import _shown
 from .errors import Diagnostic, NetspecError, Pos, did_you_mean
+from .files import Unreadable, shorten
 from .schema import BlockDef, LibraryFile, SpecFile
-from .source import Document, PathKey, Unreadable, read_source, shorten, show
+from .source import Document, PathKey, read_source, show
 from .structure import validate
 
 #: Where ``std:NAME`` imports come from.

@@ -28,7 +28,8 @@ from typing import TYPE_CHECKING, Any
 from .entries import type_problem, value_type
 from .errors import NetspecError, Problem, did_you_mean
 from .expansion import Failed
-from .expr import HELPERS, SHAPE_HELPERS, Function, has_expression, split_template
+from .expr import SHAPE_HELPERS, Function, has_expression, split_template
+from .helpers import HELPERS
 from .source import Document, PathKey, show
 
 if TYPE_CHECKING:

@@ -13,9 +13,7 @@ Example::
 
 from __future__ import annotations
 
-import errno
 import os
-import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,11 +21,11 @@ from typing import Any
 import yaml
 
 from .errors import Diagnostic, NetspecError, Pos
+from .files import read_spec_bytes
 
 PathKey = tuple[str | int, ...]
 
 #: Limits that keep hostile files cheap to reject (documented in docs/language.md).
-MAX_FILE_BYTES = 16 * 1024 * 1024
 MAX_NODES = 50_000
 MAX_DEPTH = 200
 
@@ -119,115 +117,17 @@ def read_source(path: str | os.PathLike[str], display: str | None = None) -> Doc
     """Read and parse a spec file (see :func:`parse_source`); :class:`Unreadable` if it cannot
     be read.
 
-    The file is opened once and checked through the open descriptor, so a file swapped or
-    grown after the check is still read no further than :data:`MAX_FILE_BYTES`; devices, pipes
-    and folders are refused without reading (a FIFO is opened without waiting for a writer).
+    The file is read by :func:`netspec.files.read_spec_bytes`: a regular file only, no
+    further than :data:`~netspec.files.MAX_FILE_BYTES`, however it changes meanwhile.
 
     Example::
 
         read_source("/dev/zero")  # Unreadable: is a device (character special file), ...
     """
     name = display or str(path)
-    doc = parse_source(_read_bytes(path, name), name)
+    doc = parse_source(read_spec_bytes(path, name), name)
     doc.location = Path(os.path.realpath(path))
     return doc
-
-
-class Unreadable(NetspecError):
-    """A file that cannot be read as a spec (missing, a device, too big, ...).
-
-    Its ``reason`` and ``hint`` let an import say the same at the line that names the file.
-    """
-
-    def __init__(self, file: str, reason: str, hint: str = "", *, missing: bool = False) -> None:
-        super().__init__([Diagnostic(shorten(file), reason, hint)])
-        self.reason = reason
-        self.hint = hint
-        #: whether the file does not exist (an import gives its own hint for that)
-        self.missing = missing
-
-
-def shorten(name: str) -> str:
-    """A file name as messages show it: a very long one is cut in the middle."""
-    return name if len(name) <= 200 else f"{name[:120]}...{name[-60:]}"
-
-
-def _read_bytes(path: str | os.PathLike[str], name: str) -> bytes:
-    """The bytes of a regular file of at most :data:`MAX_FILE_BYTES` (``name`` for messages)."""
-    try:
-        _refuse_special(name, os.stat(path).st_mode)  # before opening: opening a device may act
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
-    except OSError as e:
-        raise _unreadable(name, e) from e
-    try:
-        info = os.fstat(fd)
-        _refuse_special(name, info.st_mode)
-        _refuse_size(name, info.st_size)
-        return _read_at_most(fd, name)
-    except OSError as e:
-        raise _unreadable(name, e) from e
-    finally:
-        os.close(fd)
-
-
-def _read_at_most(fd: int, name: str) -> bytes:
-    """Read ``fd`` to its end, refusing it once it passes :data:`MAX_FILE_BYTES`."""
-    chunks: list[bytes] = []
-    total = 0
-    while chunk := os.read(fd, min(MAX_FILE_BYTES + 1 - total, 1024 * 1024)):
-        chunks.append(chunk)
-        total += len(chunk)
-        _refuse_size(name, total, grew=True)  # the size fstat gave is no promise
-    return b"".join(chunks)
-
-
-def _refuse_size(name: str, size: int, *, grew: bool = False) -> None:
-    if size > MAX_FILE_BYTES:
-        said = "file grew while it was read" if grew else f"file is {size:,} bytes"
-        raise Unreadable(
-            name,
-            f"{said}; specs are limited to {MAX_FILE_BYTES:,}",
-            "a spec describes a network in a few hundred lines; use repeat for depth",
-        )
-
-
-#: what a file that is not a regular file is, for messages
-_SPECIAL = (
-    (stat.S_ISDIR, "a directory", "name a .yaml file inside it"),
-    (stat.S_ISCHR, "a device (character special file)", ""),
-    (stat.S_ISBLK, "a device (block special file)", ""),
-    (stat.S_ISFIFO, "a named pipe (FIFO)", ""),
-    (stat.S_ISSOCK, "a socket", ""),
-)
-_SPECIAL_HINT = "netspec reads specs from regular files; save the spec as a .yaml file"
-
-
-def _refuse_special(name: str, mode: int) -> None:
-    """Unreadable unless ``mode`` is that of a regular file."""
-    if stat.S_ISREG(mode):
-        return
-    kind, hint = "not a regular file", _SPECIAL_HINT
-    for test, word, special_hint in _SPECIAL:
-        if test(mode):
-            kind, hint = word, special_hint or _SPECIAL_HINT
-    raise Unreadable(name, f"is {kind}, not a spec file", hint)
-
-
-#: errno → what it means for a file to read, and what to do
-_REASONS = {
-    errno.ENOENT: ("no such file", "check the path, or run `netspec list`"),
-    errno.ENOTDIR: ("no such file (a part of the path is not a folder)", "check the path"),
-    errno.ELOOP: ("a loop of symbolic links", "point the link at a real file"),
-    errno.ENAMETOOLONG: ("the path is too long", "use a shorter name or path"),
-    errno.EACCES: ("permission denied", "make the file readable (chmod a+r FILE)"),
-    errno.EPERM: ("permission denied", "make the file readable (chmod a+r FILE)"),
-    errno.EISDIR: ("is a directory, not a spec file", "name a .yaml file inside it"),
-}
-
-
-def _unreadable(name: str, e: OSError) -> Unreadable:
-    reason, hint = _REASONS.get(e.errno or 0, (f"cannot read file: {e.strerror}", ""))
-    return Unreadable(name, reason, hint, missing=e.errno in (errno.ENOENT, errno.ENOTDIR))
 
 
 def parse_source(raw: bytes | str, file: str = "<string>") -> Document:

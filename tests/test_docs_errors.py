@@ -241,7 +241,7 @@ def test_a_changed_imported_file_is_caught():
 
 
 def test_a_stale_command_line_message_is_caught():
-    doc = _spoil("error: is a directory, not a spec file", "error: is a folder")
+    doc = _spoil("error: is a folder, not a spec file", "error: is a directory")
     assert golden_problems(_example(doc, "cli/directory"))
 
 

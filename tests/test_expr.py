@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from netspec.errors import Problem
-from netspec.expr import evaluate, make_divisible, split_template, substitute
+from netspec.expr import evaluate, split_template, substitute
+from netspec.helpers import make_divisible
 
 
 @pytest.mark.parametrize(

@@ -134,9 +134,10 @@ def test_hostile_case_ends_cleanly(case: Case, tmp_path: Path):
     if case.position:
         assert re.match(r"^\S+:\d+:\d+: (error|warning): ", err), err[-2000:]
     budget, peak = SECONDS, PEAK_BYTES
-    if case.torch:
+    if case.torch:  # building is not a read-only command: torch's import (twice, as
+        # margin: exporting a .pt2 and loading it back costs about as much again) on top
         torch_seconds, torch_peak = torch_import()
-        budget, peak = budget + torch_seconds, peak + torch_peak
+        budget, peak = budget + 2 * torch_seconds, peak + torch_peak
     assert seconds < budget, f"{seconds:.1f} s"
     assert result["peak"] < peak, f"{result['peak'] / 2**20:.0f} MiB"
     after = _snapshot(folder)

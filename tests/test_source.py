@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from netspec import source
+from netspec import files, source
 from netspec.errors import NetspecError, Pos
 from netspec.source import MAX_NODES, parse_source, read_source
 
@@ -90,7 +90,7 @@ def test_deep_nesting_is_rejected():
 def test_files(tmp_path):
     with pytest.raises(NetspecError, match="no such file"):
         read_source(tmp_path / "missing.yaml")
-    with pytest.raises(NetspecError, match="is a directory"):
+    with pytest.raises(NetspecError, match="is a folder"):
         read_source(tmp_path)
     big = tmp_path / "big.yaml"
     big.write_bytes(b"#" * (17 * 1024 * 1024))
@@ -140,7 +140,7 @@ def test_what_is_not_a_regular_file_is_refused_without_reading(tmp_path):
         f"/dev/zero: error: is a device (character special file), not a spec file\n{REGULAR}"
     )
     assert _read_error(tmp_path) == (
-        f"{tmp_path}: error: is a directory, not a spec file\nhint: name a .yaml file inside it"
+        f"{tmp_path}: error: is a folder, not a spec file\nhint: name a .yaml file inside it"
     )
 
 
@@ -181,7 +181,7 @@ def test_permission_denied(tmp_path, monkeypatch):
 
 def test_a_file_that_grows_after_the_check_is_read_no_further_than_the_limit(tmp_path, monkeypatch):
     big = tmp_path / "big.yaml"
-    big.write_bytes(b"#" * (source.MAX_FILE_BYTES + 10))
+    big.write_bytes(b"#" * (files.MAX_FILE_BYTES + 10))
     real = os.fstat
 
     def small(fd):  # as the file was when it was checked

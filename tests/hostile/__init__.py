@@ -17,7 +17,8 @@ from pathlib import Path
 
 #: Every command that only reads specs answers or refuses within this much wall time ...
 SECONDS = 5.0
-#: ... and peak memory (VmHWM). Commands that import torch get torch's own import on top.
+#: ... and peak memory (VmHWM). Commands that import torch (building, not only reading) get
+#: twice torch's own import time, and its memory, on top.
 PEAK_BYTES = 1024**3
 
 #: What a case writes before it runs: text, bytes, or a function making the file at a path.

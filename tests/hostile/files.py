@@ -109,7 +109,7 @@ CASES = [
         "net.yaml",
         setup=_fifo("net.yaml"),
     ),
-    _spec("spec_directory", "^net.yaml: error: is a directory", setup=_folder("net.yaml")),
+    _spec("spec_directory", "^net.yaml: error: is a folder", setup=_folder("net.yaml")),
     _spec("spec_socket", "^net.yaml: error: is a socket", setup=_socket("net.yaml")),
     _spec(
         "spec_symlink_loop",
@@ -133,7 +133,7 @@ CASES = [
     ),
     _spec(
         "spec_symlink_to_folder",
-        "^net.yaml: error: is a directory",
+        "^net.yaml: error: is a folder",
         setup=lambda d: (os.mkdir(d / "sub"), os.symlink("sub", d / "net.yaml")),
     ),
     _spec("spec_dangling_symlink", "^net.yaml: error: no such file", setup=_link("net.yaml", "x")),
@@ -175,7 +175,7 @@ CASES = [
     _import("import_fifo", "lib.yaml", "is a named pipe \\(FIFO\\)", setup=_fifo("lib.yaml")),
     _import("import_device", "lib.yaml", DEVICE, setup=_link("lib.yaml", "/dev/zero")),
     _import("import_dev_null", "lib.yaml", DEVICE, setup=_link("lib.yaml", "/dev/null")),
-    _import("import_directory", "lib.yaml", "is a directory", setup=_folder("lib.yaml")),
+    _import("import_directory", "lib.yaml", "is a folder", setup=_folder("lib.yaml")),
     _import("import_socket", "lib.yaml", "is a socket", setup=_socket("lib.yaml")),
     _import(
         "import_symlink_loop",
