@@ -11,6 +11,8 @@ ones come from plugins (``netspec.kind``, ``netspec.load_plugins``; see docs/plu
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from . import kinds  # noqa: F401  (registers the built-in kinds)
 from .errors import Diagnostic, NetspecError
 from .ir import Shape
@@ -20,6 +22,27 @@ from .spec import Spec, load, loads
 
 __version__ = "0.1.0"
 
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from torch import nn
+
+
+def from_module(module: nn.Module, input_shape: Sequence[int], name: str = "imported") -> str:
+    """The spec text that rebuilds a PyTorch model (same ``state_dict`` keys and outputs).
+
+    >>> import torch
+    >>> text = from_module(torch.nn.Sequential(torch.nn.Linear(4, 2)), [4])
+    >>> loads(text).num_params
+    10
+
+    Imports torch (``netspec`` itself does not); see docs/import.md.
+    """
+    from .importing import from_module as imported
+
+    return imported(module, input_shape, name)
+
+
 __all__ = [
     "Diagnostic",
     "Kind",
@@ -28,6 +51,7 @@ __all__ = [
     "Shape",
     "Spec",
     "__version__",
+    "from_module",
     "kind",
     "load",
     "load_plugins",

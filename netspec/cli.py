@@ -173,6 +173,24 @@ def _parser() -> argparse.ArgumentParser:
     )
     listing.add_argument("--kinds", action="store_true", help="list the layer kinds instead")
     listing.set_defaults(run=_list)
+
+    imp = sub.add_parser("import", help="write the spec of a PyTorch model (runs its code)")
+    imp.add_argument(
+        "target", metavar="TARGET", help="MODULE:CALLABLE, e.g. torchvision.models:resnet50"
+    )
+    imp.add_argument(
+        "--input", required=True, metavar="C,H,W", help="the input shape, batch excluded"
+    )
+    imp.add_argument(
+        "--arg",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="an argument of CALLABLE (repeatable)",
+    )
+    imp.add_argument("--name", metavar="NAME", help="the spec's name (default: CALLABLE's)")
+    imp.add_argument("-o", "--output", metavar="FILE", help="write the spec here (default: stdout)")
+    imp.set_defaults(run=_import)
     for command in sub.choices.values():
         _add_plugin_options(command)
     return parser
@@ -484,6 +502,38 @@ def _new(args: argparse.Namespace) -> int:
     Spec(doc)  # what is written must check
     write_bytes_atomic(output, text.encode())
     print(f"wrote {output}; next: netspec check {output} --table")
+    return 0
+
+
+def _import(args: argparse.Namespace) -> int:
+    output = _output(args.output)
+    try:
+        shape = [int(size) for size in args.input.split(",")]
+    except ValueError:
+        shape = []
+    if not shape or min(shape) < 1:
+        raise Misuse(f"--input {args.input!r}: expected sizes such as 3,224,224")
+    arguments = parse_sets(args.arg)
+    from .importing import from_module
+    from .importing.target import TargetError, load_target
+    from .schema import SPEC_NAME_PATTERN
+    from .source import parse_source
+    from .spec import Spec
+
+    try:
+        model = load_target(args.target, arguments)
+    except TargetError as e:
+        raise Misuse(str(e)) from e
+    name = args.name or args.target.rpartition(":")[2].rpartition(".")[2]
+    if not re.match(SPEC_NAME_PATTERN, name):
+        raise Misuse(f"--name {name!r}: use letters, digits, _ . and -")
+    text = from_module(model, shape, name=name, origin=args.target)
+    Spec(parse_source(text, str(output or "<import>")))  # what is written must check
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        write_bytes_atomic(output, text.encode())
+        print(f"wrote {output}; next: netspec check {output} --table", file=sys.stderr)
     return 0
 
 

@@ -354,6 +354,14 @@ class Kind:
     #: whether its children are laid out by the compiler as a chain or a graph (group, repeat)
     #: rather than combined by a module of its own (residual, inception)
     container: ClassVar[bool] = False
+    #: class names of the torch modules this kind imports from (``netspec import``): names, so
+    #: that the static side needs no torch
+    torch_types: ClassVar[tuple[str, ...]] = ()
+
+    def options_from(self, module: Any) -> dict[str, Any] | None:
+        """The options (in-channels left out) that rebuild ``module``, one of :attr:`torch_types`;
+        None where this kind cannot express that instance (a dilated max pool, ...)."""
+        return None
 
     def expand(self, node: Node, ctx: ExpandContext) -> Node:
         """Fill in ``node.children`` (composite kinds); leaves have none."""

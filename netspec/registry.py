@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from typing import Any
 
 from .errors import PluginFailure, Problem
 
@@ -41,6 +42,7 @@ __all__ = [
     "kind_names",
     "need_rank",
     "on_unknown_kind",
+    "pair_option",
     "refuse_named",
     "refuse_shared_inplace",
     "register",
@@ -292,3 +294,11 @@ def need_rank(shape: Shape, rank: int, what: str, hint: str = "") -> None:
     if shape.rank != rank:
         want = "(channels, height, width)" if rank == 3 else "a flat (features,)"
         raise Problem(f"{what} needs {want} input, got {shape}", hint)
+
+
+def pair_option(value: Any) -> Any:
+    """A torch size as a spec writes it (``netspec import``): 3 for 3 or (3, 3), [3, 5] else."""
+    if isinstance(value, (tuple, list)):
+        items = [int(v) for v in value]
+        return items[0] if len(set(items)) == 1 else items
+    return value

@@ -130,6 +130,13 @@ class Activation(Kind):
     def describe(self, opts: Any) -> str:
         return self.name
 
+    def options_from(self, module: Any) -> dict[str, Any] | None:
+        if self.name == "prelu":  # the slopes themselves are weights, loaded with the rest
+            return {"channels": module.num_parameters > 1}
+        fields = [f for f in self.Options.model_fields if f not in Options.model_fields]
+        opts = {f: getattr(module, f, None) for f in fields}
+        return None if None in opts.values() else opts
+
 
 _ACTIVATIONS = [
     Activation("relu", InplaceSpec, lambda nn, o: nn.ReLU(o.inplace), "max(0, x)"),
@@ -201,5 +208,33 @@ _ACTIVATIONS = [
     ),
 ]
 
+#: the torch module each activation imports from (``netspec import``)
+_TORCH_TYPES = {
+    "relu": "ReLU",
+    "relu6": "ReLU6",
+    "leaky_relu": "LeakyReLU",
+    "elu": "ELU",
+    "sigmoid": "Sigmoid",
+    "tanh": "Tanh",
+    "gelu": "GELU",
+    "silu": "SiLU",
+    "hardswish": "Hardswish",
+    "mish": "Mish",
+    "softmax": "Softmax",
+    "log_softmax": "LogSoftmax",
+    "hardsigmoid": "Hardsigmoid",
+    "prelu": "PReLU",
+    "softplus": "Softplus",
+    "hardtanh": "Hardtanh",
+    "selu": "SELU",
+    "celu": "CELU",
+    "softsign": "Softsign",
+    "tanhshrink": "Tanhshrink",
+    "logsigmoid": "LogSigmoid",
+    "hardshrink": "Hardshrink",
+    "softshrink": "Softshrink",
+}
+
 for _activation in _ACTIVATIONS:
+    _activation.torch_types = (_TORCH_TYPES[_activation.name],)  # type: ignore[misc]
     register(_activation)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import enum
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import Field
 
 from ..errors import Problem
 from ..ir import Shape
-from ..registry import Cost, Family, Kind, need_rank, register
+from ..registry import Cost, Family, Kind, need_rank, pair_option, register
 from ..schema import AllowExpr, Bool, Options, Padding, PosInt, PosPair
 
 if TYPE_CHECKING:
@@ -101,6 +101,19 @@ class Conv(Kind):
     summary = (
         "2-D convolution: out, kernel, stride, padding (int, pair, same), dilation, groups, bias"
     )
+    torch_types = ("Conv2d",)
+
+    def options_from(self, module: Any) -> dict[str, Any] | None:
+        return {
+            "out": module.out_channels,
+            "kernel": pair_option(module.kernel_size),
+            "stride": pair_option(module.stride),
+            "padding": pair_option(module.padding),
+            "dilation": pair_option(module.dilation),
+            "groups": module.groups,
+            "bias": module.bias is not None,
+            "padding_mode": module.padding_mode,
+        }
 
     def cost(self, opts: ConvSpec, shape: Shape) -> Cost:
         need_rank(shape, 3, "conv", "on flat features, use linear" if shape.rank == 1 else "")

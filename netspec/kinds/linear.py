@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 
@@ -25,6 +25,10 @@ class Linear(Kind):
     family = Family.LINEAR
     shorthand = "out"
     summary = "fully connected layer: out, bias (`- linear: 10`)"
+    torch_types = ("Linear",)
+
+    def options_from(self, module: Any) -> dict[str, Any] | None:
+        return {"out": module.out_features, "bias": module.bias is not None}
 
     def cost(self, opts: LinearSpec, shape: Shape) -> Cost:
         need_rank(shape, 1, "linear", 'add "- flatten" before this layer')

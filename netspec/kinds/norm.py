@@ -6,7 +6,7 @@ parameters are the affine scale and shift, their buffers the running statistics.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 
@@ -37,6 +37,15 @@ class BatchNorm(Kind):
     Options = BatchNormSpec
     family = Family.NORM
     summary = "batch normalisation (BatchNorm2d on images, BatchNorm1d on features): eps, momentum"
+    torch_types = ("BatchNorm2d", "BatchNorm1d")
+
+    def options_from(self, module: Any) -> dict[str, Any] | None:
+        return {
+            "eps": module.eps,
+            "momentum": module.momentum,
+            "affine": module.affine,
+            "track_running_stats": module.track_running_stats,
+        }
 
     def cost(self, opts: BatchNormSpec, shape: Shape) -> Cost:
         need_image_or_flat(shape, "batchnorm")
@@ -67,6 +76,10 @@ class GroupNorm(Kind):
     family = Family.NORM
     shorthand = "groups"
     summary = "group normalisation (GroupNorm): groups, eps, affine (`- groupnorm: 32`)"
+    torch_types = ("GroupNorm",)
+
+    def options_from(self, module: Any) -> dict[str, Any] | None:
+        return {"groups": module.num_groups, "eps": module.eps, "affine": module.affine}
 
     def cost(self, opts: GroupNormSpec, shape: Shape) -> Cost:
         need_image_or_flat(shape, "groupnorm")

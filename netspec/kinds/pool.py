@@ -9,7 +9,7 @@ from pydantic import Field, ValidationInfo, model_validator
 
 from ..errors import Problem
 from ..ir import Shape
-from ..registry import Cost, Family, Kind, need_rank, register
+from ..registry import Cost, Family, Kind, need_rank, pair_option, register
 from ..schema import AllowExpr, Bool, NonNegPair, Options, PosPair, unevaluated
 
 if TYPE_CHECKING:
@@ -61,6 +61,15 @@ def pool_output(size: int, kernel: int, stride: int, pad: int, ceil: bool, axis:
     return out
 
 
+def adaptive_options(mode: str, size: Any) -> dict[str, Any] | None:
+    """An adaptive pool to ``size`` (an int or a pair; torch's None keeps a size: not a pool
+    option), as the spec writes it: ``global: true`` for 1×1."""
+    if size is None or (isinstance(size, (tuple, list)) and None in size):
+        return None
+    out = pair_option(size)
+    return {"mode": mode, "global": True} if out == 1 else {"mode": mode, "output": out}
+
+
 class Pool(Kind):
     name = "pool"
     Options = PoolSpec
@@ -68,6 +77,31 @@ class Pool(Kind):
     summary = (
         "max/avg pooling: kernel, stride, padding, ceil_mode; adaptive (output:); global: true"
     )
+    torch_types = ("MaxPool2d", "AvgPool2d", "AdaptiveMaxPool2d", "AdaptiveAvgPool2d")
+
+    def options_from(self, module: Any) -> dict[str, Any] | None:
+        mode = "avg" if "Avg" in type(module).__name__ else "max"
+        if hasattr(module, "output_size"):
+            return adaptive_options(mode, module.output_size)
+        if (
+            getattr(module, "return_indices", False)
+            or pair_option(getattr(module, "dilation", 1)) != 1
+        ):
+            return None  # a max pool's indices or dilation: no pool option says it
+        if getattr(module, "divisor_override", None) is not None:
+            return None
+        opts = {
+            "mode": mode,
+            "kernel": pair_option(module.kernel_size),
+            "stride": pair_option(module.stride),
+            "padding": pair_option(module.padding),
+            "ceil_mode": module.ceil_mode,
+        }
+        if mode == "avg":
+            opts["count_include_pad"] = module.count_include_pad
+        if opts["stride"] == opts["kernel"]:
+            del opts["stride"]
+        return opts
 
     def cost(self, opts: PoolSpec, shape: Shape) -> Cost:
         need_rank(shape, 3, "pool")

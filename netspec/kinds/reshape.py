@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..ir import Shape
 from ..registry import Cost, Kind, register
@@ -20,6 +20,10 @@ class Flatten(Kind):
     name = "flatten"
     Options = FlattenSpec
     summary = "flatten everything but the batch into features"
+    torch_types = ("Flatten",)
+
+    def options_from(self, module: Any) -> dict[str, Any] | None:
+        return {} if (module.start_dim, module.end_dim) == (1, -1) else None
 
     def cost(self, opts: FlattenSpec, shape: Shape) -> Cost:
         return Cost(Shape((shape.numel,)))
@@ -39,6 +43,10 @@ class Dropout(Kind):
     Options = DropoutSpec
     shorthand = "p"
     summary = "dropout with probability p (`- dropout: 0.5`)"
+    torch_types = ("Dropout",)
+
+    def options_from(self, module: Any) -> dict[str, Any] | None:
+        return {"p": module.p}
 
     def cost(self, opts: DropoutSpec, shape: Shape) -> Cost:
         return Cost(shape)
@@ -60,6 +68,10 @@ class Identity(Kind):
     name = "identity"
     Options = IdentitySpec
     summary = "passes its input through (an empty inception branch is one)"
+    torch_types = ("Identity",)
+
+    def options_from(self, module: Any) -> dict[str, Any] | None:
+        return {}
 
     def cost(self, opts: IdentitySpec, shape: Shape) -> Cost:
         return Cost(shape)

@@ -16,7 +16,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from ..ir import Shape
-from ..registry import Cost, Kind, need_rank, register
+from ..registry import Cost, Kind, need_rank, pair_option, register
 from ..schema import AllowExpr, Bool, Options, PosPair, float_text, unevaluated
 
 if TYPE_CHECKING:
@@ -97,6 +97,19 @@ class Upsample(Kind):
         "resize images: scale (factor or pair) or size; mode nearest, nearest-exact, bilinear, "
         "bicubic; align_corners"
     )
+    torch_types = ("Upsample",)
+
+    def options_from(self, module: Any) -> dict[str, Any] | None:
+        if module.recompute_scale_factor:
+            return None
+        opts: dict[str, Any] = {"mode": module.mode}
+        if module.size is not None:
+            opts["size"] = pair_option(module.size)
+        else:
+            opts["scale"] = pair_option(module.scale_factor)
+        if module.align_corners is not None:
+            opts["align_corners"] = module.align_corners
+        return opts
 
     def cost(self, opts: UpsampleSpec, shape: Shape) -> Cost:
         need_rank(shape, 3, "upsample")

@@ -1,0 +1,163 @@
+"""The functions and tensor methods ``netspec import`` maps to kinds: one table.
+
+A module maps through its kind's own ``options_from`` (each kind's file); a call in a
+``forward`` (``torch.cat``, ``x + y``, ``F.relu``, ``x.mean([2, 3])``) through the entry here
+for its function or method name. Each entry turns the call into the layers that compute it.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import fx
+
+from ..kinds.pool import adaptive_options
+
+
+class NotExpressible(Exception):
+    """A call netspec has a kind for, with arguments no option says (``torch.cat`` on dim 2)."""
+
+
+#: what a call becomes: layers in a chain, each ``(kind, options)``, and the tensors it reads
+Mapped = tuple[list[tuple[str, dict[str, Any]]], list[fx.Node]]
+
+
+def _arg(node: fx.Node, index: int, name: str, default: Any) -> Any:
+    if len(node.args) > index:
+        return node.args[index]
+    return node.kwargs.get(name, default)
+
+
+def _tensor(node: fx.Node) -> fx.Node:
+    x = node.args[0] if node.args else node.kwargs.get("input")
+    if not isinstance(x, fx.Node):
+        raise NotExpressible("its input is not a tensor of the network")
+    return x
+
+
+def _merge(kind: str) -> Callable[[fx.Node], Mapped]:
+    def mapped(node: fx.Node) -> Mapped:
+        a, b = node.args[:2]
+        if not (isinstance(a, fx.Node) and isinstance(b, fx.Node)):
+            raise NotExpressible(f"{kind} with a constant: netspec's {kind} joins two tensors")
+        return [(kind, {})], [a, b]
+
+    return mapped
+
+
+def _cat(node: fx.Node) -> Mapped:
+    tensors = _arg(node, 0, "tensors", [])
+    if _arg(node, 1, "dim", 0) != 1 or not all(isinstance(t, fx.Node) for t in tensors):
+        raise NotExpressible("concat joins tensors of the network along the channels (dim 1)")
+    if len(tensors) == 1:
+        return [("identity", {})], list(tensors)
+    return [("concat", {})], list(tensors)
+
+
+def _flatten(default_start: int) -> Callable[[fx.Node], Mapped]:
+    def mapped(node: fx.Node) -> Mapped:
+        if (_arg(node, 1, "start_dim", default_start), _arg(node, 2, "end_dim", -1)) != (1, -1):
+            raise NotExpressible("flatten keeps the batch and flattens the rest (start_dim 1)")
+        return [("flatten", {})], [_tensor(node)]
+
+    return mapped
+
+
+def _activation(kind: str, inplace: bool | None = None) -> Callable[[fx.Node], Mapped]:
+    """``inplace``: what the function itself does (``torch.relu_``); None: its argument."""
+
+    def mapped(node: fx.Node) -> Mapped:
+        opts: dict[str, Any] = {}
+        if inplace is not None:
+            opts["inplace"] = inplace
+        elif "inplace" in node.kwargs or len(node.args) > 1:
+            opts["inplace"] = bool(_arg(node, 1, "inplace", False))
+        return [(kind, opts)], [_tensor(node)]
+
+    return mapped
+
+
+def _adaptive(mode: str) -> Callable[[fx.Node], Mapped]:
+    def mapped(node: fx.Node) -> Mapped:
+        opts = adaptive_options(mode, _arg(node, 1, "output_size", None))
+        if opts is None:
+            raise NotExpressible("an adaptive pool that keeps a size (None)")
+        return [("pool", opts)], [_tensor(node)]
+
+    return mapped
+
+
+def _dropout(node: fx.Node) -> Mapped:
+    return [("dropout", {"p": _arg(node, 1, "p", 0.5)})], [_tensor(node)]
+
+
+def _mean(node: fx.Node) -> Mapped:
+    dims = _arg(node, 1, "dim", None)
+    keep = _arg(node, 2, "keepdim", False)
+    if sorted(dims or []) not in ([2, 3], [-2, -1]):
+        raise NotExpressible("a mean over the height and width ([2, 3]) is a global pool")
+    pool: tuple[str, dict[str, Any]] = ("pool", {"mode": "avg", "global": True})
+    return ([pool] if keep else [pool, ("flatten", {})]), [_tensor(node)]
+
+
+#: functions by identity, as torch.fx records them
+FUNCTIONS: dict[Any, Callable[[fx.Node], Mapped]] = {
+    operator.add: _merge("add"),
+    operator.iadd: _merge("add"),
+    torch.add: _merge("add"),
+    operator.mul: _merge("mul"),
+    operator.imul: _merge("mul"),
+    torch.mul: _merge("mul"),
+    torch.cat: _cat,
+    torch.concat: _cat,
+    torch.flatten: _flatten(0),
+    torch.relu: _activation("relu", False),
+    torch.relu_: _activation("relu", True),
+    F.relu: _activation("relu"),
+    F.relu6: _activation("relu6"),
+    F.hardswish: _activation("hardswish"),
+    F.hardsigmoid: _activation("hardsigmoid"),
+    F.silu: _activation("silu"),
+    torch.sigmoid: _activation("sigmoid"),
+    F.sigmoid: _activation("sigmoid"),
+    torch.tanh: _activation("tanh"),
+    F.adaptive_avg_pool2d: _adaptive("avg"),
+    F.adaptive_max_pool2d: _adaptive("max"),
+    F.dropout: _dropout,
+}
+
+#: tensor methods by name (``x.flatten(1)``)
+METHODS: dict[str, Callable[[fx.Node], Mapped]] = {
+    "add": _merge("add"),
+    "add_": _merge("add"),
+    "mul": _merge("mul"),
+    "flatten": _flatten(0),
+    "relu": _activation("relu", False),
+    "relu_": _activation("relu", True),
+    "sigmoid": _activation("sigmoid", None),
+    "mean": _mean,
+}
+
+#: functions fx would otherwise trace into: recorded as one call each
+WRAPPED = (
+    F.relu,
+    F.relu6,
+    F.hardswish,
+    F.hardsigmoid,
+    F.silu,
+    F.sigmoid,
+    F.adaptive_avg_pool2d,
+    F.adaptive_max_pool2d,
+    F.dropout,
+)
+
+
+def lookup(node: fx.Node) -> Callable[[fx.Node], Mapped] | None:
+    """The entry for a ``call_function`` or ``call_method`` node, if netspec has one."""
+    if node.op == "call_method":
+        return METHODS.get(str(node.target))
+    return FUNCTIONS.get(node.target)

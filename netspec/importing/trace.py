@@ -1,0 +1,231 @@
+"""Tracing a module with torch.fx into a tree of layers: the module hierarchy as groups, each
+call a layer of a kind, with the tensors it reads.
+
+Modules whose class a kind names in ``torch_types`` stay whole (leaves); every other module is
+traced through, and its calls become the layers of its group. What netspec has no kind for is
+an error at the line of the user's code that calls it.
+"""
+
+from __future__ import annotations
+
+import enum
+import linecache
+import os
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from torch import fx, nn
+
+from ..errors import Diagnostic, NetspecError, Pos
+from ..registry import all_kinds
+from ..schema import is_name
+from .ops import WRAPPED, NotExpressible, lookup
+
+
+@dataclass(eq=False)
+class Layer:
+    """One layer: a kind and its options, the tensors it reads, the fx node of its output."""
+
+    kind: str
+    opts: dict[str, Any]
+    node: fx.Node
+    sources: list[fx.Node]
+    #: its name in the module tree; None: numbered by its position (a Sequential's child)
+    name: str | None = None
+    #: the module it was made from (None for a call in forward)
+    module: nn.Module | None = None
+
+
+@dataclass(eq=False)
+class Group:
+    """A module that was traced through: its calls, in the order they run."""
+
+    path: str
+    name: str | None
+    module: nn.Module
+    items: list[Layer | Group] = field(default_factory=list)
+
+    def layers(self) -> list[Layer]:
+        out: list[Layer] = []
+        for item in self.items:
+            out.extend(item.layers() if isinstance(item, Group) else [item])
+        return out
+
+
+def _kinds_by_type() -> dict[str, Any]:
+    return {t: k for k in all_kinds() for t in k.torch_types}
+
+
+class _Tracer(fx.Tracer):
+    def __init__(self, leaves: set[str]) -> None:
+        super().__init__(autowrap_functions=WRAPPED)
+        self.leaves = leaves
+        self.record_stack_traces = True
+
+    def is_leaf_module(self, m: nn.Module, module_qualified_name: str) -> bool:
+        return type(m).__name__ in self.leaves or super().is_leaf_module(m, module_qualified_name)
+
+
+def trace(module: nn.Module, origin: str) -> tuple[Group, fx.Graph]:
+    """The tree of ``module``'s layers; ``origin`` names the model in errors."""
+    kinds = _kinds_by_type()
+    tracer = _Tracer(set(kinds))
+    try:
+        graph = tracer.trace(module)
+    except Exception as e:  # the one boundary around torch.fx: whatever it raises
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        raise NetspecError.plain(
+            origin,
+            f"torch.fx cannot trace this model: {first}",
+            "netspec imports models whose forward torch.fx can trace (no data-dependent "
+            "control flow)",
+        ) from e
+    root = Group("", None, module)
+    open_groups = [root]
+    closed: set[str] = set()
+    names: dict[str, set[str]] = {}
+    for node in graph.nodes:
+        if node.op in ("placeholder", "output"):
+            continue
+        stack = [path for path, _ in node.meta.get("nn_module_stack", {}).values()]
+        if node.op == "call_module":
+            stack = stack[:-1] if stack and stack[-1] == node.target else stack
+        while open_groups[-1].path and open_groups[-1].path not in stack:
+            closed.add(open_groups.pop().path)
+        for path in stack[stack.index(open_groups[-1].path) + 1 if open_groups[-1].path else 0 :]:
+            if path in closed:
+                raise _error(node, origin, f"module {path} runs in two separate places")
+            parent = open_groups[-1]
+            group = Group(path, _own_name(path), module.get_submodule(path))
+            parent.items.append(group)
+            open_groups.append(group)
+        group = open_groups[-1]
+        taken = names.setdefault(group.path, set())
+        for layer in _layers(node, module, kinds, origin):
+            if layer.name is not None:
+                if layer.name in taken:
+                    layer.name = _again(layer, node, origin, taken)
+                taken.add(layer.name)
+            group.items.append(layer)
+    return root, graph
+
+
+def _own_name(path: str) -> str | None:
+    """A module's name in its parent: None for a Sequential's numbered child."""
+    last = path.rsplit(".", 1)[-1]
+    if last.isdigit():
+        return None
+    if not is_name(last):
+        raise NetspecError.plain(
+            path,
+            f"module {path}: {last!r} cannot be a layer's name in a spec (letters, digits "
+            "and _, starting with a letter), so its state_dict keys cannot be kept",
+            "rename the module in the model (its checkpoint's keys with it)",
+        )
+    return last
+
+
+def _again(layer: Layer, node: fx.Node, origin: str, taken: set[str]) -> str:
+    """A module called a second time (torchvision's ResNet calls one ReLU three times): fine
+    for one without weights, which gets a new name; weights shared between calls are not."""
+    assert layer.module is not None and layer.name is not None
+    if any(True for _ in layer.module.parameters()) or any(True for _ in layer.module.buffers()):
+        raise _error(node, origin, f"module {node.target} is called twice (shared weights)")
+    n = 1
+    while f"{layer.name}_{n}" in taken:
+        n += 1
+    return f"{layer.name}_{n}"
+
+
+def _layers(node: fx.Node, root: nn.Module, kinds: dict[str, Any], origin: str) -> list[Layer]:
+    if node.op == "call_module":
+        target = str(node.target)
+        sub = root.get_submodule(target)
+        kind = kinds.get(type(sub).__name__)
+        opts = kind.options_from(sub) if kind is not None else None
+        if kind is None or opts is None:
+            what = "no kind for" if kind is None else f"netspec's {kind.name} cannot express"
+            raise _error(
+                node,
+                origin,
+                f"{what} {type(sub).__module__}.{type(sub).__name__} (module {target}): {sub}",
+                _PLUGIN_HINT,
+            )
+        sources = [a for a in node.args if isinstance(a, fx.Node)]
+        return [Layer(kind.name, _drop_defaults(kind, opts), node, sources, _own_name(target), sub)]
+    if node.op in ("call_function", "call_method"):
+        entry = lookup(node)
+        what = (
+            f"the tensor method .{node.target}()"
+            if node.op == "call_method"
+            else _function_name(node.target)
+        )
+        if entry is None:
+            raise _error(node, origin, f"no kind for {what}", _PLUGIN_HINT)
+        try:
+            chain, sources = entry(node)
+        except NotExpressible as e:
+            raise _error(node, origin, f"cannot import {what}: {e}") from None
+        return [
+            Layer(k, _drop_defaults(kinds_by_name(k), o), node, sources if i == 0 else [])
+            for i, (k, o) in enumerate(chain)
+        ]
+    raise _error(node, origin, f"cannot import {node.op} {node.target} (a {node.op} node)")
+
+
+def kinds_by_name(name: str) -> Any:
+    return next(k for k in all_kinds() if k.name == name)
+
+
+_TORCH_DIR = os.path.dirname(os.path.dirname(fx.__file__)) + os.sep
+
+_PLUGIN_HINT = "write a plugin kind for it (docs/plugins.md) and import with --plugin"
+
+
+def _function_name(target: Any) -> str:
+    module = getattr(target, "__module__", None) or "torch"
+    name = getattr(target, "__name__", str(target))
+    return f"{'torch' if module.startswith('torch._') else module}.{name}"
+
+
+def _drop_defaults(kind: Any, opts: dict[str, Any]) -> dict[str, Any]:
+    """Options without the ones at their kind's default: only what differs is written."""
+    fields = kind.Options.model_fields
+    out: dict[str, Any] = {}
+    for key, value in opts.items():
+        field = fields.get(key) or fields.get(key + "_")
+        if field is None or field.is_required():
+            out[key] = value
+            continue
+        default: Any = field.default
+        if isinstance(default, tuple) and len(set(default)) == 1:
+            default = default[0]
+        if isinstance(default, enum.Enum):
+            default = default.value
+        if value == default:
+            continue
+        out[key] = value
+    return out
+
+
+def _error(node: fx.Node, origin: str, message: str, hint: str = "") -> NetspecError:
+    """An error at the line of the user's code that makes ``node``, where fx recorded it."""
+    frames = [
+        frame
+        for frame in re.findall(r'File "([^"]+)", line (\d+), in \S+\n(.*)', node.stack_trace or "")
+        if not frame[0].startswith(_TORCH_DIR)  # the user's line, not torch's own
+    ]
+    if not frames:
+        return NetspecError.plain(origin, message, hint)
+    file, line, _ = frames[-1]
+    text = linecache.getline(file, int(line))
+    stripped = text.strip()
+    col = text.index(stripped) + 1 if stripped else 1
+    return NetspecError([Diagnostic(_shown(file), message, hint, Pos(int(line), col), text)])
+
+
+def _shown(file: str) -> str:
+    """A file below the working directory as a relative path (as compilers print it)."""
+    rel = os.path.relpath(file)
+    return file if rel.startswith("..") else rel
