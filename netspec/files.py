@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import signal
 import stat
 import tempfile
 from collections.abc import Callable, Iterator
@@ -87,22 +88,41 @@ def atomic_path(target: Path) -> Iterator[Path]:
     """
     shown = str(target)
     real = Path(os.path.realpath(target))
+    tmp = ""
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{real.name}.", suffix=real.suffix, dir=real.parent)
-    except OSError as e:
-        raise _unwritable(shown, e) from e
-    os.close(fd)
-    try:
+        with _signals_held():  # so that an interruption never finds a temporary with no name
+            try:
+                fd, tmp = tempfile.mkstemp(
+                    prefix=f".{real.name}.", suffix=real.suffix, dir=real.parent
+                )
+            except OSError as e:
+                raise _unwritable(shown, e) from e
+            os.close(fd)
         yield Path(tmp)
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the file the usual mode
         _refuse_replacing(shown, real)  # again: something may have been put there meanwhile
         os.replace(tmp, real)
     except BaseException as e:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
+        if tmp:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
         if isinstance(e, OSError):
             raise _unwritable(shown, e) from e
         raise
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM back while the block runs; they arrive right after it."""
+    held = {signal.SIGINT, signal.SIGTERM}
+    if not hasattr(signal, "pthread_sigmask"):  # not on Windows
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def _refuse_replacing(shown: str, real: Path) -> None:
