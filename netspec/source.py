@@ -155,27 +155,12 @@ def parse_source(raw: bytes | str, file: str = "<string>") -> Document:
             file, "file is empty", "a spec needs at least `name:` and `layers:`"
         )
     doc = Document(file=file, text=text, data=None)
-    try:
-        _count_nodes(doc)  # before anything is built: an alias bomb or a flat flood stops here
-        node = yaml.compose(text, Loader=_Loader)
-    except yaml.MarkedYAMLError as e:
-        raise NetspecError([_yaml_diagnostic(doc, e)]) from e
-    except yaml.reader.ReaderError as e:
-        raise NetspecError([_reader_diagnostic(doc, e)]) from e
-    except yaml.YAMLError as e:
-        raise NetspecError.plain(file, f"YAML syntax: {e}") from e
-    except RecursionError as e:
-        raise NetspecError.plain(
-            file, "YAML nesting is too deep", f"specs are limited to {MAX_DEPTH} levels"
-        ) from e
+    node = _compose(doc)
     if node is None or (isinstance(node, yaml.ScalarNode) and node.tag == _TAG + "null"):
         raise NetspecError.plain(
             file, "file is empty", "a spec needs at least `name:` and `layers:`"
         )
-    converter = _Converter(doc)
-    doc.data = converter.convert(node, ())
-    if converter.errors:
-        raise NetspecError(converter.errors)
+    doc.data = _plain(doc, node)
     if not isinstance(doc.data, dict):
         raise NetspecError(
             [
@@ -197,17 +182,31 @@ def parse_value(text: str, file: str = "<string>") -> Any:
     [1, 2.5, 'x']
     """
     doc = Document(file=file, text=text, data=None)
+    node = _compose(doc)
+    return None if node is None else _plain(doc, node)
+
+
+def _compose(doc: Document) -> yaml.Node | None:
+    """The YAML tree of ``doc``'s text, within the limits (counted before anything is built:
+    an alias bomb or a flat flood stops there)."""
     try:
         _count_nodes(doc)
-        node = yaml.compose(text, Loader=_Loader)
+        node: yaml.Node | None = yaml.compose(doc.text, Loader=_Loader)
+        return node
     except yaml.MarkedYAMLError as e:
         raise NetspecError([_yaml_diagnostic(doc, e)]) from e
     except yaml.reader.ReaderError as e:
         raise NetspecError([_reader_diagnostic(doc, e)]) from e
     except yaml.YAMLError as e:
-        raise NetspecError.plain(file, f"YAML syntax: {e}") from e
-    if node is None:
-        return None
+        raise NetspecError.plain(doc.file, f"YAML syntax: {e}") from e
+    except RecursionError as e:
+        raise NetspecError.plain(
+            doc.file, "YAML nesting is too deep", f"specs are limited to {MAX_DEPTH} levels"
+        ) from e
+
+
+def _plain(doc: Document, node: yaml.Node) -> Any:
+    """The plain data of a YAML tree; every tag or merge key in it is an error."""
     converter = _Converter(doc)
     value = converter.convert(node, ())
     if converter.errors:

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -105,3 +106,15 @@ def state_dict_keys(path: Path) -> list[tuple[str, tuple[int, ...]]]:
         key, shape = line.split(" ", 1)
         out.append((key, tuple(int(d) for d in shape.strip("[]").split(",") if d.strip())))
     return out
+
+
+def need_torchvision() -> Any:
+    """torchvision, which the test environment has (``make test``); elsewhere the test skips,
+    and under ``CI=true`` its absence fails the test, as a missing Graphviz does."""
+    try:
+        import torchvision
+    except ImportError:
+        if os.environ.get("CI"):
+            pytest.fail("torchvision is not installed; CI compares with it")
+        pytest.skip("torchvision is not installed (make test sets it up)")
+    return torchvision

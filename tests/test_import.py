@@ -7,30 +7,18 @@ those tests skip, and under ``CI=true`` a missing torchvision fails them.
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 import torch
-from conftest import netspec
+from conftest import need_torchvision, netspec
 from torch import nn
 
 import netspec as ns
 
 sys.path.insert(0, str(Path(__file__).parent / "fixtures" / "importing"))
 import models
-
-
-def _torchvision() -> Any:
-    try:
-        import torchvision
-    except ImportError:
-        if os.environ.get("CI"):
-            pytest.fail("torchvision is not installed; CI imports its models")
-        pytest.skip("torchvision is not installed (make test sets it up)")
-    return torchvision
 
 
 def _round_trip(model: nn.Module, shape: tuple[int, ...]) -> str:
@@ -82,7 +70,7 @@ TORCHVISION = [
 
 @pytest.mark.parametrize("name", TORCHVISION)
 def test_torchvision_round_trip(name):
-    tv = _torchvision()
+    tv = need_torchvision()
     kwargs = {"aux_logits": False, "init_weights": False} if name == "googlenet" else {}
     _round_trip(getattr(tv.models, name)(weights=None, **kwargs), (3, 64, 64))
 

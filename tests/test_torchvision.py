@@ -8,25 +8,14 @@ and under ``CI=true`` a missing torchvision fails them, as a missing Graphviz do
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import pytest
 import torch
-from conftest import ZOO
+from conftest import ZOO, need_torchvision
 from torch import nn
 
 import netspec as ns
-
-
-def _torchvision() -> Any:
-    try:
-        import torchvision
-    except ImportError:
-        if os.environ.get("CI"):
-            pytest.fail("torchvision is not installed; CI compares the zoo with it")
-        pytest.skip("torchvision is not installed (make test sets it up)")
-    return torchvision
 
 
 class _FPN(nn.Module):
@@ -62,7 +51,7 @@ def _outputs(out: Any) -> list[torch.Tensor]:
 
 @pytest.mark.parametrize("name", [n.removeprefix("torchvision/") for n in ZOO])
 def test_torchvision_weights_load_and_compute_the_same(name):
-    tv = _torchvision()
+    tv = need_torchvision()
     torch.manual_seed(0)
     theirs = _model(tv, name).eval()
     for module in theirs.modules():  # statistics that are not the identity, so order matters
@@ -109,7 +98,7 @@ def test_the_families_are_the_zoo_specs_with_scales():
 
 @pytest.mark.parametrize(("name", "scale"), _family_members())
 def test_every_scale_is_torchvisions_model_of_that_name(name, scale):
-    tv = _torchvision()
+    tv = need_torchvision()
     torch.manual_seed(0)
     theirs = getattr(tv.models, FAMILIES[name](scale))(weights=None).eval()
     for module in theirs.modules():
