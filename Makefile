@@ -51,6 +51,7 @@ libgl:
 
 gallery: $(STAMP) graphviz
 	$(BIN)/netspec schema -o docs/netspec.schema.json
+	$(BIN)/netspec schema -o netspec/netspec.schema.json
 	$(BIN)/python docs/make_gallery.py
 
 lint: $(STAMP)

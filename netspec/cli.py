@@ -477,7 +477,9 @@ def _summary(args: argparse.Namespace) -> int:
 
 def _new(args: argparse.Namespace) -> int:
     from .bundled import locate
+    from .files import read_spec_bytes
     from .schema import SPEC_NAME_PATTERN
+    from .schema_json import schema_line
     from .source import parse_source
     from .spec import Spec
 
@@ -492,8 +494,11 @@ def _new(args: argparse.Namespace) -> int:
         path, _ = locate(args.source)
         if not path.is_file():
             raise Misuse(f"--from {args.source}: no such spec (see `netspec list`)")
+        data = read_spec_bytes(path, str(path))  # a regular file, within the size limit
+        text = data.decode("utf-8", errors="replace")
         # its schema line points into netspec's repository, not beside the copy
-        text = re.sub(r"\A# yaml-language-server:.*\n", "", path.read_text(encoding="utf-8"))
+        text = re.sub(r"\A# yaml-language-server:.*\n", "", text)
+    text = schema_line() + text  # the schema that ships with this netspec
     text, found = re.subn(r"(?m)^name:.*$", f"name: {args.name}", text, count=1)
     if not found:
         raise Misuse(f"--from {args.source}: the spec has no top-level name: line")

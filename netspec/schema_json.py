@@ -14,6 +14,7 @@ Example::
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from .registry import Kind, all_kinds
@@ -119,3 +120,13 @@ def _with_expression(prop: dict[str, Any]) -> dict[str, Any]:
         }
         return {"anyOf": [out, EXPRESSION], **extra}
     return out
+
+
+#: The schema as the package ships it (``make gallery`` rewrites it with docs/'s copy), so that
+#: a pip-installed netspec has a file for editors to point at.
+SHIPPED = Path(__file__).resolve().parent / "netspec.schema.json"
+
+
+def schema_line() -> str:
+    """The first line that gives a new spec the shipped schema in YAML-aware editors."""
+    return f"# yaml-language-server: $schema={SHIPPED.as_uri()}\n"

@@ -60,9 +60,19 @@ def test_expressions_and_block_calls_are_accepted(validator):
     assert not list(validator.iter_errors(spec))
 
 
-def test_committed_schema_is_up_to_date():
-    committed = json.loads((ROOT / "docs" / "netspec.schema.json").read_text())
+@pytest.mark.parametrize("where", ["docs", "netspec"])
+def test_committed_schema_is_up_to_date(where):
+    committed = json.loads((ROOT / where / "netspec.schema.json").read_text())
     assert committed == spec_json_schema(), "run `make gallery` (it rewrites the schema)"
+
+
+def test_a_new_spec_points_at_the_schema_the_package_ships(tmp_path):
+    run = netspec("new", "mine", cwd=tmp_path)
+    assert run.code == 0, run.err
+    first = (tmp_path / "mine.yaml").read_text().splitlines()[0]
+    assert first.startswith("# yaml-language-server: $schema=file://")
+    shipped = Path(first.split("$schema=file://", 1)[1])
+    assert shipped.is_file() and json.loads(shipped.read_text()) == spec_json_schema()
 
 
 def test_schema_command(tmp_path):
