@@ -121,9 +121,9 @@ def _guarded(kind: Kind, name: str, method: Callable[..., object]) -> Callable[.
     def call(*args: object, **kwargs: object) -> object:
         try:
             return method(*args, **kwargs)
-        except Problem:
-            raise
         except (Exception, SystemExit) as e:  # a plugin's code may raise anything, or exit
+            if type(e).__module__.split(".")[0] == __package__:
+                raise  # netspec's own: a Problem, or how a pass stops (a reported error)
             what = (
                 f"exited ({e.code})"
                 if isinstance(e, SystemExit)

@@ -28,7 +28,7 @@ from pydantic import BaseModel
 import netspec as ns
 from netspec import cli, registry
 from netspec.cli import main
-from netspec.plugins import NO_ENTRY_POINTS_ENV, Cost, Kind, Options, PosInt, load_plugin
+from netspec.plugins import NO_ENTRY_POINTS_ENV, Cost, Kind, Options, PosInt, Problem, load_plugin
 from netspec.registry import kind_names, registered
 from netspec.schema_json import spec_json_schema
 
@@ -528,3 +528,17 @@ def test_a_plugin_kind_that_fails_is_the_plugins_fault_at_the_layer():
     spec = ns.loads("name: b\ninput: [4]\nlayers:\n  - plugin_exits\n", "b.yaml")
     with pytest.raises(ns.NetspecError, match=r"its module\(\) exited \(5\)"):
         spec.build()
+
+
+@pytest.mark.usefixtures("registry_restored")
+def test_a_plugin_kinds_own_rule_stays_its_message():
+    def cost(self: Kind, opts: object, shape: ns.Shape) -> Cost:
+        raise Problem("needs at least 8 channels", "widen the layer before it")
+
+    ns.register(leaf("plugin_strict", cost=cost)())
+    with pytest.raises(ns.NetspecError) as e:
+        ns.loads("name: b\ninput: [4]\nlayers:\n  - plugin_strict\n", "b.yaml")
+    assert e.value.format().splitlines()[:2] == [
+        "b.yaml:4:5: error: needs at least 8 channels",
+        "hint: widen the layer before it",
+    ]
