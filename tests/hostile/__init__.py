@@ -11,6 +11,8 @@ A case's ``args`` and ``files`` may say ``{dir}``: the case's folder.
 
 from __future__ import annotations
 
+import os
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +25,28 @@ PEAK_BYTES = 1024**3
 
 #: What a case writes before it runs: text, bytes, or a function making the file at a path.
 Content = str | bytes | Callable[[Path], None]
+#: Something a case does in its folder before it runs (a FIFO, a link, ...).
+Setup = Callable[[Path], object]
+
+
+def fifo(name: str) -> Setup:
+    """A named pipe ``name`` in the case's folder."""
+    return lambda d: os.mkfifo(d / name)
+
+
+def link(name: str, target: str) -> Setup:
+    """A symbolic link ``name`` to ``target``."""
+    return lambda d: os.symlink(target, d / name)
+
+
+def socket_at(name: str) -> Setup:
+    """A Unix socket ``name``."""
+
+    def make(d: Path) -> None:
+        with socket.socket(socket.AF_UNIX) as s:
+            s.bind(str(d / name))
+
+    return make
 
 
 @dataclass(frozen=True)

@@ -5,28 +5,18 @@ links, over-long names, unreadable or oversized files. Each is a clear error nam
 from __future__ import annotations
 
 import os
-import socket
 from collections.abc import Callable
 from pathlib import Path
 
-from . import Case, Content
+from . import Case, Content, Setup, fifo, link, socket_at
 
 NET = "name: net\ninput: [3]\nlayers: [relu]\n"
 LONG = "x" * 300 + ".yaml"
-Setup = Callable[[Path], object]
 DEVICE = "is a device \\(character special file\\), not a spec file"
 
 
 def _root() -> str:
     return "root reads files whatever their permissions" if os.geteuid() == 0 else ""
-
-
-def _fifo(name: str) -> Setup:
-    return lambda d: os.mkfifo(d / name)
-
-
-def _link(name: str, target: str) -> Setup:
-    return lambda d: os.symlink(target, d / name)
 
 
 def _loop(first: str, second: str) -> Setup:
@@ -39,14 +29,6 @@ def _loop(first: str, second: str) -> Setup:
 
 def _folder(name: str) -> Setup:
     return lambda d: (d / name).mkdir()
-
-
-def _socket(name: str) -> Setup:
-    def make(d: Path) -> None:
-        with socket.socket(socket.AF_UNIX) as s:
-            s.bind(str(d / name))
-
-    return make
 
 
 def _unreadable(name: str, text: str) -> Setup:
@@ -101,16 +83,16 @@ CASES = [
     _spec(
         "spec_dev_zero_summary", f"^/dev/zero: error: {DEVICE}", "summary", "--static", "/dev/zero"
     ),
-    _spec("spec_fifo", "^net.yaml: error: is a named pipe \\(FIFO\\)", setup=_fifo("net.yaml")),
+    _spec("spec_fifo", "^net.yaml: error: is a named pipe \\(FIFO\\)", setup=fifo("net.yaml")),
     _spec(
         "spec_fifo_build",
         "^net.yaml: error: is a named pipe",
         "build",
         "net.yaml",
-        setup=_fifo("net.yaml"),
+        setup=fifo("net.yaml"),
     ),
     _spec("spec_directory", "^net.yaml: error: is a folder", setup=_folder("net.yaml")),
-    _spec("spec_socket", "^net.yaml: error: is a socket", setup=_socket("net.yaml")),
+    _spec("spec_socket", "^net.yaml: error: is a socket", setup=socket_at("net.yaml")),
     _spec(
         "spec_symlink_loop",
         "^net.yaml: error: a loop of symbolic links",
@@ -119,12 +101,12 @@ CASES = [
     _spec(
         "spec_symlink_to_itself",
         "^net.yaml: error: a loop of symbolic links",
-        setup=_link("net.yaml", "net.yaml"),
+        setup=link("net.yaml", "net.yaml"),
     ),
     _spec(
         "spec_symlink_to_device",
         f"^net.yaml: error: {DEVICE}",
-        setup=_link("net.yaml", "/dev/zero"),
+        setup=link("net.yaml", "/dev/zero"),
     ),
     _spec(
         "spec_symlink_to_fifo",
@@ -136,7 +118,7 @@ CASES = [
         "^net.yaml: error: is a folder",
         setup=lambda d: (os.mkdir(d / "sub"), os.symlink("sub", d / "net.yaml")),
     ),
-    _spec("spec_dangling_symlink", "^net.yaml: error: no such file", setup=_link("net.yaml", "x")),
+    _spec("spec_dangling_symlink", "^net.yaml: error: no such file", setup=link("net.yaml", "x")),
     Case(
         "spec_under_a_file",
         ("check", "net.yaml/inner.yaml"),
@@ -172,11 +154,11 @@ CASES = [
         {"net.yaml": NET},
         message=f"^/dev/zero: error: {DEVICE}",
     ),
-    _import("import_fifo", "lib.yaml", "is a named pipe \\(FIFO\\)", setup=_fifo("lib.yaml")),
-    _import("import_device", "lib.yaml", DEVICE, setup=_link("lib.yaml", "/dev/zero")),
-    _import("import_dev_null", "lib.yaml", DEVICE, setup=_link("lib.yaml", "/dev/null")),
+    _import("import_fifo", "lib.yaml", "is a named pipe \\(FIFO\\)", setup=fifo("lib.yaml")),
+    _import("import_device", "lib.yaml", DEVICE, setup=link("lib.yaml", "/dev/zero")),
+    _import("import_dev_null", "lib.yaml", DEVICE, setup=link("lib.yaml", "/dev/null")),
     _import("import_directory", "lib.yaml", "is a folder", setup=_folder("lib.yaml")),
-    _import("import_socket", "lib.yaml", "is a socket", setup=_socket("lib.yaml")),
+    _import("import_socket", "lib.yaml", "is a socket", setup=socket_at("lib.yaml")),
     _import(
         "import_symlink_loop",
         "lib.yaml",
@@ -187,9 +169,9 @@ CASES = [
         "import_symlink_to_itself",
         "lib.yaml",
         "a loop of symbolic links",
-        setup=_link("lib.yaml", "lib.yaml"),
+        setup=link("lib.yaml", "lib.yaml"),
     ),
-    _import("import_dangling_symlink", "lib.yaml", "no such file", setup=_link("lib.yaml", "x")),
+    _import("import_dangling_symlink", "lib.yaml", "no such file", setup=link("lib.yaml", "x")),
     _import("import_name_too_long", LONG, "the path is too long"),
     _import(
         "import_under_a_file",
@@ -219,7 +201,7 @@ CASES = [
         },
         message=f"^a.yaml:2:5: error: cannot import 'b.yaml': {DEVICE}(.|\\n)*imported here",
         position=True,
-        setup=_link("b.yaml", "/dev/zero"),
+        setup=link("b.yaml", "/dev/zero"),
     ),
     Case(
         "import_fifo_of_a_checked_library",
@@ -227,6 +209,6 @@ CASES = [
         {"lib.yaml": "imports:\n  - pipe.yaml\nblocks: {one: {layers: [relu]}}\n"},
         message="^lib.yaml:2:5: error: cannot import 'pipe.yaml': is a named pipe",
         position=True,
-        setup=_fifo("pipe.yaml"),
+        setup=fifo("pipe.yaml"),
     ),
 ]

@@ -5,17 +5,15 @@ replaced or left behind, and nothing blocks. A link to a regular file is written
 from __future__ import annotations
 
 import os
-import socket
 import stat
 from collections.abc import Callable
 from pathlib import Path
 
-from . import Case
+from . import Case, Setup, fifo, link, socket_at
 
 NET = "name: net\ninput: [3]\nlayers: [relu]\n"
 WITH_IMPORT = "name: net\nimports: [lib.yaml]\ninput: [3]\nlayers: [one]\n"
 LIB = "blocks: {one: {layers: [relu]}}\n"
-Setup = Callable[[Path], object]
 #: each command that writes, with the -o it takes (a suffix it accepts)
 WRITERS = {
     "build": ("build", "net.yaml", "-o", "out.pt"),
@@ -37,22 +35,6 @@ def _root() -> str:
 
 def _device(name: str) -> Setup:
     return lambda d: os.mknod(d / name, 0o666 | stat.S_IFCHR, os.makedev(1, 3))
-
-
-def _fifo(name: str) -> Setup:
-    return lambda d: os.mkfifo(d / name)
-
-
-def _socket(name: str) -> Setup:
-    def make(d: Path) -> None:
-        with socket.socket(socket.AF_UNIX) as s:
-            s.bind(str(d / name))
-
-    return make
-
-
-def _link(name: str, target: str) -> Setup:
-    return lambda d: os.symlink(target, d / name)
 
 
 def _writer(
@@ -81,7 +63,7 @@ def _refused(name: str, args: tuple[str, ...], message: str, setup: Setup | None
     return Case(name, args, files, code=2, message=message, setup=setup)
 
 
-def _hard_link(name: str, target: str) -> Setup:
+def _hardlink(name: str, target: str) -> Setup:
     return lambda d: os.link(d / target, d / name)
 
 
@@ -91,8 +73,8 @@ def _read_only(d: Path) -> None:
 
 CASES = [
     *(_writer("device", c, _device, "a device \\(character", skip=_not_root) for c in WRITERS),
-    *(_writer("fifo", c, _fifo, "a named pipe \\(FIFO\\)") for c in WRITERS),
-    *(_writer("socket", c, _socket, "a socket") for c in ("summary", "schema")),
+    *(_writer("fifo", c, fifo, "a named pipe \\(FIFO\\)") for c in WRITERS),
+    *(_writer("socket", c, socket_at, "a socket") for c in ("summary", "schema")),
     *(
         _writer(
             "link_to_fifo",
@@ -120,7 +102,7 @@ CASES = [
         {"net.yaml": NET},
         code=2,
         message=f"^netspec render: error: net.dot: is a named pipe.*{SPECIAL}",
-        setup=_fifo("net.dot"),
+        setup=fifo("net.dot"),
     ),
     _refused(
         "output_is_the_import",
@@ -131,25 +113,25 @@ CASES = [
         "output_links_to_the_import",
         ("summary", "--static", "net.yaml", "-o", "out.json"),
         "out.json is a file the spec imports",
-        setup=_link("out.json", "lib.yaml"),
+        setup=link("out.json", "lib.yaml"),
     ),
     _refused(
         "output_hard_link_to_the_import",
         ("summary", "--static", "net.yaml", "-o", "out.json"),
         "out.json is a file the spec imports",
-        setup=_hard_link("out.json", "lib.yaml"),
+        setup=_hardlink("out.json", "lib.yaml"),
     ),
     _refused(
         "output_hard_link_to_the_spec",
         ("summary", "--static", "net.yaml", "-o", "out.json"),
         "out.json is the spec itself",
-        setup=_hard_link("out.json", "net.yaml"),
+        setup=_hardlink("out.json", "net.yaml"),
     ),
     _refused(
         "output_links_to_the_spec",
         ("render", "net.yaml", "--format", "dot", "-o", "out.dot"),
         "out.dot is the spec itself",
-        setup=_link("out.dot", "net.yaml"),
+        setup=link("out.dot", "net.yaml"),
     ),
     Case(
         "output_is_an_import_of_an_import",
@@ -204,7 +186,7 @@ CASES = [
         {"net.yaml": NET, "target.json": "old"},
         code=0,
         outputs=("target.json",),
-        setup=_link("out.json", "target.json"),
+        setup=link("out.json", "target.json"),
     ),
     Case(
         "output_through_a_dangling_link",
@@ -212,6 +194,6 @@ CASES = [
         {"net.yaml": NET},
         code=0,
         outputs=("target.json",),
-        setup=_link("out.json", "target.json"),
+        setup=link("out.json", "target.json"),
     ),
 ]
