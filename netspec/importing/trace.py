@@ -189,24 +189,28 @@ def _function_name(target: Any) -> str:
     return f"{'torch' if module.startswith('torch._') else module}.{name}"
 
 
+#: what ``option_default`` answers for an option without a default (a required one)
+REQUIRED = object()
+
+
+def option_default(kind: str, key: str) -> Any:
+    """The value a kind's option has when a spec leaves it out (``REQUIRED`` if it must be
+    written), as a spec would write it: ``3`` for ``(3, 3)``, an enum as its value."""
+    fields = kinds_by_name(kind).Options.model_fields
+    found = fields.get(key) or fields.get(key + "_")
+    if found is None or found.is_required():
+        return REQUIRED
+    default: Any = found.default
+    if isinstance(default, tuple) and len(set(default)) == 1:
+        default = default[0]
+    if isinstance(default, enum.Enum):
+        default = default.value
+    return default
+
+
 def _drop_defaults(kind: Any, opts: dict[str, Any]) -> dict[str, Any]:
     """Options without the ones at their kind's default: only what differs is written."""
-    fields = kind.Options.model_fields
-    out: dict[str, Any] = {}
-    for key, value in opts.items():
-        field = fields.get(key) or fields.get(key + "_")
-        if field is None or field.is_required():
-            out[key] = value
-            continue
-        default: Any = field.default
-        if isinstance(default, tuple) and len(set(default)) == 1:
-            default = default[0]
-        if isinstance(default, enum.Enum):
-            default = default.value
-        if value == default:
-            continue
-        out[key] = value
-    return out
+    return {k: v for k, v in opts.items() if option_default(kind.name, k) != v}
 
 
 def _error(node: fx.Node, origin: str, message: str, hint: str = "") -> NetspecError:

@@ -1,16 +1,18 @@
-"""The traced tree as spec text: groups for modules, named tensors where the flow is not a
-chain, YAML written by hand in the bundled specs' style (flow mappings for options)."""
+"""The folded tree as spec text: blocks first, then the network; groups for modules, named
+tensors where the flow is not a chain, YAML written by hand in the bundled specs' style (flow
+mappings for options, ``"${...}"`` for what a block's arguments decide)."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from torch import fx
 
 from ..errors import NetspecError
-from .trace import Group, Layer
+from .fold import Block, Call, Folded, Item, Repeat, Scope, SlotId, fold, position
+from .trace import REQUIRED, Group, Layer, kinds_by_name, option_default
 
 #: plain words YAML would read as something else than text
 _RESERVED = {"yes", "no", "on", "off", "true", "false", "null", "y", "n", "~", ""}
@@ -34,99 +36,170 @@ def flow(options: dict[str, Any]) -> str:
     return "{" + ", ".join(f"{k}: {scalar(v)}" for k, v in options.items()) + "}"
 
 
+#: the value a body writes at a slot, given the value the traced model has there
+Values = Callable[[SlotId, Any], Any]
+
+
 class Writer:
-    """Writes one traced tree; tensors read out of order get names (``to:``/``from:``)."""
+    """Writes one scope's items: the network's (values as they are) or a block's body (values
+    as its arguments say)."""
 
-    def __init__(self, root: Group, graph: fx.Graph, origin: str) -> None:
-        self.root = root
-        self.origin = origin
-        self.names: dict[fx.Node, str] = {}
-        self.output = next(n for n in graph.nodes if n.op == "output").args[0]
-        if not isinstance(self.output, fx.Node):
-            raise NetspecError.plain(
-                origin,
-                "the model returns several tensors (or not a tensor)",
-                "netspec imports models with one tensor output for now",
-            )
-        self.reads: dict[Layer, list[fx.Node]] = {}
-        self.final = {layer.node: layer for layer in root.layers()}
-        current = next(n for n in graph.nodes if n.op == "placeholder")
-        self.input = current
-        for layer in root.layers():
-            if layer.sources and layer.sources != [current]:
-                self.reads[layer] = layer.sources
-                for source in layer.sources:
-                    self.names[source] = self._name(source)
-            current = layer.node
-        self.last = current
+    def __init__(self, folded: Folded, scope: Scope, values: Values | None = None) -> None:
+        self.folded, self.scope = folded, scope
+        self.values: Values = values or (lambda slot, value: value)
 
-    def _name(self, node: fx.Node) -> str:
-        if node is self.input:
-            return "input"
-        name = re.sub(r"\W", "_", node.name).lstrip("_") or "t"
-        return name if name[0].isalpha() else "t" + name
-
-    def lines(self) -> Iterator[str]:
-        yield from self._items(self.root, "  ")
-        if self.output is not self.last:
-            yield f"  - identity: {{from: {self.names.setdefault(self.output, 'out')}}}"
-
-    def _items(self, group: Group, indent: str) -> Iterator[str]:
-        position = 0
-        for item in group.items:
-            wanted = _index(item)
-            while wanted is not None and position < wanted:  # a child that never runs
+    def items(self, items: list[Item], at: SlotId, indent: str, inline: bool) -> Iterator[str]:
+        """``inline``: the items share their list's numbering with others (a repeat among
+        them splices its copies in)."""
+        counter = 0
+        for n, item in enumerate(items):
+            wanted = _first_position(item)
+            while wanted is not None and counter < wanted:  # a child that never runs
                 yield f"{indent}- identity"
-                position += 1
+                counter += 1
             if isinstance(item, Group):
-                yield from self._group(item, indent)
+                yield from self.group(item, (*at, n), indent)
+            elif isinstance(item, Repeat):
+                yield from self.repeat(item, (*at, n), indent, None, inline or len(items) > 1)
+            elif isinstance(item, Call):
+                yield f"{indent}- " + self.call(item, (*at, n), item.group.name, links=item)
             else:
-                yield indent + "- " + self._layer(item)
-            position += 1
+                yield f"{indent}- " + self.layer(item, (*at, n))
+            counter += item.times if isinstance(item, Repeat) else 1
 
-    def _group(self, group: Group, indent: str) -> Iterator[str]:
-        head: dict[str, Any] = {"name": group.name} if group.name else {}
-        if len(group.items) == 1:
-            head["keep"] = True  # a module around one module: its keys say .0.
+    def group(self, group: Group, at: SlotId, indent: str) -> Iterator[str]:
+        items = self.folded.of(group)
+        if len(items) == 1 and isinstance(items[0], Repeat):  # a stage: the repeat is named
+            yield from self.repeat(items[0], (*at, 0), indent, group.name, False)
+            return
         yield f"{indent}- group:"
+        if group.name:
+            yield f"{indent}    name: {scalar(group.name)}"
+        if len(group.items) == 1:
+            yield f"{indent}    keep: true"  # a module around one module: its keys say .0.
+        yield f"{indent}    layers:"
+        yield from self.items(items, at, indent + "      ", False)
+
+    def repeat(
+        self, repeat: Repeat, at: SlotId, indent: str, name: str | None, inline: bool
+    ) -> Iterator[str]:
+        yield f"{indent}- repeat:"
+        head: dict[str, Any] = {"name": name} if name else {}
+        head["times"] = self.values((*at, "times"), repeat.times)
+        if inline:
+            head["inline"] = True
+        reads, writes = self.scope.reads(repeat), self.scope.writes(repeat)
+        if reads:
+            head["from"] = reads[0] if len(reads) == 1 else reads
+        if writes:
+            head["to"] = writes
         for key, value in head.items():
             yield f"{indent}    {key}: {scalar(value)}"
-        yield f"{indent}    layers:"
-        yield from self._items(group, indent + "      ")
+        for part, call in (("first", repeat.first), ("body", repeat.body)):
+            if call is not None:
+                yield f"{indent}    {part}: [{{{self.call(call, (*at, part), None)}}}]"
 
-    def _layer(self, layer: Layer) -> str:
-        opts: dict[str, Any] = {}
-        if layer.name:
-            opts["name"] = layer.name
-        opts.update(layer.opts)
-        reads = self.reads.get(layer)
-        if reads:
-            names = [self.names[n] for n in reads]
-            opts["from"] = names[0] if len(names) == 1 else names
-        # the last of the layers its fx node became (a mean is a pool and a flatten) names it
-        if layer.node in self.names and self.final[layer.node] is layer:
-            opts["to"] = self.names[layer.node]
+    def call(self, call: Call, at: SlotId, name: str | None, links: Item | None = None) -> str:
+        opts: dict[str, Any] = {"name": name} if name else {}
+        for arg, value in call.values.items():
+            shown = self.values((*at, arg), value)
+            if shown != call.block.args[arg]:
+                opts[arg] = shown
+        opts.update(self._links(links))
+        return f"{call.block.name}: {flow(opts)}" if opts else call.block.name
+
+    def layer(self, layer: Layer, at: SlotId) -> str:
+        opts: dict[str, Any] = {"name": layer.name} if layer.name else {}
+        for key in _option_order(layer.kind, self._keys(layer, at)):
+            shown = self.values((*at, key), layer.opts.get(key, REQUIRED))
+            if shown is not REQUIRED and shown != option_default(layer.kind, key):
+                opts[key] = shown
+        opts.update(self._links(layer))
         return f"{layer.kind}: {flow(opts)}" if opts else layer.kind
 
+    def _keys(self, layer: Layer, at: SlotId) -> list[str]:
+        return list(layer.opts)
 
-def _index(item: Group | Layer) -> int | None:
-    """The position a Sequential's child must have for its name: ``features.3`` is 3."""
-    if item.name is not None:
-        return None
-    path = item.path if isinstance(item, Group) else str(item.node.target)
-    if isinstance(item, Layer) and item.module is None:
-        return None
-    last = path.rsplit(".", 1)[-1]
-    return int(last) if last.isdigit() else None
+    def _links(self, item: Item | None) -> dict[str, Any]:
+        if item is None or isinstance(item, Group):
+            return {}
+        opts: dict[str, Any] = {}
+        reads, writes = self.scope.reads(item), self.scope.writes(item)
+        if reads:
+            opts["from"] = reads[0] if len(reads) == 1 else reads
+        if writes:
+            opts["to"] = writes
+        return opts
+
+
+class BodyWriter(Writer):
+    """A block's body, written from its first member with the block's expressions."""
+
+    def __init__(self, folded: Folded, block: Block) -> None:
+        super().__init__(folded, Scope(folded, block.members[0]), self._expression)
+        self.block = block
+
+    def _expression(self, slot: SlotId, value: Any) -> Any:
+        return self.block.exprs.get(slot, value)
+
+    def _keys(self, layer: Layer, at: SlotId) -> list[str]:
+        """Every option some member sets (the first may leave one at its default)."""
+        return [s[-1] for s in self.block.exprs if len(s) == len(at) + 1 and s[:-1] == at]
+
+    def lines(self) -> Iterator[str]:
+        block = self.block
+        yield f"  {block.name}:"
+        yield f"    description: {scalar(block.description)}"
+        if block.args:
+            args = {a: block.types[a] if d is REQUIRED else d for a, d in block.args.items()}
+            yield f"    args: {flow(args)}"
+        yield "    layers:"
+        yield from self.items(self.folded.of(block.members[0]), (), "      ", False)
+
+
+def _first_position(item: Item) -> int | None:
+    if isinstance(item, Repeat):
+        return position(item.calls[0].group)
+    if isinstance(item, Call):
+        return position(item.group)
+    return position(item)
+
+
+def _option_order(kind: str, keys: list[str]) -> list[str]:
+    """Options in the order their kind declares them (out, kernel, stride, ...)."""
+    fields = list(kinds_by_name(kind).Options.model_fields)
+
+    def rank(key: str) -> int:
+        for name in (key, key + "_"):
+            if name in fields:
+                return fields.index(name)
+        return len(fields)
+
+    return sorted(keys, key=rank)
 
 
 def write(root: Group, graph: fx.Graph, name: str, origin: str, shape: tuple[int, ...]) -> str:
     """The spec text of a traced model."""
-    writer = Writer(root, graph, origin)
-    head = [
+    output = next(n for n in graph.nodes if n.op == "output").args[0]
+    if not isinstance(output, fx.Node):
+        raise NetspecError.plain(
+            origin,
+            "the model returns several tensors (or not a tensor)",
+            "netspec imports models with one tensor output for now",
+        )
+    folded = fold(root, graph)
+    lines = [
         f"# imported from {origin} by netspec import",
         f"name: {scalar(name)}",
         f"input: {scalar(list(shape))}",
-        "layers:",
     ]
-    return "\n".join([*head, *writer.lines()]) + "\n"
+    if folded.blocks:
+        lines += ["", "blocks:"]
+        for block in folded.blocks:
+            lines += BodyWriter(folded, block).lines()
+        lines.append("")
+    scope = Scope(folded, root, network=True)
+    lines += ["layers:", *Writer(folded, scope).items(folded.of(root), (), "  ", True)]
+    if scope.output is not None and scope.output in scope.names:
+        lines.append(f"  - identity: {{from: {scope.names[scope.output]}}}")
+    return "\n".join(lines) + "\n"

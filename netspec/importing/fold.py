@@ -1,0 +1,451 @@
+"""Folding a traced tree into what a person would write: a block for each family of modules
+of one class and one structure, with arguments where their options differ, and a repeat for
+each run of equal calls.
+
+Groups fold from the innermost out, so a block's body may call the blocks inside it. Two
+groups are one family when their class is the same and their folded bodies are the same but
+for option values (``Scope.key``); those values become the block's arguments, an option that
+equals another's value (or a whole multiple of it) says so with an expression, and one that is
+the same everywhere stays a literal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from torch import fx
+
+from ..entries import CALL_KEYS
+from ..helpers import HELPERS
+from ..registry import all_kinds
+from .trace import REQUIRED, Group, Layer, option_default
+
+#: where in a body a value sits: item positions, then the option or argument
+SlotId = tuple[Any, ...]
+#: one value of a body: where it sits, the value, a word to name an argument after
+Slot = tuple[SlotId, Any, str]
+#: argument names an expression or a call would read as something else
+_TAKEN_WORDS = {*CALL_KEYS, *HELPERS, "input", "channels", "true", "false", "null", "i"}
+
+
+@dataclass(eq=False)
+class Block:
+    """A block the spec defines: one family's body, with its arguments."""
+
+    cls: type
+    members: list[Group]
+    name: str = ""
+    description: str = ""
+    #: argument → its default, or ``REQUIRED`` (then ``types[arg]`` is its type word)
+    args: dict[str, Any] = field(default_factory=dict)
+    types: dict[str, str] = field(default_factory=dict)
+    #: slot → what the body writes there: a literal, or ``${...}`` text
+    exprs: dict[SlotId, Any] = field(default_factory=dict)
+    #: id of a member → its argument values, defaults included
+    values: dict[int, dict[str, Any]] = field(default_factory=dict)
+
+
+@dataclass(eq=False)
+class Call:
+    """A group written as a call of its family's block."""
+
+    block: Block
+    group: Group
+
+    @property
+    def values(self) -> dict[str, Any]:
+        return self.block.values[id(self.group)]
+
+    @property
+    def output(self) -> fx.Node:
+        return self.group.layers()[-1].node
+
+
+@dataclass(eq=False)
+class Repeat:
+    """A run of equal calls, after a first one that may differ, numbered as they were."""
+
+    body: Call
+    first: Call | None
+    calls: list[Call]
+
+    @property
+    def times(self) -> int:
+        return len(self.calls)
+
+
+Item = Layer | Group | Call | Repeat
+
+
+@dataclass
+class Folded:
+    """Each traced group's items, folded; the blocks in the order they were found."""
+
+    flow: Flow
+    items: dict[int, list[Item]] = field(default_factory=dict)
+    calls: dict[int, Call] = field(default_factory=dict)
+    blocks: list[Block] = field(default_factory=list)
+
+    def of(self, group: Group) -> list[Item]:
+        return self.items[id(group)]
+
+    def refold(self, group: Group) -> None:
+        items = [self.calls.get(id(i), i) if isinstance(i, Group) else i for i in group.items]
+        self.items[id(group)] = _repeats(items, self.flow)
+
+
+def fold(root: Group, graph: fx.Graph) -> Folded:
+    """Find the blocks and repeats of a traced tree."""
+    folded = Folded(Flow(root, graph))
+    by_height: dict[int, list[Group]] = {}
+    for group in _groups(root):
+        by_height.setdefault(_height(group), []).append(group)
+    for height in sorted(by_height):
+        families: dict[Any, list[tuple[Group, list[Slot]]]] = {}
+        for group in by_height[height]:
+            folded.refold(group)
+            if group is root or len(group.items) < 2 or folded.flow.entry(group) is None:
+                continue
+            if not folded.flow.closed(group):
+                continue
+            scope = Scope(folded, group)
+            key = (type(group.module), scope.key())
+            families.setdefault(key, []).append((group, scope.slots()))
+        for (cls, _), members in families.items():
+            if len(members) < 2:
+                continue
+            block = Block(cls, [g for g, _ in members])
+            _arguments(block, [slots for _, slots in members])
+            folded.blocks.append(block)
+            for group in block.members:
+                folded.calls[id(group)] = Call(block, group)
+    for height in sorted(by_height):  # runs of the calls found: their parents' repeats
+        for group in by_height[height]:
+            folded.refold(group)
+    _name_blocks(folded.blocks)
+    return folded
+
+
+def _groups(group: Group) -> Iterator[Group]:
+    for item in group.items:
+        if isinstance(item, Group):
+            yield from _groups(item)
+    yield group
+
+
+def _height(group: Group) -> int:
+    return 1 + max((_height(i) for i in group.items if isinstance(i, Group)), default=0)
+
+
+class Flow:
+    """Who reads which tensor: what decides that a group can be a call (one tensor in, only
+    its last one read outside) and that a run of calls is a chain."""
+
+    def __init__(self, root: Group, graph: fx.Graph) -> None:
+        self.readers: dict[fx.Node, list[Layer]] = {}
+        output = next(n for n in graph.nodes if n.op == "output").args[0]
+        self.output: fx.Node | None = output if isinstance(output, fx.Node) else None
+        self.input = next(n for n in graph.nodes if n.op == "placeholder")
+        for layer in root.layers():
+            for source in layer.sources:
+                self.readers.setdefault(source, []).append(layer)
+
+    def entry(self, group: Group) -> fx.Node | None:
+        """The one tensor a group reads from outside, if it reads only one."""
+        layers = group.layers()
+        made = {layer.node for layer in layers}
+        outside = {s for layer in layers for s in layer.sources if s not in made}
+        return next(iter(outside)) if len(outside) == 1 else None
+
+    def closed(self, group: Group) -> bool:
+        """Only its last layer's output is read outside it (and nothing inside after it)."""
+        layers = group.layers()
+        inside = {id(layer) for layer in layers}
+        last = layers[-1].node
+        for layer in layers:
+            if layer.node is last:
+                continue
+            if layer.node is self.output:
+                return False
+            if any(id(r) not in inside for r in self.readers.get(layer.node, [])):
+                return False
+        return True
+
+    def chained(self, a: Call, b: Call) -> bool:
+        """``b`` reads ``a``'s output, and nothing else does."""
+        inside = {id(layer) for layer in b.group.layers()}
+        readers = self.readers.get(a.output, [])
+        return (
+            a.output is not self.output
+            and self.entry(b.group) is a.output
+            and all(id(r) in inside for r in readers)
+        )
+
+
+def _repeats(items: list[Item], flow: Flow) -> list[Item]:
+    """Runs of equal numbered calls, each reading the one before, as repeats (with ``first``
+    where the run's first call differs, as a stage's first block does)."""
+
+    def call(item: Item) -> Call | None:
+        return item if isinstance(item, Call) and item.group.name is None else None
+
+    def same(a: Call, b: Call) -> bool:
+        return a.block is b.block and a.values == b.values
+
+    out: list[Item] = []
+    i = 0
+    while i < len(items):
+        head = call(items[i])
+        run = [head] if head is not None else []
+        while head is not None and i + len(run) < len(items):
+            nxt = call(items[i + len(run)])
+            if nxt is None or not flow.chained(run[-1], nxt):
+                break
+            if len(run) > 1 and not same(run[1], nxt):
+                break
+            run.append(nxt)
+        if len(run) >= 3 or (len(run) == 2 and same(run[0], run[1])):
+            first = None if same(run[0], run[1]) else run[0]
+            out.append(Repeat(run[1], first, run))
+            i += len(run)
+        else:
+            out.append(items[i])
+            i += 1
+    return out
+
+
+class Scope:
+    """A body (a block's, or the network's) and the tensor names it writes: its input is
+    ``input``; a tensor read out of order is named after the layer or call that makes it."""
+
+    def __init__(self, folded: Folded, group: Group, network: bool = False) -> None:
+        self.folded = folded
+        flow = folded.flow
+        entry = flow.input if network else flow.entry(group)
+        assert entry is not None, "a scope is the network or a closed group"
+        #: id of an item → the tensors it reads by name (None: the one before) and its output
+        self.links: dict[int, tuple[list[fx.Node] | None, fx.Node]] = {}
+        self.last: dict[fx.Node, int] = {}  # the item whose output a node is (a chain's last)
+        made: dict[fx.Node, str] = {}
+        wanted: list[fx.Node] = []
+        previous = entry
+        for item in self.walk(group):
+            if isinstance(item, Layer):
+                sources, output = item.sources, item.node
+                made[output] = item.name or item.kind
+            else:
+                first = item if isinstance(item, Call) else item.calls[0]
+                source = flow.entry(first.group)
+                sources = [source] if source is not None else []
+                output = (item if isinstance(item, Call) else item.calls[-1]).output
+                made[output] = first.group.name or _snake(first.block.cls.__name__)
+            reads = None if sources in ([], [previous]) else sources
+            wanted.extend(reads or [])
+            self.links[id(item)] = (reads, output)
+            self.last[output] = id(item)
+            previous = output
+        self.output = flow.output if network else previous
+        if network and flow.output is not None and flow.output is not previous:
+            wanted.append(flow.output)
+        self.names: dict[fx.Node, str] = {entry: "input"}
+        taken = {"input"}
+        for node in wanted:
+            if node not in self.names:
+                base = made.get(node, "t")
+                name, n = base, 1
+                while name in taken:
+                    name, n = f"{base}_{n}", n + 1
+                taken.add(name)
+                self.names[node] = name
+        self.group = group
+
+    def walk(self, group: Group) -> Iterator[Layer | Call | Repeat]:
+        """The items that read and make tensors, in order, through groups (not calls)."""
+        for item in self.folded.of(group):
+            if isinstance(item, Group):
+                yield from self.walk(item)
+            else:
+                yield item
+
+    def reads(self, item: Layer | Call | Repeat) -> list[str] | None:
+        reads, _ = self.links[id(item)]
+        return None if reads is None else [self.names[n] for n in reads]
+
+    def writes(self, item: Layer | Call | Repeat) -> str | None:
+        _, output = self.links[id(item)]
+        named = output in self.names and self.names[output] != "input"
+        return self.names[output] if named and self.last[output] == id(item) else None
+
+    def key(self) -> tuple[Any, ...]:
+        """The body's structure: everything but option values."""
+        return tuple(self._key(self.folded.of(self.group)))
+
+    def _key(self, items: list[Item]) -> Iterator[Any]:
+        for item in items:
+            if isinstance(item, Group):
+                sub = tuple(self._key(self.folded.of(item)))
+                yield ("G", item.name, position(item), len(item.items), sub)
+                continue
+            reads = self.reads(item)
+            links = (tuple(reads) if reads else None, self.writes(item))
+            if isinstance(item, Layer):
+                yield ("L", item.kind, item.name, position(item), *links)
+            elif isinstance(item, Call):
+                yield ("C", id(item.block), item.group.name, position(item.group), *links)
+            else:
+                first = id(item.first.block) if item.first else None
+                yield ("R", first, id(item.body.block), position(item.calls[0].group), *links)
+
+    def slots(self) -> list[Slot]:
+        """The body's values, each at its slot."""
+        return list(self._slots(self.folded.of(self.group), ()))
+
+    def _slots(self, items: list[Item], at: SlotId) -> Iterator[Slot]:
+        for n, item in enumerate(items):
+            if isinstance(item, Layer):
+                for key, value in item.opts.items():
+                    yield (*at, n, key), value, item.name or item.kind
+            elif isinstance(item, Call):
+                for arg, value in item.values.items():
+                    yield (*at, n, arg), value, item.group.name or "call"
+            elif isinstance(item, Repeat):
+                yield (*at, n, "times"), item.times, "repeat"
+                for part, call in (("first", item.first), ("body", item.body)):
+                    for arg, value in call.values.items() if call else ():
+                        yield (*at, n, part, arg), value, part
+            else:
+                yield from self._slots(self.folded.of(item), (*at, n))
+
+
+def position(item: Group | Layer) -> int | None:
+    """The position a Sequential's child has by its name (``features.3``: 3); None for a
+    named child or a call in a forward."""
+    if item.name is not None:
+        return None
+    if isinstance(item, Layer):
+        if item.module is None:
+            return None
+        path = str(item.node.target)
+    else:
+        path = item.path
+    last = path.rsplit(".", 1)[-1]
+    return int(last) if last.isdigit() else None
+
+
+def _arguments(block: Block, members: list[list[Slot]]) -> None:
+    """The block's arguments from its members' values: one for each set of slots that vary
+    alike; a slot that is a whole multiple of an argument is an expression of it."""
+    hints: dict[SlotId, str] = {}
+    columns: dict[SlotId, list[Any]] = {}
+    for m, slots in enumerate(members):
+        for slot, value, hint in slots:
+            hints.setdefault(slot, hint)
+            columns.setdefault(slot, [REQUIRED] * len(members))[m] = value
+    arguments: dict[str, list[Any]] = {}
+    for slot, column in columns.items():
+        natural = _natural_default(block, slot)
+        column = [natural if v is REQUIRED else v for v in column]  # left out: at its default
+        if all(v == column[0] for v in column):
+            block.exprs[slot] = column[0]
+            continue
+        found = _relation(column, arguments)
+        if found is None:
+            arg = _arg_name(str(slot[-1]), hints[slot], arguments)
+            arguments[arg] = column
+            found = f"${{{arg}}}"
+            block.args[arg] = natural if natural in column else REQUIRED
+            block.types[arg] = _type_word(column[0])
+        block.exprs[slot] = found
+    for m, group in enumerate(block.members):
+        block.values[id(group)] = {arg: column[m] for arg, column in arguments.items()}
+
+
+def _natural_default(block: Block, slot: SlotId) -> Any:
+    """The default of the option at a layer's slot (REQUIRED for other slots)."""
+    item: Any = block.members[0]
+    for n in slot[:-1]:
+        if not isinstance(item, Group) or not isinstance(n, int) or n >= len(item.items):
+            return REQUIRED
+        item = item.items[n]
+    return option_default(item.kind, str(slot[-1])) if isinstance(item, Layer) else REQUIRED
+
+
+def _relation(column: list[Any], arguments: dict[str, list[Any]]) -> str | None:
+    """An expression of one argument that gives ``column`` for every member, if one does."""
+    for arg, values in arguments.items():
+        if values == column:
+            return f"${{{arg}}}"
+
+    def counts(values: list[Any]) -> bool:
+        return all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in values)
+
+    if not counts(column):
+        return None
+    for arg, values in arguments.items():
+        if not counts(values):
+            continue
+        for factor in range(2, 9):
+            if all(c == v * factor for c, v in zip(column, values, strict=True)):
+                return f"${{{arg} * {factor}}}"
+            if all(c * factor == v for c, v in zip(column, values, strict=True)):
+                return f"${{{arg} // {factor}}}"
+    return None
+
+
+def _arg_name(key: str, hint: str, taken: dict[str, Any]) -> str:
+    key = key.rstrip("_")
+    for name in (key, f"{hint}_{key}"):
+        if name not in taken and name not in _TAKEN_WORDS:
+            return name
+    n = 2
+    while f"{hint}_{key}{n}" in taken:
+        n += 1
+    return f"{hint}_{key}{n}"
+
+
+def _type_word(value: Any) -> str:
+    for word, kind in (("bool", bool), ("int", int), ("float", float), ("str", str)):
+        if isinstance(value, kind):
+            return word
+    return "list" if isinstance(value, list | tuple) else "any"
+
+
+def _name_blocks(blocks: list[Block]) -> None:
+    """Each block after its class, in snake_case; where one class has several structures,
+    the simplest takes the plain name and the others are named by the children they add
+    (ResNet's ``bottleneck`` and ``bottleneck_downsample``)."""
+    taken = {k.name for k in all_kinds()}
+    by_class: dict[type, list[Block]] = {}
+    for block in blocks:
+        by_class.setdefault(block.cls, []).append(block)
+    for cls, family in by_class.items():
+        base = _snake(cls.__name__)
+        base = base + "_block" if base in taken else base
+        plain = min(family, key=lambda b: len(b.members[0].layers()))
+        what = f"{cls.__module__}.{cls.__qualname__}"
+        for block in [plain, *(b for b in family if b is not plain)]:
+            extra = sorted(_child_names(block) - _child_names(plain))
+            name = f"{base}_{'_'.join(extra)}" if extra else base
+            candidate, n = name, 2
+            while candidate in taken:
+                candidate, n = f"{name}_{n}", n + 1
+            block.name = candidate
+            taken.add(candidate)
+            block.description = f"{what} with {', '.join(extra)}" if extra else what
+
+
+def _child_names(block: Block) -> set[str]:
+    return {i.name for i in block.members[0].items if i.name}
+
+
+def _snake(name: str) -> str:
+    """``InvertedResidual`` → ``inverted_residual``, ``_DenseLayer`` → ``dense_layer``."""
+    word = name.lstrip("_")
+    out = [
+        ("_" if ch.isupper() and n and not word[n - 1].isupper() else "") + ch.lower()
+        for n, ch in enumerate(word)
+    ]
+    text = "".join(out)
+    return text if text[:1].isalpha() else "block_" + text
