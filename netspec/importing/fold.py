@@ -11,6 +11,8 @@ the same everywhere stays a literal.
 
 from __future__ import annotations
 
+import re
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,6 +22,7 @@ from torch import fx
 from ..entries import CALL_KEYS
 from ..helpers import HELPERS
 from ..registry import all_kinds
+from ..schema import is_name
 from .trace import REQUIRED, Group, Layer, option_default
 
 #: where in a body a value sits: item positions, then the option or argument
@@ -39,8 +42,8 @@ class Block:
     name: str = ""
     description: str = ""
     #: argument → its default, or ``REQUIRED`` (then ``types[arg]`` is its type word)
-    args: dict[str, Any] = field(default_factory=dict)
-    types: dict[str, str] = field(default_factory=dict)
+    args: dict[Any, Any] = field(default_factory=dict)
+    types: dict[Any, str] = field(default_factory=dict)
     #: slot → what the body writes there: a literal, or ``${...}`` text
     exprs: dict[SlotId, Any] = field(default_factory=dict)
     #: id of a member → its argument values, defaults included
@@ -92,7 +95,9 @@ class Folded:
         return self.items[id(group)]
 
     def refold(self, group: Group) -> None:
-        items = [self.calls.get(id(i), i) if isinstance(i, Group) else i for i in group.items]
+        items: list[Item] = [
+            self.calls.get(id(i), i) if isinstance(i, Group) else i for i in group.items
+        ]
         self.items[id(group)] = _repeats(items, self.flow)
 
 
@@ -306,15 +311,15 @@ class Scope:
         for n, item in enumerate(items):
             if isinstance(item, Layer):
                 for key, value in item.opts.items():
-                    yield (*at, n, key), value, item.name or item.kind
+                    yield (*at, n, key), value, item.name or ""
             elif isinstance(item, Call):
                 for arg, value in item.values.items():
-                    yield (*at, n, arg), value, item.group.name or "call"
+                    yield (*at, n, arg), value, item.group.name or ""
             elif isinstance(item, Repeat):
-                yield (*at, n, "times"), item.times, "repeat"
+                yield (*at, n, "times"), item.times, ""
                 for part, call in (("first", item.first), ("body", item.body)):
                     for arg, value in call.values.items() if call else ():
-                        yield (*at, n, part, arg), value, part
+                        yield (*at, n, part, arg), value, part if item.first else ""
             else:
                 yield from self._slots(self.folded.of(item), (*at, n))
 
@@ -343,7 +348,7 @@ def _arguments(block: Block, members: list[list[Slot]]) -> None:
         for slot, value, hint in slots:
             hints.setdefault(slot, hint)
             columns.setdefault(slot, [REQUIRED] * len(members))[m] = value
-    arguments: dict[str, list[Any]] = {}
+    arguments: dict[SlotId, list[Any]] = {}  # by the slot that first needs each
     for slot, column in columns.items():
         natural = _natural_default(block, slot)
         column = [natural if v is REQUIRED else v for v in column]  # left out: at its default
@@ -352,14 +357,42 @@ def _arguments(block: Block, members: list[list[Slot]]) -> None:
             continue
         found = _relation(column, arguments)
         if found is None:
-            arg = _arg_name(str(slot[-1]), hints[slot], arguments)
-            arguments[arg] = column
-            found = f"${{{arg}}}"
-            block.args[arg] = natural if natural in column else REQUIRED
-            block.types[arg] = _type_word(column[0])
+            arguments[slot] = column
+            block.args[slot] = natural if natural in column else REQUIRED  # renamed below
+            block.types[slot] = _type_word(column[0])
+            found = (slot, "")
         block.exprs[slot] = found
+    names = _arg_names(list(arguments), hints)
+    for slot, expr in block.exprs.items():
+        if isinstance(expr, tuple):
+            block.exprs[slot] = f"${{{names[expr[0]]}{expr[1]}}}"
+    block.args = {names[s]: d for s, d in block.args.items()}
+    block.types = {names[s]: t for s, t in block.types.items()}
     for m, group in enumerate(block.members):
-        block.values[id(group)] = {arg: column[m] for arg, column in arguments.items()}
+        block.values[id(group)] = {names[s]: column[m] for s, column in arguments.items()}
+
+
+def _arg_names(slots: list[SlotId], hints: dict[SlotId, str]) -> dict[SlotId, str]:
+    """An option's name where only one argument sets it (``out``, ``stride``), else the
+    option after the layer or call that has it (``branch2_out``, ``out1``, ``out2``)."""
+    keys = [str(slot[-1]).rstrip("_") for slot in slots]
+    names: dict[SlotId, str] = {}
+    taken = set(_TAKEN_WORDS)
+    counts: dict[str, int] = {}
+    for slot, key in zip(slots, keys, strict=True):
+        if keys.count(key) == 1:
+            name = key
+        elif hints[slot]:
+            name = f"{hints[slot]}_{key}"
+        else:
+            counts[key] = counts.get(key, 0) + 1
+            name = f"{key}{counts[key]}"
+        candidate, n = name, 2
+        while candidate in taken:
+            candidate, n = f"{name}{n}", n + 1
+        taken.add(candidate)
+        names[slot] = candidate
+    return names
 
 
 def _natural_default(block: Block, slot: SlotId) -> Any:
@@ -372,37 +405,30 @@ def _natural_default(block: Block, slot: SlotId) -> Any:
     return option_default(item.kind, str(slot[-1])) if isinstance(item, Layer) else REQUIRED
 
 
-def _relation(column: list[Any], arguments: dict[str, list[Any]]) -> str | None:
-    """An expression of one argument that gives ``column`` for every member, if one does."""
-    for arg, values in arguments.items():
+def _relation(column: list[Any], arguments: dict[SlotId, list[Any]]) -> Any:
+    """An argument (its slot) and what to do to it, that gives ``column`` for every member:
+    the same values, a multiple, a whole fraction, or half rounded down (a "same" padding)."""
+    for slot, values in arguments.items():
         if values == column:
-            return f"${{{arg}}}"
+            return (slot, "")
 
-    def counts(values: list[Any]) -> bool:
-        return all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in values)
+    def counts(values: list[Any], least: int) -> bool:
+        return all(isinstance(v, int) and not isinstance(v, bool) and v >= least for v in values)
 
-    if not counts(column):
+    if not counts(column, 0):
         return None
-    for arg, values in arguments.items():
-        if not counts(values):
+    for slot, values in arguments.items():
+        if not counts(values, 1):
             continue
+        pairs = list(zip(column, values, strict=True))
         for factor in range(2, 9):
-            if all(c == v * factor for c, v in zip(column, values, strict=True)):
-                return f"${{{arg} * {factor}}}"
-            if all(c * factor == v for c, v in zip(column, values, strict=True)):
-                return f"${{{arg} // {factor}}}"
+            if all(c == v * factor for c, v in pairs):
+                return (slot, f" * {factor}")
+            if all(c * factor == v for c, v in pairs):
+                return (slot, f" // {factor}")
+        if all(c == v // 2 for c, v in pairs):
+            return (slot, " // 2")
     return None
-
-
-def _arg_name(key: str, hint: str, taken: dict[str, Any]) -> str:
-    key = key.rstrip("_")
-    for name in (key, f"{hint}_{key}"):
-        if name not in taken and name not in _TAKEN_WORDS:
-            return name
-    n = 2
-    while f"{hint}_{key}{n}" in taken:
-        n += 1
-    return f"{hint}_{key}{n}"
 
 
 def _type_word(value: Any) -> str:
@@ -413,18 +439,19 @@ def _type_word(value: Any) -> str:
 
 
 def _name_blocks(blocks: list[Block]) -> None:
-    """Each block after its class, in snake_case; where one class has several structures,
-    the simplest takes the plain name and the others are named by the children they add
-    (ResNet's ``bottleneck`` and ``bottleneck_downsample``)."""
+    """Each block after its class, in snake_case (a container's after its members' names:
+    ResNet's ``layer1`` ... ``layer4`` call ``layer``); where one class has several
+    structures, the simplest takes the plain name and the others are named by the children
+    they add (ResNet's ``bottleneck`` and ``bottleneck_downsample``)."""
     taken = {k.name for k in all_kinds()}
-    by_class: dict[type, list[Block]] = {}
+    by_class: dict[Any, list[Block]] = {}
     for block in blocks:
-        by_class.setdefault(block.cls, []).append(block)
-    for cls, family in by_class.items():
-        base = _snake(cls.__name__)
+        own = block.cls.__module__.startswith("torch.nn.") and block.cls.__name__ in _CONTAINERS
+        by_class.setdefault(_member_word(block) if own else block.cls, []).append(block)
+    for key, family in by_class.items():
+        base = key if isinstance(key, str) else _snake(key.__name__)
         base = base + "_block" if base in taken else base
         plain = min(family, key=lambda b: len(b.members[0].layers()))
-        what = f"{cls.__module__}.{cls.__qualname__}"
         for block in [plain, *(b for b in family if b is not plain)]:
             extra = sorted(_child_names(block) - _child_names(plain))
             name = f"{base}_{'_'.join(extra)}" if extra else base
@@ -433,7 +460,31 @@ def _name_blocks(blocks: list[Block]) -> None:
                 candidate, n = f"{name}_{n}", n + 1
             block.name = candidate
             taken.add(candidate)
+            what = _public_name(block.cls)
             block.description = f"{what} with {', '.join(extra)}" if extra else what
+
+
+_CONTAINERS = ("Sequential", "ModuleList", "ModuleDict")
+
+
+def _member_word(block: Block) -> str:
+    """What a container's members are called, without their numbers (``layer``), or
+    ``sequential``."""
+    names = {m.name or "" for m in block.members}
+    words = names if len(names) == 1 else {re.sub(r"[\d_]+$", "", n) for n in names}
+    word = words.pop() if len(words) == 1 else ""
+    return word if len(word) >= 3 and is_name(word) else _snake(block.cls.__name__)
+
+
+def _public_name(cls: type) -> str:
+    """Where a class is found: ``torch.nn.Sequential`` rather than the module it is defined
+    in, when a shorter module already imported has it."""
+    parts = cls.__module__.split(".")
+    for n in range(1, len(parts)):
+        module = sys.modules.get(".".join(parts[:n]))
+        if module is not None and getattr(module, cls.__name__, None) is cls:
+            return f"{'.'.join(parts[:n])}.{cls.__qualname__}"
+    return f"{cls.__module__}.{cls.__qualname__}"
 
 
 def _child_names(block: Block) -> set[str]:

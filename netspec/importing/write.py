@@ -32,8 +32,28 @@ def scalar(value: Any) -> str:
     return str(value)
 
 
-def flow(options: dict[str, Any]) -> str:
-    return "{" + ", ".join(f"{k}: {scalar(v)}" for k, v in options.items()) + "}"
+def text(value: str) -> str:
+    """A line of prose (a description) as YAML, quoted only where YAML needs it."""
+    plain = re.fullmatch(r"[A-Za-z_][\w .,()/-]*", value) and not value.endswith(" ")
+    return value if plain and value.lower() not in _RESERVED else scalar(value)
+
+
+def flow(options: dict[str, Any], indent: int = 0) -> str:
+    """Options as a flow mapping; past ``WIDTH`` columns (from ``indent``), continued on
+    lines aligned after the brace, as the bundled specs wrap them."""
+    parts = [f"{k}: {scalar(v)}" for k, v in options.items()]
+    lines = ["{"]
+    for n, part in enumerate(parts):
+        piece = part + (", " if n < len(parts) - 1 else "}")
+        if len(lines[-1]) > 1 and indent + len(lines[-1]) + len(piece.rstrip()) > WIDTH:
+            lines[-1] = lines[-1].rstrip()
+            lines.append(" ")
+        lines[-1] += piece
+    return ("\n" + " " * indent).join(lines)
+
+
+#: the column where a line of options is continued on the next
+WIDTH = 100
 
 
 #: the value a body writes at a slot, given the value the traced model has there
@@ -62,9 +82,10 @@ class Writer:
             elif isinstance(item, Repeat):
                 yield from self.repeat(item, (*at, n), indent, None, inline or len(items) > 1)
             elif isinstance(item, Call):
-                yield f"{indent}- " + self.call(item, (*at, n), item.group.name, links=item)
+                column = len(indent) + 2
+                yield f"{indent}- " + self.call(item, (*at, n), item.group.name, column, item)
             else:
-                yield f"{indent}- " + self.layer(item, (*at, n))
+                yield f"{indent}- " + self.layer(item, (*at, n), len(indent) + 2)
             counter += item.times if isinstance(item, Repeat) else 1
 
     def group(self, group: Group, at: SlotId, indent: str) -> Iterator[str]:
@@ -97,25 +118,30 @@ class Writer:
             yield f"{indent}    {key}: {scalar(value)}"
         for part, call in (("first", repeat.first), ("body", repeat.body)):
             if call is not None:
-                yield f"{indent}    {part}: [{{{self.call(call, (*at, part), None)}}}]"
+                start = f"{indent}    {part}: [{{"
+                yield f"{start}{self.call(call, (*at, part), None, len(start))}}}]"
 
-    def call(self, call: Call, at: SlotId, name: str | None, links: Item | None = None) -> str:
+    def call(
+        self, call: Call, at: SlotId, name: str | None, column: int, links: Item | None = None
+    ) -> str:
         opts: dict[str, Any] = {"name": name} if name else {}
         for arg, value in call.values.items():
             shown = self.values((*at, arg), value)
             if shown != call.block.args[arg]:
                 opts[arg] = shown
         opts.update(self._links(links))
-        return f"{call.block.name}: {flow(opts)}" if opts else call.block.name
+        head = f"{call.block.name}: "
+        return head + flow(opts, column + len(head)) if opts else call.block.name
 
-    def layer(self, layer: Layer, at: SlotId) -> str:
+    def layer(self, layer: Layer, at: SlotId, column: int) -> str:
         opts: dict[str, Any] = {"name": layer.name} if layer.name else {}
         for key in _option_order(layer.kind, self._keys(layer, at)):
             shown = self.values((*at, key), layer.opts.get(key, REQUIRED))
             if shown is not REQUIRED and shown != option_default(layer.kind, key):
                 opts[key] = shown
         opts.update(self._links(layer))
-        return f"{layer.kind}: {flow(opts)}" if opts else layer.kind
+        head = f"{layer.kind}: "
+        return head + flow(opts, column + len(head)) if opts else layer.kind
 
     def _keys(self, layer: Layer, at: SlotId) -> list[str]:
         return list(layer.opts)
@@ -149,10 +175,10 @@ class BodyWriter(Writer):
     def lines(self) -> Iterator[str]:
         block = self.block
         yield f"  {block.name}:"
-        yield f"    description: {scalar(block.description)}"
+        yield f"    description: {text(block.description)}"
         if block.args:
             args = {a: block.types[a] if d is REQUIRED else d for a, d in block.args.items()}
-            yield f"    args: {flow(args)}"
+            yield f"    args: {flow(args, 10)}"
         yield "    layers:"
         yield from self.items(self.folded.of(block.members[0]), (), "      ", False)
 
