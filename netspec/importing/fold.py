@@ -103,7 +103,7 @@ class Folded:
 
 def fold(root: Group, graph: fx.Graph) -> Folded:
     """Find the blocks and repeats of a traced tree."""
-    folded = Folded(Flow(root, graph))
+    folded = Folded(Flow(root, graph, _tidy(root)))
     by_height: dict[int, list[Group]] = {}
     for group in _groups(root):
         by_height.setdefault(_height(group), []).append(group)
@@ -133,6 +133,73 @@ def fold(root: Group, graph: fx.Graph) -> Folded:
     return folded
 
 
+def _tidy(root: Group) -> dict[fx.Node, fx.Node]:
+    """What a person would not write: a ``torch.cat`` of one tensor (an identity: its readers
+    read that tensor); a module's leading join of tensors from outside it (DenseNet's
+    ``torch.cat`` at the top of each dense layer), which moves out in front of the module so
+    that the module reads one tensor and can be a block; and a join of what an earlier join
+    joined and more, which joins the earlier one's output instead (the same tensor, since
+    concatenation is associative). Returns the identities' aliases."""
+    alias: dict[fx.Node, fx.Node] = {}
+
+    def visit(group: Group) -> None:
+        kept: list[Layer | Group] = []
+        for item in group.items:
+            if isinstance(item, Group):
+                visit(item)
+                kept.append(item)
+                continue
+            item.sources = [alias.get(s, s) for s in item.sources]
+            if item.kind == "identity" and item.module is None and len(item.sources) == 1:
+                alias[item.node] = item.sources[0]
+            else:
+                kept.append(item)
+        group.items = kept
+
+    def hoist(group: Group) -> None:
+        items: list[Layer | Group] = []
+        for item in group.items:
+            if isinstance(item, Group):
+                hoist(item)
+                lead = item.items[0] if item.items else None
+                if isinstance(lead, Layer) and item.name is not None and _joins_outside(item):
+                    items.append(lead)
+                    item.items = item.items[1:]
+            items.append(item)
+        group.items = items
+
+    def running(group: Group) -> None:
+        joins: list[tuple[fx.Node, list[fx.Node]]] = []  # each join's output and what it read
+        for item in group.items:
+            if isinstance(item, Group):
+                running(item)
+            elif item.kind == "concat" and item.module is None:
+                read = item.sources
+                for node, earlier in reversed(joins):
+                    n = len(earlier)
+                    if 1 < n < len(read) and read[:n] == earlier:
+                        item.sources = [node, *read[n:]]
+                        break
+                joins.append((item.node, read))
+
+    visit(root)
+    hoist(root)
+    running(root)
+    return alias
+
+
+def _joins_outside(group: Group) -> bool:
+    """The group starts with a call in a forward that reads only tensors from outside, and
+    without it the group would read one tensor, the call's."""
+    lead = group.items[0]
+    if not isinstance(lead, Layer) or lead.module is not None or len(group.items) < 2:
+        return False
+    rest = [layer for layer in group.layers() if layer is not lead]
+    made = {layer.node for layer in rest}
+    outside = {s for layer in rest for s in layer.sources if s not in made}
+    return outside == {lead.node} and not (set(lead.sources) & (made | {lead.node}))
+
+
 def _groups(group: Group) -> Iterator[Group]:
     for item in group.items:
         if isinstance(item, Group):
@@ -148,10 +215,10 @@ class Flow:
     """Who reads which tensor: what decides that a group can be a call (one tensor in, only
     its last one read outside) and that a run of calls is a chain."""
 
-    def __init__(self, root: Group, graph: fx.Graph) -> None:
+    def __init__(self, root: Group, graph: fx.Graph, alias: dict[fx.Node, fx.Node]) -> None:
         self.readers: dict[fx.Node, list[Layer]] = {}
         output = next(n for n in graph.nodes if n.op == "output").args[0]
-        self.output: fx.Node | None = output if isinstance(output, fx.Node) else None
+        self.output = alias.get(output, output) if isinstance(output, fx.Node) else None
         self.input = next(n for n in graph.nodes if n.op == "placeholder")
         for layer in root.layers():
             for source in layer.sources:
