@@ -15,7 +15,7 @@ from .errors import NetspecError
 from .expansion import Expander, Failed, implicit_group, inline_group, short_trace
 from .expr import NeedsShapes, ShapeLookup
 from .ir import Node, Scope
-from .schema import is_name, reserved
+from .schema import is_layer_name, is_name, reserved
 from .source import PathKey, show
 
 #: A block may call itself (stopped by an if:) at most this many times in a row.
@@ -53,10 +53,10 @@ def expand_call(
     if len(self.errors) > before:
         raise Failed
     name, expect = given.get("name"), given.get("expect")
-    if name is not None and not is_name(name):
+    if name is not None and not is_layer_name(name):
         self.fail(
             (*path, "name"),
-            f"a layer name is letters, digits and _, starting with a letter, got {show(name)}",
+            f"a layer name is letters, digits, _ and -, starting with a letter, got {show(name)}",
             trace=trace,
         )
     elif reserved(name):

@@ -33,6 +33,9 @@ from .expr import has_expression
 
 NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_]*$"
 SPEC_NAME_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$"
+#: A layer's name, a key in the module tree: a name, or with ``-`` too (RegNet's
+#: ``block1-0``), which torch takes and torch.fx's generated code reads with getattr.
+LAYER_NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_\-]*$"
 _NAME_RE = re.compile(NAME_PATTERN)
 #: The largest size, channel count or count a spec may write (PyTorch indexes with int32 here).
 MAX_SIZE = 2**31 - 1
@@ -169,6 +172,9 @@ PosFloat = Annotated[float, Strict(), Field(gt=0.0), BeforeValidator(float_text)
 NonNegFloat = Annotated[float, Strict(), Field(ge=0.0), BeforeValidator(float_text), AllowExpr]
 Bool = Annotated[bool, Strict(), AllowExpr]
 Name = Annotated[str, Field(pattern=NAME_PATTERN, max_length=64), AfterValidator(_name), AllowExpr]
+LayerName = Annotated[
+    str, Field(pattern=LAYER_NAME_PATTERN, max_length=64), AfterValidator(_name), AllowExpr
+]
 
 
 def _pair_validator(minimum: int, words: tuple[str, ...] = ()) -> PlainValidator:
@@ -271,7 +277,7 @@ class Options(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
-    name: Name | None = None
+    name: LayerName | None = None
     expect: Annotated[list[PosInt], Field(min_length=1, max_length=4)] | None = Field(
         default=None, description="the output shape this layer must have, e.g. [512, 7, 7]"
     )
@@ -410,3 +416,7 @@ class SpecFile(BaseModel):
 
 def is_name(word: object) -> bool:
     return isinstance(word, str) and bool(_NAME_RE.match(word))
+
+
+def is_layer_name(word: object) -> bool:
+    return isinstance(word, str) and bool(re.match(LAYER_NAME_PATTERN, word))

@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from .errors import Diagnostic, did_you_mean
+from .schema import LAYER_NAME_PATTERN
 from .source import Document, PathKey, show, type_name
 
 
@@ -170,6 +171,8 @@ def error_text(err: Any) -> str:
         return f"must be greater than {ctx.get('gt')}"
     if kind == "less_than_equal":
         return f"must be at most {ctx.get('le')}"
+    if kind == "string_pattern_mismatch" and ctx.get("pattern") == LAYER_NAME_PATTERN:
+        return "expected a layer name of letters, digits, _ and -, starting with a letter"
     if kind == "string_pattern_mismatch":
         return "expected a name of letters, digits and _, starting with a letter"
     if kind == "too_short":

@@ -27,8 +27,12 @@ from .trace import REQUIRED, Group, Layer, option_default
 
 #: where in a body a value sits: item positions, then the option or argument
 SlotId = tuple[Any, ...]
-#: one value of a body: where it sits, the value, a word to name an argument after
-Slot = tuple[SlotId, Any, str]
+#: one value of a body: where it sits, the value, a word to name an argument after, and what
+#: it counts (values of one sort may equal each other on purpose; a channel count and a
+#: kernel size only by chance)
+Slot = tuple[SlotId, Any, str, str]
+#: the option keys that count channels
+_CHANNELS = {"out", "groups", "features"}
 #: argument names an expression or a call would read as something else
 _TAKEN_WORDS = {*CALL_KEYS, *HELPERS, "input", "channels", "true", "false", "null", "i"}
 
@@ -44,6 +48,8 @@ class Block:
     #: argument → its default, or ``REQUIRED`` (then ``types[arg]`` is its type word)
     args: dict[Any, Any] = field(default_factory=dict)
     types: dict[Any, str] = field(default_factory=dict)
+    #: argument → what it counts (see ``Slot``)
+    sorts: dict[Any, str] = field(default_factory=dict)
     #: slot → what the body writes there: a literal, or ``${...}`` text
     exprs: dict[SlotId, Any] = field(default_factory=dict)
     #: id of a member → its argument values, defaults included
@@ -211,14 +217,32 @@ def _height(group: Group) -> int:
     return 1 + max((_height(i) for i in group.items if isinstance(i, Group)), default=0)
 
 
+def outputs(graph: fx.Graph) -> dict[str, fx.Node]:
+    """What a model returns: one tensor (``""``), or several by name (a dict's keys where they
+    are names, ``out0``, ``out1``, ... for a tuple's items and other keys)."""
+    value = next(n for n in graph.nodes if n.op == "output").args[0]
+    if isinstance(value, fx.Node):
+        return {"": value}
+    items = list(value.items()) if isinstance(value, dict) else list(enumerate(value or ()))
+    found: dict[str, fx.Node] = {}
+    for n, (key, node) in enumerate(items):
+        if not isinstance(node, fx.Node) or node in found.values():
+            return {}
+        name = key if is_name(key) and key != "input" else f"out{n}"
+        found[name if name not in found else f"out{n}"] = node
+    return found
+
+
 class Flow:
     """Who reads which tensor: what decides that a group can be a call (one tensor in, only
     its last one read outside) and that a run of calls is a chain."""
 
     def __init__(self, root: Group, graph: fx.Graph, alias: dict[fx.Node, fx.Node]) -> None:
         self.readers: dict[fx.Node, list[Layer]] = {}
-        output = next(n for n in graph.nodes if n.op == "output").args[0]
-        self.output = alias.get(output, output) if isinstance(output, fx.Node) else None
+        #: the tensors the model returns, by the names the spec gives them ("": the one)
+        self.outputs = {k: alias.get(v, v) for k, v in outputs(graph).items()}
+        self.output = self.outputs.get("")
+        self.ends = set(self.outputs.values())
         self.input = next(n for n in graph.nodes if n.op == "placeholder")
         for layer in root.layers():
             for source in layer.sources:
@@ -227,7 +251,7 @@ class Flow:
     def entry(self, group: Group) -> fx.Node | None:
         """The one tensor a group reads from outside, if it reads only one."""
         layers = group.layers()
-        made = {layer.node for layer in layers}
+        made = {output for layer in layers for output in layer.outputs}
         outside = {s for layer in layers for s in layer.sources if s not in made}
         return next(iter(outside)) if len(outside) == 1 else None
 
@@ -236,12 +260,12 @@ class Flow:
         layers = group.layers()
         inside = {id(layer) for layer in layers}
         last = layers[-1].node
-        for layer in layers:
-            if layer.node is last:
+        for output in (o for layer in layers for o in layer.outputs):
+            if output is last:
                 continue
-            if layer.node is self.output:
+            if output in self.ends:
                 return False
-            if any(id(r) not in inside for r in self.readers.get(layer.node, [])):
+            if any(id(r) not in inside for r in self.readers.get(output, [])):
                 return False
         return True
 
@@ -250,7 +274,7 @@ class Flow:
         inside = {id(layer) for layer in b.group.layers()}
         readers = self.readers.get(a.output, [])
         return (
-            a.output is not self.output
+            a.output not in self.ends
             and self.entry(b.group) is a.output
             and all(id(r) in inside for r in readers)
         )
@@ -303,10 +327,16 @@ class Scope:
         made: dict[fx.Node, str] = {}
         wanted: list[fx.Node] = []
         previous = entry
+        parts: list[list[fx.Node]] = []
         for item in self.walk(group):
             if isinstance(item, Layer):
-                sources, output = item.sources, item.node
+                sources, output = item.sources, item.outputs[0]
                 made[output] = item.name or item.kind
+                if item.parts:  # a split's parts: named together, each after the split
+                    parts.append(item.outputs)
+                    for n, part in enumerate(item.outputs):
+                        made[part] = f"{item.name or 'part'}{n + 1}"
+                        self.last[part] = id(item)
             else:
                 first = item if isinstance(item, Call) else item.calls[0]
                 source = flow.entry(first.group)
@@ -321,8 +351,13 @@ class Scope:
         self.output = flow.output if network else previous
         if network and flow.output is not None and flow.output is not previous:
             wanted.append(flow.output)
+        for together in parts:
+            if any(part in wanted for part in together):
+                wanted.extend(together)
         self.names: dict[fx.Node, str] = {entry: "input"}
-        taken = {"input"}
+        if network and flow.output is None:  # several: each is the tensor of its name
+            self.names.update({node: name for name, node in flow.outputs.items()})
+        taken = set(self.names.values())
         for node in wanted:
             if node not in self.names:
                 base = made.get(node, "t")
@@ -345,7 +380,10 @@ class Scope:
         reads, _ = self.links[id(item)]
         return None if reads is None else [self.names[n] for n in reads]
 
-    def writes(self, item: Layer | Call | Repeat) -> str | None:
+    def writes(self, item: Layer | Call | Repeat) -> str | list[str] | None:
+        if isinstance(item, Layer) and item.parts:
+            parts = [self.names[p] for p in item.outputs if p in self.names]
+            return parts or None
         _, output = self.links[id(item)]
         named = output in self.names and self.names[output] != "input"
         return self.names[output] if named and self.last[output] == id(item) else None
@@ -360,8 +398,9 @@ class Scope:
                 sub = tuple(self._key(self.folded.of(item)))
                 yield ("G", item.name, position(item), len(item.items), sub)
                 continue
-            reads = self.reads(item)
-            links = (tuple(reads) if reads else None, self.writes(item))
+            reads, writes = self.reads(item), self.writes(item)
+            written = tuple(writes) if isinstance(writes, list) else writes
+            links = (tuple(reads) if reads else None, written)
             if isinstance(item, Layer):
                 yield ("L", item.kind, item.name, position(item), *links)
             elif isinstance(item, Call):
@@ -378,15 +417,19 @@ class Scope:
         for n, item in enumerate(items):
             if isinstance(item, Layer):
                 for key, value in item.opts.items():
-                    yield (*at, n, key), value, item.name or ""
+                    sort = "channels" if key in _CHANNELS else key
+                    yield (*at, n, key), value, item.name or "", sort
             elif isinstance(item, Call):
                 for arg, value in item.values.items():
-                    yield (*at, n, arg), value, item.group.name or ""
+                    yield (*at, n, arg), value, item.group.name or "", item.block.sorts[arg]
             elif isinstance(item, Repeat):
-                yield (*at, n, "times"), item.times, ""
+                yield (*at, n, "times"), item.times, "", "times"
                 for part, call in (("first", item.first), ("body", item.body)):
-                    for arg, value in call.values.items() if call else ():
-                        yield (*at, n, part, arg), value, part if item.first else ""
+                    if call is None:
+                        continue
+                    hint = part if item.first else ""
+                    for arg, value in call.values.items():
+                        yield (*at, n, part, arg), value, hint, call.block.sorts[arg]
             else:
                 yield from self._slots(self.folded.of(item), (*at, n))
 
@@ -410,10 +453,12 @@ def _arguments(block: Block, members: list[list[Slot]]) -> None:
     """The block's arguments from its members' values: one for each set of slots that vary
     alike; a slot that is a whole multiple of an argument is an expression of it."""
     hints: dict[SlotId, str] = {}
+    sorts: dict[SlotId, str] = {}
     columns: dict[SlotId, list[Any]] = {}
     for m, slots in enumerate(members):
-        for slot, value, hint in slots:
+        for slot, value, hint, sort in slots:
             hints.setdefault(slot, hint)
+            sorts.setdefault(slot, sort)
             columns.setdefault(slot, [REQUIRED] * len(members))[m] = value
     arguments: dict[SlotId, list[Any]] = {}  # by the slot that first needs each
     for slot, column in columns.items():
@@ -422,11 +467,12 @@ def _arguments(block: Block, members: list[list[Slot]]) -> None:
         if all(v == column[0] for v in column):
             block.exprs[slot] = column[0]
             continue
-        found = _relation(column, arguments)
+        found = _relation(column, sorts[slot], {a: v for a, v in arguments.items()}, sorts)
         if found is None:
             arguments[slot] = column
             block.args[slot] = natural if natural in column else REQUIRED  # renamed below
             block.types[slot] = _type_word(column[0])
+            block.sorts[slot] = sorts[slot]
             found = (slot, "")
         block.exprs[slot] = found
     names = _arg_names(list(arguments), hints)
@@ -435,6 +481,7 @@ def _arguments(block: Block, members: list[list[Slot]]) -> None:
             block.exprs[slot] = f"${{{names[expr[0]]}{expr[1]}}}"
     block.args = {names[s]: d for s, d in block.args.items()}
     block.types = {names[s]: t for s, t in block.types.items()}
+    block.sorts = {names[s]: t for s, t in block.sorts.items()}
     for m, group in enumerate(block.members):
         block.values[id(group)] = {names[s]: column[m] for s, column in arguments.items()}
 
@@ -453,7 +500,7 @@ def _arg_names(slots: list[SlotId], hints: dict[SlotId, str]) -> dict[SlotId, st
             name = f"{hints[slot]}_{key}"
         else:
             counts[key] = counts.get(key, 0) + 1
-            name = f"{key}{counts[key]}"
+            name = f"{key}_{counts[key]}" if key[-1].isdigit() else f"{key}{counts[key]}"
         candidate, n = name, 2
         while candidate in taken:
             candidate, n = f"{name}{n}", n + 1
@@ -472,11 +519,15 @@ def _natural_default(block: Block, slot: SlotId) -> Any:
     return option_default(item.kind, str(slot[-1])) if isinstance(item, Layer) else REQUIRED
 
 
-def _relation(column: list[Any], arguments: dict[SlotId, list[Any]]) -> Any:
+def _relation(
+    column: list[Any], sort: str, arguments: dict[SlotId, list[Any]], sorts: dict[SlotId, str]
+) -> Any:
     """An argument (its slot) and what to do to it, that gives ``column`` for every member:
-    the same values, a multiple, a whole fraction, or half rounded down (a "same" padding)."""
+    an argument of the same sort with the same values; for channels, a multiple or a whole
+    fraction of another channel count (seen in three members at least: two may agree by
+    chance); for a padding, half the kernel rounded down (a "same" padding)."""
     for slot, values in arguments.items():
-        if values == column:
+        if values == column and sorts[slot] == sort:
             return (slot, "")
 
     def counts(values: list[Any], least: int) -> bool:
@@ -488,12 +539,13 @@ def _relation(column: list[Any], arguments: dict[SlotId, list[Any]]) -> Any:
         if not counts(values, 1):
             continue
         pairs = list(zip(column, values, strict=True))
-        for factor in range(2, 9):
-            if all(c == v * factor for c, v in pairs):
-                return (slot, f" * {factor}")
-            if all(c * factor == v for c, v in pairs):
-                return (slot, f" // {factor}")
-        if all(c == v // 2 for c, v in pairs):
+        if sort == sorts[slot] == "channels" and len(column) >= 3:
+            for factor in range(2, 9):
+                if all(c == v * factor for c, v in pairs):
+                    return (slot, f" * {factor}")
+                if all(c * factor == v for c, v in pairs):
+                    return (slot, f" // {factor}")
+        if (sort, sorts[slot]) == ("padding", "kernel") and all(c == v // 2 for c, v in pairs):
             return (slot, " // 2")
     return None
 
@@ -540,7 +592,9 @@ def _member_word(block: Block) -> str:
     names = {m.name or "" for m in block.members}
     words = names if len(names) == 1 else {re.sub(r"[\d_]+$", "", n) for n in names}
     word = words.pop() if len(words) == 1 else ""
-    return word if len(word) >= 3 and is_name(word) else _snake(block.cls.__name__)
+    if len(word) >= 3 and is_name(word):
+        return word
+    return "stage" if any(isinstance(i, Group) for i in block.members[0].items) else "sequential"
 
 
 def _public_name(cls: type) -> str:
@@ -555,7 +609,12 @@ def _public_name(cls: type) -> str:
 
 
 def _child_names(block: Block) -> set[str]:
-    return {i.name for i in block.members[0].items if i.name}
+    """The children's names, and the kinds of unnamed layers (Conv2dNormActivation with and
+    without an activation: ``conv2d_norm_activation_silu``)."""
+    items = block.members[0].items
+    return {i.name or i.kind for i in items if isinstance(i, Layer)} | {
+        i.name for i in items if isinstance(i, Group) and i.name
+    }
 
 
 def _snake(name: str) -> str:

@@ -8,6 +8,7 @@ for its function or method name. Each entry turns the call into the layers that 
 from __future__ import annotations
 
 import operator
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -104,6 +105,44 @@ def _mean(node: fx.Node) -> Mapped:
     return ([pool] if keep else [pool, ("flatten", {})]), [_tensor(node)]
 
 
+def _chunk(node: fx.Node) -> Mapped:
+    if _arg(node, 2, "dim", 0) != 1:
+        raise NotExpressible("split parts the channels (dim 1)")
+    return [("split", {"parts": _arg(node, 1, "chunks", None)})], [_tensor(node)]
+
+
+def _split(node: fx.Node) -> Mapped:
+    sizes = _arg(node, 1, "split_size_or_sections", None)
+    if _arg(node, 2, "dim", 0) != 1 or not isinstance(sizes, list | tuple):
+        raise NotExpressible("split parts the channels (dim 1) into sizes given as a list")
+    return [("split", {"sizes": list(sizes)})], [_tensor(node)]
+
+
+def _channel_shuffle(node: fx.Node) -> Mapped:
+    return [("channel_shuffle", {"groups": _arg(node, 1, "groups", None)})], [_tensor(node)]
+
+
+#: functions of the model's own code, by name, that stand for one kind: ShuffleNet's
+#: ``channel_shuffle(x, groups)`` (torchvision's and every port of it), written with view and
+#: transpose, which have no kind and need the shape at run time
+NAMED: dict[str, Callable[[fx.Node], Mapped]] = {
+    "channel_shuffle": _channel_shuffle,
+}
+
+
+def named_functions(model: Any) -> list[Callable[..., Any]]:
+    """The functions of ``NAMED`` in the modules that define the model's classes: recorded as
+    one call each, as ``WRAPPED`` functions are."""
+    found = []
+    modules = {type(m).__module__ for m in model.modules()}
+    for module in sorted(modules):
+        for name in NAMED:
+            function = getattr(sys.modules.get(module), name, None)
+            if callable(function) and getattr(function, "__module__", None) == module:
+                found.append(function)
+    return found
+
+
 #: functions by identity, as torch.fx records them
 FUNCTIONS: dict[Any, Callable[[fx.Node], Mapped]] = {
     operator.add: _merge("add"),
@@ -128,6 +167,8 @@ FUNCTIONS: dict[Any, Callable[[fx.Node], Mapped]] = {
     F.adaptive_avg_pool2d: _adaptive("avg"),
     F.adaptive_max_pool2d: _adaptive("max"),
     F.dropout: _dropout,
+    torch.chunk: _chunk,
+    torch.split: _split,
 }
 
 #: tensor methods by name (``x.flatten(1)``)
@@ -140,6 +181,8 @@ METHODS: dict[str, Callable[[fx.Node], Mapped]] = {
     "relu_": _activation("relu", True),
     "sigmoid": _activation("sigmoid", None),
     "mean": _mean,
+    "chunk": _chunk,
+    "split": _split,
 }
 
 #: functions fx would otherwise trace into: recorded as one call each
@@ -156,8 +199,21 @@ WRAPPED = (
 )
 
 
+def _stochastic_depth(module: Any) -> tuple[str, str]:
+    return "identity", "torchvision's StochasticDepth, as it is in eval mode"
+
+
+#: modules of other libraries with no kind of their own, by class name: the kind that computes
+#: what they compute in eval mode (a spec's module is built for inference and fine-tuning
+#: alike, so each says what it leaves out, as a comment beside its layer)
+MODULES: dict[str, Callable[[Any], tuple[str, str]]] = {
+    "StochasticDepth": _stochastic_depth,
+}
+
+
 def lookup(node: fx.Node) -> Callable[[fx.Node], Mapped] | None:
     """The entry for a ``call_function`` or ``call_method`` node, if netspec has one."""
     if node.op == "call_method":
         return METHODS.get(str(node.target))
-    return FUNCTIONS.get(node.target)
+    found = FUNCTIONS.get(node.target)
+    return NAMED.get(getattr(node.target, "__name__", "")) if found is None else found

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import enum
 import linecache
+import operator
 import os
 import re
 from dataclasses import dataclass, field
@@ -19,8 +20,8 @@ from torch import fx, nn
 
 from ..errors import Diagnostic, NetspecError, Pos
 from ..registry import all_kinds
-from ..schema import is_name
-from .ops import WRAPPED, NotExpressible, lookup
+from ..schema import is_layer_name
+from .ops import MODULES, WRAPPED, NotExpressible, lookup, named_functions
 
 
 @dataclass(eq=False)
@@ -35,6 +36,15 @@ class Layer:
     name: str | None = None
     #: the module it was made from (None for a call in forward)
     module: nn.Module | None = None
+    #: what the spec should say beside it (what an eval-mode stand-in leaves out)
+    note: str = ""
+    #: the tensors of a layer with several outputs (a split), each a ``getitem`` of ``node``
+    parts: list[fx.Node | None] | None = None
+
+    @property
+    def outputs(self) -> list[fx.Node]:
+        """The tensors it makes: its parts, or its one output."""
+        return [p for p in self.parts if p is not None] if self.parts else [self.node]
 
 
 @dataclass(eq=False)
@@ -58,8 +68,8 @@ def _kinds_by_type() -> dict[str, Any]:
 
 
 class _Tracer(fx.Tracer):
-    def __init__(self, leaves: set[str]) -> None:
-        super().__init__(autowrap_functions=WRAPPED)
+    def __init__(self, leaves: set[str], model: nn.Module) -> None:
+        super().__init__(autowrap_functions=(*WRAPPED, *named_functions(model)))
         self.leaves = leaves
         self.record_stack_traces = True
 
@@ -70,7 +80,7 @@ class _Tracer(fx.Tracer):
 def trace(module: nn.Module, origin: str) -> tuple[Group, fx.Graph]:
     """The tree of ``module``'s layers; ``origin`` names the model in errors."""
     kinds = _kinds_by_type()
-    tracer = _Tracer(set(kinds))
+    tracer = _Tracer({*kinds, *MODULES}, module)
     try:
         graph = tracer.trace(module)
     except Exception as e:  # the one boundary around torch.fx: whatever it raises
@@ -85,6 +95,7 @@ def trace(module: nn.Module, origin: str) -> tuple[Group, fx.Graph]:
     open_groups = [root]
     closed: set[str] = set()
     names: dict[str, set[str]] = {}
+    splits: dict[fx.Node, Layer] = {}
     for node in graph.nodes:
         if node.op in ("placeholder", "output"):
             continue
@@ -102,7 +113,13 @@ def trace(module: nn.Module, origin: str) -> tuple[Group, fx.Graph]:
             open_groups.append(group)
         group = open_groups[-1]
         taken = names.setdefault(group.path, set())
+        if _part(node, splits):
+            continue
         for layer in _layers(node, module, kinds, origin):
+            if layer.kind == "split":
+                count = layer.opts.get("parts") or len(layer.opts.get("sizes", []))
+                layer.parts = [None] * count
+                splits[layer.node] = layer
             if layer.name is not None:
                 if layer.name in taken:
                     layer.name = _again(layer, node, origin, taken)
@@ -111,12 +128,25 @@ def trace(module: nn.Module, origin: str) -> tuple[Group, fx.Graph]:
     return root, graph
 
 
+def _part(node: fx.Node, splits: dict[fx.Node, Layer]) -> bool:
+    """``parts[i]`` of a split: no layer, one of the split's outputs."""
+    if node.op != "call_function" or node.target is not operator.getitem:
+        return False
+    whole, index = node.args[0], node.args[1]
+    if not isinstance(whole, fx.Node) or whole not in splits or not isinstance(index, int):
+        return False
+    parts = splits[whole].parts
+    assert parts is not None
+    parts[index] = node
+    return True
+
+
 def _own_name(path: str) -> str | None:
     """A module's name in its parent: None for a Sequential's numbered child."""
     last = path.rsplit(".", 1)[-1]
     if last.isdigit():
         return None
-    if not is_name(last):
+    if not is_layer_name(last):
         raise NetspecError.plain(
             path,
             f"module {path}: {last!r} cannot be a layer's name in a spec (letters, digits "
@@ -142,6 +172,11 @@ def _layers(node: fx.Node, root: nn.Module, kinds: dict[str, Any], origin: str) 
     if node.op == "call_module":
         target = str(node.target)
         sub = root.get_submodule(target)
+        sources = [a for a in node.args if isinstance(a, fx.Node)]
+        stand_in = MODULES.get(type(sub).__name__)
+        if stand_in is not None:
+            name, note = stand_in(sub)
+            return [Layer(name, {}, node, sources[:1], _own_name(target), sub, note)]
         kind = kinds.get(type(sub).__name__)
         opts = kind.options_from(sub) if kind is not None else None
         if kind is None or opts is None:
@@ -152,7 +187,6 @@ def _layers(node: fx.Node, root: nn.Module, kinds: dict[str, Any], origin: str) 
                 f"{what} {type(sub).__module__}.{type(sub).__name__} (module {target}): {sub}",
                 _PLUGIN_HINT,
             )
-        sources = [a for a in node.args if isinstance(a, fx.Node)]
         return [Layer(kind.name, _drop_defaults(kind, opts), node, sources, _own_name(target), sub)]
     if node.op in ("call_function", "call_method"):
         entry = lookup(node)
@@ -161,6 +195,15 @@ def _layers(node: fx.Node, root: nn.Module, kinds: dict[str, Any], origin: str) 
             if node.op == "call_method"
             else _function_name(node.target)
         )
+        if entry is None and _reads_shape(node):
+            raise _error(
+                node,
+                origin,
+                "this reads a tensor's shape while the model runs (x.shape, x.size()); a spec's "
+                "sizes are fixed when it is checked",
+                "write the sizes the model has at this input size, or a plugin kind for the "
+                "module that does this (docs/plugins.md) and import with --plugin",
+            )
         if entry is None:
             raise _error(node, origin, f"no kind for {what}", _PLUGIN_HINT)
         try:
@@ -172,6 +215,12 @@ def _layers(node: fx.Node, root: nn.Module, kinds: dict[str, Any], origin: str) 
             for i, (k, o) in enumerate(chain)
         ]
     raise _error(node, origin, f"cannot import {node.op} {node.target} (a {node.op} node)")
+
+
+def _reads_shape(node: fx.Node) -> bool:
+    if node.op == "call_method":
+        return node.target in ("size", "dim")
+    return node.target is getattr and len(node.args) > 1 and node.args[1] in ("shape", "ndim")
 
 
 def kinds_by_name(name: str) -> Any:

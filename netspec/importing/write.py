@@ -11,7 +11,7 @@ from typing import Any
 from torch import fx
 
 from ..errors import NetspecError
-from .fold import Block, Call, Folded, Item, Repeat, Scope, SlotId, fold, position
+from .fold import Block, Call, Folded, Item, Repeat, Scope, SlotId, fold, outputs, position
 from .trace import REQUIRED, Group, Layer, kinds_by_name, option_default
 
 #: plain words YAML would read as something else than text
@@ -20,6 +20,8 @@ _RESERVED = {"yes", "no", "on", "off", "true", "false", "null", "y", "n", "~", "
 
 def scalar(value: Any) -> str:
     """One value as YAML flow text."""
+    if value is None:
+        return "null"
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (list, tuple)):
@@ -85,7 +87,8 @@ class Writer:
                 column = len(indent) + 2
                 yield f"{indent}- " + self.call(item, (*at, n), item.group.name, column, item)
             else:
-                yield f"{indent}- " + self.layer(item, (*at, n), len(indent) + 2)
+                note = f"  # {item.note}" if item.note else ""
+                yield f"{indent}- " + self.layer(item, (*at, n), len(indent) + 2) + note
             counter += item.times if isinstance(item, Repeat) else 1
 
     def group(self, group: Group, at: SlotId, indent: str) -> Iterator[str]:
@@ -206,12 +209,13 @@ def _option_order(kind: str, keys: list[str]) -> list[str]:
 
 def write(root: Group, graph: fx.Graph, name: str, origin: str, shape: tuple[int, ...]) -> str:
     """The spec text of a traced model."""
-    output = next(n for n in graph.nodes if n.op == "output").args[0]
-    if not isinstance(output, fx.Node):
+    returned = outputs(graph)
+    if not returned:
         raise NetspecError.plain(
             origin,
-            "the model returns several tensors (or not a tensor)",
-            "netspec imports models with one tensor output for now",
+            "the model returns something else than tensors of the network (a constant, a "
+            "tensor twice, a nested structure)",
+            "netspec imports models that return a tensor, or a tuple or dict of tensors",
         )
     folded = fold(root, graph)
     lines = [
@@ -219,6 +223,8 @@ def write(root: Group, graph: fx.Graph, name: str, origin: str, shape: tuple[int
         f"name: {scalar(name)}",
         f"input: {scalar(list(shape))}",
     ]
+    if "" not in returned:  # the model's own keys, where they are names (else out0, ...)
+        lines.append(f"outputs: {flow(dict.fromkeys(returned), 9)}")
     if folded.blocks:
         lines += ["", "blocks:"]
         for block in folded.blocks:

@@ -6,13 +6,13 @@ In-channels come from the incoming shape. One spatial dimension of the output is
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 
 from ..errors import Problem
 from ..ir import Shape
-from ..registry import Cost, Family, Kind, need_rank, register
+from ..registry import Cost, Family, Kind, need_rank, pair_option, register
 from ..schema import Bool, NonNegPair, Options, PosInt, PosPair
 from .conv import check_groups, describe_conv
 
@@ -68,6 +68,21 @@ class ConvTranspose(Kind):
         "2-D transposed convolution (upsampling): out, kernel, stride, padding, "
         "output_padding, dilation, groups, bias"
     )
+    torch_types = ("ConvTranspose2d",)
+
+    def options_from(self, module: Any) -> dict[str, Any] | None:
+        if module.padding_mode != "zeros":  # the only mode torch has for it
+            return None
+        return {
+            "out": module.out_channels,
+            "kernel": pair_option(module.kernel_size),
+            "stride": pair_option(module.stride),
+            "padding": pair_option(module.padding),
+            "output_padding": pair_option(module.output_padding),
+            "dilation": pair_option(module.dilation),
+            "groups": module.groups,
+            "bias": module.bias is not None,
+        }
 
     def cost(self, opts: ConvTransposeSpec, shape: Shape) -> Cost:
         flat = shape.rank == 1
