@@ -71,6 +71,11 @@ class NetspecServer(LanguageServer):
         if current is None or current.version != version:
             return  # a newer text is on its way, or the document was closed
         analysis = _analysis_of(outcome, file)
+        earlier = self.checked.get(uri)
+        if earlier is not None and not analysis.spans.items:
+            # text that does not parse (typing): completion keeps the names it knew
+            analysis.blocks = analysis.blocks or earlier.analysis.blocks
+            analysis.params = analysis.params or earlier.analysis.params
         self.checked[uri] = Checked(version, file, analysis)
         text = Text.of(source, document.position_codec)
         found = to_lsp_diagnostics(analysis.diagnostics, file, text, analysis.spans)
