@@ -33,7 +33,7 @@ DEBOUNCE = 0.3
 
 
 @dataclass(frozen=True)
-class Checked:
+class Latest:
     """The latest analysis of a document, and the version of the text it is of."""
 
     version: int | None
@@ -49,7 +49,7 @@ class NetspecServer(LanguageServer):
         self.checker = checker or Checker()
         self.debounce = debounce
         self.pending: dict[str, asyncio.Task[None]] = {}
-        self.checked: dict[str, Checked] = {}
+        self.checked: dict[str, Latest] = {}
 
     def schedule(self, uri: str) -> None:
         """Check the document once typing pauses; a newer change replaces a waiting check."""
@@ -76,7 +76,7 @@ class NetspecServer(LanguageServer):
             # text that does not parse (typing): completion keeps the names it knew
             analysis.blocks = analysis.blocks or earlier.analysis.blocks
             analysis.params = analysis.params or earlier.analysis.params
-        self.checked[uri] = Checked(version, file, analysis)
+        self.checked[uri] = Latest(version, file, analysis)
         text = Text.of(source, document.position_codec)
         found = to_lsp_diagnostics(analysis.diagnostics, file, text, analysis.spans)
         self.text_document_publish_diagnostics(
