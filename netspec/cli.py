@@ -191,6 +191,9 @@ def _parser() -> argparse.ArgumentParser:
     imp.add_argument("--name", metavar="NAME", help="the spec's name (default: CALLABLE's)")
     imp.add_argument("-o", "--output", metavar="FILE", help="write the spec here (default: stdout)")
     imp.set_defaults(run=_import)
+
+    lsp = sub.add_parser("lsp", help="a language server for editors, on stdio (netspec[lsp])")
+    lsp.set_defaults(run=_lsp)
     for command in sub.choices.values():
         _add_plugin_options(command)
     return parser
@@ -540,6 +543,16 @@ def _import(args: argparse.Namespace) -> int:
         write_bytes_atomic(output, text.encode())
         print(f"wrote {output}; next: netspec check {output} --table", file=sys.stderr)
     return 0
+
+
+def _lsp(args: argparse.Namespace) -> int:
+    from . import lsp
+    from .plugins import entry_points_disabled
+
+    if not lsp.available():
+        raise Misuse(f"the language server needs pygls: {lsp.INSTALL}")
+    installed = not (args.no_entry_points or entry_points_disabled())
+    return lsp.serve(tuple(args.plugin), installed)
 
 
 def _schema(args: argparse.Namespace) -> int:

@@ -1,0 +1,105 @@
+"""Hover: what netspec knows about the word under the cursor, as Markdown.
+
+- a layer (its kind, a block call, or any of its options): its submodule path
+  (``stage2.0.body.conv1``), output shape, parameters and MACs, once per use of a block;
+- a block call: the block's description and arguments, and the file that defines it;
+- a kind: its summary and options;
+- a param (in ``params:`` or in ``${...}``): its value; a block's argument: its default.
+
+Example::
+
+    hover(analysis, text, "net.yaml", types.Position(line=12, character=8))
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lsprotocol import types
+
+from ..registry import get_kind
+from ..source import show
+from .analysis import Analysis, Block, Layer
+from .lookup import Cursor, block_of, cursor_at, layers_at, names_layer
+from .options import kind_options
+from .positions import Text
+
+#: Uses of one layer shown in a hover; a block used 50 times says "and 46 more".
+MAX_USES = 4
+
+
+def hover(
+    analysis: Analysis, text: Text, file: str, position: types.Position
+) -> types.Hover | None:
+    cursor = cursor_at(analysis, text, position)
+    if cursor.hit is None:
+        return None
+    parts = [p for p in (_name(analysis, cursor), _layers(analysis, cursor)) if p]
+    if not parts:
+        return None
+    at = text.range((cursor.line, cursor.start, cursor.line, cursor.end))
+    content = types.MarkupContent(kind=types.MarkupKind.Markdown, value="\n\n---\n\n".join(parts))
+    return types.Hover(contents=content, range=at)
+
+
+def _name(analysis: Analysis, cursor: Cursor) -> str:
+    """What the word itself names: a param, an argument, a block or a kind."""
+    word, path = cursor.word, cursor.path
+    if not word:
+        return ""
+    if cursor.in_expression or (path == ("params", word) and cursor.hit and cursor.hit.on_key):
+        block = analysis.blocks.get(block_of(path) or "")
+        if block is not None and word in block.args and block.file == analysis.file:
+            return f"`{word}`: argument of block `{block.name}`, {_arg(block.args[word])}"
+        if word in analysis.params:
+            return f"`{word}` = `{show(analysis.params[word])}` (param)"
+        return ""
+    if not names_layer(cursor):
+        return ""
+    block = analysis.blocks.get(word)
+    if block is not None:
+        return block_text(block)
+    kind = get_kind(word)
+    if kind is None:
+        return ""
+    options = "\n".join(f"- `{o.line()}`" for o in kind_options(kind))
+    return f"**{kind.name}** (kind): {kind.summary}\n\n{options}"
+
+
+def block_text(block: Block) -> str:
+    """A block's description and arguments, in Markdown."""
+    where = f" from `{block.origin}`" if block.origin else ""
+    lines = [f"**{block.name}** (block{where})"]
+    if block.description:
+        lines.append(block.description)
+    if block.args:
+        lines.append("\n".join(f"- `{n}`: {_arg(v)}" for n, v in block.args.items()))
+    return "\n\n".join(lines)
+
+
+def _arg(default: Any) -> str:
+    """A block argument as ``args:`` writes it: a type word is required, else a default."""
+    if default in ("int", "float", "bool", "str", "list", "number"):
+        return f"required {default}"
+    return f"default `{show(default)}`"
+
+
+def _layers(analysis: Analysis, cursor: Cursor) -> str:
+    if cursor.in_expression:
+        return ""
+    found = layers_at(analysis, cursor.path)
+    if not found:
+        return ""
+    lines = [layer_text(x) for x in found[:MAX_USES]]
+    if len(found) > MAX_USES:
+        lines.append(f"… and {len(found) - MAX_USES} more uses")
+    return "\n\n".join(lines)
+
+
+def layer_text(layer: Layer) -> str:
+    """``stage2.0.body.conv1``: conv 3×3, 128 → (128, 12, 12), 147,456 params, 21.2 M MACs."""
+    name = f"`{layer.name}`" if layer.name else "the network"
+    return (
+        f"{name}: {layer.text}  \n"
+        f"{layer.input} → **{layer.output}**, {layer.params:,} params, {layer.macs:,} MACs"
+    )

@@ -1,0 +1,178 @@
+"""``netspec lsp``: the language server's wiring (pygls, over stdin and stdout).
+
+The text checked is the editor's buffer, saved or not, as the file it is: relative imports and
+``std:`` libraries resolve from the document's folder. A check starts once typing pauses
+(:data:`DEBOUNCE` seconds) and runs in the checker process (:mod:`netspec.lsp.worker`), so
+the server keeps answering meanwhile; its diagnostics are published only if the document is
+still at the version that was checked. Hover, completion and go to definition read the latest
+analysis (:mod:`netspec.lsp.hover`, :mod:`netspec.lsp.completion`,
+:mod:`netspec.lsp.definition`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass
+
+from lsprotocol import types
+from pygls.lsp.server import LanguageServer
+
+from .. import __version__
+from ..errors import Diagnostic
+from .analysis import Analysis
+from .completion import complete
+from .definition import definition
+from .diagnostics import SOURCE, to_lsp_diagnostics
+from .hover import hover
+from .positions import Text, path_of, shown
+from .worker import Checker, Job, Outcome
+
+#: Seconds of quiet after a change before the document is checked.
+DEBOUNCE = 0.3
+
+
+@dataclass(frozen=True)
+class Latest:
+    """The latest analysis of a document, and the version of the text it is of."""
+
+    version: int | None
+    file: str
+    analysis: Analysis
+
+
+class NetspecServer(LanguageServer):
+    """The server with its state: the checker, pending checks and the latest analyses."""
+
+    def __init__(self, checker: Checker | None = None, debounce: float = DEBOUNCE) -> None:
+        super().__init__("netspec", __version__)
+        self.checker = checker or Checker()
+        self.debounce = debounce
+        self.pending: dict[str, asyncio.Task[None]] = {}
+        self.checked: dict[str, Latest] = {}
+
+    def schedule(self, uri: str) -> None:
+        """Check the document once typing pauses; a newer change replaces a waiting check."""
+        earlier = self.pending.pop(uri, None)
+        if earlier is not None:
+            earlier.cancel()
+        self.pending[uri] = asyncio.ensure_future(self._check_later(uri))
+
+    async def _check_later(self, uri: str) -> None:
+        await asyncio.sleep(self.debounce)
+        document = self.workspace.text_documents.get(uri)
+        if document is None:
+            return
+        version, source = document.version, document.source
+        path = path_of(uri)
+        file = shown(path) if path else uri
+        outcome = await asyncio.to_thread(self.checker.run, Job(source, path, file))
+        current = self.workspace.text_documents.get(uri)
+        if current is None or current.version != version:
+            return  # a newer text is on its way, or the document was closed
+        analysis = _analysis_of(outcome, file)
+        earlier = self.checked.get(uri)
+        if earlier is not None and not analysis.spans.items:
+            # text that does not parse (typing): completion keeps the names it knew
+            analysis.blocks = analysis.blocks or earlier.analysis.blocks
+            analysis.params = analysis.params or earlier.analysis.params
+        self.checked[uri] = Latest(version, file, analysis)
+        text = Text.of(source, document.position_codec)
+        found = to_lsp_diagnostics(analysis.diagnostics, file, text, analysis.spans)
+        self.text_document_publish_diagnostics(
+            types.PublishDiagnosticsParams(uri=uri, diagnostics=found, version=version)
+        )
+
+    def forget(self, uri: str) -> None:
+        task = self.pending.pop(uri, None)
+        if task is not None:
+            task.cancel()
+        self.checked.pop(uri, None)
+        self.text_document_publish_diagnostics(
+            types.PublishDiagnosticsParams(uri=uri, diagnostics=[])
+        )
+
+    def view(self, uri: str) -> tuple[Analysis, Text, str] | None:
+        """The latest analysis of a document, its current text, and its name in messages."""
+        checked = self.checked.get(uri)
+        document = self.workspace.text_documents.get(uri)
+        if checked is None or document is None:
+            return None
+        return checked.analysis, Text.of(document.source, document.position_codec), checked.file
+
+
+def _analysis_of(outcome: Outcome, file: str) -> Analysis:
+    """An analysis for every outcome: a check stopped or failed is a diagnostic at line 1."""
+    if outcome.analysis is not None:
+        return outcome.analysis
+    if outcome.timeout:
+        message = "netspec stopped checking this file: it took longer than the time limit"
+        hint = "the file may be very large; netspec check FILE shows where the time goes"
+    else:
+        message = f"netspec failed while checking this file (a bug in netspec): {outcome.failure}"
+        hint = "please report it, with the file"
+    return Analysis(file=file, diagnostics=[Diagnostic(file, message, hint)])
+
+
+def make_server(checker: Checker | None = None, debounce: float = DEBOUNCE) -> NetspecServer:
+    """The server with its features registered (``server.start_io()`` runs it)."""
+    server = NetspecServer(checker, debounce)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
+    def did_open(ls: NetspecServer, params: types.DidOpenTextDocumentParams) -> None:
+        ls.schedule(params.text_document.uri)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
+    def did_change(ls: NetspecServer, params: types.DidChangeTextDocumentParams) -> None:
+        ls.schedule(params.text_document.uri)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
+    def did_close(ls: NetspecServer, params: types.DidCloseTextDocumentParams) -> None:
+        ls.forget(params.text_document.uri)
+
+    @server.feature(types.TEXT_DOCUMENT_HOVER)
+    def on_hover(ls: NetspecServer, params: types.HoverParams) -> types.Hover | None:
+        view = ls.view(params.text_document.uri)
+        return None if view is None else hover(*view, params.position)
+
+    @server.feature(
+        types.TEXT_DOCUMENT_COMPLETION,
+        types.CompletionOptions(trigger_characters=["-", " ", "{", "$", ":"]),
+    )
+    def on_completion(
+        ls: NetspecServer, params: types.CompletionParams
+    ) -> types.CompletionList | None:
+        document = ls.workspace.text_documents.get(params.text_document.uri)
+        if document is None:
+            return None
+        checked = ls.checked.get(params.text_document.uri)
+        analysis = checked.analysis if checked else Analysis(file="")
+        text = Text.of(document.source, document.position_codec)
+        return complete(analysis, text, params.position)
+
+    @server.feature(types.TEXT_DOCUMENT_DEFINITION)
+    def on_definition(
+        ls: NetspecServer, params: types.DefinitionParams
+    ) -> list[types.Location] | None:
+        view = ls.view(params.text_document.uri)
+        return None if view is None else definition(*view, params.position)
+
+    @server.feature(types.EXIT)
+    def on_exit(ls: NetspecServer, params: None) -> None:
+        ls.checker.close()
+
+    return server
+
+
+def serve(plugins: tuple[str, ...] = (), entry_points: bool = True) -> int:
+    """Run the server on stdin and stdout until the client says exit."""
+    server = make_server(Checker(plugins=plugins, entry_points=entry_points))
+    try:
+        server.start_io()
+    finally:
+        with contextlib.suppress(OSError):
+            server.checker.close()
+    return 0
+
+
+__all__ = ["SOURCE", "NetspecServer", "make_server", "serve"]
