@@ -31,6 +31,13 @@ def main() -> int:
         "The bundled specs as `netspec render` draws them by default (regenerate with",
         "`make gallery`; `netspec render SPEC --expand` draws every layer).",
         "",
+        "How to read them: a rounded box is a layer, coloured by what it does (the legend under",
+        "the outputs lists the colours a picture uses); a bold grey box is a block drawn as one",
+        "node, with its input → output shape, parameters and MACs; a thin dashed grey frame holds",
+        "a block's layers; a thick blue arrow is a skip (a residual's shortcut, or a named tensor",
+        "read further on). An edge is labelled with the shape of the tensor it carries, once per",
+        "tensor: where several layers read it, on the edge to the first of them.",
+        "",
     ]
     classic = [n for n in bundled_names() if "/" not in n]  # the zoo draws like its cousins
     for name in classic:

@@ -2,11 +2,14 @@
 
 A node per layer, labelled as a paper writes it (``conv 3×3 /2, 64``) with its parameters;
 edges follow the tensors (each from the layer that makes it to every layer that reads it),
-labelled with the shape they carry; blocks, groups, inception modules and residual blocks as
-clusters with dashed grey borders; inception branches side by side into a concat node; a
-residual's shortcut, and every edge that skips ahead (a named tensor read later), as a solid
-blue line, never to be mistaken for a border. Below ``depth`` a block is one node with its
-name, input → output shape, parameters and MACs. The DOT text is deterministic.
+and a tensor's shape is written once, on the edge to its first reader (a fan-out, such as
+inception's branches, does not repeat it); blocks, groups, inception modules and residual blocks
+as clusters with thin dashed grey borders; inception branches side by side into a concat node; a
+residual's shortcut, and every edge that skips ahead (a named tensor read later), as a thicker
+solid blue arrow, never to be mistaken for a border. Below ``depth`` a block is one node with its
+name, input → output shape, parameters and MACs. A compact legend under the outputs lists what
+the picture uses: its layer colours, the skip arrow and the block border. The DOT text is
+deterministic.
 
 Example::
 
@@ -40,8 +43,26 @@ COLOURS: dict[Family, str] = {
 #: the automatic depth keeps at most this many nodes, so a network fits one screen
 SCREEN_NODES = 45
 FORMATS = ("svg", "png", "pdf", "dot")
-#: edges that skip ahead: a residual's shortcut, a named tensor read further on
-SKIP_EDGE = {"color": "#1f78b4", "fontcolor": "#1f78b4", "penwidth": "1.4"}
+#: edges that skip ahead: a residual's shortcut, a named tensor read further on. Solid, blue,
+#: thicker and with a bigger arrowhead than a plain edge: never read as a cluster's border
+SKIP_COLOUR = "#1f78b4"
+SKIP_EDGE = {
+    "color": SKIP_COLOUR,
+    "fontcolor": SKIP_COLOUR,
+    "penwidth": "1.8",
+    "arrowsize": "0.8",
+    "style": "solid",
+}
+#: a block's border: thin, dashed and light, so it stays behind the layers and the skips
+CLUSTER = {
+    "style": "rounded,dashed",
+    "color": "#aaaaaa",
+    "penwidth": "0.8",
+    "fontsize": "10",
+    "labeljust": "l",
+}
+#: a label of several lines: a row a line, padded, so descenders clear the line below
+LINES = '<table border="0" cellborder="0" cellspacing="0" cellpadding="1">'
 INSTALL_HINT = (
     "Graphviz's `dot` program was not found: install Graphviz "
     "(apt-get install graphviz, brew install graphviz, or graphviz.org/download)"
@@ -86,19 +107,21 @@ def to_dot(root: Checked, title: str, depth: int | None = None, rankdir: str = "
             label = f"{value.name if many else 'input'}\n{value.shape.times()}"
             top.node(node, label, shape="oval", fillcolor="white")
             drawer.ports[id(value)] = Port(node, value.shape)
+            drawer.unread.add(id(value))
     drawer.order.append("input")
     drawer.sequence(root.children, g)
     scope = root.node.opens
     named = list(scope.outputs) if scope is not None and scope.outputs else []
-    node = "output"
+    outputs = []
     for name, value in zip(named or ["output"], root.results, strict=True):
         node = f"output/{name}" if named else "output"
         g.node(node, f"{name}\n{value.shape.times()}", shape="oval", fillcolor="white")
         drawer.connect([drawer.port(value)], node)
+        outputs.append(node)
     # edges go in the top graph: an edge inside a cluster would pull its nodes into it
     for tail, head, attrs in drawer.edges:
         g.edge(tail, head, **attrs)
-    _legend(g, drawer.families, node)  # beside the last output
+    _legend(g, drawer, outputs)
     source: str = g.source
     return source
 
@@ -143,6 +166,10 @@ class _Drawer:
         self.families: set[Family] = set()
         self.order: list[str] = []  # node ids in drawing order
         self.edges: list[tuple[str, str, dict[str, str]]] = []
+        self.labelled: set[tuple[str, str]] = set()  # (node, shape): tensors whose shape is shown
+        self.skips = False  # whether any edge skips ahead
+        self.unread: set[int] = set()  # the network's inputs no layer has read yet
+        self.clusters = False  # whether any block is drawn as a cluster
         self.flow = Dataflow(root)
         #: the drawn node each tensor comes out of, by the tensor's id
         self.ports: dict[int, Port] = {}
@@ -152,8 +179,13 @@ class _Drawer:
 
     def connect(self, ports: list[Port], target: str, skip: bool = False) -> None:
         for port in ports:
-            style = SKIP_EDGE if skip else {}
-            self.edges.append((port.id, target, {"label": port.shape.times(), **style}))
+            attrs = dict(SKIP_EDGE) if skip else {}
+            self.skips |= skip
+            shape = port.shape.times()
+            if (port.id, shape) not in self.labelled:  # a fan-out says its shape once
+                self.labelled.add((port.id, shape))
+                attrs = {"label": shape, **attrs}
+            self.edges.append((port.id, target, attrs))
 
     def junction(self, graph: Any, id: str, label: str, **attrs: str) -> None:
         self.families.add(Family.MERGE)
@@ -190,14 +222,9 @@ class _Drawer:
         if whole:
             self.sequence(c.children, g)
             return [self.port(v) for v in c.results]
+        self.clusters = True
         with g.subgraph(name=f"cluster_{c.path}") as sub:
-            sub.attr(
-                label=_cluster_label(c),
-                style="rounded,dashed",
-                color="#888888",
-                fontsize="10",
-                labeljust="l",
-            )
+            sub.attr(label=_cluster_label(c), **CLUSTER)
             drawn = c.node.kind.draw(c, self, sub)
             if drawn is not None:
                 return drawn
@@ -207,24 +234,24 @@ class _Drawer:
     def leaf(self, c: Checked, g: graphviz.Digraph) -> list[Port]:
         family = c.node.kind.family
         self.families.add(family)
-        label = f"<<b>{_esc(c.text())}</b>"
-        if c.params:
-            label += f'<br/><font point-size="8">{c.params:,} params</font>'
-        label += ">"
-        g.node(c.path, label, fillcolor=COLOURS[family], tooltip=c.path)
+        notes = [f"{c.params:,} params"] if c.params else []
+        g.node(c.path, _label(c.text(), *notes), fillcolor=COLOURS[family], tooltip=c.path)
         return self.placed(c, c.path)
 
     def placed(self, c: Checked, node: str) -> list[Port]:
         """Connect a drawn node to what it reads; every tensor made inside comes out of it.
 
-        An edge that brings a named tensor from further back skips ahead, and looks it.
+        An edge that brings a named tensor from further back skips ahead, and looks it; an
+        input's first reader, whatever the order, is where that input goes, not a skip.
         """
         previous = self.order[-1] if self.order else ""
         self.order.append(node)
         chain = None if c.node.sources or not c.sources else c.sources[0]
         for v in self.flow.inputs(c) if self.flow.knows(c) else c.sources:
             port = self.port(v)
-            skip = v is not chain and port.id != previous
+            first_read = id(v) in self.unread
+            self.unread.discard(id(v))
+            skip = v is not chain and port.id != previous and not first_read
             self.connect([port], node, skip=skip)
         for v in c.results:
             self.ports[id(v)] = Port(node, v.shape)
@@ -243,10 +270,10 @@ class _Drawer:
             what = f"{what} ×{copies}"
         name = c.node.name if not c.node.name.isdigit() else ""
         head = f"{name}: {what}" if name else what
-        label = (
-            f"<<b>{_esc(head)}</b><br/>"
-            f'<font point-size="8">{c.input.times()} → {c.output.times()}<br/>'
-            f"{c.params:,} params, {human(c.macs)} MACs</font>>"
+        label = _label(
+            head,
+            f"{c.input.times()} → {c.output.times()}",
+            f"{c.params:,} params, {human(c.macs)} MACs",
         )
         g.node(
             c.path, label, fillcolor=COLOURS[Family.STRUCTURE], tooltip=c.path, style="filled,bold"
@@ -266,17 +293,53 @@ def _title(root: Checked, title: str) -> str:
     return f"{title}: {root.params:,} params, {human(root.macs)} MACs"
 
 
-def _legend(g: graphviz.Digraph, families: set[Family], anchor: str) -> None:
-    with g.subgraph(name="legend") as legend:
-        legend.attr(rank="same")
-        previous = ""
-        for family in Family:
-            if family not in families:
-                continue
-            node = f"legend_{family.name.lower()}"
-            legend.node(node, family.value, fillcolor=COLOURS[family], fontsize="8", height="0.2")
-            legend.edge(previous or anchor, node, style="invis")
-            previous = node
+def _label(head: str, *notes: str) -> str:
+    """An HTML-like label: ``head`` in bold, each note a smaller line under it.
+
+    One table row a line, not ``<br/>``: Graphviz spaces a ``<br/>`` line by its own font
+    alone, so a bold line's underscore or descender (``residual_block``) sat on the smaller line
+    below it; a row is as tall as its text's ascent and descent, plus the cell padding.
+
+    >>> _label("relu")
+    '<<b>relu</b>>'
+    >>> _label("conv 3×3, 64", "36,928 params").count("<tr>")
+    2
+    """
+    if not notes:  # one line: the node's margin and least height keep it clear of the border
+        return f"<<b>{_esc(head)}</b>>"
+    rows = [f"<tr><td><b>{_esc(head)}</b></td></tr>"]
+    rows += [f'<tr><td><font point-size="8">{_esc(note)}</font></td></tr>' for note in notes]
+    return f"<{LINES}{''.join(rows)}</table>>"
+
+
+def _legend(g: graphviz.Digraph, drawer: _Drawer, outputs: list[str]) -> None:
+    """One small table node under the outputs, listing only what the picture uses.
+
+    Two columns: the width of a picture stays the graph's (a row of legend nodes beside the
+    output made a 200 px graph a 1,000 px picture).
+    """
+    swatch = 'border="1" color="#555555" style="rounded"'  # outlined, as the nodes are
+    cells = [
+        f'<td bgcolor="{COLOURS[family]}" {swatch}>{family.value}</td>'
+        for family in Family
+        if family in drawer.families
+    ]
+    if drawer.skips:
+        arrow = '<font point-size="12"><b>→</b></font>'
+        cells.append(f'<td><font color="{SKIP_COLOUR}">{arrow} skip</font></td>')
+    if drawer.clusters:
+        cells.append(f'<td border="1" style="dashed" color="{CLUSTER["color"]}">block</td>')
+    if not cells:
+        return
+    rows = ["<tr>" + "".join(cells[i : i + 2]) + "</tr>" for i in range(0, len(cells), 2)]
+    table = (
+        '<<table border="0" cellborder="0" cellspacing="2" cellpadding="2">'
+        f"{''.join(rows)}</table>>"
+    )
+    legend = "/legend"  # no layer's path starts with a slash
+    g.node(legend, table, shape="none", style="", fontsize="8", margin="0")
+    for node in outputs:  # under every output, so never beside the graph
+        g.edge(node, legend, style="invis")
 
 
 def _esc(text: str) -> str:

@@ -1,4 +1,6 @@
-"""netspec render: deterministic DOT (golden files), every format, no torch, no dot, gallery."""
+"""netspec render: deterministic DOT (golden files), every format, no torch, no dot, gallery;
+and the picture's own rules: labels clear of the next line, skips unlike borders, a compact
+legend, a tensor's shape written once."""
 
 from __future__ import annotations
 
@@ -10,12 +12,49 @@ import subprocess
 import sys
 
 import pytest
-from conftest import BUNDLED, ROOT, ZOO, imported_modules, imports_torch, netspec
+from conftest import BUNDLED, FIXTURES, ROOT, ZOO, imported_modules, imports_torch, netspec
 
 import netspec as ns
-from netspec.diagram import SCREEN_NODES, auto_depth
+from netspec.diagram import CLUSTER, SCREEN_NODES, SKIP_COLOUR, auto_depth, render_dot
 
 MAGIC = {"svg": b"<svg", "png": b"\x89PNG\r\n\x1a\n", "pdf": b"%PDF-"}
+#: small networks, one for each thing a picture got wrong once (issue 12)
+SMALL = {
+    # one tensor read by three branches: its shape is written once
+    "fanout": "name: fanout\ninput: [8, 16, 16]\nlayers:\n"
+    "  - conv: {out: 8, kernel: 1}\n"
+    "  - inception: {merge: concat, branches: {a: [{conv: {out: 4, kernel: 1}}],"
+    " b: [{conv: {out: 4, kernel: 3, padding: 1}}], c: [{pool: {mode: max, kernel: 3,"
+    " stride: 1, padding: 1}}]}}\n",
+    # an identity shortcut and a projection, in named blocks: skips beside cluster borders
+    "skip": "name: skip\ninput: [4, 8, 8]\nlayers:\n"
+    "  - residual: {name: same, body: [{conv: {out: 4, kernel: 3, padding: 1}}], after: relu}\n"
+    "  - residual: {name: wider, body: [{conv: {out: 8, kernel: 3, padding: 1, stride: 2}}],"
+    " shortcut: auto}\n",
+}
+ATTR = re.compile(r'(\w+)=("(?:[^"\\]|\\.)*"|<.*>|[^\s\]]+)')
+
+
+def edges(dot: str) -> list[tuple[str, str, dict[str, str]]]:
+    """The DOT text's edges: tail, head and attributes (quotes taken off)."""
+    found = []
+    for tail, head, attrs in re.findall(
+        r'^\s*("[^"]+"|\S+) -> ("[^"]+"|\S+)(?: \[(.*)\])?$', dot, re.M
+    ):
+        pairs = {k: v.strip('"') for k, v in ATTR.findall(attrs)}
+        found.append((tail.strip('"'), head.strip('"'), pairs))
+    return found
+
+
+def drawings() -> list[tuple[str, str]]:
+    """Every bundled spec and small network, drawn at its default depth and expanded."""
+    specs = [(n, ns.load(n)) for n in [*BUNDLED, "torchvision/googlenet", "ultralytics/yolov8"]]
+    specs += [(n, ns.loads(text)) for n, text in SMALL.items()]
+    specs += [("two_in_two_out", ns.load(str(FIXTURES / "graphs" / "two_in_two_out.yaml")))]
+    return [(f"{n}@{d}", spec.to_dot(depth=d)) for n, spec in specs for d in (None, 10**6)]
+
+
+DRAWINGS = drawings()
 
 
 @pytest.fixture
@@ -34,6 +73,17 @@ def dot_program():
 def test_dot_golden(name, depth, golden):
     suffix = "" if depth is None else "_expanded"
     golden(f"dot/{name}{suffix}.dot", ns.load(name).to_dot(depth=depth))
+
+
+@pytest.mark.parametrize("name", sorted(SMALL))
+def test_small_dot_golden(name, golden):
+    golden(f"dot/{name}.dot", ns.loads(SMALL[name]).to_dot(depth=10**6))
+
+
+def test_graph_dot_golden(golden):
+    """Named tensors, two inputs, two outputs: the legend under both, skips in blue."""
+    spec = ns.load(str(FIXTURES / "graphs" / "two_in_two_out.yaml"))
+    golden("dot/two_in_two_out.dot", spec.to_dot(depth=99))
 
 
 def test_dot_is_deterministic_across_processes():
@@ -58,20 +108,22 @@ def test_structure_is_visible():
     assert (
         re.search(r'subgraph "?cluster_stage2"? \{', resnet) and 'label="stage2: stage"' in resnet
     )
-    skip = r'color="#1f78b4" fontcolor="#1f78b4" penwidth=1.4\]'
-    assert re.search(
-        r'"stage2\.0\.shortcut" -> "stage2\.0/add" \[label="128×12×12" ' + skip, resnet
-    )
-    assert re.search(r'"stage1\.0\.after" -> "stage1\.1/add" \[label="64×24×24" ' + skip, resnet)
-    assert "style=dashed]" not in resnet.split("legend")[0].replace('style="rounded,dashed"', "")
+    drawn = {(tail, head): attrs for tail, head, attrs in edges(resnet)}
+    projection = drawn["stage2.0.shortcut", "stage2.0/add"]
+    assert projection["label"] == "128×12×12" and projection["color"] == SKIP_COLOUR
+    identity = drawn["stage1.0.after", "stage1.1/add"]  # the shape is on the body's edge
+    assert "label" not in identity and identity["color"] == SKIP_COLOUR
+    assert drawn["stage1.0.after", "stage1.1.body.conv1"]["label"] == "64×24×24"
     google = ns.load("googlenet").to_dot(depth=99)
     # four branches from one input into one concat node
     for p in ("p1", "p2", "p3", "p4"):
         assert f'subgraph "cluster_b3.0.{p}"' in google
     assert len(re.findall(r'-> "b3\.0/merge"', google)) == 4
+    fan = [a for t, h, a in edges(google) if t == "b2.4" and h.startswith("b3.0.")]
+    assert len(fan) == 4 and [a.get("label") for a in fan] == ["192×12×12", None, None, None]
     # paper-style labels with parameters, edges with shapes
     assert "<b>conv 7×7 /2, 64</b>" in google and "3,200 params" in google
-    assert '[label="192×12×12"]' in google
+    assert '[label="192×24×24"]' in google
 
 
 def test_collapsed_blocks_show_shapes_params_macs():
@@ -91,9 +143,70 @@ def test_default_depth_fits_a_screen():
 
 def test_colours_and_legend():
     dot = ns.load("resnet").to_dot(depth=99)
+    legend = re.search(r'^\t"/legend" \[label=<(.*)> .*shape=none', dot, re.M)
+    assert legend
     for family in ("convolution", "pooling", "normalisation", "activation", "linear", "merge"):
-        assert re.search(rf'"?legend_\w+"? \[label={family} fillcolor="#[0-9a-f]{{6}}"', dot)
+        assert re.search(rf'<td bgcolor="#[0-9a-f]{{6}}" [^>]*>{family}</td>', legend.group(1))
+    assert "structure" not in legend.group(1)  # only what the picture uses: no collapsed block
+    assert f'color="{SKIP_COLOUR}"' in legend.group(1) and "skip" in legend.group(1)
+    assert 'style="dashed"' in legend.group(1) and "block" in legend.group(1)
     assert 'fillcolor="#a6cee3"' in dot  # convolutions are blue
+    lenet = ns.load("lenet").to_dot()  # no skips, no clusters: the legend says neither
+    assert "skip" not in lenet and "block" not in lenet
+
+
+@pytest.mark.parametrize(("name", "dot"), DRAWINGS, ids=[n for n, _ in DRAWINGS])
+def test_legend_is_one_narrow_node_under_the_outputs(name, dot):
+    """A row of legend nodes beside the output made a 200 px graph a 1,000 px picture."""
+    legend = re.findall(r'^\t"/legend" \[label=<(.*)> ', dot, re.M)
+    assert len(legend) == 1 and "legend_" not in dot
+    rows = re.findall(r"<tr>(.*?)</tr>", legend[0])
+    assert rows and all(row.count("<td") <= 2 for row in rows)  # two columns at most
+    outputs = {h for _, h, _ in edges(dot) if h == "output" or h.startswith("output/")}
+    under = {t for t, h, a in edges(dot) if h == "/legend" and a == {"style": "invis"}}
+    assert outputs and under == outputs  # below every output, never in a row beside one
+    assert "rank=same" not in dot.split('"/legend"')[0].rsplit("}", 1)[-1]
+
+
+@pytest.mark.parametrize(("name", "dot"), DRAWINGS, ids=[n for n, _ in DRAWINGS])
+def test_skips_look_unlike_cluster_borders(name, dot):
+    """A skip is solid, blue and thick with an arrowhead; a block's border thin, dashed, grey."""
+    for _, _, attrs in edges(dot):
+        if attrs.get("style") == "invis":
+            continue
+        assert "dashed" not in attrs.get("style", "") and "dotted" not in attrs.get("style", "")
+        if attrs.get("color") == SKIP_COLOUR:
+            assert attrs["style"] == "solid" and attrs.get("arrowhead", "normal") != "none"
+            assert float(attrs["penwidth"]) >= 2 * float(CLUSTER["penwidth"])
+    for border in re.findall(r"^\s*color=(\S+) .*style=\S+$", dot, re.M):
+        assert border.strip('"') != SKIP_COLOUR
+    assert "dashed" in CLUSTER["style"] and CLUSTER["color"] != SKIP_COLOUR
+    clusters = re.findall(r"^\s*subgraph (\S+) \{\n\s*(.*)$", dot, re.M)
+    for cluster, attrs in clusters:
+        if "cluster" in cluster:
+            assert f'color="{CLUSTER["color"]}"' in attrs and "dashed" in attrs
+
+
+@pytest.mark.parametrize(("name", "dot"), DRAWINGS, ids=[n for n, _ in DRAWINGS])
+def test_a_tensor_shape_is_written_once(name, dot):
+    """A fan-out (inception's branches, a shortcut) labels one of its edges, not each."""
+    seen: set[tuple[str, str]] = set()
+    for tail, _, attrs in edges(dot):
+        if "label" in attrs:
+            assert (tail, attrs["label"]) not in seen, f"{tail} says {attrs['label']} twice"
+            seen.add((tail, attrs["label"]))
+    tails = {t for t, _, a in edges(dot) if a.get("style") != "invis"}
+    assert tails == {t for t, _ in seen}  # and every node's tensor is written somewhere
+
+
+@pytest.mark.parametrize(("name", "dot"), DRAWINGS, ids=[n for n, _ in DRAWINGS])
+def test_label_lines_are_table_rows(name, dot):
+    """``<br/>`` lines sit on each other (an underscore touched the next line): rows do not."""
+    assert "<br" not in dot
+    labels = re.findall(r'^\t+(?!"/legend")\S+ \[label=<(<table.*?</table>)>', dot, re.M)
+    assert labels  # every drawing has a layer with parameters, or a collapsed block
+    for label in labels:
+        assert 'cellpadding="1"' in label and label.count("<tr>") >= 2
 
 
 @pytest.mark.parametrize("name", ZOO)
@@ -133,6 +246,36 @@ def test_render_options(tmp_path):
     assert netspec("render", "lenet", "--depth", "1", "--expand").code == 2
     assert netspec("render", "lenet", "-o", str(tmp_path / "x.gif")).code == 2
     assert netspec("render", "lenet", "-o", str(tmp_path / "x.svg"), "--format", "png").code == 2
+
+
+def svg_size(svg: str) -> tuple[float, float]:
+    width, height = re.search(r'<svg width="([\d.]+)pt" height="([\d.]+)pt"', svg).groups()
+    return float(width), float(height)
+
+
+@pytest.mark.usefixtures("dot_program")
+@pytest.mark.parametrize("name", ["lenet", "resnet", "googlenet", "unet"])
+def test_the_legend_does_not_widen_the_picture(name):
+    """The picture is as wide with its legend as without it: the graph sets the width."""
+    dot = ns.load(name).to_dot()
+    bare = "\n".join(line for line in dot.splitlines() if '"/legend"' not in line)
+    with_legend = svg_size(render_dot(dot, "svg").decode())
+    without = svg_size(render_dot(bare, "svg").decode())
+    assert with_legend[0] == without[0]
+    assert with_legend[1] < without[1] + 100  # and adds a few lines, not a page
+
+
+@pytest.mark.usefixtures("dot_program")
+def test_a_bold_line_clears_the_line_below():
+    """In the SVG, a collapsed block's name (bold 10 pt, with an underscore) and the 8 pt line
+    under it are at least the bold line's descent plus the small line's ascent apart."""
+    svg = render_dot(ns.load("resnet").to_dot(depth=2), "svg").decode()
+    node = svg.split("<title>stage1.0</title>", 1)[1].split("</g>", 1)[0]
+    baselines = [float(y) for y in re.findall(r'<text [^>]*y="(-?[\d.]+)"', node)]
+    assert len(baselines) == 3
+    assert baselines[1] - baselines[0] >= 11  # was 8.4: the underscore touched "64×24×24"
+    box = [float(y) for y in re.findall(r"-?[\d.]+,(-?[\d.]+)", node.split("<text", 1)[0])]
+    assert max(box) - baselines[-1] >= 3  # the last line's descenders clear the border
 
 
 def test_render_without_dot_writes_dot_and_says_how_to_install(tmp_path):
@@ -182,5 +325,5 @@ def test_merge_nodes_cannot_collide_with_layers_named_add():
     )
     dot = spec.to_dot(depth=10**6)
     # the layers named add and the + nodes of the additions are different nodes
-    assert '"a.add" [label=<<b>conv' in dot and '"a/add" [label="+"' in dot
+    assert '"a.add" [label=<<table' in dot and '"a/add" [label="+"' in dot
     assert '"b.add" -> "b/add"' in dot and '"b/add" -> "b/add"' not in dot
