@@ -147,7 +147,12 @@ def _spec_or_library() -> dict[str, Any]:
     """A file with blocks and no layers or input is a library (as the loader decides)."""
     library = {
         "required": ["blocks"],
-        "not": {"anyOf": [{"required": ["layers"]}, {"required": ["input"]}]},
+        "not": {
+            "anyOf": [
+                {"required": ["layers"], "title": "a spec: layers"},
+                {"required": ["input"], "title": "a spec: input"},
+            ]
+        },
     }
     refused = {
         key: {
