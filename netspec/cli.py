@@ -164,7 +164,7 @@ def _parser() -> argparse.ArgumentParser:
     new.add_argument("-o", "--output", metavar="FILE", help="the file to write (NAME.yaml)")
     new.set_defaults(run=_new)
 
-    schema = sub.add_parser("schema", help="print the JSON Schema of the spec format")
+    schema = sub.add_parser("schema", help="print the JSON Schema of spec and library files")
     schema.add_argument("-o", "--output", metavar="FILE", help="write to FILE, not stdout")
     schema.set_defaults(run=_schema)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import keyword
 import re
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -118,7 +118,9 @@ RESERVED_NAMES = frozenset(
 #: Validation context of the second pass: every expression has been replaced by its value, so
 #: a string still holding "${" (from "$${" or a param's text) is a plain, wrong value.
 EVALUATED = {"evaluated": True}
-_FLOAT_TEXT = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)[eE][+-]?\d+$")
+#: A number such as 1e-5, which YAML 1.1 reads as text and netspec as the number.
+FLOAT_TEXT = r"^[+-]?(\d+\.?\d*|\.\d+)[eE][+-]?\d+$"
+_FLOAT_TEXT = re.compile(FLOAT_TEXT)
 
 
 def unevaluated(value: Any, info: ValidationInfo) -> bool:
@@ -177,6 +179,13 @@ LayerName = Annotated[
 ]
 
 
+def _pair_input(minimum: int, words: tuple[str, ...]) -> Any:
+    """What a pair option's JSON Schema says it takes: an int, a [height, width] list, a word."""
+    size = Annotated[int, Field(ge=minimum, le=MAX_SIZE)]
+    pair = Annotated[list[size], Field(min_length=2, max_length=2)]
+    return size | pair | Literal[words] if words else size | pair
+
+
 def _pair_validator(minimum: int, words: tuple[str, ...] = ()) -> PlainValidator:
     wanted = f"an integer ≥ {minimum}" + (", " if words else " or ") + "a [height, width] pair"
     if words:
@@ -195,7 +204,7 @@ def _pair_validator(minimum: int, words: tuple[str, ...] = ()) -> PlainValidator
             return (items[0], items[-1])
         raise PydanticCustomError("pair", f"expected {wanted}")
 
-    return PlainValidator(check, json_schema_input_type=Any)
+    return PlainValidator(check, json_schema_input_type=_pair_input(minimum, words))
 
 
 #: An int, or a [height, width] pair; normalised to a pair.
@@ -235,7 +244,10 @@ def _names(value: Any, info: ValidationInfo) -> Any:
 
 
 #: One name or a list of them (``repeat``'s ``as``).
-Names = Annotated[str | list[str], PlainValidator(_names)]
+_NameText = Annotated[str, Field(pattern=NAME_PATTERN)]
+Names = Annotated[
+    str | list[str], PlainValidator(_names, json_schema_input_type=_NameText | list[_NameText])
+]
 
 #: A list of layers; validated entry by entry by the elaborator, never here.
 LayerList = Annotated[list[Any], AllowExpr]
@@ -269,7 +281,10 @@ def _tensor_names(value: Any, info: ValidationInfo) -> Any:
 
 
 #: Named tensors: ``from: skip``, ``from: [skip, up]``, ``to: [p3, p4]``.
-TensorNames = Annotated[str | list[str], PlainValidator(_tensor_names)]
+TensorNames = Annotated[
+    str | list[str],
+    PlainValidator(_tensor_names, json_schema_input_type=_NameText | list[_NameText]),
+]
 
 
 class Options(BaseModel):
@@ -277,7 +292,10 @@ class Options(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
-    name: LayerName | None = None
+    name: LayerName | None = Field(
+        default=None,
+        description="its name in the module tree and the state_dict (default: its position)",
+    )
     expect: Annotated[list[PosInt], Field(min_length=1, max_length=4)] | None = Field(
         default=None, description="the output shape this layer must have, e.g. [512, 7, 7]"
     )

@@ -1,69 +1,212 @@
-"""`netspec schema`: a JSON Schema that every bundled spec satisfies and editors can use."""
+"""`netspec schema`: a JSON Schema that every bundled file satisfies and editors can use.
+
+yaml-language-server (VS Code's YAML extension) validates the JSON that the YAML stands for, as
+jsonschema does here; what it completes and shows on hover follows from the keywords that the
+walking tests below check (titles, descriptions, no null defaults).
+"""
 
 from __future__ import annotations
 
 import json
 import os
+import re
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 import pytest
 import yaml
 from conftest import ROOT, SPECS, netspec
 
+from netspec.errors import NetspecError
+from netspec.imports import LIBRARY, is_library, load_library
+from netspec.registry import all_kinds
 from netspec.schema_json import spec_json_schema
+from netspec.source import parse_source
+from netspec.spec import Spec
 
-EXAMPLES = (
-    sorted(SPECS.glob("*.yaml"))
-    + sorted(SPECS.glob("*/*.yaml"))  # the torchvision zoo
+BUNDLED = (
+    sorted(SPECS.glob("**/*.yaml"))
     + sorted((ROOT / "examples").glob("*.yaml"))
+    + [ROOT / "netspec" / "templates" / "new.yaml"]
 )
+LIBRARY_FILES = sorted(LIBRARY.glob("*.yaml"))
+
+
+def _documented() -> list[tuple[str, str]]:
+    """Every YAML example of the docs that netspec accepts as a whole file (spec or library)."""
+    out = []
+    for page in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        for i, body in enumerate(re.findall(r"```yaml\n(.*?)```", page.read_text(), re.S)):
+            try:
+                doc = parse_source(body, page.name)
+                load_library(doc) if is_library(doc) else Spec(doc)
+            except NetspecError:  # a fragment, or a deliberate mistake (docs/errors.md)
+                continue
+            out.append((f"{page.relative_to(ROOT).as_posix()}#{i}", body))
+    return out
+
+
+DOCUMENTED = _documented()
 
 
 @pytest.fixture(scope="module")
-def validator() -> jsonschema.Draft202012Validator:
-    schema = spec_json_schema()
-    jsonschema.Draft202012Validator.check_schema(schema)
+def schema() -> dict[str, Any]:
+    made = spec_json_schema()
+    jsonschema.Draft202012Validator.check_schema(made)
+    return made
+
+
+@pytest.fixture(scope="module")
+def validator(schema) -> jsonschema.Draft202012Validator:
     return jsonschema.Draft202012Validator(schema)
 
 
-@pytest.mark.parametrize("path", EXAMPLES, ids=[p.relative_to(ROOT).as_posix() for p in EXAMPLES])
+def errors(validator: jsonschema.Draft202012Validator, text: str) -> list[str]:
+    return [e.message for e in validator.iter_errors(yaml.safe_load(text))]
+
+
+@pytest.mark.parametrize("path", BUNDLED, ids=[p.relative_to(ROOT).as_posix() for p in BUNDLED])
 def test_every_bundled_spec_validates(validator, path):
     text = path.read_text()
-    schema = os.path.relpath(ROOT / "docs" / "netspec.schema.json", path.parent)
-    assert text.startswith(f"# yaml-language-server: $schema={Path(schema).as_posix()}\n")
-    assert not list(validator.iter_errors(yaml.safe_load(text)))
+    if path.parent != ROOT / "netspec" / "templates":  # netspec new adds the line
+        schema = os.path.relpath(ROOT / "docs" / "netspec.schema.json", path.parent)
+        assert text.startswith(f"# yaml-language-server: $schema={Path(schema).as_posix()}\n")
+    assert errors(validator, text) == []
+
+
+@pytest.mark.parametrize("path", LIBRARY_FILES, ids=[p.name for p in LIBRARY_FILES])
+def test_every_library_file_validates_against_the_shipped_schema(validator, path):
+    text = path.read_text()
+    assert text.startswith("# yaml-language-server: $schema=../netspec.schema.json\n")
+    assert errors(validator, text) == []
+
+
+@pytest.mark.parametrize("body", [b for _, b in DOCUMENTED], ids=[n for n, _ in DOCUMENTED])
+def test_every_documented_file_validates(validator, body):
+    assert errors(validator, body) == []
+
+
+def test_the_docs_hold_files_to_validate():
+    assert len(DOCUMENTED) >= 20  # the glob and the filter still find them
+
+
+SPEC = "name: x\ninput: [3, 8, 8]\n"
+OWN_BLOCK = "blocks: {mine: {args: {width: 1}, layers: [relu]}}\n"
 
 
 @pytest.mark.parametrize(
-    "layer",
+    "text",
     [
-        "{conv: {out: 8, kernal: 3}}",  # a misspelt option
-        "{conv: {out: eight, kernel: 3}}",  # a wrong type
-        "{pool: {mode: maximum, kernel: 2}}",  # not a choice
-        "{relu: {inplace: yes please}}",
+        SPEC + "layers:\n  - convv: {out: 8}\n",  # an unknown kind
+        SPEC + "layers:\n  - relu\n  - convv\n",
+        SPEC + "imports: [std:conv]\nlayers:\n  - repeat: {times: 2, body: [{convv: {}}]}\n",
+        SPEC + "layers:\n  - conv: {out: 8, kernel: big}\n",  # a pair option's type
+        SPEC + "layers:\n  - conv: {out: 8, kernel: 3, stride: [1, 2, 3]}\n",
+        SPEC + "layers:\n  - pool: {kernel: 2, padding: -1}\n",
+        SPEC + "imports: [std:resnet]\nlayers:\n  - basic: {out: 8, strde: 2}\n",  # a misspelt arg
+        SPEC + "imports: [std:resnet]\n" + OWN_BLOCK + "layers:\n  - basic: {out: 8, strde: 2}\n",
+        SPEC
+        + "imports: [std:conv]\nblocks: {b: {layers: [{conv_act: {out: 8, krnel: 3}}]}}\n"
+        + "layers: [b]\n",
+        SPEC + "imports: [std:resnet]\nlayers:\n  - basic: {out: eight}\n",  # an arg's type
+        SPEC + "layers:\n  - conv: {out: 8, kernal: 3}\n",  # a misspelt option
+        SPEC + "layers:\n  - conv: {out: eight, kernel: 3}\n",
+        SPEC + "layers:\n  - pool: {mode: maximum, kernel: 2}\n",  # not a choice
+        SPEC + "layers:\n  - relu: {inplace: yes please}\n",
+        SPEC + "layers:\n  - {conv: {out: 8, kernel: 3}, name: first}\n",  # two keys
+        "blocks: {b: {layers: [relu]}}\noutput: [10]\n",  # a library has no output
+        "name: x\nlayers: [relu]\nblocks: {3x3: {layers: [relu]}}\n",  # not a block name
     ],
 )
-def test_the_schema_catches_what_an_editor_should(validator, layer):
-    spec = yaml.safe_load(f"name: x\ninput: [3, 8, 8]\nlayers:\n  - {layer}\n")
-    assert list(validator.iter_errors(spec))
+def test_the_schema_alone_catches_what_an_editor_should(validator, text):
+    assert errors(validator, text)
 
 
 def test_expressions_and_block_calls_are_accepted(validator):
-    spec = yaml.safe_load(
-        "name: x\ninput: ['${c}', 8, 8]\nparams: {c: 3}\nlayers:\n"
-        "  - conv: {out: '${c * 2}', kernel: 3, padding: '${1}'}\n  - my_block: {width: 2}\n"
+    text = (
+        "name: x\ninput: ['${c}', 8, 8]\nparams: {c: 3}\n" + OWN_BLOCK + "layers:\n"
+        "  - conv: {out: '${c * 2}', kernel: 3, padding: '${1}', stride: ['${s}', 1]}\n"
+        "  - mine: {width: 2}\n  - mine\n  - '${act}'\n  - batchnorm: {eps: 1e-5, momentum: null}\n"
         "  - pool: {mode: '${m}', global: true}\n  - linear: '${n}'\n"
         # a name written with the index, as the loader takes it (repeat copies, groups)
         "  - repeat: {times: 2, body: [{group: {name: 'stage${i + 2}', layers: [relu]}}]}\n"
     )
-    assert not list(validator.iter_errors(spec))
+    assert errors(validator, text) == []
+
+
+def test_a_file_with_blocks_may_call_any_name(validator):
+    """The schema cannot read the names under blocks:; netspec check (and netspec lsp) can."""
+    assert errors(validator, SPEC + OWN_BLOCK + "layers:\n  - convv: {out: 8}\n") == []
+
+
+def _walk(node: Any, path: str = "") -> Iterator[tuple[str, dict[str, Any]]]:
+    if isinstance(node, dict):
+        yield path, node
+        for key, value in node.items():
+            yield from _walk(value, f"{path}/{key}")
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from _walk(value, f"{path}/{i}")
+
+
+def _resolve(schema: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
+    while "$ref" in node:
+        node = schema["$defs"][node["$ref"].removeprefix("#/$defs/")]
+    return node
+
+
+def test_no_default_is_null(schema):
+    """yaml-language-server inserts a default as it is: `name: null`."""
+    nulls = [path for path, node in _walk(schema) if "default" in node and node["default"] is None]
+    assert nulls == []
+
+
+def test_every_alternative_says_what_it_is(schema):
+    """Type errors and hover name an alternative by its title (else `object(...)`)."""
+    bare = [
+        f"{path}/{key}/{i}"
+        for path, node in _walk(schema)
+        for key in ("anyOf", "oneOf")
+        for i, alt in enumerate(node.get(key, []))
+        if not {"title", "description"} & set(_resolve(schema, alt))
+    ]
+    assert bare == []
+
+
+def test_every_property_completes_as_key_colon(schema):
+    """A property with no type, alternatives, default or reference completes as a bare word."""
+    formless = [
+        f"{path}/{key}"
+        for path, node in _walk(schema)
+        if isinstance(node.get("properties"), dict) and path.rpartition("/")[2] != "properties"
+        for key, prop in node["properties"].items()
+        if isinstance(prop, dict)
+        and not prop.get("doNotSuggest")
+        and not {"type", "anyOf", "$ref", "properties", "items", "enum", "const"} & set(prop)
+        and not path.startswith("/allOf")  # conditions, which only add constraints
+    ]
+    assert formless == []
+
+
+@pytest.mark.parametrize("kind", all_kinds(), ids=lambda k: k.name)
+def test_every_kind_and_option_is_described_from_its_model(schema, kind):
+    entry = schema["$defs"]["layer.options"]["properties"][kind.name]
+    assert entry["description"] == " ".join(kind.summary.split())
+    options = schema["$defs"][f"options.{kind.name}"]["properties"]
+    for field, info in kind.Options.model_fields.items():
+        assert info.description, f"{kind.Options.__name__}.{field} has no description"
+        key = info.alias or field
+        assert _resolve(schema, options[key])["description"] == info.description
 
 
 @pytest.mark.parametrize("where", ["docs", "netspec"])
 def test_committed_schema_is_up_to_date(where):
     committed = json.loads((ROOT / where / "netspec.schema.json").read_text())
-    assert committed == spec_json_schema(), "run `make gallery` (it rewrites the schema)"
+    assert committed == spec_json_schema(), (
+        f"run `netspec schema -o {where}/netspec.schema.json` (make gallery does both)"
+    )
 
 
 def test_a_new_spec_points_at_the_schema_the_package_ships(tmp_path):
@@ -77,7 +220,7 @@ def test_a_new_spec_points_at_the_schema_the_package_ships(tmp_path):
 
 def test_schema_command(tmp_path):
     run = netspec("schema")
-    assert run.code == 0 and json.loads(run.out)["title"] == "netspec spec"
+    assert run.code == 0 and json.loads(run.out)["title"] == "netspec spec or library"
     out = tmp_path / "s.json"
     assert netspec("schema", "-o", str(out)).code == 0
     assert json.loads(out.read_text()) == json.loads(run.out)

@@ -18,17 +18,23 @@ if TYPE_CHECKING:
 
 
 class InplaceSpec(Options):
-    inplace: Bool = False
+    inplace: Bool = Field(
+        default=False, description="overwrite the input instead of making a new tensor"
+    )
 
 
 class LeakyReluSpec(Options):
-    negative_slope: Float = 0.01
-    inplace: Bool = False
+    negative_slope: Float = Field(default=0.01, description="the slope for negative inputs")
+    inplace: Bool = Field(
+        default=False, description="overwrite the input instead of making a new tensor"
+    )
 
 
 class EluSpec(Options):
-    alpha: PosFloat = 1.0
-    inplace: Bool = False
+    alpha: PosFloat = Field(default=1.0, description="the scale of the negative part")
+    inplace: Bool = Field(
+        default=False, description="overwrite the input instead of making a new tensor"
+    )
 
 
 class Approximate(enum.Enum):
@@ -37,11 +43,17 @@ class Approximate(enum.Enum):
 
 
 class GeluSpec(Options):
-    approximate: Annotated[Approximate, AllowExpr] = Approximate.NONE
+    approximate: Annotated[Approximate, AllowExpr] = Field(
+        default=Approximate.NONE,
+        description="none (exact, with erf) or tanh (the tanh approximation)",
+    )
 
 
 class SoftmaxSpec(Options):
-    dim: Int = 1
+    dim: Int = Field(
+        default=1,
+        description="the dimension to normalise, counting the batch (1: channels or features)",
+    )
 
 
 class PlainSpec(Options):
@@ -54,18 +66,22 @@ class PlainSpec(Options):
 
 class PReluSpec(Options):
     channels: Bool = Field(default=False, description="one slope per channel, or one shared")
-    init: Float = 0.25
+    init: Float = Field(default=0.25, description="the initial negative slope")
 
 
 class SoftplusSpec(Options):
-    beta: PosFloat = 1.0
-    threshold: Float = 20.0
+    beta: PosFloat = Field(default=1.0, description="log(1 + exp(beta * x)) / beta")
+    threshold: Float = Field(
+        default=20.0, description="where beta * x is above it, the identity (numerical stability)"
+    )
 
 
 class HardtanhSpec(Options):
-    min_val: Float = -1.0
-    max_val: Float = 1.0
-    inplace: Bool = False
+    min_val: Float = Field(default=-1.0, description="the lower bound")
+    max_val: Float = Field(default=1.0, description="the upper bound, above min_val")
+    inplace: Bool = Field(
+        default=False, description="overwrite the input instead of making a new tensor"
+    )
 
     @model_validator(mode="after")
     def _ordered(self, info: ValidationInfo) -> HardtanhSpec:
@@ -80,8 +96,10 @@ class HardtanhSpec(Options):
 
 
 class CeluSpec(Options):
-    alpha: PosFloat = 1.0
-    inplace: Bool = False
+    alpha: PosFloat = Field(default=1.0, description="the scale of the negative part")
+    inplace: Bool = Field(
+        default=False, description="overwrite the input instead of making a new tensor"
+    )
 
 
 class ShrinkSpec(Options):

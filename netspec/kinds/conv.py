@@ -26,14 +26,23 @@ class PaddingMode(enum.Enum):
 class ConvSpec(Options):
     out: PosInt = Field(description="output channels")
     kernel: PosPair = Field(description="kernel size: an integer or [height, width]")
-    stride: PosPair = (1, 1)
+    stride: PosPair = Field(
+        default=(1, 1), description="step of the kernel: an integer or [height, width]"
+    )
     padding: Padding = Field(
         default=(0, 0), description="an integer, [height, width], same or valid"
     )
-    dilation: PosPair = (1, 1)
-    groups: PosInt = 1
-    bias: Bool = True
-    padding_mode: Annotated[PaddingMode, AllowExpr] = PaddingMode.ZEROS
+    dilation: PosPair = Field(
+        default=(1, 1), description="spacing of the kernel elements: an integer or [height, width]"
+    )
+    groups: PosInt = Field(
+        default=1, description="grouped convolution: in- and out-channels must both divide by it"
+    )
+    bias: Bool = Field(default=True, description="a learned bias per output channel")
+    padding_mode: Annotated[PaddingMode, AllowExpr] = Field(
+        default=PaddingMode.ZEROS,
+        description="what the padding holds: zeros, reflect, replicate or circular",
+    )
 
 
 def conv_output(size: int, kernel: int, stride: int, pad: int, dilation: int, axis: str) -> int:

@@ -23,7 +23,9 @@ if TYPE_CHECKING:
 class ConvTransposeSpec(Options):
     out: PosInt = Field(description="output channels")
     kernel: PosPair = Field(description="kernel size: an integer or [height, width]")
-    stride: PosPair = (1, 1)
+    stride: PosPair = Field(
+        default=(1, 1), description="step of the kernel: an integer or [height, width]"
+    )
     padding: NonNegPair = Field(
         default=(0, 0), description="rows and columns cropped from each side of the output"
     )
@@ -31,9 +33,13 @@ class ConvTransposeSpec(Options):
         default=(0, 0),
         description="rows and columns added to one side: less than the stride or the dilation",
     )
-    dilation: PosPair = (1, 1)
-    groups: PosInt = 1
-    bias: Bool = True
+    dilation: PosPair = Field(
+        default=(1, 1), description="spacing of the kernel elements: an integer or [height, width]"
+    )
+    groups: PosInt = Field(
+        default=1, description="grouped convolution: in- and out-channels must both divide by it"
+    )
+    bias: Bool = Field(default=True, description="a learned bias per output channel")
 
 
 def transposed_output(

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 class LinearSpec(Options):
     out: PosInt = Field(description="output features")
-    bias: Bool = True
+    bias: Bool = Field(default=True, description="a learned bias per output feature")
 
 
 class Linear(Kind):

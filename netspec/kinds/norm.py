@@ -26,10 +26,16 @@ def need_image_or_flat(shape: Shape, what: str) -> None:
 
 
 class BatchNormSpec(Options):
-    eps: PosFloat = 1e-5
-    momentum: Prob | None = 0.1
-    affine: Bool = True
-    track_running_stats: Bool = True
+    eps: PosFloat = Field(
+        default=1e-5, description="a small number added to the variance, for numerical stability"
+    )
+    momentum: Prob | None = Field(
+        default=0.1, description="the running statistics' update factor; null: a cumulative average"
+    )
+    affine: Bool = Field(default=True, description="a learned scale and shift per channel")
+    track_running_stats: Bool = Field(
+        default=True, description="keep running mean and variance for evaluation"
+    )
 
 
 class BatchNorm(Kind):
@@ -66,8 +72,10 @@ class BatchNorm(Kind):
 
 class GroupNormSpec(Options):
     groups: PosInt = Field(description="the channels are normalised in this many groups")
-    eps: PosFloat = 1e-5
-    affine: Bool = True
+    eps: PosFloat = Field(
+        default=1e-5, description="a small number added to the variance, for numerical stability"
+    )
+    affine: Bool = Field(default=True, description="a learned scale and shift per channel")
 
 
 class GroupNorm(Kind):
@@ -101,12 +109,16 @@ class GroupNorm(Kind):
 
 
 class InstanceNormSpec(Options):
-    eps: PosFloat = 1e-5
+    eps: PosFloat = Field(
+        default=1e-5, description="a small number added to the variance, for numerical stability"
+    )
     # a number, not None: InstanceNorm reads None as 0 (frozen running statistics), where
     # BatchNorm reads it as a cumulative average
-    momentum: Prob = 0.1
-    affine: Bool = False
-    track_running_stats: Bool = False
+    momentum: Prob = Field(default=0.1, description="the running statistics' update factor")
+    affine: Bool = Field(default=False, description="a learned scale and shift per channel")
+    track_running_stats: Bool = Field(
+        default=False, description="keep running mean and variance for evaluation"
+    )
 
 
 class InstanceNorm(Kind):
@@ -141,7 +153,9 @@ class InstanceNorm(Kind):
 
 
 class LayerNormSpec(Options):
-    eps: PosFloat = 1e-5
+    eps: PosFloat = Field(
+        default=1e-5, description="a small number added to the variance, for numerical stability"
+    )
     affine: Bool = Field(default=True, description="a learned scale (torch's elementwise_affine)")
     bias: Bool = Field(default=True, description="a learned shift, with affine: true")
 

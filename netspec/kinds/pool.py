@@ -23,11 +23,17 @@ class PoolMode(enum.Enum):
 
 class PoolSpec(Options):
     mode: Annotated[PoolMode, AllowExpr] = Field(default=PoolMode.MAX, description="max or avg")
-    kernel: PosPair | None = None
+    kernel: PosPair | None = Field(
+        default=None, description="the window: an integer or [height, width]"
+    )
     stride: PosPair | None = Field(default=None, description="defaults to the kernel size")
-    padding: NonNegPair = (0, 0)
-    ceil_mode: Bool = False
-    count_include_pad: Bool = True
+    padding: NonNegPair = Field(
+        default=(0, 0), description="an integer or [height, width], at most half the kernel"
+    )
+    ceil_mode: Bool = Field(default=False, description="round the output size up, not down")
+    count_include_pad: Bool = Field(
+        default=True, description="avg: count the padding in the average"
+    )
     output: PosPair | None = Field(default=None, description="adaptive pooling to this size")
     global_: Bool = Field(default=False, alias="global", description="pool each channel to 1×1")
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from pydantic import Field
+
 from ..ir import Shape
 from ..registry import Cost, Kind, register
 from ..schema import Options, Prob
@@ -35,7 +37,7 @@ class Flatten(Kind):
 
 
 class DropoutSpec(Options):
-    p: Prob = 0.5
+    p: Prob = Field(default=0.5, description="the probability of zeroing an element in training")
 
 
 class Dropout(Kind):

@@ -59,7 +59,9 @@ class ResidualSpec(Options):
         default=Shortcut.AUTO,
         description="identity, projection (1×1 conv with the body's stride) or auto",
     )
-    projection: ProjectionSpec = ProjectionSpec()
+    projection: ProjectionSpec = Field(
+        default=ProjectionSpec(), description="the 1×1 conv of a projection shortcut"
+    )
     after: Any = Field(default=None, description="a layer applied after the addition, e.g. relu")
     inline: Bool = Field(
         default=False,
