@@ -7,11 +7,14 @@ those tests skip, and under ``CI=true`` a missing torchvision fails them.
 
 from __future__ import annotations
 
+import importlib
+import re
 import sys
 from pathlib import Path
 
 import pytest
 import torch
+import yaml
 from conftest import need_torchvision, netspec
 from torch import nn
 
@@ -22,6 +25,8 @@ import models
 
 
 def _round_trip(model: nn.Module, shape: tuple[int, ...]) -> str:
+    """Import, check, build (on the meta device: the original's weights are loaded, so none
+    need drawing), load the state_dict strictly, and compare outputs."""
     torch.manual_seed(0)
     model = model.eval()
     for module in model.modules():  # statistics that are not the identity
@@ -30,13 +35,17 @@ def _round_trip(model: nn.Module, shape: tuple[int, ...]) -> str:
             nn.init.uniform_(module.running_var, 0.5, 1.5)
     text = ns.from_module(model, shape)
     spec = ns.loads(text)
-    ours = spec.build().eval()
+    ours = spec.build(device="meta").eval()
     state = model.state_dict()
     assert list(ours.state_dict()) == list(state)
-    ours.load_state_dict(state, strict=True)
+    ours.load_state_dict(state, strict=True, assign=True)
     x = torch.randn(2, *shape)
     with torch.no_grad():
-        torch.testing.assert_close(ours(x), model(x))
+        expected, got = model(x), ours(x)
+    if isinstance(expected, dict | tuple | list):  # several outputs: a dict, in their order
+        expected = list(expected.values() if isinstance(expected, dict) else expected)
+        got = list(got.values())
+    torch.testing.assert_close(got, expected)
     return text
 
 
@@ -51,33 +60,121 @@ def test_options_at_their_default_are_left_out():
     assert text.splitlines()[-3:] == ["  - conv: {out: 8, kernel: 3}", "  - relu", "  - flatten"]
 
 
+#: torchvision's classification models netspec has kinds for, with the lines of their imported
+#: specs (docs/import.md shows the same table, beside the hand-written zoo specs)
 TORCHVISION = [
     "alexnet",
     "vgg11",
     "vgg11_bn",
+    "vgg16",
+    "vgg16_bn",
+    "vgg19",
+    "vgg19_bn",
     "resnet18",
+    "resnet34",
     "resnet50",
+    "resnet101",
     "resnext50_32x4d",
+    "wide_resnet50_2",
+    "googlenet",
     "densenet121",
     "squeezenet1_0",
     "squeezenet1_1",
     "mobilenet_v2",
     "mobilenet_v3_small",
+    "shufflenet_v2_x1_0",
+    "efficientnet_b0",
     "mnasnet1_0",
-    "googlenet",
+    "regnet_x_400mf",
 ]
+
+
+def _torchvision(name: str, device: str = "cpu") -> nn.Module:
+    """A model with fresh weights; on ``meta``, without drawing any (RegNet computes its widths
+    with tensors, so it is made on the CPU)."""
+    tv = need_torchvision()
+    kwargs = {"aux_logits": False, "init_weights": False} if name == "googlenet" else {}
+    with torch.device("cpu" if name.startswith("regnet") else device):
+        return getattr(tv.models, name)(weights=None, **kwargs)
 
 
 @pytest.mark.parametrize("name", TORCHVISION)
 def test_torchvision_round_trip(name):
-    tv = need_torchvision()
-    kwargs = {"aux_logits": False, "init_weights": False} if name == "googlenet" else {}
-    _round_trip(getattr(tv.models, name)(weights=None, **kwargs), (3, 64, 64))
+    _round_trip(_torchvision(name), (3, 64, 64))
+
+
+def _hand_written_lines(name: str) -> int | None:
+    path = Path(__file__).parent.parent / "specs" / "torchvision" / f"{name}.yaml"
+    return len(path.read_text(encoding="utf-8").splitlines()) if path.exists() else None
+
+
+def test_resnet50_reads_like_the_hand_written_spec():
+    """A block for the bottleneck, a repeat for each stage, and at most twice the lines of
+    specs/torchvision/resnet50.yaml."""
+    text = ns.from_module(_torchvision("resnet50", "meta"), (3, 224, 224))
+    hand = _hand_written_lines("resnet50")
+    assert hand is not None and len(text.splitlines()) <= 2 * hand, text
+    document = yaml.safe_load(text)
+    assert "bottleneck" in document["blocks"], list(document["blocks"])
+    stages = [(k, v) for e in document["layers"] if isinstance(e, dict) for k, v in e.items()]
+    calls = {v["name"]: k for k, v in stages if isinstance(v, dict) and "name" in v}
+    assert [n for n in calls if n.startswith("layer")] == ["layer1", "layer2", "layer3", "layer4"]
+    stage = document["blocks"][calls["layer1"]]["layers"]
+    assert len(stage) == 1 and "repeat" in stage[0], stage
+    assert {"times", "first", "body"} <= set(stage[0]["repeat"])
+
+
+def test_docs_report_the_line_ratio_of_every_model():
+    """docs/import.md's table: each model's imported lines, and the hand-written spec's."""
+    table = (Path(__file__).parent.parent / "docs" / "import.md").read_text(encoding="utf-8")
+    rows = dict(re.findall(r"^\| `(\w+)` \| (\d+) \|", table, re.MULTILINE))
+    assert sorted(rows) == sorted(TORCHVISION)
+    for name in TORCHVISION:
+        lines = len(ns.from_module(_torchvision(name, "meta"), (3, 224, 224)).splitlines())
+        assert int(rows[name]) == lines, name
+        hand = _hand_written_lines(name)
+        if hand is not None:
+            assert f"| `{name}` | {lines} | {hand} | {lines / hand:.2f} |" in table
+
+
+#: bench/'s hand-written references: the seed's six networks as corrected PyTorch code
+#: (reference_models), and the graph and mobile networks; each at the input it is timed with
+REFERENCES = {
+    "lenet": ("reference_models", "lenet", (1, 28, 28)),
+    "alexnet": ("reference_models", "alexnet", (3, 224, 224)),
+    "vgg": ("reference_models", "vgg", (3, 224, 224)),
+    "nin": ("reference_models", "nin", (1, 224, 224)),
+    "googlenet": ("reference_models", "googlenet", (1, 96, 96)),
+    "resnet": ("reference_models", "resnet18", (1, 96, 96)),
+    "unet": ("reference_graphs", "unet", (3, 64, 64)),
+    "squeezenet1_0": ("reference_graphs", "squeezenet1_0", (3, 64, 64)),
+    "shufflenet_v2_x1_0": ("reference_graphs", "shufflenet_v2_x1_0", (3, 64, 64)),
+    "densenet121": ("reference_graphs", "densenet121", (3, 64, 64)),
+    "efficientnet_b0": ("reference_mobile", "efficientnet_b0", (3, 64, 64)),
+    "mobilenet_v2": ("reference_mobile", "mobilenet_v2", (3, 64, 64)),
+    "mobilenet_v3_small": ("reference_mobile", "mobilenet_v3_small", (3, 64, 64)),
+}
+
+
+@pytest.mark.parametrize("name", REFERENCES)
+def test_bench_reference_round_trip(name):
+    module, function, shape = REFERENCES[name]
+    make = getattr(importlib.import_module(f"bench.{module}"), function)
+    _round_trip(make(), shape)
+
+
+def test_several_outputs_are_named_outputs():
+    text = _round_trip(models.TwoHeads(), (3, 8, 8))
+    assert "outputs: {mask: null, edges: null}" in text
 
 
 @pytest.mark.parametrize(
     "model,golden_name",
-    [(models.WithBilinear, "unsupported_module"), (models.WithView, "unsupported_call")],
+    [
+        (models.WithBilinear, "unsupported_module"),
+        (models.WithView, "unsupported_call"),
+        (models.ReadsShape, "reads_shape"),
+    ],
 )
 def test_what_netspec_cannot_express_is_named_at_its_line(model, golden_name, golden, monkeypatch):
     monkeypatch.chdir(Path(__file__).parent.parent)  # the fixture's path as the golden has it

@@ -7,6 +7,8 @@ names code.
 from __future__ import annotations
 
 import importlib
+import os
+import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -26,6 +28,8 @@ def load_target(target: str, arguments: Mapping[str, Any]) -> nn.Module:
     module_name, sep, attr = target.partition(":")
     if not sep or not module_name or not attr:
         raise TargetError(f"{target!r}: expected MODULE:CALLABLE, e.g. torchvision.models:resnet50")
+    if os.getcwd() not in sys.path:  # the user's own modules, beside them, as python -m finds
+        sys.path.insert(0, os.getcwd())
     try:
         module = importlib.import_module(module_name)
     except ImportError as e:
