@@ -150,6 +150,7 @@ REFERENCES = {
     "squeezenet1_0": ("reference_graphs", "squeezenet1_0", (3, 64, 64)),
     "shufflenet_v2_x1_0": ("reference_graphs", "shufflenet_v2_x1_0", (3, 64, 64)),
     "densenet121": ("reference_graphs", "densenet121", (3, 64, 64)),
+    "resnet50_fpn": ("reference_graphs", "resnet50_fpn", (3, 64, 64)),
     "efficientnet_b0": ("reference_mobile", "efficientnet_b0", (3, 64, 64)),
     "mobilenet_v2": ("reference_mobile", "mobilenet_v2", (3, 64, 64)),
     "mobilenet_v3_small": ("reference_mobile", "mobilenet_v3_small", (3, 64, 64)),
@@ -161,6 +162,16 @@ def test_bench_reference_round_trip(name):
     module, function, shape = REFERENCES[name]
     make = getattr(importlib.import_module(f"bench.{module}"), function)
     _round_trip(make(), shape)
+
+
+def test_interleaved_modules_are_written_module_by_module():
+    """The FPN runs inner_blocks[3], layer_blocks[3], inner_blocks[2], ...: the spec lists each
+    ModuleList whole (the same tensors, in an order the data flow allows) and reads the
+    lateral's size by name."""
+    make = importlib.import_module("bench.reference_graphs").resnet50_fpn
+    text = _round_trip(make(), (3, 64, 64))
+    assert text.count("name: inner_blocks") == text.count("name: layer_blocks") == 1
+    assert 'size: ["${height(' in text
 
 
 def test_several_outputs_are_named_outputs():

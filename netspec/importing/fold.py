@@ -23,6 +23,7 @@ from ..entries import CALL_KEYS
 from ..helpers import HELPERS
 from ..registry import all_kinds
 from ..schema import is_name
+from .ops import ShapeOf
 from .trace import REQUIRED, Group, Layer, option_default
 
 #: where in a body a value sits: item positions, then the option or argument
@@ -245,14 +246,14 @@ class Flow:
         self.ends = set(self.outputs.values())
         self.input = next(n for n in graph.nodes if n.op == "placeholder")
         for layer in root.layers():
-            for source in layer.sources:
+            for source in [*layer.sources, *layer.refs]:
                 self.readers.setdefault(source, []).append(layer)
 
     def entry(self, group: Group) -> fx.Node | None:
         """The one tensor a group reads from outside, if it reads only one."""
         layers = group.layers()
         made = {output for layer in layers for output in layer.outputs}
-        outside = {s for layer in layers for s in layer.sources if s not in made}
+        outside = {s for layer in layers for s in [*layer.sources, *layer.refs] if s not in made}
         return next(iter(outside)) if len(outside) == 1 else None
 
     def closed(self, group: Group) -> bool:
@@ -345,6 +346,8 @@ class Scope:
                 made[output] = first.group.name or _snake(first.block.cls.__name__)
             reads = None if sources in ([], [previous]) else sources
             wanted.extend(reads or [])
+            if isinstance(item, Layer):
+                wanted.extend(item.refs)
             self.links[id(item)] = (reads, output)
             self.last[output] = id(item)
             previous = output
@@ -402,7 +405,8 @@ class Scope:
             written = tuple(writes) if isinstance(writes, list) else writes
             links = (tuple(reads) if reads else None, written)
             if isinstance(item, Layer):
-                yield ("L", item.kind, item.name, position(item), *links)
+                refs = tuple(self.names[r] for r in item.refs)
+                yield ("L", item.kind, item.name, position(item), *links, refs)
             elif isinstance(item, Call):
                 yield ("C", id(item.block), item.group.name, position(item.group), *links)
             else:
@@ -417,6 +421,8 @@ class Scope:
         for n, item in enumerate(items):
             if isinstance(item, Layer):
                 for key, value in item.opts.items():
+                    if isinstance(value, ShapeOf):  # a tensor's name: structure, in the key
+                        continue
                     sort = "channels" if key in _CHANNELS else key
                     yield (*at, n, key), value, item.name or "", sort
             elif isinstance(item, Call):

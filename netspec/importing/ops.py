@@ -10,6 +10,7 @@ from __future__ import annotations
 import operator
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -17,6 +18,36 @@ import torch.nn.functional as F
 from torch import fx
 
 from ..kinds.pool import adaptive_options
+from ..registry import pair_option
+
+
+@dataclass(frozen=True)
+class ShapeOf:
+    """A size read from another tensor of the network (``size=lateral.shape[-2:]``), which a
+    spec writes as ``["${height(lateral)}", "${width(lateral)}"]``."""
+
+    node: fx.Node
+
+
+def shape_read(node: fx.Node) -> fx.Node | None:
+    """The tensor whose height and width ``node`` is (``x.shape[-2:]``), if it is that."""
+    if node.op != "call_function" or node.target is not operator.getitem:
+        return None
+    base, index = node.args[0], node.args[1]
+    if not (isinstance(base, fx.Node) and is_shape(base)):
+        return None
+    return base.args[0] if index in (slice(-2, None), slice(2, None)) else None  # type: ignore[return-value]
+
+
+def is_shape(node: fx.Node) -> bool:
+    """``x.shape``: no layer; a call that reads it says what it reads."""
+    return (
+        node.op == "call_function"
+        and node.target is getattr
+        and len(node.args) > 1
+        and node.args[1] == "shape"
+        and isinstance(node.args[0], fx.Node)
+    )
 
 
 class NotExpressible(Exception):
@@ -105,6 +136,45 @@ def _mean(node: fx.Node) -> Mapped:
     return ([pool] if keep else [pool, ("flatten", {})]), [_tensor(node)]
 
 
+def _interpolate(node: fx.Node) -> Mapped:
+    size, scale = _arg(node, 1, "size", None), _arg(node, 2, "scale_factor", None)
+    opts: dict[str, Any] = {"mode": _arg(node, 3, "mode", "nearest")}
+    if _arg(node, 4, "align_corners", None) is not None:
+        opts["align_corners"] = _arg(node, 4, "align_corners", None)
+    if _arg(node, 5, "recompute_scale_factor", None):
+        raise NotExpressible("upsample keeps the scale it is given (recompute_scale_factor)")
+    other = shape_read(size) if isinstance(size, fx.Node) else None
+    if other is not None:
+        opts["size"] = ShapeOf(other)
+    elif isinstance(size, int | tuple | list) and not isinstance(size, bool):
+        opts["size"] = pair_option(size)
+    elif isinstance(scale, int | float) and not isinstance(scale, bool):
+        opts["scale"] = float(scale)
+    elif isinstance(scale, tuple | list) and len(scale) == 2:
+        opts["scale"] = [float(v) for v in scale]
+    else:
+        raise NotExpressible("upsample takes a size, another tensor's size or a scale")
+    return [("upsample", opts)], [_tensor(node)]
+
+
+def _pool(mode: str) -> Callable[[fx.Node], Mapped]:
+    def mapped(node: fx.Node) -> Mapped:
+        kernel = _arg(node, 1, "kernel_size", None)
+        opts: dict[str, Any] = {"mode": mode, "kernel": pair_option(kernel)}
+        stride = _arg(node, 2, "stride", None)
+        if stride and pair_option(stride) != pair_option(kernel):  # else: the kernel, the default
+            opts["stride"] = pair_option(stride)
+        opts["padding"] = pair_option(_arg(node, 3, "padding", 0))
+        if mode == "max" and pair_option(_arg(node, 4, "dilation", 1)) != 1:
+            raise NotExpressible("pool has no dilation")
+        opts["ceil_mode"] = bool(_arg(node, 5 if mode == "max" else 4, "ceil_mode", False))
+        if mode == "avg":
+            opts["count_include_pad"] = bool(_arg(node, 5, "count_include_pad", True))
+        return [("pool", opts)], [_tensor(node)]
+
+    return mapped
+
+
 def _chunk(node: fx.Node) -> Mapped:
     if _arg(node, 2, "dim", 0) != 1:
         raise NotExpressible("split parts the channels (dim 1)")
@@ -168,6 +238,9 @@ FUNCTIONS: dict[Any, Callable[[fx.Node], Mapped]] = {
     F.adaptive_max_pool2d: _adaptive("max"),
     F.dropout: _dropout,
     torch.chunk: _chunk,
+    F.interpolate: _interpolate,
+    F.max_pool2d: _pool("max"),
+    F.avg_pool2d: _pool("avg"),
     torch.split: _split,
 }
 
@@ -187,6 +260,9 @@ METHODS: dict[str, Callable[[fx.Node], Mapped]] = {
 
 #: functions fx would otherwise trace into: recorded as one call each
 WRAPPED = (
+    F.interpolate,
+    F.max_pool2d,
+    F.avg_pool2d,
     F.relu,
     F.relu6,
     F.hardswish,

@@ -21,7 +21,17 @@ from torch import fx, nn
 from ..errors import Diagnostic, NetspecError, Pos
 from ..registry import all_kinds
 from ..schema import is_layer_name
-from .ops import MODULES, WRAPPED, NotExpressible, lookup, named_functions
+from .ops import (
+    MODULES,
+    WRAPPED,
+    NotExpressible,
+    ShapeOf,
+    is_shape,
+    lookup,
+    named_functions,
+    shape_read,
+)
+from .schedule import module_path, schedule
 
 
 @dataclass(eq=False)
@@ -40,6 +50,11 @@ class Layer:
     note: str = ""
     #: the tensors of a layer with several outputs (a split), each a ``getitem`` of ``node``
     parts: list[fx.Node | None] | None = None
+
+    @property
+    def refs(self) -> list[fx.Node]:
+        """The tensors whose sizes its options read (``${height(x)}``)."""
+        return [v.node for v in self.opts.values() if isinstance(v, ShapeOf)]
 
     @property
     def outputs(self) -> list[fx.Node]:
@@ -96,12 +111,8 @@ def trace(module: nn.Module, origin: str) -> tuple[Group, fx.Graph]:
     closed: set[str] = set()
     names: dict[str, set[str]] = {}
     splits: dict[fx.Node, Layer] = {}
-    for node in graph.nodes:
-        if node.op in ("placeholder", "output"):
-            continue
-        stack = [path for path, _ in node.meta.get("nn_module_stack", {}).values()]
-        if node.op == "call_module":
-            stack = stack[:-1] if stack and stack[-1] == node.target else stack
+    for node in schedule(graph):
+        stack = module_path(node)
         while open_groups[-1].path and open_groups[-1].path not in stack:
             closed.add(open_groups.pop().path)
         for path in stack[stack.index(open_groups[-1].path) + 1 if open_groups[-1].path else 0 :]:
@@ -113,8 +124,8 @@ def trace(module: nn.Module, origin: str) -> tuple[Group, fx.Graph]:
             open_groups.append(group)
         group = open_groups[-1]
         taken = names.setdefault(group.path, set())
-        if _part(node, splits):
-            continue
+        if _part(node, splits) or is_shape(node) or shape_read(node) is not None:
+            continue  # no layer: a split's part, or a size a layer's option reads
         for layer in _layers(node, module, kinds, origin):
             if layer.kind == "split":
                 count = layer.opts.get("parts") or len(layer.opts.get("sizes", []))

@@ -12,6 +12,7 @@ from torch import fx
 
 from ..errors import NetspecError
 from .fold import Block, Call, Folded, Item, Repeat, Scope, SlotId, fold, outputs, position
+from .ops import ShapeOf
 from .trace import REQUIRED, Group, Layer, kinds_by_name, option_default
 
 #: plain words YAML would read as something else than text
@@ -140,6 +141,9 @@ class Writer:
         opts: dict[str, Any] = {"name": layer.name} if layer.name else {}
         for key in _option_order(layer.kind, self._keys(layer, at)):
             shown = self.values((*at, key), layer.opts.get(key, REQUIRED))
+            if isinstance(shown, ShapeOf):  # another tensor's size, read by name
+                other = self.scope.names[shown.node]
+                shown = [f"${{height({other})}}", f"${{width({other})}}"]
             if shown is not REQUIRED and shown != option_default(layer.kind, key):
                 opts[key] = shown
         opts.update(self._links(layer))
@@ -173,7 +177,8 @@ class BodyWriter(Writer):
 
     def _keys(self, layer: Layer, at: SlotId) -> list[str]:
         """Every option some member sets (the first may leave one at its default)."""
-        return [s[-1] for s in self.block.exprs if len(s) == len(at) + 1 and s[:-1] == at]
+        keys = [s[-1] for s in self.block.exprs if len(s) == len(at) + 1 and s[:-1] == at]
+        return keys + [k for k, v in layer.opts.items() if isinstance(v, ShapeOf)]
 
     def lines(self) -> Iterator[str]:
         block = self.block
