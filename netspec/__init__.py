@@ -11,6 +11,7 @@ ones come from plugins (``netspec.kind``, ``netspec.load_plugins``; see docs/plu
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING
 
 from . import kinds  # noqa: F401  (registers the built-in kinds)
@@ -28,7 +29,9 @@ if TYPE_CHECKING:
     from torch import nn
 
 
-def from_module(module: nn.Module, input_shape: Sequence[int], name: str = "imported") -> str:
+def from_module(
+    module: nn.Module, input_shape: Sequence[int], name: str = "imported", origin: str = ""
+) -> str:
     """The spec text that rebuilds a PyTorch model (same ``state_dict`` keys and outputs).
 
     >>> import torch
@@ -36,11 +39,23 @@ def from_module(module: nn.Module, input_shape: Sequence[int], name: str = "impo
     >>> loads(text).num_params
     10
 
+    ``origin`` names the model in errors and in the spec's first line (default: its class).
     Imports torch (``netspec`` itself does not); see docs/import.md.
     """
     from .importing import from_module as imported
 
-    return imported(module, input_shape, name)
+    return imported(module, input_shape, name, origin)
+
+
+def from_exported(path: str | os.PathLike[str], name: str = "imported") -> str:
+    """The spec text that rebuilds a saved ``torch.export`` archive (``.pt2``): the archive's
+    ``state_dict`` loads into its module, which computes what the program does. Imports torch;
+    see docs/import.md."""
+    from pathlib import Path
+
+    from .importing import from_exported as imported
+
+    return imported(Path(path), name)
 
 
 __all__ = [
@@ -51,6 +66,7 @@ __all__ = [
     "Shape",
     "Spec",
     "__version__",
+    "from_exported",
     "from_module",
     "kind",
     "load",

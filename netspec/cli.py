@@ -176,10 +176,14 @@ def _parser() -> argparse.ArgumentParser:
 
     imp = sub.add_parser("import", help="write the spec of a PyTorch model (runs its code)")
     imp.add_argument(
-        "target", metavar="TARGET", help="MODULE:CALLABLE, e.g. torchvision.models:resnet50"
+        "target",
+        metavar="TARGET",
+        help="MODULE:CALLABLE (e.g. torchvision.models:resnet50), or a torch.export archive (.pt2)",
     )
     imp.add_argument(
-        "--input", required=True, metavar="C,H,W", help="the input shape, batch excluded"
+        "--input",
+        metavar="C,H,W",
+        help="the input shape, batch excluded (required for MODULE:CALLABLE; a .pt2 has its own)",
     )
     imp.add_argument(
         "--arg",
@@ -515,27 +519,38 @@ def _new(args: argparse.Namespace) -> int:
 
 def _import(args: argparse.Namespace) -> int:
     output = _output(args.output)
-    try:
-        shape = [int(size) for size in args.input.split(",")]
-    except ValueError:
-        shape = []
-    if not shape or min(shape) < 1:
-        raise Misuse(f"--input {args.input!r}: expected sizes such as 3,224,224")
-    arguments = parse_sets(args.arg)
-    from .importing import from_module
+    from .importing import from_exported, from_module
     from .importing.target import TargetError, load_target
     from .schema import SPEC_NAME_PATTERN
     from .source import parse_source
     from .spec import Spec
 
-    try:
-        model = load_target(args.target, arguments)
-    except TargetError as e:
-        raise Misuse(str(e)) from e
-    name = args.name or args.target.rpartition(":")[2].rpartition(".")[2]
+    archive = Path(args.target) if args.target.endswith(".pt2") else None
+    name = args.name or (
+        archive.stem if archive else args.target.rpartition(":")[2].rpartition(".")[2]
+    )
     if not re.match(SPEC_NAME_PATTERN, name):
         raise Misuse(f"--name {name!r}: use letters, digits, _ . and -")
-    text = from_module(model, shape, name=name, origin=args.target)
+    if archive is not None:
+        if args.input or args.arg:
+            raise Misuse(f"{args.target}: a .pt2 archive has its input shape and no arguments")
+        if not archive.is_file():
+            raise Misuse(f"{args.target}: no such file")
+        text = from_exported(archive, name)
+    else:
+        if args.input is None:
+            raise Misuse(f"{args.target}: --input C,H,W is required (e.g. --input 3,224,224)")
+        try:
+            shape = [int(size) for size in args.input.split(",")]
+        except ValueError:
+            shape = []
+        if not shape or min(shape) < 1:
+            raise Misuse(f"--input {args.input!r}: expected sizes such as 3,224,224")
+        try:
+            model = load_target(args.target, parse_sets(args.arg))
+        except TargetError as e:
+            raise Misuse(str(e)) from e
+        text = from_module(model, shape, name=name, origin=args.target)
     Spec(parse_source(text, str(output or "<import>")))  # what is written must check
     if output is None:
         sys.stdout.write(text)

@@ -174,6 +174,46 @@ def test_interleaved_modules_are_written_module_by_module():
     assert 'size: ["${height(' in text
 
 
+@pytest.mark.parametrize("name", ["lenet", "resnet", "squeezenet1_0"])
+def test_a_saved_pt2_archive_round_trips(name, tmp_path):
+    """torch.export's archive: the rebuilt spec takes the archive's state_dict strictly and
+    computes what the original did (the structure and the blocks as from the Python model)."""
+    module, function, shape = REFERENCES[name]
+    model = getattr(importlib.import_module(f"bench.{module}"), function)().eval()
+    x = torch.randn(2, *shape)
+    path = tmp_path / f"{name}.pt2"
+    torch.export.save(torch.export.export(model, (x,)), str(path))
+    text = ns.from_exported(path, name)
+    assert text == ns.from_module(model, shape, name=name, origin=str(path))
+    ours = ns.loads(text).build(device="meta").eval()
+    state = torch.export.load(str(path)).module().state_dict()
+    ours.load_state_dict(state, strict=True, assign=True)
+    with torch.no_grad():
+        torch.testing.assert_close(ours(x), model(x))
+
+
+def test_a_pt2_operator_without_a_kind_is_named_at_its_line(golden, tmp_path, monkeypatch):
+    monkeypatch.chdir(Path(__file__).parent.parent)
+    path = tmp_path / "view.pt2"
+    model = models.WithView().eval()
+    torch.export.save(torch.export.export(model, (torch.randn(1, 3, 8, 8),)), str(path))
+    with pytest.raises(ns.NetspecError) as e:
+        ns.from_exported(path)
+    golden("import/pt2_unsupported.txt", e.value.format().replace(str(path), "view.pt2") + "\n")
+
+
+def test_command_imports_a_pt2_archive(tmp_path):
+    model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.Flatten()).eval()
+    archive = tmp_path / "small.pt2"
+    torch.export.save(torch.export.export(model, (torch.randn(1, 3, 6, 6),)), str(archive))
+    run = netspec("import", str(archive), "-o", str(tmp_path / "small.yaml"))
+    assert run.code == 0, run.err
+    spec = ns.load(str(tmp_path / "small.yaml"))
+    assert spec.input_shape == ns.Shape((3, 6, 6)) and spec.output_shape == ns.Shape((64,))
+    run = netspec("import", str(archive), "--input", "3,6,6")
+    assert run.code == 2 and "has its input shape" in run.err, run.err
+
+
 def test_several_outputs_are_named_outputs():
     text = _round_trip(models.TwoHeads(), (3, 8, 8))
     assert "outputs: {mask: null, edges: null}" in text
@@ -208,6 +248,8 @@ def test_command_writes_a_spec_that_checks(tmp_path):
         (["torch.nn:Nope", "--input", "3,4,4"], "torch.nn has no Nope"),
         (["torch.nn:Flatten", "--input", "3,x"], "expected sizes such as 3,224,224"),
         (["torch.nn:Linear", "--input", "4", "--arg", "out=2"], "unexpected keyword argument"),
+        (["torch.nn:Flatten"], "--input C,H,W is required"),
+        (["missing.pt2"], "missing.pt2: no such file"),
     ],
 )
 def test_command_misuse_is_exit_2(args, message):

@@ -7,10 +7,12 @@ Imports torch (a torch-side module, beside ``build``); nothing on the static sid
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 from torch import nn
 
-from .trace import trace
+from .exported import load_exported
+from .trace import trace, tree
 from .write import write
 
 
@@ -32,4 +34,14 @@ def from_module(
     return write(root, graph, name, origin, tuple(input_shape))
 
 
-__all__ = ["from_module"]
+def from_exported(path: str | Path, name: str = "imported") -> str:
+    """The spec text of a saved ``torch.export`` archive (``.pt2``), whose ``state_dict``
+    (``torch.export.load(path).state_dict``) loads into the spec's module. The input's shape is
+    the one the program was exported with."""
+    origin = str(path)
+    module, graph, shape = load_exported(Path(path), origin)
+    root, graph = tree(graph, module, origin)
+    return write(root, graph, name, origin, shape)
+
+
+__all__ = ["from_exported", "from_module"]

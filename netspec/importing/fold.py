@@ -609,7 +609,9 @@ def _public_name(cls: type) -> str:
     parts = cls.__module__.split(".")
     for n in range(1, len(parts)):
         module = sys.modules.get(".".join(parts[:n]))
-        if module is not None and getattr(module, cls.__name__, None) is cls:
+        found = getattr(module, cls.__name__, None) if module is not None else None
+        same = (getattr(found, "__module__", ""), getattr(found, "__qualname__", ""))
+        if same == (cls.__module__, cls.__qualname__):  # the class, or one rebuilt from a .pt2
             return f"{'.'.join(parts[:n])}.{cls.__qualname__}"
     return f"{cls.__module__}.{cls.__qualname__}"
 

@@ -106,6 +106,12 @@ def trace(module: nn.Module, origin: str) -> tuple[Group, fx.Graph]:
             "netspec imports models whose forward torch.fx can trace (no data-dependent "
             "control flow)",
         ) from e
+    return tree(graph, module, origin)
+
+
+def tree(graph: fx.Graph, module: nn.Module, origin: str) -> tuple[Group, fx.Graph]:
+    """The tree of layers of a graph that calls ``module``'s leaf modules and functions."""
+    kinds = _kinds_by_type()
     root = Group("", None, module)
     open_groups = [root]
     closed: set[str] = set()
