@@ -21,6 +21,7 @@ import torch.nn.functional as F
 from torch import fx, nn
 
 from ..errors import NetspecError
+from .trace import error_at
 
 aten = torch.ops.aten
 
@@ -241,9 +242,7 @@ class _Shaped:
 
 
 def _unsupported(node: fx.Node, origin: str) -> NetspecError:
-    from .trace import _error  # the error at the user's line, as for a traced model
-
-    return _error(node, origin, f"no kind for the operator {node.target}", _HINT)
+    return error_at(node, origin, f"no kind for the operator {node.target}", _HINT)
 
 
 _HINT = "netspec imports the layers it has kinds for; import the Python model instead"

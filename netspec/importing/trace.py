@@ -123,7 +123,7 @@ def tree(graph: fx.Graph, module: nn.Module, origin: str) -> tuple[Group, fx.Gra
             closed.add(open_groups.pop().path)
         for path in stack[stack.index(open_groups[-1].path) + 1 if open_groups[-1].path else 0 :]:
             if path in closed:
-                raise _error(node, origin, f"module {path} runs in two separate places")
+                raise error_at(node, origin, f"module {path} runs in two separate places")
             parent = open_groups[-1]
             group = Group(path, _own_name(path), module.get_submodule(path))
             parent.items.append(group)
@@ -178,7 +178,7 @@ def _again(layer: Layer, node: fx.Node, origin: str, taken: set[str]) -> str:
     for one without weights, which gets a new name; weights shared between calls are not."""
     assert layer.module is not None and layer.name is not None
     if any(True for _ in layer.module.parameters()) or any(True for _ in layer.module.buffers()):
-        raise _error(node, origin, f"module {node.target} is called twice (shared weights)")
+        raise error_at(node, origin, f"module {node.target} is called twice (shared weights)")
     n = 1
     while f"{layer.name}_{n}" in taken:
         n += 1
@@ -198,7 +198,7 @@ def _layers(node: fx.Node, root: nn.Module, kinds: dict[str, Any], origin: str) 
         opts = kind.options_from(sub) if kind is not None else None
         if kind is None or opts is None:
             what = "no kind for" if kind is None else f"netspec's {kind.name} cannot express"
-            raise _error(
+            raise error_at(
                 node,
                 origin,
                 f"{what} {type(sub).__module__}.{type(sub).__name__} (module {target}): {sub}",
@@ -213,7 +213,7 @@ def _layers(node: fx.Node, root: nn.Module, kinds: dict[str, Any], origin: str) 
             else _function_name(node.target)
         )
         if entry is None and _reads_shape(node):
-            raise _error(
+            raise error_at(
                 node,
                 origin,
                 "this reads a tensor's shape while the model runs (x.shape, x.size()); a spec's "
@@ -222,16 +222,16 @@ def _layers(node: fx.Node, root: nn.Module, kinds: dict[str, Any], origin: str) 
                 "module that does this (docs/plugins.md) and import with --plugin",
             )
         if entry is None:
-            raise _error(node, origin, f"no kind for {what}", _PLUGIN_HINT)
+            raise error_at(node, origin, f"no kind for {what}", _PLUGIN_HINT)
         try:
             chain, sources = entry(node)
         except NotExpressible as e:
-            raise _error(node, origin, f"cannot import {what}: {e}") from None
+            raise error_at(node, origin, f"cannot import {what}: {e}") from None
         return [
             Layer(k, _drop_defaults(kinds_by_name(k), o), node, sources if i == 0 else [])
             for i, (k, o) in enumerate(chain)
         ]
-    raise _error(node, origin, f"cannot import {node.op} {node.target} (a {node.op} node)")
+    raise error_at(node, origin, f"cannot import {node.op} {node.target} (a {node.op} node)")
 
 
 def _reads_shape(node: fx.Node) -> bool:
@@ -279,7 +279,7 @@ def _drop_defaults(kind: Any, opts: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in opts.items() if option_default(kind.name, k) != v}
 
 
-def _error(node: fx.Node, origin: str, message: str, hint: str = "") -> NetspecError:
+def error_at(node: fx.Node, origin: str, message: str, hint: str = "") -> NetspecError:
     """An error at the line of the user's code that makes ``node``, where fx recorded it."""
     frames = [
         frame
