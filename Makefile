@@ -1,6 +1,7 @@
 # Two entry points for a fresh machine (see README):
 #   make demo   set up .venv (torch's CPU build), then check and build specs/nin.yaml
-#   make test   set up .venv-test (torch + torchvision, to compare with), run the whole suite
+#   make test   set up .venv-test (torch + torchvision, to compare with) and tools/yaml-ls,
+#               run the whole suite
 # Set-up is idempotent: a venv is (re)installed when pyproject.toml or its constraints change.
 
 PYTHON ?= python3
@@ -11,8 +12,10 @@ TEST_VENV := .venv-test
 TEST_BIN := $(TEST_VENV)/bin
 TEST_STAMP := $(TEST_VENV)/.installed
 PIP := -m pip install --quiet --disable-pip-version-check
+YAML_LS := tools/yaml-ls
+YAML_LS_STAMP := $(YAML_LS)/node_modules/.installed
 
-.PHONY: demo test lint setup setup-test graphviz libgl gallery
+.PHONY: demo test lint setup setup-test graphviz libgl yaml-ls gallery
 
 setup: $(STAMP)
 
@@ -32,7 +35,7 @@ demo: $(STAMP)
 	$(BIN)/netspec check specs/nin.yaml --table
 	$(BIN)/netspec build specs/nin.yaml -o nin.pt2
 
-test: $(TEST_STAMP) graphviz libgl
+test: $(TEST_STAMP) graphviz libgl yaml-ls
 	$(TEST_BIN)/python -m pytest -n 2 -q
 
 # Graphviz's dot, for rendering; installed with apt where that is possible (as root).
@@ -48,6 +51,16 @@ libgl:
 		&& [ "$$(id -u)" = 0 ] && apt-get update -qq \
 		&& DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libgl1 libglib2.0-0 >/dev/null; } \
 		|| echo "note: libGL is not installed: the tests that compare with Ultralytics fail under CI=true"
+
+# The real yaml-language-server (VS Code's YAML extension), which tests/test_schema_yls.py runs
+# against netspec's JSON Schema: the version in tools/yaml-ls/package-lock.json, installed with
+# npm ci when the lock file is newer than what is there. 1.25.0, as 2.x needs node 22.
+yaml-ls: $(YAML_LS_STAMP)
+
+$(YAML_LS_STAMP): $(YAML_LS)/package.json $(YAML_LS)/package-lock.json
+	@if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then \
+		cd $(YAML_LS) && npm ci --silent --no-audit --no-fund && touch node_modules/.installed; \
+	else echo "note: node and npm are not installed: the yaml-language-server tests fail under CI=true"; fi
 
 gallery: $(STAMP) graphviz
 	$(BIN)/netspec schema -o docs/netspec.schema.json

@@ -1,5 +1,6 @@
 """A small Language Server Protocol client for the tests: it starts ``python -m netspec lsp``
-as a process and speaks JSON-RPC to it with Content-Length framing, as an editor does."""
+(or another server, such as yaml-language-server) as a process and speaks JSON-RPC to it with
+Content-Length framing, as an editor does."""
 
 from __future__ import annotations
 
@@ -17,11 +18,12 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 class Client:
-    def __init__(self, *flags: str, cwd: Path = ROOT) -> None:
+    def __init__(self, *flags: str, cwd: Path = ROOT, command: list[str] | None = None) -> None:
+        """``python *flags -m netspec lsp``, or the server that ``command`` starts."""
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
         self.process = subprocess.Popen(
-            [sys.executable, *flags, "-m", "netspec", "lsp"],
+            command or [sys.executable, *flags, "-m", "netspec", "lsp"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -121,13 +123,20 @@ class Client:
             if n.get("method") == "textDocument/publishDiagnostics" and n["params"]["uri"] == uri
         ]
 
-    def initialize(self) -> Any:
+    def initialize(self, capabilities: dict[str, Any] | None = None) -> Any:
+        """The handshake, saying what this client can do (nothing beyond the basics unless
+        given: an editor's ``capabilities``)."""
         result = self.request(
             "initialize",
-            {"processId": os.getpid(), "rootUri": ROOT.as_uri(), "capabilities": {}},
+            {
+                "processId": os.getpid(),
+                "rootUri": ROOT.as_uri(),
+                "capabilities": capabilities or {},
+            },
         )
         self.notify("initialized", {})
         self.capabilities: dict[str, Any] = result["capabilities"]
+        self.info: dict[str, Any] = result.get("serverInfo", {})
         return result
 
     def open(self, uri: str, text: str, version: int = 1) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,38 +16,11 @@ from typing import Any
 import jsonschema
 import pytest
 import yaml
-from conftest import ROOT, SPECS, netspec
+from conftest import ROOT, netspec
+from schema_cases import ACCEPTED, BUNDLED, DOCUMENTED, LIBRARY_FILES, MISTAKES, TEMPLATE
 
-from netspec.errors import NetspecError
-from netspec.imports import LIBRARY, is_library, load_library
 from netspec.registry import all_kinds
 from netspec.schema_json import spec_json_schema
-from netspec.source import parse_source
-from netspec.spec import Spec
-
-BUNDLED = (
-    sorted(SPECS.glob("**/*.yaml"))
-    + sorted((ROOT / "examples").glob("*.yaml"))
-    + [ROOT / "netspec" / "templates" / "new.yaml"]
-)
-LIBRARY_FILES = sorted(LIBRARY.glob("*.yaml"))
-
-
-def _documented() -> list[tuple[str, str]]:
-    """Every YAML example of the docs that netspec accepts as a whole file (spec or library)."""
-    out = []
-    for page in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
-        for i, body in enumerate(re.findall(r"```yaml\n(.*?)```", page.read_text(), re.S)):
-            try:
-                doc = parse_source(body, page.name)
-                load_library(doc) if is_library(doc) else Spec(doc)
-            except NetspecError:  # a fragment, or a deliberate mistake (docs/errors.md)
-                continue
-            out.append((f"{page.relative_to(ROOT).as_posix()}#{i}", body))
-    return out
-
-
-DOCUMENTED = _documented()
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +42,7 @@ def errors(validator: jsonschema.Draft202012Validator, text: str) -> list[str]:
 @pytest.mark.parametrize("path", BUNDLED, ids=[p.relative_to(ROOT).as_posix() for p in BUNDLED])
 def test_every_bundled_spec_validates(validator, path):
     text = path.read_text()
-    if path.parent != ROOT / "netspec" / "templates":  # netspec new adds the line
+    if path != TEMPLATE:  # netspec new adds the line
         schema = os.path.relpath(ROOT / "docs" / "netspec.schema.json", path.parent)
         assert text.startswith(f"# yaml-language-server: $schema={Path(schema).as_posix()}\n")
     assert errors(validator, text) == []
@@ -92,53 +64,17 @@ def test_the_docs_hold_files_to_validate():
     assert len(DOCUMENTED) >= 20  # the glob and the filter still find them
 
 
-SPEC = "name: x\ninput: [3, 8, 8]\n"
-OWN_BLOCK = "blocks: {mine: {args: {width: 1}, layers: [relu]}}\n"
+@pytest.mark.parametrize(("text", "word"), MISTAKES)
+def test_the_schema_alone_catches_what_an_editor_should(validator, text, word):
+    found = list(validator.iter_errors(yaml.safe_load(text)))
+    assert found
+    # an error is about the part that is wrong: the word is under its path or in its instance
+    assert any(word in json.dumps([*e.absolute_path, e.instance]) for e in found)
 
 
-@pytest.mark.parametrize(
-    "text",
-    [
-        SPEC + "layers:\n  - convv: {out: 8}\n",  # an unknown kind
-        SPEC + "layers:\n  - relu\n  - convv\n",
-        SPEC + "imports: [std:conv]\nlayers:\n  - repeat: {times: 2, body: [{convv: {}}]}\n",
-        SPEC + "layers:\n  - conv: {out: 8, kernel: big}\n",  # a pair option's type
-        SPEC + "layers:\n  - conv: {out: 8, kernel: 3, stride: [1, 2, 3]}\n",
-        SPEC + "layers:\n  - pool: {kernel: 2, padding: -1}\n",
-        SPEC + "imports: [std:resnet]\nlayers:\n  - basic: {out: 8, strde: 2}\n",  # a misspelt arg
-        SPEC + "imports: [std:resnet]\n" + OWN_BLOCK + "layers:\n  - basic: {out: 8, strde: 2}\n",
-        SPEC
-        + "imports: [std:conv]\nblocks: {b: {layers: [{conv_act: {out: 8, krnel: 3}}]}}\n"
-        + "layers: [b]\n",
-        SPEC + "imports: [std:resnet]\nlayers:\n  - basic: {out: eight}\n",  # an arg's type
-        SPEC + "layers:\n  - conv: {out: 8, kernal: 3}\n",  # a misspelt option
-        SPEC + "layers:\n  - conv: {out: eight, kernel: 3}\n",
-        SPEC + "layers:\n  - pool: {mode: maximum, kernel: 2}\n",  # not a choice
-        SPEC + "layers:\n  - relu: {inplace: yes please}\n",
-        SPEC + "layers:\n  - {conv: {out: 8, kernel: 3}, name: first}\n",  # two keys
-        "blocks: {b: {layers: [relu]}}\noutput: [10]\n",  # a library has no output
-        "name: x\nlayers: [relu]\nblocks: {3x3: {layers: [relu]}}\n",  # not a block name
-    ],
-)
-def test_the_schema_alone_catches_what_an_editor_should(validator, text):
-    assert errors(validator, text)
-
-
-def test_expressions_and_block_calls_are_accepted(validator):
-    text = (
-        "name: x\ninput: ['${c}', 8, 8]\nparams: {c: 3}\n" + OWN_BLOCK + "layers:\n"
-        "  - conv: {out: '${c * 2}', kernel: 3, padding: '${1}', stride: ['${s}', 1]}\n"
-        "  - mine: {width: 2}\n  - mine\n  - '${act}'\n  - batchnorm: {eps: 1e-5, momentum: null}\n"
-        "  - pool: {mode: '${m}', global: true}\n  - linear: '${n}'\n"
-        # a name written with the index, as the loader takes it (repeat copies, groups)
-        "  - repeat: {times: 2, body: [{group: {name: 'stage${i + 2}', layers: [relu]}}]}\n"
-    )
+@pytest.mark.parametrize("text", ACCEPTED)
+def test_what_looks_odd_but_is_right_is_accepted(validator, text):
     assert errors(validator, text) == []
-
-
-def test_a_file_with_blocks_may_call_any_name(validator):
-    """The schema cannot read the names under blocks:; netspec check (and netspec lsp) can."""
-    assert errors(validator, SPEC + OWN_BLOCK + "layers:\n  - convv: {out: 8}\n") == []
 
 
 def _walk(node: Any, path: str = "") -> Iterator[tuple[str, dict[str, Any]]]:
