@@ -11,7 +11,9 @@ from typing import Any
 from torch import fx
 
 from ..errors import NetspecError
-from .fold import Block, Call, Folded, Item, Repeat, Scope, SlotId, fold, outputs, position
+from .blocks import Block, Call, Repeat, SlotId
+from .flow import outputs
+from .fold import Folded, Item, Scope, fold, position
 from .ops import ShapeOf
 from .trace import REQUIRED, Group, Layer, kinds_by_name, option_default
 
