@@ -30,7 +30,10 @@ if TYPE_CHECKING:
 
 
 def from_module(
-    module: nn.Module, input_shape: Sequence[int], name: str = "imported", origin: str = ""
+    module: nn.Module,
+    input_shape: Sequence[int] | Sequence[Sequence[int]],
+    name: str = "imported",
+    origin: str = "",
 ) -> str:
     """The spec text that rebuilds a PyTorch model (same ``state_dict`` keys and outputs).
 

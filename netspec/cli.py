@@ -182,8 +182,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     imp.add_argument(
         "--input",
+        action="append",
         metavar="C,H,W",
-        help="the input shape, batch excluded (required for MODULE:CALLABLE; a .pt2 has its own)",
+        help="the input shape, batch excluded, once per input in forward's order (required for "
+        "MODULE:CALLABLE; a .pt2 has its own)",
     )
     imp.add_argument(
         "--arg",
@@ -538,19 +540,14 @@ def _import(args: argparse.Namespace) -> int:
             raise Misuse(f"{args.target}: no such file")
         text = from_exported(archive, name)
     else:
-        if args.input is None:
+        if not args.input:
             raise Misuse(f"{args.target}: --input C,H,W is required (e.g. --input 3,224,224)")
-        try:
-            shape = [int(size) for size in args.input.split(",")]
-        except ValueError:
-            shape = []
-        if not shape or min(shape) < 1:
-            raise Misuse(f"--input {args.input!r}: expected sizes such as 3,224,224")
+        shapes = [_input_shape(text) for text in args.input]
         try:
             model = load_target(args.target, parse_sets(args.arg))
         except TargetError as e:
             raise Misuse(str(e)) from e
-        text = from_module(model, shape, name=name, origin=args.target)
+        text = from_module(model, shapes, name=name, origin=args.target)
     Spec(parse_source(text, str(output or "<import>")))  # what is written must check
     if output is None:
         sys.stdout.write(text)
@@ -558,6 +555,16 @@ def _import(args: argparse.Namespace) -> int:
         write_bytes_atomic(output, text.encode())
         print(f"wrote {output}; next: netspec check {output} --table", file=sys.stderr)
     return 0
+
+
+def _input_shape(text: str) -> list[int]:
+    try:
+        shape = [int(size) for size in text.split(",")]
+    except ValueError:
+        shape = []
+    if not shape or min(shape) < 1:
+        raise Misuse(f"--input {text!r}: expected sizes such as 3,224,224")
+    return shape
 
 
 def _lsp(args: argparse.Namespace) -> int:

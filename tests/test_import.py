@@ -214,6 +214,19 @@ def test_command_imports_a_pt2_archive(tmp_path):
     assert run.code == 2 and "has its input shape" in run.err, run.err
 
 
+def test_several_inputs_are_named_inputs(tmp_path):
+    model = models.TwoInputs().eval()
+    text = ns.from_module(model, [[3, 8, 8], [1, 8, 8]])
+    assert "inputs: {x: [3, 8, 8], mask: [1, 8, 8]}" in text, text
+    ours = ns.loads(text).build(device="meta").eval()
+    ours.load_state_dict(model.state_dict(), strict=True, assign=True)
+    x, mask = torch.randn(2, 3, 8, 8), torch.randn(2, 1, 8, 8)
+    with torch.no_grad():
+        torch.testing.assert_close(ours(x, mask), model(x, mask))
+    with pytest.raises(ns.NetspecError, match="takes 2 input"):
+        ns.from_module(model, [3, 8, 8])
+
+
 def test_several_outputs_are_named_outputs():
     text = _round_trip(models.TwoHeads(), (3, 8, 8))
     assert "outputs: {mask: null, edges: null}" in text

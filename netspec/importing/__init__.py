@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from torch import nn
 
@@ -17,7 +18,10 @@ from .write import write
 
 
 def from_module(
-    module: nn.Module, input_shape: Sequence[int], name: str = "imported", origin: str = ""
+    module: nn.Module,
+    input_shape: Sequence[int] | Sequence[Sequence[int]],
+    name: str = "imported",
+    origin: str = "",
 ) -> str:
     """The spec text that rebuilds ``module`` with the same ``state_dict`` keys.
 
@@ -26,12 +30,16 @@ def from_module(
     >>> netspec.loads(text).num_params
     10
 
-    ``input_shape`` is the input without the batch; ``origin`` names the model in errors and in
-    the spec's first comment (default: its class).
+    ``input_shape`` is the input without the batch (a list of them for a model with several
+    inputs, in its ``forward``'s order); ``origin`` names the model in errors and in the
+    spec's first comment (default: its class).
     """
     origin = origin or f"{type(module).__module__}.{type(module).__qualname__}"
     root, graph = trace(module, origin)
-    return write(root, graph, name, origin, tuple(input_shape))
+    items: list[Any] = list(input_shape)
+    nested = bool(items) and all(isinstance(s, Sequence) for s in items)
+    shapes = [tuple(int(n) for n in s) for s in items] if nested else [tuple(items)]
+    return write(root, graph, name, origin, shapes)
 
 
 def from_exported(path: str | Path, name: str = "imported") -> str:
@@ -41,7 +49,7 @@ def from_exported(path: str | Path, name: str = "imported") -> str:
     origin = str(path)
     module, graph, shape = load_exported(Path(path), origin)
     root, graph = tree(graph, module, origin)
-    return write(root, graph, name, origin, shape)
+    return write(root, graph, name, origin, [shape])
 
 
 __all__ = ["from_exported", "from_module"]

@@ -26,6 +26,19 @@ def outputs(graph: fx.Graph) -> dict[str, fx.Node]:
     return found
 
 
+def inputs(graph: fx.Graph) -> dict[str, fx.Node]:
+    """What a model takes: one tensor (``input``), or several named as its ``forward``'s
+    parameters (``x``, ``skip``), each made a name if it is not one."""
+    nodes = [n for n in graph.nodes if n.op == "placeholder"]
+    if len(nodes) == 1:
+        return {"input": nodes[0]}
+    found: dict[str, fx.Node] = {}
+    for n, node in enumerate(nodes):
+        name = str(node.target).lstrip("*_")
+        found[name if is_name(name) and name not in found else f"in{n}"] = node
+    return found
+
+
 class Flow:
     """Who reads which tensor: what decides that a group can be a call (one tensor in, only
     its last one read outside) and that a run of calls is a chain."""
@@ -36,7 +49,9 @@ class Flow:
         self.outputs = {k: alias.get(v, v) for k, v in outputs(graph).items()}
         self.output = self.outputs.get("")
         self.ends = set(self.outputs.values())
-        self.input = next(n for n in graph.nodes if n.op == "placeholder")
+        #: what the model takes, by the names the spec gives them ("input": the one)
+        self.inputs = inputs(graph)
+        self.input = next(iter(self.inputs.values()))
         for layer in root.layers():
             for source in [*layer.sources, *layer.refs]:
                 self.readers.setdefault(source, []).append(layer)

@@ -165,6 +165,8 @@ class Scope:
             if any(part in wanted for part in together):
                 wanted.extend(together)
         self.names: dict[fx.Node, str] = {entry: "input"}
+        if network:  # the inputs by their names (the first is read first, unnamed)
+            self.names = {node: name for name, node in flow.inputs.items()}
         if network and flow.output is None:  # several: each is the tensor of its name
             self.names.update({node: name for name, node in flow.outputs.items()})
         taken = set(self.names.values())

@@ -12,7 +12,7 @@ from torch import fx
 
 from ..errors import NetspecError
 from .blocks import Block, Call, Repeat, SlotId
-from .flow import outputs
+from .flow import inputs, outputs
 from .fold import Folded, Item, Scope, fold, position
 from .ops import ShapeOf
 from .trace import REQUIRED, Group, Layer, kinds_by_name, option_default
@@ -214,8 +214,18 @@ def _option_order(kind: str, keys: list[str]) -> list[str]:
     return sorted(keys, key=rank)
 
 
-def write(root: Group, graph: fx.Graph, name: str, origin: str, shape: tuple[int, ...]) -> str:
-    """The spec text of a traced model."""
+def write(
+    root: Group, graph: fx.Graph, name: str, origin: str, shapes: list[tuple[int, ...]]
+) -> str:
+    """The spec text of a traced model; ``shapes``: its inputs', without the batch."""
+    taken = inputs(graph)
+    if len(shapes) != len(taken):
+        raise NetspecError.plain(
+            origin,
+            f"the model takes {len(taken)} input(s) ({', '.join(taken)}), and "
+            f"{len(shapes)} shape(s) were given",
+            "give one input shape for each (--input C,H,W once for each, in order)",
+        )
     returned = outputs(graph)
     if not returned:
         raise NetspecError.plain(
@@ -228,8 +238,11 @@ def write(root: Group, graph: fx.Graph, name: str, origin: str, shape: tuple[int
     lines = [
         f"# imported from {origin} by netspec import",
         f"name: {scalar(name)}",
-        f"input: {scalar(list(shape))}",
     ]
+    if len(shapes) == 1:
+        lines.append(f"input: {scalar(list(shapes[0]))}")
+    else:
+        lines.append(f"inputs: {flow({k: list(v) for k, v in zip(taken, shapes, strict=True)}, 8)}")
     if "" not in returned:  # the model's own keys, where they are names (else out0, ...)
         lines.append(f"outputs: {flow(dict.fromkeys(returned), 9)}")
     if folded.blocks:
