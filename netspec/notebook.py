@@ -50,6 +50,10 @@ class Table(str):
         """IPython shows the text itself, not a quoted str."""
         printer.text(str(self))
 
+    def __reduce__(self) -> tuple[type[str], tuple[str]]:
+        """A copy or a pickle is the text (a plain str): it is what a table is elsewhere."""
+        return (str, (str(self),))
+
 
 def spec_html(
     title: str,

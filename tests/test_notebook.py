@@ -169,3 +169,55 @@ def test_without_graphviz_the_spec_says_how_to_get_the_picture(outputs):
     assert hint in data["text/plain"] and hint in data["text/html"]
     assert "<svg" not in data["text/html"]
     assert '<table class="netspec-table">' in data["text/html"]  # the rest is all there
+
+
+# what the kernel shows is made by these, which need no kernel
+
+
+def test_every_text_is_escaped_in_the_html():
+    spec = netspec.loads(
+        'name: net\ndescription: "<script>alert(1)</script> & more"\n'
+        "input: [4]\nlayers:\n  - linear: 2\n"
+    )
+    html = spec._repr_mimebundle_()["text/html"]
+    assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt; &amp; more" in html
+
+
+def test_the_html_table_has_a_row_per_line_of_the_text_table():
+    spec = netspec.load("resnet")
+    html = spec.table()._repr_html_()
+    layers = len(spec.checked.walk()) - 1
+    assert html.count("<tr>") == 1 + 1 + layers + 1  # header, input, layers, total
+    assert '<td style="text-align:left;padding-left:2em">stem.0</td>' in html  # nested: indented
+    for line in str(spec.table()).splitlines()[-1:]:
+        assert f"<p>{line}</p>" in html
+
+
+def test_a_table_is_the_text_as_before_and_copies_as_text():
+    import copy
+    import pickle
+
+    spec = netspec.load("lenet")
+    table = spec.table()
+    assert isinstance(table, str) and table == str(table)
+    assert "conv 5×5, 6" in table and table.splitlines()[0].startswith("path")
+    assert type(copy.copy(table)) is str and copy.copy(table) == table
+    assert pickle.loads(pickle.dumps(table)) == table
+
+
+def test_the_notebook_forms_do_not_import_torch():
+    import subprocess
+
+    code = (
+        "import sys, netspec\n"
+        "spec = netspec.load('resnet')\n"
+        "spec._repr_mimebundle_()\n"
+        "spec.table()._repr_html_()\n"
+        "spec.summary(static=True)._repr_html_()\n"
+        "print('torch' in sys.modules)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "False"
