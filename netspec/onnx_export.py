@@ -48,6 +48,9 @@ MAX_ONNX_BYTES = 2**31 - 1
 #: weight, layer or connection differs by the size of the values themselves.
 TOLERANCE = 1e-4
 
+#: the hint where ONNX fails
+_OTHERS = "save it as .pt2 (torch.export) or .pt (TorchScript)"
+
 #: the loggers of torch's exporter and of onnxscript: notes for torch's developers
 _LOGGERS = ("torch.onnx", "torch.export", "onnxscript", "onnx_ir")
 
@@ -88,17 +91,18 @@ def to_onnx(model: nn.Module, spec: Spec, output: Path, *, dynamo: bool = True) 
             f"{human_bytes(size)}; {output} was not written",
             "save it as .pt2 (torch.export), which has no such limit",
         )
+    failure = "torch cannot export this network to ONNX"
     try:
         with _quiet():
             data = _export(model.eval(), spec, dynamo)
-    except Exception as e:  # the one boundary: whatever the exporter raises, there is no file
+        failure = "onnxruntime cannot run the ONNX model torch wrote"
+        _check(data, model, spec, output)
+    except NetspecError:
+        raise
+    except Exception as e:  # the one boundary: whatever the exporter or onnxruntime raises
         raise NetspecError.plain(
-            spec.file,
-            f"torch cannot export this network to ONNX ({_first_line(e)}); "
-            f"{output} was not written",
-            "save it as .pt2 (torch.export) or .pt (TorchScript)",
+            spec.file, f"{failure} ({_first_line(e)}); {output} was not written", _OTHERS
         ) from e
-    _check(data, model, spec, output)
     return data
 
 
@@ -143,7 +147,7 @@ def _check(data: bytes, model: nn.Module, spec: Spec, output: Path) -> None:
             spec.file,
             f"torch wrote an ONNX model that onnx.checker refuses ({_first_line(e)}); "
             f"{output} was not written",
-            "save it as .pt2 (torch.export) or .pt (TorchScript)",
+            _OTHERS,
         ) from e
     try:
         import onnxruntime
@@ -162,8 +166,13 @@ def _check(data: bytes, model: nn.Module, spec: Spec, output: Path) -> None:
     expected = out if isinstance(out, dict) else {"output": out}
     got = session.run(None, {name: x.numpy() for name, x in inputs.items()})
     names = [o.name for o in session.get_outputs()]
-    if names != list(expected):  # the exporter named them: a bug, not the user's doing
-        raise RuntimeError(f"the ONNX model's outputs are {names}, the module's {list(expected)}")
+    if names != list(expected):  # torch's exporter named them
+        raise NetspecError.plain(
+            spec.file,
+            f"torch named the ONNX model's outputs {', '.join(names)} instead of "
+            f"{', '.join(expected)}; {output} was not written",
+            _OTHERS,
+        )
     for name, value in zip(names, got, strict=True):
         want = expected[name].numpy()
         difference = _difference(np.asarray(value), want)
@@ -173,7 +182,7 @@ def _check(data: bytes, model: nn.Module, spec: Spec, output: Path) -> None:
                 spec.file,
                 f"the ONNX model's {which} differs from the torch module's "
                 f"({difference}); {output} was not written",
-                "save it as .pt2 (torch.export) or .pt (TorchScript)",
+                _OTHERS,
             )
 
 

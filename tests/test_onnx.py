@@ -220,6 +220,13 @@ def _break_onnxruntime(monkeypatch):
     monkeypatch.setattr(onnxruntime.InferenceSession, "run", off)
 
 
+def _break_onnxruntime_run(monkeypatch):
+    def fail(self, *args, **kwargs):
+        raise RuntimeError("[ONNXRuntimeError] : 1 : FAIL : Non-zero status code")
+
+    monkeypatch.setattr(onnxruntime.InferenceSession, "run", fail)
+
+
 @pytest.mark.parametrize(
     ("breaking", "message"),
     [
@@ -231,6 +238,10 @@ def _break_onnxruntime(monkeypatch):
         (
             _break_onnxruntime,
             r"the ONNX model's output differs from the torch module's \(by up to 0.5",
+        ),
+        (
+            _break_onnxruntime_run,
+            r"onnxruntime cannot run the ONNX model torch wrote \(\[ONNXRuntimeError\] : 1 : FAIL",
         ),
     ],
 )
