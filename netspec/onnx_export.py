@@ -29,6 +29,7 @@ from torch import nn
 
 from .errors import NetspecError
 from .report import human_bytes
+from .summary import BYTES_PER_VALUE
 
 if TYPE_CHECKING:
     from .spec import Spec
@@ -83,7 +84,7 @@ def to_onnx(model: nn.Module, spec: Spec, output: Path, *, dynamo: bool = True) 
     problem = missing_onnx()
     if problem:
         raise NetspecError.plain(spec.file, problem, INSTALL_ONNX)
-    size = (spec.num_params + spec.checked.buffers) * 4
+    size = (spec.num_params + spec.checked.buffers) * BYTES_PER_VALUE
     if size > MAX_ONNX_BYTES:
         raise NetspecError.plain(
             spec.file,
@@ -95,7 +96,7 @@ def to_onnx(model: nn.Module, spec: Spec, output: Path, *, dynamo: bool = True) 
     try:
         with _quiet():
             data = _export(model.eval(), spec, dynamo)
-        failure = "onnxruntime cannot run the ONNX model torch wrote"
+        failure = "the ONNX model torch wrote does not load back and run"
         _check(data, model, spec, output)
     except NetspecError:
         raise

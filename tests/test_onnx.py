@@ -241,7 +241,7 @@ def _break_onnxruntime_run(monkeypatch):
         ),
         (
             _break_onnxruntime_run,
-            r"onnxruntime cannot run the ONNX model torch wrote \(\[ONNXRuntimeError\] : 1 : FAIL",
+            r"the ONNX model torch wrote does not load back and run \(\[ONNXRuntimeError\] : 1",
         ),
     ],
 )
