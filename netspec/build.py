@@ -16,6 +16,7 @@ from torch import nn
 from .errors import NetspecError
 from .files import write_bytes_atomic
 from .ir import Shape
+from .onnx_export import to_onnx
 from .spec import Spec
 
 #: the batch of the forward pass that confirms a build: a norm without running statistics
@@ -47,13 +48,27 @@ def example_inputs(spec: Spec, batch: int = 1) -> tuple[torch.Tensor, ...]:
     return tuple(torch.zeros(batch, *s.dims) for s in spec.input_shapes.values())
 
 
-def save_module(model: nn.Module, spec: Spec, output: Path) -> None:
-    """Save as TorchScript (``.pt``) or a ``torch.export`` archive (``.pt2``), atomically.
+#: what ``-o`` can save, by suffix
+FORMATS = {".pt": "TorchScript", ".pt2": "torch.export", ".onnx": "ONNX"}
 
-    torch writes into memory, the bytes are loaded back and run, and only then written to
-    disk by netspec (torch's own writer aborts the process on a full disk).
+
+def save_module(model: nn.Module, spec: Spec, output: Path) -> None:
+    """Save as TorchScript (``.pt``), a ``torch.export`` archive (``.pt2``) or ONNX
+    (``.onnx``, :mod:`netspec.onnx_export`), atomically.
+
+    torch writes into memory, the bytes are loaded back and run (ONNX: checked, and run
+    where onnxruntime is installed), and only then written to disk by netspec (torch's own
+    writer aborts the process on a full disk).
     """
     model = model.eval()
+    if output.suffix not in FORMATS:
+        raise NetspecError.plain(
+            str(output),
+            f"netspec saves {_choices()}, not {output.suffix or 'a file without suffix'}",
+        )
+    if output.suffix == ".onnx":
+        write_bytes_atomic(output, to_onnx(model, spec, output))
+        return
     buffer = io.BytesIO()
     if output.suffix == ".pt":
         # torch's own notes, not the user's business: torch.fx's GraphModule annotates in its
@@ -64,7 +79,7 @@ def save_module(model: nn.Module, spec: Spec, output: Path) -> None:
             torch.jit.save(torch.jit.script(model), buffer)
             load: Callable[[io.BytesIO], nn.Module] = torch.jit.load
             _loads_back(buffer.getvalue(), spec, output, load)
-    else:  # .pt2: the command line admits no other suffix
+    else:  # .pt2
         # batch 2 as the example (export specialises sizes of 1); the batch size stays free
         batch = torch.export.Dim("batch", min=1)
         inputs = example_inputs(spec, 2)
@@ -93,3 +108,9 @@ def _loads_back(
             f"{output} was not written",
             "save the other format (.pt or .pt2), or rename the layer the message names",
         ) from e
+
+
+def _choices() -> str:
+    """``.pt (TorchScript), .pt2 (torch.export) or .onnx (ONNX)``"""
+    named = [f"{suffix} ({what})" for suffix, what in FORMATS.items()]
+    return ", ".join(named[:-1]) + " or " + named[-1]

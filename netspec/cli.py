@@ -103,7 +103,8 @@ def _parser() -> argparse.ArgumentParser:
         "-o",
         "--output",
         metavar="FILE",
-        help="save the module: .pt (TorchScript) or .pt2 (torch.export)",
+        help="save the module: .pt (TorchScript), .pt2 (torch.export) or .onnx (ONNX, with "
+        "netspec[onnx]); checked before it is written",
     )
     build.add_argument(
         "--meta", action="store_true", help="build on the meta device: no memory for weights"
@@ -408,8 +409,16 @@ def _check(args: argparse.Namespace) -> int:
 
 def _build(args: argparse.Namespace) -> int:
     output = _output(args.output)
-    if output is not None and output.suffix not in (".pt", ".pt2"):
-        raise Misuse(f"-o {args.output}: use .pt (TorchScript) or .pt2 (torch.export)")
+    if output is not None and output.suffix not in (".pt", ".pt2", ".onnx"):
+        raise Misuse(
+            f"-o {args.output}: use .pt (TorchScript), .pt2 (torch.export) or .onnx (ONNX)"
+        )
+    if output is not None and output.suffix == ".onnx":  # before the build's seconds
+        from .onnx_export import INSTALL_ONNX, missing_onnx
+
+        problem = missing_onnx()
+        if problem:
+            raise Misuse(f"-o {args.output}: {problem}: {INSTALL_ONNX}")
     if output is not None and args.meta:
         raise Misuse("-o saves weights, which --meta does not have")
     spec = _load(args)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from .ir import Checked, Shape
 
 if TYPE_CHECKING:
-    from .summary import Summary
+    from .summary_data import Row, SummaryData
 
 SCHEMA = "netspec-summary/1"
 
@@ -89,40 +89,53 @@ def _yaml(value: Any) -> str:
     return str(value)
 
 
-def format_table(checked: Checked) -> str:
-    """Path, layer, output shape, params and MACs of every layer, then the totals."""
-    rows = [("path", "layer", "output", "params", "MACs")]
-    rows.append(("(input)", "", str(checked.input), "", ""))
+#: the per-layer table's columns; the last two are numbers (right-aligned)
+TABLE_COLUMNS = ("path", "layer", "output", "params", "MACs")
+
+
+def table_rows(checked: Checked) -> list[tuple[int, list[str]]]:
+    """The per-layer table's rows under :data:`TABLE_COLUMNS`, each with its depth (0 for
+    the input and the total): the input, every layer, the total."""
+    rows = [(0, ["(input)", "", str(checked.input), "", ""])]
     for c in checked.walk()[1:]:
-        depth = c.depth - 1
         rows.append(
-            ("  " * depth + c.path, c.text(), str(c.output), f"{c.params:,}", f"{c.macs:,}")
+            (c.depth - 1, [c.path, c.text(), str(c.output), f"{c.params:,}", f"{c.macs:,}"])
         )
-    rows.append(("total", "", str(checked.output), f"{checked.params:,}", f"{checked.macs:,}"))
-    widths = [max(len(r[i]) for r in rows) for i in range(5)]
-    lines = []
-    for i, r in enumerate(rows):
-        cells = [
-            r[0].ljust(widths[0]),
-            r[1].ljust(widths[1]),
-            r[2].ljust(widths[2]),
-            r[3].rjust(widths[3]),
-            r[4].rjust(widths[4]),
-        ]
-        lines.append("  ".join(cells).rstrip())
-        if i == 0 or i == len(rows) - 2:
-            lines.append("  ".join("-" * w for w in widths))
-    lines.append(
+    rows.append((0, ["total", "", str(checked.output), f"{checked.params:,}", f"{checked.macs:,}"]))
+    return rows
+
+
+def table_notes(checked: Checked) -> list[str]:
+    """The lines under the per-layer table: the totals as people read them."""
+    lines = [
         f"params: {checked.params:,} ({human(checked.params)})   "
         f"MACs: {checked.macs:,} ({human(checked.macs)}; "
         "conv and linear weights, as torchvision counts)"
-    )
+    ]
     if checked.buffers:
         lines.append(f"buffers: {checked.buffers:,} (batchnorm running statistics, not parameters)")
-    return "\n".join(lines)
+    return lines
 
 
-def format_summary(summary: Summary, fmt: str) -> str:
+def format_table(checked: Checked) -> str:
+    """Path, layer, output shape, params and MACs of every layer, then the totals."""
+    rows = [list(TABLE_COLUMNS)]
+    rows += [["  " * depth + cells[0], *cells[1:]] for depth, cells in table_rows(checked)]
+    widths = [max(len(r[i]) for r in rows) for i in range(5)]
+    lines = []
+    for i, r in enumerate(rows):
+        cells = zip(r, widths, strict=True)
+        lines.append(
+            "  ".join(
+                c.rjust(w) if j >= 3 else c.ljust(w) for j, (c, w) in enumerate(cells)
+            ).rstrip()
+        )
+        if i == 0 or i == len(rows) - 2:
+            lines.append("  ".join("-" * w for w in widths))
+    return "\n".join(lines + table_notes(checked))
+
+
+def format_summary(summary: SummaryData, fmt: str) -> str:
     """A summary as ``table`` (for people), ``json`` or ``csv`` (for programs; see docs)."""
     if fmt == "json":
         return _summary_json(summary)
@@ -131,41 +144,46 @@ def format_summary(summary: Summary, fmt: str) -> str:
     return _summary_table(summary)
 
 
-def _summary_table(s: Summary) -> str:
+def summary_columns(s: SummaryData) -> list[str]:
+    """A summary's columns; from the fifth on they are numbers."""
     torch = s.source == "torchinfo"
     header = ["path", "module" if torch else "kind", "layer", "output", "params", "MACs"]
-    if torch:
-        header.append("mult-adds")
+    return [*header, "mult-adds"] if torch else header
+
+
+def summary_cells(s: SummaryData, r: Row) -> list[str]:
+    """One row of a summary under :func:`summary_columns` (the path without indentation)."""
+    cells = [r.path, r.module, r.layer, _dims(r.output), f"{r.params:,}", f"{r.macs:,}"]
+    return [*cells, f"{r.mult_adds or 0:,}"] if s.source == "torchinfo" else cells
+
+
+def _summary_table(s: SummaryData) -> str:
+    header = summary_columns(s)
     rows = [header]
     for r in s.rows:
-        cells = [
-            "  " * (r.depth - 1) + r.path,
-            r.module,
-            r.layer,
-            _dims(r.output),
-            f"{r.params:,}",
-            f"{r.macs:,}",
-        ]
-        if torch:
-            cells.append(f"{r.mult_adds or 0:,}")
-        rows.append(cells)
+        cells = summary_cells(s, r)
+        rows.append(["  " * (r.depth - 1) + cells[0], *cells[1:]])
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-    numeric = set(range(4, len(header)))
     lines = []
     for i, row in enumerate(rows):
         lines.append(
             "  ".join(
-                cell.rjust(widths[j]) if j in numeric else cell.ljust(widths[j])
+                cell.rjust(widths[j]) if j >= 4 else cell.ljust(widths[j])
                 for j, cell in enumerate(row)
             ).rstrip()
         )
         if i == 0:
             lines.append("  ".join("-" * w for w in widths))
+    return "\n".join([*lines, "", *summary_notes(s)])
+
+
+def summary_notes(s: SummaryData) -> list[str]:
+    """The lines under a summary's table: where it comes from, and its totals explained."""
     t = s.totals
     assert t is not None
+    torch = s.source == "torchinfo"
     source = "torchinfo on the meta device" if torch else "netspec's static pass (no torch)"
-    lines += [
-        "",
+    lines = [
         f"{s.spec}: input {_dims(s.input)}, batch {s.batch}; summary from {source}",
         f"params:        {t.params:,} (trainable {t.trainable_params:,}, "
         f"non-trainable {t.non_trainable_params:,})",
@@ -183,10 +201,10 @@ def _summary_table(s: Summary) -> str:
         f"activations:   {_mb(t.activation_bytes)} "
         f"(every layer's output, forward, batch {s.batch})",
     ]
-    return "\n".join(lines)
+    return lines
 
 
-def _summary_json(s: Summary) -> str:
+def _summary_json(s: SummaryData) -> str:
     t = s.totals
     assert t is not None
     data: dict[str, Any] = {
@@ -223,7 +241,7 @@ def _summary_json(s: Summary) -> str:
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
-def _summary_csv(s: Summary) -> str:
+def _summary_csv(s: SummaryData) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     torch = s.source == "torchinfo"

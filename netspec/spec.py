@@ -26,6 +26,9 @@ from .source import Document, parse_source, read_source
 if TYPE_CHECKING:
     from torch import nn
 
+    from .notebook import Table
+    from .summary import Summary
+
 
 class Spec:
     """A loaded, validated and shape-checked spec. Building it imports torch; nothing else does."""
@@ -127,16 +130,18 @@ class Spec:
         """The checked network: per-layer shapes, params and MACs (``.walk()`` lists them)."""
         return self.checked
 
-    def table(self) -> str:
-        """The per-layer table that ``netspec check --table`` prints."""
-        from .report import format_table
+    def table(self) -> Table:
+        """The per-layer table that ``netspec check --table`` prints: a str, which Jupyter
+        shows as an HTML table."""
+        from .notebook import Table
 
-        return format_table(self.checked)
+        return Table(self.checked)
 
-    def summary(self, *, static: bool = False, batch: int = 1, depth: int | None = None) -> Any:
+    def summary(self, *, static: bool = False, batch: int = 1, depth: int | None = None) -> Summary:
         """The per-layer summary (:class:`netspec.summary.Summary`): torchinfo's on the meta
         device, or with ``static=True`` netspec's own (no torch), as ``netspec summary``
-        computes it; ``netspec.report.format_summary(s, "table")`` (or json, csv) formats it."""
+        computes it; ``netspec.report.format_summary(s, "table")`` (or json, csv) formats it, and
+        Jupyter shows it as an HTML table."""
         from .summary import static_summary, torch_summary
 
         _need_count(self.file, "depth", depth, optional=True)
@@ -159,12 +164,33 @@ class Spec:
         return render_dot(self.to_dot(depth, rankdir), fmt)
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
-        """Jupyter shows a spec as its diagram (or as text where Graphviz is missing)."""
-        from .diagram import GraphvizMissing
+        """Jupyter shows a spec as HTML (title, shapes, totals, the diagram and the per-layer
+        table) and as its SVG diagram; without Graphviz, both say how to get the picture.
 
-        bundle: dict[str, Any] = {"text/plain": repr(self)}
-        with contextlib.suppress(GraphvizMissing):  # then the text alone
-            bundle["image/svg+xml"] = self.diagram("svg").decode()
+        Notebook front ends show the HTML (they rank it above SVG), which therefore holds
+        the diagram too; the SVG alone serves what takes images only (nbconvert to PDF)."""
+        from .diagram import GraphvizMissing
+        from .notebook import spec_html
+
+        svg: str | None = None
+        no_svg = ""
+        try:
+            svg = self.diagram("svg").decode()
+        except GraphvizMissing as e:
+            no_svg = f"{e}, then show the spec again to see its diagram"
+        html = spec_html(
+            self.title,
+            self.description,
+            self.input_shapes,
+            self.output_shapes,
+            self.checked,
+            svg,
+            no_svg,
+        )
+        bundle: dict[str, Any] = {"text/plain": "\n".join(filter(None, [repr(self), no_svg]))}
+        bundle["text/html"] = html
+        if svg is not None:
+            bundle["image/svg+xml"] = svg
         return bundle
 
     def with_params(self, **overrides: Any) -> Spec:

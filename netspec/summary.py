@@ -14,11 +14,11 @@ Example::
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .errors import NetspecError
 from .ir import Checked, Shape
+from .summary_data import Row, SummaryData, Totals
 
 if TYPE_CHECKING:
     from torch import nn
@@ -46,45 +46,33 @@ class Summarisable(Protocol):
 
 BYTES_PER_VALUE = 4  # float32
 
-
-@dataclass
-class Row:
-    """One layer: where it is, what it is, what it gives and costs (per sample)."""
-
-    path: str
-    module: str
-    layer: str
-    depth: int
-    output: tuple[int, ...]
-    params: int
-    macs: int
-    mult_adds: int | None = None  # torchinfo's count for the batch (torchinfo summaries only)
-
-
-@dataclass
-class Totals:
-    params: int
-    trainable_params: int
-    macs: int
-    param_bytes: int
-    activation_bytes: int
-    buffers: int
-    mult_adds: int | None = None
-
-    @property
-    def non_trainable_params(self) -> int:
-        return self.params - self.trainable_params
+#: Row and Totals live with the summary's data; they are named here too, where they always were
+__all__ = [
+    "BYTES_PER_VALUE",
+    "Row",
+    "Summarisable",
+    "Summary",
+    "Totals",
+    "activation_values",
+    "scratch_values",
+    "static_summary",
+    "torch_summary",
+]
 
 
-@dataclass
-class Summary:
-    spec: str
-    file: str
-    source: str  # "static" or "torchinfo"
-    batch: int
-    input: tuple[int, ...]
-    rows: list[Row] = field(default_factory=list)
-    totals: Totals | None = None
+class Summary(SummaryData):
+    """A per-layer summary (its fields: :class:`netspec.summary_data.SummaryData`). Jupyter
+    shows it as an HTML table, IPython as the text ``netspec summary`` prints."""
+
+    def _repr_html_(self) -> str:
+        from .notebook import summary_html
+
+        return summary_html(self)
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        from .report import format_summary
+
+        printer.text(format_summary(self, "table"))
 
 
 def static_summary(spec: Summarisable, batch: int = 1, depth: int | None = None) -> Summary:

@@ -134,9 +134,9 @@ def test_saved_module_matches_built_weights(tmp_path):
 
 
 def test_build_rejects_unknown_output_format(tmp_path):
-    run = netspec("build", "lenet", "-o", str(tmp_path / "lenet.onnx"))
-    assert run.code == 2 and ".pt (TorchScript) or .pt2" in run.err
-    assert not (tmp_path / "lenet.onnx").exists()
+    run = netspec("build", "lenet", "-o", str(tmp_path / "lenet.h5"))
+    assert run.code == 2 and ".pt (TorchScript), .pt2 (torch.export) or .onnx (ONNX)" in run.err
+    assert not (tmp_path / "lenet.h5").exists()
 
 
 def test_build_report(tmp_path):

@@ -38,7 +38,7 @@ CASES = [
     _misuse("rankdir_unknown", "render", LENET, "--rankdir", "XY", message="--rankdir"),
     _misuse("no_spec", "check", message="required|SPEC"),
     _misuse("output_is_folder", "build", LENET, "-o", "{dir}", message="folder"),
-    _misuse("output_suffix", "build", LENET, "-o", "{dir}/net.onnx", message=r"\.pt"),
+    _misuse("output_suffix", "build", LENET, "-o", "{dir}/net.h5", message=r"\.onnx \(ONNX\)"),
     _misuse("output_is_the_spec", "summary", LENET, "--static", "-o", LENET, message="itself"),
     Case(
         "scale_without_scales",
