@@ -41,7 +41,7 @@ def shape_read(node: fx.Node) -> fx.Node | None:
 
 def is_shape(node: fx.Node) -> bool:
     """``x.shape``: no layer; a call that reads it says what it reads."""
-    return (
+    return bool(
         node.op == "call_function"
         and node.target is getattr
         and len(node.args) > 1
