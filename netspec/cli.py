@@ -530,8 +530,6 @@ def _new(args: argparse.Namespace) -> int:
 
 def _import(args: argparse.Namespace) -> int:
     output = _output(args.output)
-    from .importing import from_exported, from_module
-    from .importing.target import TargetError, load_target
     from .schema import SPEC_NAME_PATTERN
     from .source import parse_source
     from .spec import Spec
@@ -542,18 +540,30 @@ def _import(args: argparse.Namespace) -> int:
     )
     if not re.match(SPEC_NAME_PATTERN, name):
         raise Misuse(f"--name {name!r}: use letters, digits, _ . and -")
+    # what the command line itself gets wrong is said before torch is imported
     if archive is not None:
         if args.input or args.arg:
             raise Misuse(f"{args.target}: a .pt2 archive has its input shape and no arguments")
         if not archive.is_file():
             raise Misuse(f"{args.target}: no such file")
-        text = from_exported(archive, name)
     else:
+        module_name, sep, attr = args.target.partition(":")
+        if not (sep and module_name and attr):
+            raise Misuse(
+                f"{args.target!r}: expected MODULE:CALLABLE, e.g. torchvision.models:resnet50"
+            )
         if not args.input:
             raise Misuse(f"{args.target}: --input C,H,W is required (e.g. --input 3,224,224)")
-        shapes = [_input_shape(text) for text in args.input]
+    shapes = [_input_shape(text) for text in args.input or ()]
+    arguments = parse_sets(args.arg)
+    from .importing import from_exported, from_module
+    from .importing.target import TargetError, load_target
+
+    if archive is not None:
+        text = from_exported(archive, name)
+    else:
         try:
-            model = load_target(args.target, parse_sets(args.arg))
+            model = load_target(args.target, arguments)
         except TargetError as e:
             raise Misuse(str(e)) from e
         text = from_module(model, shapes, name=name, origin=args.target)
