@@ -19,9 +19,10 @@ YAML_LS_STAMP := $(YAML_LS)/node_modules/.installed
 
 setup: $(STAMP)
 
+# netspec alone: what a user installs (the test tools live in .venv-test)
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python $(PIP) -c constraints.txt -e '.[test]'
+	$(BIN)/python $(PIP) -c constraints.txt -e .
 	touch $(STAMP)
 
 setup-test: $(TEST_STAMP)
@@ -67,6 +68,7 @@ gallery: $(STAMP) graphviz
 	$(BIN)/netspec schema -o netspec/netspec.schema.json
 	$(BIN)/python docs/make_gallery.py
 
-lint: $(STAMP)
-	$(BIN)/ruff check netspec tests bench
-	$(BIN)/mypy
+lint: $(TEST_STAMP)
+	$(TEST_BIN)/ruff check netspec tests bench docs
+	$(TEST_BIN)/ruff format --check netspec tests bench docs
+	$(TEST_BIN)/mypy
