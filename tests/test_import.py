@@ -214,6 +214,14 @@ def test_command_imports_a_pt2_archive(tmp_path):
     assert run.code == 2 and "has its input shape" in run.err, run.err
 
 
+def test_a_repeat_keeps_the_numbers_of_its_copies():
+    """Equal units numbered 0, 2, 3: 2 and 3 may be a repeat, 0 and 2 may not."""
+    model = models.SkipsAChild()
+    model.stage[1] = nn.Identity()  # a child that never runs, without weights
+    text = _round_trip(model, (4, 6, 6))
+    assert "times: 2" in text and "times: 3" not in text, text
+
+
 def test_several_inputs_are_named_inputs(tmp_path):
     model = models.TwoInputs().eval()
     text = ns.from_module(model, [[3, 8, 8], [1, 8, 8]])

@@ -105,7 +105,7 @@ def _repeats(items: list[Item], flow: Flow) -> list[Item]:
         run = [head] if head is not None else []
         while head is not None and i + len(run) < len(items):
             nxt = call(items[i + len(run)])
-            if nxt is None or not flow.chained(run[-1], nxt):
+            if nxt is None or not flow.chained(run[-1], nxt) or not _next_to(run[-1], nxt):
                 break
             if len(run) > 1 and not same(run[1], nxt):
                 break
@@ -118,6 +118,12 @@ def _repeats(items: list[Item], flow: Flow) -> list[Item]:
             out.append(items[i])
             i += 1
     return out
+
+
+def _next_to(a: Call, b: Call) -> bool:
+    """``b`` is numbered right after ``a`` (a repeat's copies are numbered without gaps)."""
+    first, second = position(a.group), position(b.group)
+    return first is not None and second == first + 1
 
 
 class Scope:
