@@ -22,9 +22,8 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import signal
+import secrets
 import stat
-import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -90,16 +89,18 @@ def atomic_path(target: Path) -> Iterator[Path]:
     real = Path(os.path.realpath(target))
     tmp = ""
     try:
-        with _signals_held():  # so that an interruption never finds a temporary with no name
-            try:
-                fd, tmp = tempfile.mkstemp(
-                    prefix=f".{real.name}.", suffix=real.suffix, dir=real.parent
-                )
-            except OSError as e:
-                raise _unwritable(shown, e) from e
-            os.close(fd)
+        # named before it exists: an interruption (SIGTERM, raised in the main thread whichever
+        # thread it reached, so no mask holds it off) may come between any two steps, and what
+        # may have been created must always have a name here to be removed by
+        for _ in range(100):
+            tmp = f"{real.parent}{os.sep}.{real.name}.{secrets.token_hex(6)}{real.suffix}"
+            if _created(shown, tmp):
+                break
+            tmp = ""  # another's file (a 1 in 2^48 chance): never ours to remove
+        else:
+            raise NetspecError.plain(shown, "cannot write: no free temporary name beside it")
         yield Path(tmp)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the file the usual mode
+        os.chmod(tmp, 0o666 & ~_umask())  # created 0600; give the file the usual mode
         _refuse_replacing(shown, real)  # again: something may have been put there meanwhile
         os.replace(tmp, real)
     except BaseException as e:
@@ -111,18 +112,16 @@ def atomic_path(target: Path) -> Iterator[Path]:
         raise
 
 
-@contextlib.contextmanager
-def _signals_held() -> Iterator[None]:
-    """Hold SIGINT and SIGTERM back while the block runs; they arrive right after it."""
-    held = {signal.SIGINT, signal.SIGTERM}
-    if not hasattr(signal, "pthread_sigmask"):  # not on Windows
-        yield
-        return
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+def _created(shown: str, name: str) -> bool:
+    """Create the empty file ``name`` (False if it exists already)."""
     try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+        fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+    except FileExistsError:
+        return False
+    except OSError as e:
+        raise _unwritable(shown, e) from e
+    os.close(fd)
+    return True
 
 
 def _refuse_replacing(shown: str, real: Path) -> None:

@@ -163,11 +163,30 @@ def test_a_failed_write_is_an_error_and_leaves_the_old_file(tmp_path, monkeypatc
     assert [p.name for p in tmp_path.iterdir()] == ["out.json"]
 
 
-def test_a_folder_that_refuses_the_temporary_is_an_error(tmp_path, monkeypatch):
-    def refuse(*args, **kwargs):
-        raise OSError(errno.EROFS, "Read-only file system")
+def test_an_interruption_as_the_temporary_is_made_leaves_nothing(tmp_path, monkeypatch):
+    """SIGTERM is raised in the main thread between any two steps, whichever thread it
+    reached (so no signal mask holds it off): here, right after the file is created."""
+    created = files._created
 
-    monkeypatch.setattr(files.tempfile, "mkstemp", refuse)
+    def interrupted(shown: str, name: str) -> bool:
+        created(shown, name)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(files, "_created", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        write_bytes_atomic(tmp_path / "x.bin", b"data")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_folder_that_refuses_the_temporary_is_an_error(tmp_path, monkeypatch):
+    real_open = os.open
+
+    def refuse(path, *args, **kwargs):  # the folder refuses; everything else opens as ever
+        if str(path).startswith(str(tmp_path)):
+            raise OSError(errno.EROFS, "Read-only file system")
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", refuse)
     text = _error_text(lambda: write_bytes_atomic(tmp_path / "x.svg", b"<svg/>"))
     assert text.startswith(
         f"{tmp_path / 'x.svg'}: error: cannot write: the file system is read-only"
