@@ -48,28 +48,31 @@ def _order(nodes: list[fx.Node], depth: int, paths: dict[fx.Node, list[str]]) ->
         units.setdefault(key, []).append(node)
         unit_of[node] = key
     keys = list(units)
-    needs = {
+    first = {key: n for n, key in enumerate(keys)}  # the order they first ran in
+    waiting = {
         key: {unit_of[a] for n in units[key] for a in n.all_input_nodes if a in unit_of} - {key}
         for key in keys
     }
+    users: dict[Any, list[Any]] = {key: [] for key in keys}
+    for key, needs in waiting.items():
+        for need in needs:
+            users[need].append(key)
     numbered = all(isinstance(k, str) and k.rsplit(".", 1)[-1].isdigit() for k in keys)
 
     def rank(key: Any) -> tuple[int, int]:
-        first = keys.index(key)
-        return (int(key.rsplit(".", 1)[-1]), first) if numbered else (first, 0)
+        n = first[key]
+        return (int(key.rsplit(".", 1)[-1]), n) if numbered else (n, 0)
 
-    ready = [(rank(k), n, k) for n, k in enumerate(keys) if not needs[k]]
+    ready = [(rank(k), first[k], k) for k in keys if not waiting[k]]
     heapq.heapify(ready)
     done: list[Any] = []
-    waiting = {k: set(v) for k, v in needs.items()}
     while ready:
         _, _, key = heapq.heappop(ready)
         done.append(key)
-        for other in keys:
-            if key in waiting[other]:
-                waiting[other].discard(key)
-                if not waiting[other]:
-                    heapq.heappush(ready, (rank(other), keys.index(other), other))
+        for user in users[key]:
+            waiting[user].discard(key)
+            if not waiting[user]:
+                heapq.heappush(ready, (rank(user), first[user], user))
     if len(done) < len(keys):  # a cycle between modules: as traced
         done = keys
     out: list[fx.Node] = []

@@ -19,7 +19,7 @@ from typing import Any
 from torch import fx, nn
 
 from ..errors import Diagnostic, NetspecError, Pos
-from ..registry import all_kinds
+from ..registry import Kind, all_kinds, get_kind
 from ..schema import is_layer_name
 from .ops import (
     MODULES,
@@ -204,7 +204,9 @@ def _layers(node: fx.Node, root: nn.Module, kinds: dict[str, Any], origin: str) 
                 f"{what} {type(sub).__module__}.{type(sub).__name__} (module {target}): {sub}",
                 _PLUGIN_HINT,
             )
-        return [Layer(kind.name, _drop_defaults(kind, opts), node, sources, _own_name(target), sub)]
+        return [
+            Layer(kind.name, _drop_defaults(kind.name, opts), node, sources, _own_name(target), sub)
+        ]
     if node.op in ("call_function", "call_method"):
         entry = lookup(node)
         what = (
@@ -228,7 +230,7 @@ def _layers(node: fx.Node, root: nn.Module, kinds: dict[str, Any], origin: str) 
         except NotExpressible as e:
             raise error_at(node, origin, f"cannot import {what}: {e}") from None
         return [
-            Layer(k, _drop_defaults(kinds_by_name(k), o), node, sources if i == 0 else [])
+            Layer(k, _drop_defaults(k, o), node, sources if i == 0 else [])
             for i, (k, o) in enumerate(chain)
         ]
     raise error_at(node, origin, f"cannot import {node.op} {node.target} (a {node.op} node)")
@@ -240,8 +242,12 @@ def _reads_shape(node: fx.Node) -> bool:
     return node.target is getattr and len(node.args) > 1 and node.args[1] in ("shape", "ndim")
 
 
-def kinds_by_name(name: str) -> Any:
-    return next(k for k in all_kinds() if k.name == name)
+def kind_named(name: str) -> Kind:
+    """The registered kind a table of this package names (all of them are registered)."""
+    found = get_kind(name)
+    if found is None:
+        raise KeyError(name)
+    return found
 
 
 _TORCH_DIR = os.path.dirname(os.path.dirname(fx.__file__)) + os.sep
@@ -262,7 +268,7 @@ REQUIRED = object()
 def option_default(kind: str, key: str) -> Any:
     """The value a kind's option has when a spec leaves it out (``REQUIRED`` if it must be
     written), as a spec would write it: ``3`` for ``(3, 3)``, an enum as its value."""
-    fields = kinds_by_name(kind).Options.model_fields
+    fields = kind_named(kind).Options.model_fields
     found = fields.get(key) or fields.get(key + "_")
     if found is None or found.is_required():
         return REQUIRED
@@ -274,9 +280,9 @@ def option_default(kind: str, key: str) -> Any:
     return default
 
 
-def _drop_defaults(kind: Any, opts: dict[str, Any]) -> dict[str, Any]:
+def _drop_defaults(kind: str, opts: dict[str, Any]) -> dict[str, Any]:
     """Options without the ones at their kind's default: only what differs is written."""
-    return {k: v for k, v in opts.items() if option_default(kind.name, k) != v}
+    return {k: v for k, v in opts.items() if option_default(kind, k) != v}
 
 
 def error_at(node: fx.Node, origin: str, message: str, hint: str = "") -> NetspecError:

@@ -15,7 +15,7 @@ from .blocks import Block, Call, Repeat, SlotId
 from .flow import inputs, outputs
 from .fold import Folded, Item, Scope, fold, position
 from .ops import ShapeOf
-from .trace import REQUIRED, Group, Layer, kinds_by_name, option_default
+from .trace import REQUIRED, Group, Layer, kind_named, option_default
 
 #: plain words YAML would read as something else than text
 _RESERVED = {"yes", "no", "on", "off", "true", "false", "null", "y", "n", "~", ""}
@@ -115,11 +115,7 @@ class Writer:
         head["times"] = self.values((*at, "times"), repeat.times)
         if inline:
             head["inline"] = True
-        reads, writes = self.scope.reads(repeat), self.scope.writes(repeat)
-        if reads:
-            head["from"] = reads[0] if len(reads) == 1 else reads
-        if writes:
-            head["to"] = writes
+        head.update(self._links(repeat))
         for key, value in head.items():
             yield f"{indent}    {key}: {scalar(value)}"
         for part, call in (("first", repeat.first), ("body", repeat.body)):
@@ -203,7 +199,7 @@ def _first_position(item: Item) -> int | None:
 
 def _option_order(kind: str, keys: list[str]) -> list[str]:
     """Options in the order their kind declares them (out, kernel, stride, ...)."""
-    fields = list(kinds_by_name(kind).Options.model_fields)
+    fields = list(kind_named(kind).Options.model_fields)
 
     def rank(key: str) -> int:
         for name in (key, key + "_"):
