@@ -170,9 +170,9 @@ class Scope:
         for together in parts:
             if any(part in wanted for part in together):
                 wanted.extend(together)
-        self.names: dict[fx.Node, str] = {entry: "input"}
-        if network:  # the inputs by their names (the first is read first, unnamed)
-            self.names = {node: name for name, node in flow.inputs.items()}
+        # the network's inputs by their names (the first is read first, unnamed)
+        inputs = {node: name for name, node in flow.inputs.items()}
+        self.names: dict[fx.Node, str] = inputs if network else {entry: "input"}
         if network and flow.output is None:  # several: each is the tensor of its name
             self.names.update({node: name for name, node in flow.outputs.items()})
         taken = set(self.names.values())
