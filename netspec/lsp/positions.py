@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lsprotocol import types
-from pygls.uris import from_fs_path, to_fs_path
+from pygls.uris import from_fs_path
 from pygls.workspace import PositionCodec
 
 from .spans import Range
@@ -56,13 +56,6 @@ class Text:
                 return position.line, i
             units += self.codec.client_num_units(char)
         return position.line, len(text)
-
-
-def path_of(uri: str) -> str | None:
-    """The file a ``file:`` URI names; None for another scheme (an unsaved buffer)."""
-    if not uri.startswith("file:"):
-        return None
-    return to_fs_path(uri)
 
 
 def uri_of(path: str | Path) -> str:

@@ -13,10 +13,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sys
 from dataclasses import dataclass
+from typing import BinaryIO
 
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
+from pygls.workspace import TextDocument
 
 from .. import __version__
 from ..errors import Diagnostic
@@ -24,8 +27,10 @@ from .analysis import Analysis
 from .completion import complete
 from .definition import definition
 from .diagnostics import SOURCE, to_lsp_diagnostics
+from .documents import key_of, name_of, too_big
 from .hover import hover
-from .positions import Text, path_of, shown
+from .positions import Text
+from .rpc import run_io
 from .worker import Checker, Job, Outcome
 
 #: Seconds of quiet after a change before the document is checked.
@@ -51,51 +56,68 @@ class NetspecServer(LanguageServer):
         self.pending: dict[str, asyncio.Task[None]] = {}
         self.checked: dict[str, Latest] = {}
 
+    def start_io(self, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None) -> None:
+        """Serve stdin and stdout through netspec's wire (:mod:`netspec.lsp.rpc`), which
+        bounds what it reads and answers what it cannot take, in place of pygls's loop."""
+        run_io(self, stdin or sys.stdin.buffer, stdout or sys.stdout.buffer)
+
     def schedule(self, uri: str) -> None:
         """Check the document once typing pauses; a newer change replaces a waiting check."""
-        earlier = self.pending.pop(uri, None)
+        key = key_of(uri)
+        earlier = self.pending.pop(key, None)
         if earlier is not None:
             earlier.cancel()
-        self.pending[uri] = asyncio.ensure_future(self._check_later(uri))
+        self.pending[key] = asyncio.ensure_future(self._check_later(uri))
 
     async def _check_later(self, uri: str) -> None:
         await asyncio.sleep(self.debounce)
-        document = self.workspace.text_documents.get(uri)
+        key = key_of(uri)
+        document = self.workspace.text_documents.get(key)
         if document is None:
             return
         version, source = document.version, document.source
-        path = path_of(uri)
-        file = shown(path) if path else uri
-        outcome = await asyncio.to_thread(self.checker.run, Job(source, path, file))
-        current = self.workspace.text_documents.get(uri)
-        if current is None or current.version != version:
-            return  # a newer text is on its way, or the document was closed
-        analysis = _analysis_of(outcome, file)
-        earlier = self.checked.get(uri)
+        name = name_of(uri)
+        refused = name.problem or too_big(source, name.file)
+        if refused is not None:  # not checked: its URI or its size says why
+            analysis = Analysis(file="", diagnostics=[refused])
+        else:
+            job = Job(source, name.path, name.file)
+            outcome = await asyncio.to_thread(self.checker.run, job)
+            current = self.workspace.text_documents.get(key)
+            if current is None or current.version != version:
+                return  # a newer text is on its way, or the document was closed
+            analysis = _analysis_of(outcome, name.file)
+        earlier = self.checked.get(key)
         if earlier is not None and not analysis.spans.items:
             # text that does not parse (typing): completion keeps the names it knew
             analysis.blocks = analysis.blocks or earlier.analysis.blocks
             analysis.params = analysis.params or earlier.analysis.params
-        self.checked[uri] = Latest(version, file, analysis)
+        self.checked[key] = Latest(version, name.file, analysis)
         text = Text.of(source, document.position_codec)
-        found = to_lsp_diagnostics(analysis.diagnostics, file, text, analysis.spans)
+        found = to_lsp_diagnostics(analysis.diagnostics, name.file, text, analysis.spans)
         self.text_document_publish_diagnostics(
             types.PublishDiagnosticsParams(uri=uri, diagnostics=found, version=version)
         )
 
     def forget(self, uri: str) -> None:
-        task = self.pending.pop(uri, None)
+        key = key_of(uri)
+        task = self.pending.pop(key, None)
         if task is not None:
             task.cancel()
-        self.checked.pop(uri, None)
+        self.checked.pop(key, None)
         self.text_document_publish_diagnostics(
             types.PublishDiagnosticsParams(uri=uri, diagnostics=[])
         )
 
+    def document(self, uri: str) -> TextDocument | None:
+        """The open document ``uri`` names, however the URI is spelt."""
+        found: TextDocument | None = self.workspace.text_documents.get(key_of(uri))
+        return found
+
     def view(self, uri: str) -> tuple[Analysis, Text, str] | None:
         """The latest analysis of a document, its current text, and its name in messages."""
-        checked = self.checked.get(uri)
-        document = self.workspace.text_documents.get(uri)
+        checked = self.checked.get(key_of(uri))
+        document = self.document(uri)
         if checked is None or document is None:
             return None
         return checked.analysis, Text.of(document.source, document.position_codec), checked.file
@@ -142,10 +164,10 @@ def make_server(checker: Checker | None = None, debounce: float = DEBOUNCE) -> N
     def on_completion(
         ls: NetspecServer, params: types.CompletionParams
     ) -> types.CompletionList | None:
-        document = ls.workspace.text_documents.get(params.text_document.uri)
+        document = ls.document(params.text_document.uri)
         if document is None:
             return None
-        checked = ls.checked.get(params.text_document.uri)
+        checked = ls.checked.get(key_of(params.text_document.uri))
         analysis = checked.analysis if checked else Analysis(file="")
         text = Text.of(document.source, document.position_codec)
         return complete(analysis, text, params.position)
