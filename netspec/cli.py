@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from .elaborate import MAX_LAYERS
-from .errors import NetspecError, PluginFailure, clip
+from .errors import NetspecError, PluginFailure, clip, printable
 from .files import output_problem, shorten, write_bytes_atomic
 from .source import parse_value, show
 
@@ -443,7 +443,7 @@ def _build(args: argparse.Namespace) -> int:
 
 
 def _render(args: argparse.Namespace) -> int:
-    from .diagram import GraphvizMissing, render_dot, to_dot
+    from .diagram import NoPicture, render_dot, to_dot
 
     output = _output(args.output)
     fmt = args.format or (output.suffix.lstrip(".") if output is not None else "svg")
@@ -459,14 +459,16 @@ def _render(args: argparse.Namespace) -> int:
     )
     try:
         data = render_dot(source, fmt)
-    except GraphvizMissing as e:
+    except NoPicture as e:  # dot missing, failing or out of time: the DOT text is kept
         fallback = output.with_suffix(".dot")
         _refuse_overwriting_spec(fallback, spec)
         write_bytes_atomic(fallback, source.encode())
-        print(f"netspec render: wrote {fallback} instead of {output}. {e}", file=sys.stderr)
+        said = f"wrote {_shown(fallback)} instead of {_shown(output)}. {printable(str(e))}"
+        hint = f"\nhint: {e.hint}" if e.hint else ""
+        print(f"netspec render: {said}{hint}", file=sys.stderr)
         return EXIT_INCOMPLETE  # a Makefile that wanted the picture must notice
     write_bytes_atomic(output, data)
-    print(f"{spec.file}: wrote {output}")
+    print(f"{_shown(spec.file)}: wrote {_shown(output)}")
     return 0
 
 
@@ -608,6 +610,12 @@ def _schema(args: argparse.Namespace) -> int:
     else:
         write_bytes_atomic(output, text.encode())
     return 0
+
+
+def _shown(value: object) -> str:
+    """A file name (or any value a user gave) as the command echoes it: one line, its control
+    characters escaped (``x\\n.yaml``), so that it can forge no line of output."""
+    return printable(str(value))
 
 
 def _refuse_overwriting_spec(output: Path, spec: Any) -> None:

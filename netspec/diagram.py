@@ -27,6 +27,7 @@ import graphviz
 
 from .dataflow import Dataflow
 from .ir import Checked, Family, Port, Value
+from .program import ProgramFailed, run_program
 from .report import human
 
 #: fill colours by layer family (a colour-blind-safe pastel set)
@@ -67,10 +68,35 @@ INSTALL_HINT = (
     "Graphviz's `dot` program was not found: install Graphviz "
     "(apt-get install graphviz, brew install graphviz, or graphviz.org/download)"
 )
+#: dot's deadline: this many seconds, plus :data:`DOT_SECONDS_PER_LINE` for each line of the
+#: DOT text (a node, an edge or an attribute a line). The bundled specs, every layer drawn
+#: (densenet121: 1,126 lines), take 0.2 s or less, 100 times under it; a drawing dot's layout
+#: cannot finish in reasonable time (200 layers each adding to one far back: over 120 s) stops
+#: after 10 to 20 s
+DOT_SECONDS = 10.0
+DOT_SECONDS_PER_LINE = 0.01
 
 
-class GraphvizMissing(Exception):
+class NoPicture(Exception):
+    """Graphviz made no picture: its ``dot`` is missing, failed, or ran out of time."""
+
+    #: what to do about it
+    hint = ""
+
+    def note(self) -> str:
+        """What a notebook shows in the picture's place."""
+        return f"no diagram: {self}; the per-layer table is below"
+
+
+class GraphvizMissing(NoPicture):
     """The ``dot`` program is not installed."""
+
+    def note(self) -> str:
+        return f"{self}, then show the spec again to see its diagram"
+
+
+class GraphvizFailed(NoPicture):
+    """``dot`` could not be run, failed, was killed or did not finish by its deadline."""
 
 
 def to_dot(root: Checked, title: str, depth: int | None = None, rankdir: str = "TB") -> str:
@@ -151,13 +177,38 @@ def _count(nodes: list[Checked], depth: int) -> int:
 
 
 def render_dot(source: str, fmt: str) -> bytes:
-    """Run Graphviz's ``dot`` on DOT source; ``fmt`` is svg, png or pdf."""
+    """Run Graphviz's ``dot`` on DOT source; ``fmt`` is svg, png or pdf.
+
+    ``dot`` runs at most :func:`dot_deadline` seconds; when it is missing, fails or runs out of
+    time, a :class:`NoPicture` says so.
+    """
     if fmt == "dot":
         return source.encode()
-    if shutil.which("dot") is None:
+    program = shutil.which("dot")
+    if program is None:
         raise GraphvizMissing(INSTALL_HINT)
-    data: bytes = graphviz.Source(source).pipe(format=fmt)
-    return data
+    seconds = dot_deadline(source)
+    try:  # the path found: on a failure to start it, no other dot further on PATH is tried
+        return run_program([program, f"-T{fmt}"], source.encode(), seconds, "Graphviz's dot")
+    except ProgramFailed as e:
+        failed = GraphvizFailed(str(e))
+        if e.timed_out:
+            lines = source.count("\n")
+            failed = GraphvizFailed(
+                f"{e} (the limit for a graph of {lines:,} lines), and was stopped"
+            )
+            failed.hint = "draw fewer nodes: --depth 1, or leave out --expand"
+        elif not e.started:
+            failed.hint = f"check that `{program} -V` runs, or reinstall Graphviz"
+        else:
+            failed.hint = "draw fewer nodes (--depth 1), or the .dot file with another Graphviz"
+        raise failed from e
+
+
+def dot_deadline(source: str) -> float:
+    """The seconds ``dot`` may take to lay out ``source``: :data:`DOT_SECONDS` plus
+    :data:`DOT_SECONDS_PER_LINE` a line."""
+    return DOT_SECONDS + DOT_SECONDS_PER_LINE * source.count("\n")
 
 
 class _Drawer:

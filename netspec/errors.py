@@ -13,6 +13,7 @@ Only the CLI prints them; everything else raises.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -57,6 +58,24 @@ class Diagnostic:
             lines.append(f"{number:>6} | {text}")
             lines.append(f"{'':>6} | {' ' * (col - 1)}^")
         return "\n".join(lines)
+
+
+#: What a message never shows as it is: C0 and C1 control characters (a newline, an escape
+#: sequence that recolours or moves a terminal's cursor, a carriage return), DEL, the line and
+#: paragraph separators that ``str.splitlines`` breaks at, and the bidirectional overrides that
+#: make text read in another order than it is
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: str, keep: str = "") -> str:
+    r"""``text`` with its control characters escaped as Python's ``repr`` writes them, so that a
+    value a user gave can never start a line of its own, recolour a terminal or forge output;
+    characters in ``keep`` (a newline, for text of several lines) stay as they are.
+
+    >>> printable("x\nnet.yaml: ok\x1b[31m")
+    'x\\nnet.yaml: ok\\x1b[31m'
+    """
+    return _CONTROL.sub(lambda m: m[0] if m[0] in keep else repr(m[0])[1:-1], text)
 
 
 #: The widest line of a message, and of a quoted source line: a 16 MB line is not echoed.

@@ -65,7 +65,8 @@ def spec_html(
     no_svg: str = "",
 ) -> str:
     """A spec as Jupyter shows it: title, shapes and totals, the diagram (``svg``; where there
-    is none, the text ``no_svg`` says why), and the per-layer table under a ``<details>``."""
+    is none, the text ``no_svg`` says why), and the per-layer table under a ``<details>``,
+    open where there is no diagram."""
     facts = [
         *(_fact("input" if len(inputs) == 1 else f"input {n}", str(s)) for n, s in inputs.items()),
         *(
@@ -80,12 +81,13 @@ def spec_html(
         head += f": {escape(description)}"
     picture = _inline_svg(svg) if svg is not None else f"<p><em>{escape(no_svg)}</em></p>"
     layers = len(checked.walk()) - 1
+    details = "<details>" if svg is not None else "<details open>"  # no picture: the table
     return (
         '<div class="netspec-spec">\n'
         f"<p>{head}</p>\n"
         f'<table class="netspec-facts">\n{"".join(facts)}</table>\n'
         f"{picture}\n"
-        f"<details><summary>per-layer table ({layers:,} layers)</summary>\n"
+        f"{details}<summary>per-layer table ({layers:,} layers)</summary>\n"
         f"{table_html(checked)}\n</details>\n</div>"
     )
 

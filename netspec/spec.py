@@ -169,15 +169,15 @@ class Spec:
 
         Notebook front ends show the HTML (they rank it above SVG), which therefore holds
         the diagram too; the SVG alone serves what takes images only (nbconvert to PDF)."""
-        from .diagram import GraphvizMissing
+        from .diagram import NoPicture
         from .notebook import spec_html
 
         svg: str | None = None
         no_svg = ""
         try:
             svg = self.diagram("svg").decode()
-        except GraphvizMissing as e:
-            no_svg = f"{e}, then show the spec again to see its diagram"
+        except NoPicture as e:  # dot missing, failing or out of time: the table instead
+            no_svg = e.note()
         html = spec_html(
             self.title,
             self.description,
@@ -204,13 +204,16 @@ class Spec:
 
     def memory(self, batch: int = 1) -> int:
         """Bytes a built module needs for its weights and buffers and one forward pass: every
-        layer's output, and the largest scratch one layer allocates (a padded copy, patches)."""
+        layer's output, and the largest scratch one layer allocates as torch's CPU kernels do (a
+        copy for reflect, replicate or circular padding but none for zeros, oneDNN's reordered
+        copies, a max pool's indices)."""
         _need_count(self.file, "batch", batch)
         from .summary import BYTES_PER_VALUE, activation_values, scratch_values
 
         values = self.checked.params + self.checked.buffers
         inputs = sum(s.numel for s in self.program.inputs.values())
-        values += (activation_values(self.checked) + scratch_values(self.checked) + inputs) * batch
+        values += (activation_values(self.checked) + inputs) * batch
+        values += scratch_values(self.checked, batch)
         return values * BYTES_PER_VALUE
 
     def build(

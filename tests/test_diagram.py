@@ -10,6 +10,7 @@ import re
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from conftest import BUNDLED, FIXTURES, ROOT, ZOO, imported_modules, imports_torch, netspec
@@ -327,3 +328,118 @@ def test_merge_nodes_cannot_collide_with_layers_named_add():
     # the layers named add and the + nodes of the additions are different nodes
     assert '"a.add" [label=<<table' in dot and '"a/add" [label="+"' in dot
     assert '"b.add" -> "b/add"' in dot and '"b/add" -> "b/add"' not in dot
+
+
+# Graphviz's dot under a deadline: a fake dot on PATH says what dot does (sleeps past any
+# deadline, fails, cannot be run), so that no test depends on how fast a machine draws
+
+
+@pytest.fixture
+def fake_dot(tmp_path, monkeypatch):
+    """``fake_dot(script)``: a program called dot, first on PATH, running the shell ``script``."""
+
+    def make(script: str, mode: int = 0o755) -> None:
+        folder = tmp_path / "fake-bin"
+        folder.mkdir(exist_ok=True)
+        program = folder / "dot"
+        program.write_text(script)
+        program.chmod(mode)
+        monkeypatch.setenv("PATH", f"{folder}{os.pathsep}{os.environ['PATH']}")
+
+    return make
+
+
+def _render_in_process(tmp_path, capsys, *args: str) -> tuple[int, str, str]:
+    from netspec.cli import main
+
+    code = main(["render", "lenet", "-o", str(tmp_path / "lenet.svg"), *args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def _gone(pid: int) -> bool:
+    """Whether process ``pid`` has ended (gone, or a zombie nobody reaped yet)."""
+    try:
+        state = (Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split() or ["X"])[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return True
+    return state in ("Z", "X")
+
+
+def test_dot_past_its_deadline_is_killed_with_its_children(tmp_path, capsys, fake_dot, monkeypatch):
+    """A dot that never ends is stopped at its deadline, its whole process group with it (a
+    child of dot that holds the pipes open included), and render keeps the .dot, exit 3."""
+    from netspec import diagram
+
+    pids = tmp_path / "pids"
+    fake_dot(f"#!/bin/sh\nsleep 300 &\necho $! $$ > {pids}\nsleep 300\n")
+    monkeypatch.setattr(diagram, "DOT_SECONDS", 0.3)
+    monkeypatch.setattr(diagram, "DOT_SECONDS_PER_LINE", 0.0)
+    code, out, err = _render_in_process(tmp_path, capsys)
+    assert code == 3 and out == ""
+    assert err == (
+        f"netspec render: wrote {tmp_path / 'lenet.dot'} instead of {tmp_path / 'lenet.svg'}. "
+        "Graphviz's dot did not finish within 0.3 s (the limit for a graph of 40 lines), and "
+        "was stopped\nhint: draw fewer nodes: --depth 1, or leave out --expand\n"
+    )
+    assert (tmp_path / "lenet.dot").read_text() == ns.load("lenet").to_dot()
+    assert not (tmp_path / "lenet.svg").exists()
+    assert all(_gone(int(pid)) for pid in pids.read_text().split())
+
+
+def test_the_deadline_grows_with_the_graph():
+    from netspec.diagram import DOT_SECONDS, DOT_SECONDS_PER_LINE, dot_deadline
+
+    small, big = ns.load("lenet").to_dot(), ns.load("googlenet").to_dot(depth=99)
+    assert dot_deadline(small) == DOT_SECONDS + DOT_SECONDS_PER_LINE * small.count("\n")
+    assert dot_deadline(big) > dot_deadline(small) >= DOT_SECONDS
+
+
+@pytest.mark.parametrize(
+    ("script", "said"),
+    [
+        (  # what dot says of an edge too long for it, with a terminal escape and two lines
+            "#!/bin/sh\necho 'Error: trouble in init_rank\x1b[31m' >&2\necho 'line 2' >&2\n"
+            "exit 1\n",
+            "Graphviz's dot failed (exit status 1): Error: trouble in init_rank\\x1b[31m\\nline 2",
+        ),
+        ("#!/bin/sh\nkill -9 $$\n", "Graphviz's dot was killed (signal SIGKILL)"),
+        ("#!/bin/sh\nexit 2\n", "Graphviz's dot failed (exit status 2) and said nothing"),
+        (
+            "#!/nonexistent/interpreter\n",
+            "Graphviz's dot could not be run: No such file or directory",
+        ),
+        ("\x7fELF not really\n", "Graphviz's dot could not be run: Exec format error"),
+    ],
+    ids=["fails", "killed", "silent", "bad_interpreter", "not_a_program"],
+)
+def test_a_failing_dot_is_a_message_not_a_traceback(tmp_path, capsys, fake_dot, script, said):
+    fake_dot(script)
+    code, out, err = _render_in_process(tmp_path, capsys)
+    assert code == 3 and out == ""
+    head = f"netspec render: wrote {tmp_path / 'lenet.dot'} instead of {tmp_path / 'lenet.svg'}. "
+    assert err.startswith(head + said), err
+    assert "Traceback" not in err and len(err.splitlines()) == 2  # the message and a hint
+    assert (tmp_path / "lenet.dot").read_text() == ns.load("lenet").to_dot()
+
+
+def test_a_failing_dot_says_little_of_a_long_complaint(tmp_path, capsys, fake_dot):
+    fake_dot("#!/bin/sh\nhead -c 100000 /dev/zero | tr '\\0' x >&2\nexit 1\n")
+    code, _, err = _render_in_process(tmp_path, capsys)
+    assert code == 3 and len(err) < 1000 and err.count("x") < 400
+
+
+def test_render_dot_raises_no_picture_the_api_can_catch(fake_dot):
+    from netspec.diagram import GraphvizFailed, NoPicture
+
+    fake_dot("#!/bin/sh\nexit 1\n")
+    with pytest.raises(GraphvizFailed) as raised:
+        render_dot(ns.load("lenet").to_dot(), "svg")
+    assert isinstance(raised.value, NoPicture)
+
+
+@pytest.mark.usefixtures("dot_program")
+def test_render_with_the_real_dot_under_its_deadline(tmp_path, capsys):
+    code, _, err = _render_in_process(tmp_path, capsys, "--expand")
+    assert (code, err) == (0, "")
+    assert (tmp_path / "lenet.svg").read_bytes().lstrip().startswith(b"<?xml")

@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 import sys
+from html import escape
 from pathlib import Path
 from typing import Any
 
@@ -221,3 +222,31 @@ def test_the_notebook_forms_do_not_import_torch():
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize(
+    ("script", "said"),
+    [
+        ("#!/bin/sh\necho 'Error: edge too long' >&2\nexit 1\n", "failed (exit status 1): Error"),
+        ("#!/bin/sh\nsleep 300\n", "did not finish within 0.2 s"),
+    ],
+    ids=["fails", "out_of_time"],
+)
+def test_when_dot_fails_the_spec_shows_its_table_with_a_note(tmp_path, monkeypatch, script, said):
+    """A dot that fails or runs out of time is a note where the picture would be, and the
+    per-layer table shows open, never a traceback."""
+    from netspec import diagram
+
+    folder = tmp_path / "bin"
+    folder.mkdir()
+    (folder / "dot").write_text(script)
+    (folder / "dot").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{folder}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setattr(diagram, "DOT_SECONDS", 0.2)
+    monkeypatch.setattr(diagram, "DOT_SECONDS_PER_LINE", 0.0)
+    bundle = netspec.load("lenet")._repr_mimebundle_()
+    assert "image/svg+xml" not in bundle
+    note = f"no diagram: Graphviz's dot {said}"
+    assert note in bundle["text/plain"] and escape(note) in bundle["text/html"]
+    assert "the per-layer table is below" in bundle["text/html"]
+    assert "<details open>" in bundle["text/html"] and "<svg" not in bundle["text/html"]
