@@ -404,9 +404,10 @@ class Kind:
     def module(self, opts: Any, input: Shape, output: Shape) -> nn.Module:
         raise NotImplementedError(f"{type(self).__name__} must implement module() or build()")
 
-    def scratch(self, opts: Any, input: Shape, output: Shape) -> int:
-        """Values a leaf's forward allocates besides its output and frees after it (a padded
-        copy of the input, a convolution's unfolded patches), per sample: for the memory guard."""
+    def scratch(self, opts: Any, input: Shape, output: Shape, batch: int) -> int:
+        """Values a leaf's forward allocates for a batch besides its output, freed after it
+        (a padded copy of the input, a convolution's reordered copies or unfolded patches, a
+        max pool's indices), as torch's CPU kernels allocate them: for the memory guard."""
         return 0
 
     def describe(self, opts: Any) -> str:

@@ -182,12 +182,12 @@ def activation_values(checked: Checked) -> int:
     return sum(c.output.numel for c in checked.walk() if not c.children)
 
 
-def scratch_values(checked: Checked) -> int:
-    """The largest scratch one layer allocates for one sample (freed before the next layer runs):
-    a padded copy of its input, a convolution's unfolded patches."""
+def scratch_values(checked: Checked, batch: int) -> int:
+    """The largest scratch one layer allocates for a batch (freed before the next layer runs):
+    a padded copy of its input, a convolution's reordered copies, a max pool's indices."""
     return max(
         (
-            c.node.kind.scratch(c.node.opts, c.input, c.output)
+            c.node.kind.scratch(c.node.opts, c.input, c.output, batch)
             for c in checked.walk()
             if not c.children
         ),

@@ -14,7 +14,7 @@ from ..errors import Problem
 from ..ir import Shape
 from ..registry import Cost, Family, Kind, need_rank, pair_option, register
 from ..schema import Bool, NonNegPair, Options, PosInt, PosPair
-from .conv import check_groups, describe_conv
+from .conv import aten_choice, blocked, check_groups, describe_conv, onednn_scratch
 
 if TYPE_CHECKING:
     from torch import nn
@@ -104,16 +104,30 @@ class ConvTranspose(Kind):
         # every input pixel meets every weight (the convention of fvcore and torchvision's counts)
         return Cost(Shape((opts.out, oh, ow)), params, weights * h * w)
 
-    def scratch(self, opts: ConvTransposeSpec, input: Shape, output: Shape) -> int:
-        """The patches each input pixel spreads (col2im), and the output before its cropping."""
-        h, w = input.spatial
-        kh, kw = opts.kernel
-        uncropped = (
-            output.channels
-            * (output.spatial[0] + 2 * opts.padding[0])
-            * (output.spatial[1] + 2 * opts.padding[1])
-        )
-        return (output.channels // opts.groups) * kh * kw * h * w + uncropped
+    def scratch(self, opts: ConvTransposeSpec, input: Shape, output: Shape, batch: int) -> int:
+        """What torch's CPU transposed convolution allocates besides the output. Its padding
+        crops nothing after the fact: col2im writes only the kept pixels.
+
+        oneDNN: the input and two copies of the output in channel blocks (its own, and
+        the contiguous copy torch makes of a channels-last result), the reordered weights and
+        its patches, bounded per CPU. ATen's own kernel (``slow_conv_transpose2d``, where ATen
+        does not choose oneDNN, or where output_padding reaches the stride): the batch's
+        patches, ``C_out/groups × kH × kW`` per input pixel; a grouped one also its groups'
+        outputs before their concatenation.
+        """
+        c, h, w = input.dims
+        (kh, kw), (oh, ow) = opts.kernel, output.spatial
+        out, groups = opts.out, opts.groups
+        patches = batch * (out // groups) * kh * kw * h * w
+        native = patches + (batch * out * oh * ow if groups > 1 else 0)
+        if any(e >= s for e, s in zip(opts.output_padding, opts.stride, strict=True)):
+            return native  # ATen's is_output_padding_big: never oneDNN
+        weights = blocked(out) * blocked(c) * kh * kw // groups
+        # the output twice: oneDNN's and the contiguous copy of it
+        onednn = onednn_scratch(batch, (c, h, w), output.dims, weights, patches * groups)
+        onednn += batch * blocked(out) * oh * ow
+        plain_1x1 = (kh, kw) == (1, 1) and opts.stride == (1, 1) and opts.dilation == (1, 1)
+        return aten_choice(onednn, native, batch, batch * c * h * w, (kh, kw), groups, plain_1x1)
 
     def module(self, opts: ConvTransposeSpec, input: Shape, output: Shape) -> nn.Module:
         from torch import nn

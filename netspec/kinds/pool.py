@@ -123,6 +123,12 @@ class Pool(Kind):
         ow = pool_output(w, kw, sw, pw, opts.ceil_mode, "width")
         return Cost(Shape((c, oh, ow)))
 
+    def scratch(self, opts: PoolSpec, input: Shape, output: Shape, batch: int) -> int:
+        """A max pool (fixed, adaptive or global) keeps the int64 index of each maximum even
+        without gradients (ATen's max_pool2d calls max_pool2d_with_indices): two float32
+        values' worth per output value. Padding is never materialised: the kernels skip it."""
+        return 2 * batch * output.numel if opts.mode is PoolMode.MAX else 0
+
     def module(self, opts: PoolSpec, input: Shape, output: Shape) -> nn.Module:
         from torch import nn
 

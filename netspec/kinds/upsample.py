@@ -121,6 +121,10 @@ class Upsample(Kind):
         sh, sw = opts.scale
         return Cost(Shape((c, math.floor(h * sh), math.floor(w * sw))))
 
+    def scratch(self, opts: UpsampleSpec, input: Shape, output: Shape, batch: int) -> int:
+        """torch's CPU interpolation makes contiguous copies of its input and of its result."""
+        return batch * (input.numel + output.numel)
+
     def module(self, opts: UpsampleSpec, input: Shape, output: Shape) -> nn.Module:
         from torch import nn
 
