@@ -178,12 +178,11 @@ CASES = [
         message="building this network needs about",
         torch=True,
     ),
-    Case(
+    # zero padding is never materialised (torch's kernels skip it): built in about 16 MB
+    _builds(
         "zero_padding_memory",
-        ("build", NET),
-        _net("  - conv: {out: 1, kernel: 3, stride: 10000, padding: 30000}\n", "[1, 1000, 1000]"),
-        message="building this network needs about",
-        torch=True,
+        "  - conv: {out: 1, kernel: 3, stride: 10000, padding: 30000}\n",
+        "[1, 1000, 1000]",
     ),
     # names the code torch generates cannot carry
     *_refused("layer_named_self", GRAPH.replace("NAME", "self"), '"self" names the module itself'),
