@@ -17,7 +17,7 @@ import sys
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from .elaborate import MAX_LAYERS
 from .errors import NetspecError, PluginFailure, clip, printable
@@ -51,10 +51,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(e.format(), file=sys.stderr)
         return EXIT_SPEC_ERROR
     except Misuse as e:
-        print(f"netspec {args.command}: error: {e}", file=sys.stderr)
+        print(f"netspec {args.command}: error: {_shown(e)}", file=sys.stderr)
         return EXIT_MISUSE
     except PluginFailure as e:  # where no pass could give it a layer's position
-        print(f"netspec {args.command}: error: {e.message}\nhint: {e.hint}", file=sys.stderr)
+        print(
+            f"netspec {args.command}: error: {_shown(e.message)}\nhint: {_shown(e.hint)}",
+            file=sys.stderr,
+        )
         return EXIT_SPEC_ERROR
     except KeyboardInterrupt:
         return 128 + signal.SIGINT
@@ -83,8 +86,16 @@ def _terminate_by_unwinding() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse's parser, whose usage errors (``unrecognized arguments: ...``) echo what was
+    given with its control characters escaped, as every other message does."""
+
+    def error(self, message: str) -> NoReturn:
+        super().error(_shown(message))
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="netspec",
         description="Declare neural networks as YAML files: check shapes without torch, "
         "build plain PyTorch modules.",
@@ -388,7 +399,8 @@ def _check(args: argparse.Namespace) -> int:
             if is_library(doc):  # a file of blocks: checked as an import would check it
                 blocks = list(load_library(doc).exported())
                 noun = "block" if len(blocks) == 1 else "blocks"
-                print(f"{doc.file}: ok  library of {len(blocks)} {noun}: {', '.join(blocks)}")
+                listed = ", ".join(blocks)
+                print(f"{_shown(doc.file)}: ok  library of {len(blocks)} {noun}: {listed}")
                 continue
             spec = Spec(doc, overrides, args.max_layers, args.scale)
         except NetspecError as e:
@@ -397,7 +409,7 @@ def _check(args: argparse.Namespace) -> int:
             continue
         _warn(spec)
         line = summary_line(spec.title, spec.input_shapes, spec.output_shapes, spec.checked)
-        print(f"{spec.file}: ok  {line}")
+        print(f"{_shown(spec.file)}: ok  {_shown(line)}")
         if args.table:
             if spec.scales:
                 print(format_scales(spec.scales, spec.scale))
@@ -427,7 +439,7 @@ def _build(args: argparse.Namespace) -> int:
     from .build import build_and_run, save_module
 
     model, _ = build_and_run(spec, args.meta, int(args.max_memory * 1e9), args.seed)
-    print(f"{spec.title}: built from {spec.file}")
+    print(f"{spec.title}: built from {_shown(spec.file)}")
     for name, shape in spec.input_shapes.items():
         print(f"  input   {shape}" + (f"  {name}" if len(spec.input_shapes) > 1 else ""))
     device = " of meta tensors" if args.meta else ""
@@ -438,7 +450,7 @@ def _build(args: argparse.Namespace) -> int:
     print(f"  MACs    {spec.macs:,}")
     if output is not None:
         save_module(model, spec, output)
-        print(f"  saved   {output}")
+        print(f"  saved   {_shown(output)}")
     return 0
 
 
@@ -526,7 +538,7 @@ def _new(args: argparse.Namespace) -> int:
     doc.location = output.resolve()  # relative imports as they will be read from there
     Spec(doc)  # what is written must check
     write_bytes_atomic(output, text.encode())
-    print(f"wrote {output}; next: netspec check {output} --table")
+    print(f"wrote {_shown(output)}; next: netspec check {_shown(output)} --table")
     return 0
 
 

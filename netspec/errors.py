@@ -46,17 +46,22 @@ class Diagnostic:
         return (self.file, self.pos.line, self.pos.col)
 
     def format(self) -> str:
-        where = self.file if self.pos is None else f"{self.file}:{self.pos.line}:{self.pos.col}"
-        lines = [f"{where}: {self.severity}: {self.message}"]
-        lines.extend(f"note: {note}" for note in self.notes)
+        """The diagnostic as the command line prints it. Each part is one line, whatever it
+        quotes: a value a user gave (a name, a file, a scale) has its control characters
+        escaped (:func:`printable`), so that it can neither start a line nor forge one."""
+        file = printable(self.file)
+        where = file if self.pos is None else f"{file}:{self.pos.line}:{self.pos.col}"
+        lines = [f"{where}: {self.severity}: {printable(self.message)}"]
+        lines.extend(f"note: {printable(note)}" for note in self.notes)
         if self.hint:
-            lines.append(f"hint: {self.hint}")
-        lines = [clip(line, MAX_LINE) for text in lines for line in text.splitlines() or [""]]
+            lines.append(f"hint: {printable(self.hint)}")
+        lines = [clip(line, MAX_LINE) for line in lines]
         if self.pos is not None and self.source_line:
             number = str(self.pos.line)
             text, col = _window(self.source_line.rstrip("\r\n").expandtabs(1), self.pos.col)
-            lines.append(f"{number:>6} | {text}")
-            lines.append(f"{'':>6} | {' ' * (col - 1)}^")
+            before = printable(text[: col - 1])  # the caret stays under its character
+            lines.append(f"{number:>6} | {before}{printable(text[col - 1 :])}")
+            lines.append(f"{'':>6} | {' ' * len(before)}^")
         return "\n".join(lines)
 
 

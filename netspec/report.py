@@ -11,6 +11,7 @@ import json
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from .errors import printable
 from .ir import Checked, Shape
 
 if TYPE_CHECKING:
@@ -86,7 +87,7 @@ def _yaml(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, list):
         return "[" + ", ".join(_yaml(v) for v in value) + "]"
-    return str(value)
+    return printable(str(value))  # text of a spec's own: one line, escaped
 
 
 #: the per-layer table's columns; the last two are numbers (right-aligned)
@@ -99,7 +100,16 @@ def table_rows(checked: Checked) -> list[tuple[int, list[str]]]:
     rows = [(0, ["(input)", "", str(checked.input), "", ""])]
     for c in checked.walk()[1:]:
         rows.append(
-            (c.depth - 1, [c.path, c.text(), str(c.output), f"{c.params:,}", f"{c.macs:,}"])
+            (
+                c.depth - 1,
+                [
+                    printable(c.path),
+                    printable(c.text()),
+                    str(c.output),
+                    f"{c.params:,}",
+                    f"{c.macs:,}",
+                ],
+            )
         )
     rows.append((0, ["total", "", str(checked.output), f"{checked.params:,}", f"{checked.macs:,}"]))
     return rows
@@ -153,7 +163,8 @@ def summary_columns(s: SummaryData) -> list[str]:
 
 def summary_cells(s: SummaryData, r: Row) -> list[str]:
     """One row of a summary under :func:`summary_columns` (the path without indentation)."""
-    cells = [r.path, r.module, r.layer, _dims(r.output), f"{r.params:,}", f"{r.macs:,}"]
+    names = [printable(r.path), printable(r.module), printable(r.layer)]  # one line a row
+    cells = [*names, _dims(r.output), f"{r.params:,}", f"{r.macs:,}"]
     return [*cells, f"{r.mult_adds or 0:,}"] if s.source == "torchinfo" else cells
 
 

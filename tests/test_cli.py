@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -190,3 +191,88 @@ def test_saving_a_graph_as_torchscript_prints_nothing_but_the_report(tmp_path):
     run = netspec("build", "torchvision/resnet50_fpn", "-o", str(out))
     assert run.code == 0 and run.err == "", run.err
     assert torch.jit.load(str(out)) is not None
+
+
+# echoes: whatever a user gives (a scale, a file name, a --set key, a plugin, an output path) is
+# echoed with its control characters escaped, so that it can forge no line and recolour nothing
+
+#: a value that, echoed raw, would end the line, forge netspec's "ok" and turn the terminal red
+EVIL = "x\nnet.yaml: ok  forged\x1b[31m\r"
+EVIL_SHOWN = "x\\nnet.yaml: ok  forged\\x1b[31m\\r"
+ECHO_NET = "name: net\ninput: [3]\nparams: {w: 1}\nscales: {n: {w: 1}}\nlayers: [relu]\n"
+CONTROL = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "stream"),
+    [
+        (("check", "net.yaml", "--scale", EVIL), 1, "err"),
+        (("check", "net.yaml", "--set", f"{EVIL}=1"), 1, "err"),
+        (("check", "net.yaml", "--set", f"w={EVIL}"), 2, "err"),
+        (("check", f"{EVIL}.yaml"), 1, "err"),
+        (("check", "evil.yaml"), 0, "out"),
+        (("check", "net.yaml", "--plugin", EVIL), 2, "err"),
+        (("check", "net.yaml", f"--{EVIL.replace(' ', '')}"), 2, "err"),
+        (("render", "net.yaml", "--format", "dot", "-o", f"{EVIL}.dot"), 0, "out"),
+        (("summary", "--static", "net.yaml", "-o", f"no/{EVIL}.json"), 2, "err"),
+        (("new", "fresh", "-o", f"{EVIL}.yaml"), 0, "out"),
+    ],
+    ids=[
+        "scale",
+        "set_key",
+        "set_value",
+        "file",
+        "file_that_checks",
+        "plugin",
+        "option",
+        "render_output",
+        "summary_output",
+        "new_output",
+    ],
+)
+def test_echoed_values_are_escaped(tmp_path, monkeypatch, capsys, args, code, stream):
+    from netspec.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "net.yaml").write_text(ECHO_NET)
+    (tmp_path / "evil.yaml").symlink_to("net.yaml")
+    args = tuple(a.replace("evil.yaml", f"{EVIL}.yaml") for a in args)
+    if args[1] == f"{EVIL}.yaml" and code == 0:
+        (tmp_path / f"{EVIL}.yaml").write_text(ECHO_NET)
+    try:
+        got = main(list(args))
+    except SystemExit as e:  # argparse's own errors
+        got = e.code
+    out, err = capsys.readouterr()
+    assert got == code, err
+    for text in (out, err):
+        assert not CONTROL.search(text), text
+        assert not any(line.startswith("net.yaml: ok  forged") for line in text.splitlines())
+    shown = EVIL_SHOWN.replace(" ", "") if "--x" in args[-1] else EVIL_SHOWN
+    assert shown.removesuffix("\\r") in (out if stream == "out" else err)
+
+
+def test_the_scale_message_escapes_the_scale(tmp_path, monkeypatch, capsys):
+    from netspec.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "net.yaml").write_text(ECHO_NET)
+    assert main(["check", "net.yaml", "--scale", EVIL]) == 1
+    assert capsys.readouterr().err.splitlines()[:2] == [
+        f'net.yaml:4:1: error: scale "{EVIL_SHOWN}" is not one of the spec\'s scales',
+        "hint: the scales are n: --scale n",
+    ]
+
+
+def test_the_table_escapes_what_the_spec_writes(tmp_path, monkeypatch, capsys):
+    """A param's text value with a newline and an escape (YAML's "\\n", "\\e") stays on its
+    row of `check --table`."""
+    from netspec.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    spec = ECHO_NET.replace("{w: 1}", '{w: 1, tag: "a\\nnet.yaml: ok  forged\\e[31m"}')
+    (tmp_path / "net.yaml").write_text(spec)
+    assert main(["check", "net.yaml", "--table"]) == 0
+    out = capsys.readouterr().out
+    assert not CONTROL.search(out)
+    assert "params: w=1, tag=a\\nnet.yaml: ok  forged\\x1b[31m\n" in out
