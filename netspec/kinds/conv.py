@@ -104,6 +104,67 @@ def check_padding_mode(opts: ConvSpec, shape: Shape) -> None:
     )
 
 
+#: oneDNN, which runs torch's float convolutions on x86, stores channels in blocks of 8 (AVX2)
+#: or 16 (AVX-512), the last block padded: its copies of an input, output or weight hold this
+#: many channels per block
+ONEDNN_BLOCK = 16
+
+#: oneDNN's unfolded patches when it computes a convolution as a matrix product come in pieces
+#: sized to a core's L2 cache (about 415 KB a thread measured on a 512 KB L2): values allowed
+#: per CPU, 2 MiB of float32, enough for an L2 of 2 MB
+ONEDNN_PATCHES_PER_CPU = 2**19
+
+#: ATen's own kernel runs a batch of one when its input has at most this many values
+#: (``ConvParams::use_mkldnn``: "for some case, native is faster")
+NATIVE_MAX_VALUES = 20480
+
+
+def blocked(channels: int) -> int:
+    """Channels as oneDNN stores them: rounded up to whole blocks."""
+    return -(-channels // ONEDNN_BLOCK) * ONEDNN_BLOCK
+
+
+def onednn_scratch(
+    batch: int,
+    size: tuple[int, int, int],
+    out_size: tuple[int, int, int],
+    weights: int,
+    patches: int,
+) -> int:
+    """oneDNN's copies for a convolution: an input of ``size`` (channels, height, width) and
+    an output of ``out_size`` in channel blocks, its ``weights`` reordered (rounded up to
+    blocks), and its unfolded patches, at most ``patches`` and what fits a core's cache per
+    CPU."""
+    (c, h, w), (out, oh, ow) = size, out_size
+    # fewer channels than a block are read as they are (its "first convolution" kernels),
+    # though perhaps reordered to channels-last
+    reordered = blocked(c) if c >= ONEDNN_BLOCK // 2 else c
+    return (
+        batch * (reordered * h * w + blocked(out) * oh * ow)
+        + weights
+        + min(patches, ONEDNN_PATCHES_PER_CPU * (os.cpu_count() or 1))
+    )
+
+
+def aten_choice(
+    onednn: int,
+    native: int,
+    batch: int,
+    input_values: int,
+    kernel: tuple[int, int],
+    groups: int,
+    plain_1x1: bool,
+) -> int:
+    """The scratch of the kernel ATen runs (``ConvParams::use_mkldnn``): ``onednn`` or
+    ``native`` (its own im2col kernel), the larger where the choice depends on the thread
+    count, which a spec cannot know (a 1×1 kernel without stride or dilation)."""
+    kh, kw = kernel
+    # its own kernel for one small sample of an ungrouped conv with a kernel of at most 3
+    if not (groups > 1 or (kh > 3 and kw > 3) or batch > 1 or input_values > NATIVE_MAX_VALUES):
+        return native
+    return max(onednn, native) if plain_1x1 and batch < 16 else onednn
+
+
 class Conv(Kind):
     name = "conv"
     Options = ConvSpec
@@ -167,7 +228,7 @@ class Conv(Kind):
         unfold = (kh, kw) != (1, 1) or opts.stride != (1, 1) or top + bottom + left + right > 0
         native = (patches if unfold else 0) + (batch * opts.out * oh * ow if groups > 1 else 0)
         weights = blocked(opts.out) * blocked(c) * kh * kw // groups
-        onednn = onednn_scratch(batch, (c, h, w), output.dims, weights, patches * groups)
+        onednn = onednn_scratch(batch, (c, h, w), (opts.out, oh, ow), weights, patches * groups)
         plain_1x1 = (kh, kw) == (1, 1) and opts.stride == (1, 1) and opts.dilation == (1, 1)
         kernel = aten_choice(onednn, native, batch, batch * c * h * w, (kh, kw), groups, plain_1x1)
         return copy + kernel
@@ -189,63 +250,6 @@ class Conv(Kind):
 
     def describe(self, opts: ConvSpec) -> str:
         return describe_conv("conv", opts.kernel, opts.stride, opts.out, opts.groups)
-
-
-#: oneDNN, which runs torch's float convolutions on x86, stores channels in blocks of 8 (AVX2)
-#: or 16 (AVX-512), the last block padded: its copies of an input, output or weight hold this
-#: many channels per block
-ONEDNN_BLOCK = 16
-
-#: oneDNN's unfolded patches when it computes a convolution as a matrix product come in pieces
-#: sized to a core's L2 cache (about 415 KB a thread measured on a 512 KB L2): values allowed
-#: per CPU, 2 MiB of float32, enough for an L2 of 2 MB
-ONEDNN_PATCHES_PER_CPU = 2**19
-
-#: ATen's own kernel runs a batch of one when its input has at most this many values
-#: (``ConvParams::use_mkldnn``: "for some case, native is faster")
-NATIVE_MAX_VALUES = 20480
-
-
-def blocked(channels: int) -> int:
-    """Channels as oneDNN stores them: rounded up to whole blocks."""
-    return -(-channels // ONEDNN_BLOCK) * ONEDNN_BLOCK
-
-
-def onednn_scratch(
-    batch: int, size: tuple[int, int], out_size: tuple[int, int], weights: int, patches: int
-) -> int:
-    """oneDNN's copies for a convolution: an input of ``size`` (channels, height, width) and
-    an output of ``out_size`` in channel blocks, its ``weights`` reordered (rounded up to
-    blocks), and its unfolded patches, at most ``patches`` and what fits a core's cache per
-    CPU."""
-    (c, h, w), (out, oh, ow) = size, out_size
-    # fewer channels than a block are read as they are (its "first convolution" kernels),
-    # though perhaps reordered to channels-last
-    reordered = blocked(c) if c >= ONEDNN_BLOCK // 2 else c
-    return (
-        batch * (reordered * h * w + blocked(out) * oh * ow)
-        + weights
-        + min(patches, ONEDNN_PATCHES_PER_CPU * (os.cpu_count() or 1))
-    )
-
-
-def aten_choice(
-    onednn: int,
-    native: int,
-    batch: int,
-    input_values: int,
-    kernel: tuple[int, int],
-    groups: int,
-    plain_1x1: bool,
-) -> int:
-    """The scratch of the kernel ATen runs (``ConvParams::use_mkldnn``): ``onednn`` or
-    ``native`` (its own im2col kernel), the larger where the choice depends on the thread
-    count, which a spec cannot know (a 1×1 kernel without stride or dilation)."""
-    kh, kw = kernel
-    # its own kernel for one small sample of an ungrouped conv with a kernel of at most 3
-    if not (groups > 1 or (kh > 3 and kw > 3) or batch > 1 or input_values > NATIVE_MAX_VALUES):
-        return native
-    return max(onednn, native) if plain_1x1 and batch < 16 else onednn
 
 
 def describe_conv(

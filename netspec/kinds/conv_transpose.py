@@ -124,7 +124,7 @@ class ConvTranspose(Kind):
             return native  # ATen's is_output_padding_big: never oneDNN
         weights = blocked(out) * blocked(c) * kh * kw // groups
         # the output twice: oneDNN's and the contiguous copy of it
-        onednn = onednn_scratch(batch, (c, h, w), output.dims, weights, patches * groups)
+        onednn = onednn_scratch(batch, (c, h, w), (out, oh, ow), weights, patches * groups)
         onednn += batch * blocked(out) * oh * ow
         plain_1x1 = (kh, kw) == (1, 1) and opts.stride == (1, 1) and opts.dilation == (1, 1)
         return aten_choice(onednn, native, batch, batch * c * h * w, (kh, kw), groups, plain_1x1)
