@@ -338,7 +338,7 @@ def parse_sets(items: Sequence[str]) -> dict[str, Any]:
             raise Misuse(
                 f"--set {clip(item, 60)!r}: the value must be a number, true/false, text or a list"
             )
-        if isinstance(value, str) and _FLOAT_TEXT.match(value):
+        if isinstance(value, str) and _FLOAT_TEXT.fullmatch(value):
             value = float(value)  # YAML 1.1 reads 1e-5 (no dot) as text
         out[name.strip()] = value
     return out
@@ -510,12 +510,12 @@ def _summary(args: argparse.Namespace) -> int:
 def _new(args: argparse.Namespace) -> int:
     from .bundled import locate
     from .files import read_spec_bytes
-    from .schema import SPEC_NAME_PATTERN
+    from .schema import is_spec_name
     from .schema_json import schema_line
     from .source import parse_source
     from .spec import Spec
 
-    if not re.match(SPEC_NAME_PATTERN, args.name) or len(args.name) > 64:
+    if not is_spec_name(args.name):  # the whole name: "mynet\n" is none
         raise Misuse(f"{args.name!r} is not a spec name: use letters, digits, _ . and -")
     output = _output(args.output) or Path(f"{args.name}.yaml")
     if output.exists():

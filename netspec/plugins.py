@@ -117,7 +117,7 @@ def load_plugin(module: str) -> list[Kind]:
             f"plugin {module!r}", "not a module name", "give it as a str: 'netspec_se'"
         )
     looks_like_file = module.endswith(".py") or "/" in module or "\\" in module
-    if looks_like_file or not _MODULE_NAME.match(module):
+    if looks_like_file or not _MODULE_NAME.fullmatch(module):  # "os\n" is no module name
         hint = "give the name `import` would take, e.g. netspec_se or my_package.layers"
         if looks_like_file:
             stem = re.split(r"[/\\]", module)[-1].removesuffix(".py")

@@ -31,6 +31,9 @@ from pydantic_core import PydanticCustomError
 
 from .expr import has_expression
 
+#: Name patterns are written for JSON Schema (ECMA-262) and pydantic (Rust's regex), where `$`
+#: is the end of the text; Python's `$` also matches before a final newline, so Python code
+#: checks a name with ``re.fullmatch`` (:func:`is_name`), never ``re.match``: "blk\n" is no name
 NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_]*$"
 SPEC_NAME_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$"
 #: A layer's name, a key in the module tree: a name, or with ``-`` too (RegNet's
@@ -140,7 +143,7 @@ def _allow_expression(
 
 def float_text(value: Any) -> Any:
     # YAML 1.1 reads 1e-5 (no dot) as text; a user means the number
-    if isinstance(value, str) and _FLOAT_TEXT.match(value):
+    if isinstance(value, str) and _FLOAT_TEXT.fullmatch(value):
         return float(value)
     return value
 
@@ -433,8 +436,13 @@ class SpecFile(BaseModel):
 
 
 def is_name(word: object) -> bool:
-    return isinstance(word, str) and bool(_NAME_RE.match(word))
+    return isinstance(word, str) and bool(_NAME_RE.fullmatch(word))
 
 
 def is_layer_name(word: object) -> bool:
-    return isinstance(word, str) and bool(re.match(LAYER_NAME_PATTERN, word))
+    return isinstance(word, str) and bool(re.fullmatch(LAYER_NAME_PATTERN, word))
+
+
+def is_spec_name(word: object) -> bool:
+    """Whether ``word`` is a spec's name (letters, digits, ``_ . -``; at most 64 characters)."""
+    return isinstance(word, str) and len(word) <= 64 and bool(re.fullmatch(SPEC_NAME_PATTERN, word))

@@ -276,3 +276,52 @@ def test_the_table_escapes_what_the_spec_writes(tmp_path, monkeypatch, capsys):
     out = capsys.readouterr().out
     assert not CONTROL.search(out)
     assert "params: w=1, tag=a\\nnet.yaml: ok  forged\\x1b[31m\n" in out
+
+
+#: each kind of name a spec gives, the name given with a trailing newline (a check with `$`
+#: took "blk\n", and the table split its row)
+NAMED = {
+    "spec": 'name: "net\\n"\ninput: [3]\nlayers: [relu]\n',
+    "block": 'name: net\ninput: [3]\nblocks: {"blk\\n": {layers: [relu]}}\nlayers: ["blk\\n"]\n',
+    "block_arg": 'name: net\ninput: [3]\nblocks: {blk: {args: {"c\\n": int}, layers: [relu]}}\n'
+    "layers: [{blk: {c: 1}}]\n",
+    "layer": 'name: net\ninput: [3]\nlayers: [{relu: {name: "lay\\n"}}]\n',
+    "tensor": 'name: net\ninput: [3]\nlayers: [{relu: {to: "t\\n"}}, {relu: {from: "t\\n"}}]\n',
+    "param": 'name: net\ninput: [3]\nparams: {"w\\n": 1}\nlayers: [relu]\n',
+    "scale": 'name: net\ninput: [3]\nparams: {w: 1}\nscales: {"s\\n": {w: 2}}\nlayers: [relu]\n',
+    "input": 'name: net\ninputs: {"x\\n": [3]}\nlayers: [relu]\n',
+    "output": 'name: net\ninput: [3]\noutputs: {"y\\n": null}\nlayers: [{relu: {to: "y\\n"}}]\n',
+    "repeat_index": 'name: net\ninput: [3]\nlayers: [{repeat: {times: 2, index: "k\\n", '
+    "body: [relu]}}]\n",
+    "residual": 'name: net\ninput: [3]\nlayers: [{residual: {name: "r\\n", body: [relu]}}]\n',
+    "library_block": 'blocks: {"blk\\n": {layers: [relu]}}\n',
+}
+
+
+@pytest.mark.parametrize("kind", NAMED)
+def test_a_name_with_a_trailing_newline_is_no_name(tmp_path, monkeypatch, capsys, kind):
+    from netspec.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "net.yaml").write_text(NAMED[kind])
+    assert main(["check", "net.yaml"]) == 1
+    out, err = capsys.readouterr()
+    assert out == "" and err.startswith("net.yaml:") and "\\n" in err.splitlines()[0], err
+
+
+def test_new_refuses_a_name_with_a_trailing_newline(tmp_path, monkeypatch, capsys):
+    from netspec.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["new", "mynet\n"]) == 2
+    assert capsys.readouterr().err == (
+        "netspec new: error: 'mynet\\n' is not a spec name: use letters, digits, _ . and -\n"
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_plugin_name_with_a_trailing_newline_is_no_module_name(capsys):
+    from netspec.cli import main
+
+    assert main(["check", "lenet", "--plugin", "os\n"]) == 2
+    assert capsys.readouterr().err.startswith("netspec check: error: plugin os\\n: not a module")
