@@ -25,6 +25,7 @@ import os
 import secrets
 import stat
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 from .errors import Diagnostic, NetspecError
@@ -104,12 +105,26 @@ def atomic_path(target: Path) -> Iterator[Path]:
         _refuse_replacing(shown, real)  # again: something may have been put there meanwhile
         os.replace(tmp, real)
     except BaseException as e:
-        if tmp:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
+        left = _remove(tmp) if tmp else ""
         if isinstance(e, OSError):
-            raise _unwritable(shown, e) from e
+            raise _unwritable(shown, e, left) from e
+        if left and isinstance(e, NetspecError):  # refused after the temporary was made
+            raise NetspecError([replace(d, notes=(*d.notes, left)) for d in e.diagnostics]) from e
         raise
+
+
+def _remove(tmp: str) -> str:
+    """Remove the temporary file ``tmp``; ``""`` once it is gone (or was never made), else a
+    note naming it. Whatever the file system answers: a read-only one refuses to unlink even a
+    name that does not exist (EROFS, not ENOENT)."""
+    try:
+        os.unlink(tmp)
+    except OSError as e:
+        if e.errno == errno.ENOENT or not os.path.lexists(tmp):
+            return ""
+        reason = e.strerror or str(e)
+        return f"the temporary file {tmp} could not be removed ({reason}): delete it"
+    return ""
 
 
 def _created(shown: str, name: str) -> bool:
@@ -136,10 +151,21 @@ def _refuse_replacing(shown: str, real: Path) -> None:
             )
 
 
-def _unwritable(shown: str, e: OSError) -> NetspecError:
+def _unwritable(shown: str, e: OSError, left: str = "") -> NetspecError:
+    """The error of a write that failed with ``e``; ``left``, a note on a temporary file that
+    could not be removed."""
     reason, hint = _WRITE_REASONS.get(e.errno or 0, (e.strerror or str(e), ""))
     kept = "an existing file is left as it was"
-    return NetspecError.plain(shown, f"cannot write: {reason}", f"{hint}; {kept}" if hint else kept)
+    return NetspecError(
+        [
+            Diagnostic(
+                shown,
+                f"cannot write: {reason}",
+                f"{hint}; {kept}" if hint else kept,
+                notes=(left,) if left else (),
+            )
+        ]
+    )
 
 
 def write_atomic(target: Path, write: Callable[[Path], None]) -> None:

@@ -322,3 +322,123 @@ def test_sigterm_during_a_real_save_leaves_no_temporary(tmp_path):
         assert out.read_text() == "old"
     else:  # it had already finished: the new file is complete
         assert code == 0 and out.stat().st_size > 1_000_000
+
+
+@pytest.fixture
+def read_only_folder(tmp_path):
+    """A folder holding an old out.json, bind-mounted read-only over itself (root in a
+    container may; elsewhere the tests skip, except in CI)."""
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    (folder / "out.json").write_text("old")
+    mounted = subprocess.run(["mount", "--bind", str(folder), str(folder)], capture_output=True)
+    if mounted.returncode == 0:
+        remount = ["mount", "-o", "remount,bind,ro", str(folder)]
+        made = subprocess.run(remount, capture_output=True)
+        if made.returncode:
+            subprocess.run(["umount", str(folder)], check=True)
+            mounted = made
+    if mounted.returncode:
+        if os.environ.get("CI"):
+            pytest.fail(f"cannot bind-mount a folder read-only: {mounted.stderr!r}")
+        pytest.skip("cannot bind-mount a folder read-only here")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", str(folder)], check=True)
+
+
+def test_summary_onto_a_read_only_file_system_is_a_message(read_only_folder, tmp_path, capsys):
+    """The temporary file cannot be made, nor removed (a read-only file system refuses even
+    that, with EROFS, not ENOENT): a message, exit 1, the old file as it was."""
+    from netspec.cli import main
+
+    spec = tmp_path / "net.yaml"
+    spec.write_text("name: net\ninput: [3]\nlayers: [relu]\n")
+    target = read_only_folder / "out.json"
+    assert main(["summary", "--static", str(spec), "-o", str(target)]) == 1
+    assert capsys.readouterr().err == (
+        f"{target}: error: cannot write: the file system is read-only\n"
+        "hint: write to another folder; an existing file is left as it was\n"
+    )
+    assert target.read_text() == "old"
+    assert [p.name for p in read_only_folder.iterdir()] == ["out.json"]
+
+
+#: how an unlink that fails says so: the OSError of each errno a file system may give
+UNLINK_ERRORS = [errno.EROFS, errno.EACCES, errno.EPERM, errno.EBUSY, errno.EIO]
+
+
+@pytest.mark.parametrize("code", UNLINK_ERRORS, ids=errno.errorcode.get)
+def test_a_temporary_that_cannot_be_made_nor_unlinked_is_a_message(tmp_path, monkeypatch, code):
+    """Creating the temporary fails, and so does unlinking the name that was never made."""
+    real_open = os.open
+
+    def refuse_open(path, *args, **kwargs):
+        if str(path).startswith(str(tmp_path)):
+            raise OSError(errno.EROFS, "Read-only file system")
+        return real_open(path, *args, **kwargs)
+
+    def refuse_unlink(path, *args, **kwargs):
+        raise OSError(code, os.strerror(code))
+
+    monkeypatch.setattr(os, "open", refuse_open)
+    monkeypatch.setattr(os, "unlink", refuse_unlink)
+    text = _error_text(lambda: write_bytes_atomic(tmp_path / "x.svg", b"<svg/>"))
+    assert text == (
+        f"{tmp_path / 'x.svg'}: error: cannot write: the file system is read-only\n"
+        "hint: write to another folder; an existing file is left as it was"
+    )
+
+
+@pytest.mark.parametrize("code", UNLINK_ERRORS, ids=errno.errorcode.get)
+def test_a_temporary_left_behind_is_named_in_the_message(tmp_path, monkeypatch, code):
+    """The write fails (a full disk), and the temporary it made cannot be removed: the
+    message says so, and names it, so that it can be removed by hand."""
+    target = tmp_path / "out.json"
+    target.write_text("old")
+
+    def full(self, data):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    def refuse_unlink(path, *args, **kwargs):
+        raise OSError(code, os.strerror(code))
+
+    monkeypatch.setattr(Path, "write_bytes", full)
+    monkeypatch.setattr(os, "unlink", refuse_unlink)
+    text = _error_text(lambda: write_bytes_atomic(target, b"new"))
+    monkeypatch.undo()
+    left = [p for p in tmp_path.iterdir() if p.name != "out.json"]
+    assert len(left) == 1 and left[0].name.startswith(".out.json.")
+    assert text == (
+        f"{target}: error: cannot write: no space left on the device\n"
+        f"note: the temporary file {left[0]} could not be removed "
+        f"({os.strerror(code)}): delete it\n"
+        "hint: free some space, or write to another folder; an existing file is left as it was"
+    )
+    assert target.read_text() == "old"
+
+
+@pytest.mark.parametrize(
+    ("step", "code", "reason"),
+    [
+        ("chmod", errno.EPERM, "permission denied"),
+        ("replace", errno.EXDEV, os.strerror(errno.EXDEV)),
+        ("replace", errno.EIO, os.strerror(errno.EIO)),
+        ("replace", errno.EBUSY, os.strerror(errno.EBUSY)),
+    ],
+)
+def test_any_failing_step_is_a_message_and_leaves_nothing(
+    tmp_path, monkeypatch, step, code, reason
+):
+    target = tmp_path / "out.json"
+    target.write_text("old")
+
+    def fail(*args, **kwargs):
+        raise OSError(code, os.strerror(code))
+
+    monkeypatch.setattr(os, step, fail)
+    text = _error_text(lambda: write_bytes_atomic(target, b"new"))
+    assert text.startswith(f"{target}: error: cannot write: {reason}\n"), text
+    assert target.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.json"]
