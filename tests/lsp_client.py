@@ -17,6 +17,11 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def frame(body: bytes) -> bytes:
+    """``body`` with the header the base protocol puts before it."""
+    return b"Content-Length: %d\r\n\r\n" % len(body) + body
+
+
 class Client:
     def __init__(self, *flags: str, cwd: Path = ROOT, command: list[str] | None = None) -> None:
         """``python *flags -m netspec lsp``, or the server that ``command`` starts."""
@@ -32,6 +37,7 @@ class Client:
         )
         self.messages: queue.Queue[dict[str, Any]] = queue.Queue()
         self.notifications: list[dict[str, Any]] = []
+        self.responses: list[dict[str, Any]] = []
         self.stderr: list[str] = []
         self.next_id = 0
         self.capabilities = {}
@@ -61,11 +67,26 @@ class Client:
             self.stderr.append(line.decode(errors="replace"))
 
     def send(self, message: dict[str, Any]) -> None:
-        body = json.dumps({"jsonrpc": "2.0", **message}).encode()
+        self.send_bytes(frame(json.dumps({"jsonrpc": "2.0", **message}).encode()))
+
+    def send_bytes(self, data: bytes) -> None:
+        """Bytes as they are: a frame, part of one, or anything else."""
         stdin = self.process.stdin
         assert stdin is not None
-        stdin.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+        stdin.write(data)
         stdin.flush()
+
+    def response(self, ident: Any, timeout: float = 10.0) -> dict[str, Any]:
+        """The whole response to request ``ident`` (None: the next error without an id)."""
+        for i, seen in enumerate(self.responses):
+            if seen.get("id") == ident:
+                return self.responses.pop(i)
+        return self._wait(lambda m: "method" not in m and m.get("id") == ident, timeout)
+
+    def peak_memory(self) -> int:
+        """The server process's peak resident memory so far, in bytes (Linux)."""
+        status = Path(f"/proc/{self.process.pid}/status").read_text()
+        return int(status.split("VmHWM:")[1].split()[0]) * 1024
 
     def notify(self, method: str, params: Any) -> None:
         self.send({"method": method, "params": params})
@@ -94,6 +115,8 @@ class Client:
                 self.notifications.append(message)
             elif "method" in message:  # a request of the server's: say nothing to it
                 self.send({"id": message["id"], "result": None})
+            else:  # a response awaited later (an error without an id)
+                self.responses.append(message)
 
     def diagnostics(self, uri: str, version: int | None = None, timeout: float = 15.0) -> Any:
         """The next diagnostics published for ``uri`` (for ``version``, where given)."""

@@ -3,6 +3,7 @@ diagnostics compared with what ``netspec.load`` raises for the same text."""
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -12,10 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from lsp_client import ROOT, Client
+from lsp_client import ROOT, Client, frame
 
 import netspec
+from netspec.files import MAX_FILE_BYTES
 from netspec.imports import is_library, load_library
+from netspec.lsp.framing import MAX_MESSAGE_BYTES
+from netspec.lsp.markdown import text as md
 from netspec.source import read_source
 
 pytest.importorskip("pygls")
@@ -203,16 +207,16 @@ def test_hover_layer_block_and_param(client: Client) -> None:
     value = client.at("hover", path.as_uri(), row, lines[row].index("conv:") + 1)["contents"]
     value = value["value"]
     conv = layers["stage2.0.body.conv1"]
-    assert f"`stage2.0.body.conv1`: {conv.text()}" in value
-    assert f"**{conv.output}**, {conv.params:,} params, {conv.macs:,} MACs" in value
+    assert f"`stage2.0.body.conv1`: {md(conv.text())}" in value
+    assert f"**{md(str(conv.output))}**, {conv.params:,} params, {conv.macs:,} MACs" in value
 
     # a block call: the block's description and args, and the layer it makes
     row = next(i for i, line in enumerate(lines) if "- stage: {name: stage3" in line)
     value = client.at("hover", path.as_uri(), row, lines[row].index("stage"))["contents"]["value"]
     data = read_source(path).data["blocks"]["stage"]
-    assert data["description"] in value
+    assert md(data["description"]) in value
     assert "`out`: required int" in value and "`stride`: default `2`" in value
-    assert "`stage3`: stage" in value and f"**{layers['stage3'].output}**" in value
+    assert "`stage3`: stage" in value and f"**{md(str(layers['stage3'].output))}**" in value
 
     # a param in an expression: its value
     row = next(i for i, line in enumerate(lines) if "linear: ${num_classes}" in line)
@@ -329,3 +333,273 @@ def test_checker_time_limit_kills_and_recovers() -> None:
         assert outcome.analysis.layers[-1].output == "(2,)"
     finally:
         checker.close()
+
+
+# --- the wire: bytes from a process netspec does not control ---------------------------------
+
+
+@pytest.fixture(scope="module")
+def wire() -> Iterator[Client]:
+    server = Client()
+    server.initialize()
+    yield server
+    assert server.close() == 0
+
+
+def alive(client: Client) -> None:
+    """The server answers a well-formed request, as before."""
+    assert client.at("hover", (ROOT / "nowhere.yaml").as_uri(), 0, 0) is None
+
+
+def test_a_content_length_of_10_to_the_11_is_skipped_not_read(wire: Client) -> None:
+    """The server neither dies nor allocates the size announced: the frame is skipped up to
+    the next header, and answered with a parse error once the next frame is found."""
+    wire.send_bytes(b"Content-Length: 100000000000\r\n\r\n" + b'{"jsonrpc": "2.0"}' * 1000)
+    alive(wire)
+    error = wire.response(None)["error"]
+    assert error == {
+        "code": -32700,
+        "message": "Parse error: a message of 100,000,000,000 bytes, over the limit of "
+        f"{MAX_MESSAGE_BYTES:,} (18,000 bytes skipped)",
+    }
+    assert wire.peak_memory() < 400 * 1024**2
+
+
+FRAMES = {
+    "non-numeric length": (
+        b"Content-Length: abc\r\n\r\n{}",
+        -32700,
+        "Parse error: a Content-Length that is no size: Content-Length: abc (25 bytes skipped)",
+    ),
+    "negative length": (
+        b"Content-Length: -2\r\n\r\n{}",
+        -32700,
+        "Parse error: a Content-Length that is no size: Content-Length: -2 (24 bytes skipped)",
+    ),
+    "no header": (
+        b'{"jsonrpc": "2.0", "id": 1, "method": "shutdown"}\r\n',
+        -32700,
+        "Parse error: no Content-Length header before them (51 bytes skipped)",
+    ),
+    "header without blank line": (
+        b"Content-Length: 2\r\n{}",
+        -32700,
+        "Parse error: not a header: {}Content-Length: ",
+    ),
+    "invalid JSON": (
+        frame(b"{nope}"),
+        -32700,
+        "Parse error: the message is not JSON (Expecting property name enclosed in double "
+        "quotes: line 1 column 2 (char 1))",
+    ),
+    "not UTF-8": (frame(b'"\xff"'), -32700, "Parse error: the message is not JSON ("),
+    "nested too deep": (frame(b"[" * 100_000), -32700, "Parse error: the message is not JSON ("),
+    "an array": (frame(b"[]"), -32600, "Invalid request: a message is an object, not a batch"),
+    "a number": (frame(b"42"), -32600, "Invalid request: a message is an object, not int"),
+    "jsonrpc 1.0": (
+        frame(b'{"jsonrpc": "1.0", "id": 5, "method": "textDocument/hover"}'),
+        -32600,
+        'Invalid request: jsonrpc must be "2.0"',
+    ),
+    "method not a string": (
+        frame(b'{"jsonrpc": "2.0", "id": 5, "method": 7}'),
+        -32600,
+        "Invalid request: method must be a string",
+    ),
+    "id a list": (
+        frame(b'{"jsonrpc": "2.0", "id": [5], "method": "textDocument/hover"}'),
+        -32600,
+        "Invalid request: an id is an integer or a string",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(FRAMES))
+def test_a_malformed_frame_is_answered_and_the_server_goes_on(wire: Client, case: str) -> None:
+    data, code, message = FRAMES[case]
+    wire.send_bytes(data)
+    alive(wire)
+    error = wire.response(5 if b'"id": 5' in data else None)["error"]
+    assert error["code"] == code
+    assert error["message"].startswith(message), error["message"]
+
+
+def test_a_length_too_short_costs_that_message_only(wire: Client) -> None:
+    """The body's tail runs into the next header without a line break: the server finds the
+    header there and answers the request after it."""
+    body = b'{"jsonrpc": "2.0", "id": "short", "method": "textDocument/hover"}'
+    wire.send_bytes(b"Content-Length: 10\r\n\r\n" + body)
+    alive(wire)
+    assert wire.response(None)["error"]["message"].startswith("Parse error: the message is not")
+    assert wire.response(None)["error"]["message"] == (
+        "Parse error: no Content-Length header before them (55 bytes skipped)"
+    )
+
+
+def test_every_request_is_answered(wire: Client) -> None:
+    """Params that do not fit the method: Invalid params (-32602), saying where."""
+    wire.send({"id": "bad", "method": "textDocument/hover", "params": {"textDocument": 5}})
+    assert wire.response("bad")["error"] == {
+        "code": -32602,
+        "message": "Invalid params for textDocument/hover: invalid value for type, expected "
+        "str @ $.params.text_document.uri; required field missing @ $.params.position",
+    }
+    position = {"line": 10**30, "character": 0}
+    hover = {"textDocument": {"uri": "file:///x.yaml"}, "position": position}
+    wire.send({"id": "huge", "method": "textDocument/hover", "params": hover})
+    assert wire.response("huge")["error"]["code"] == -32602
+    wire.send({"id": 10**40, "method": "no/such/method", "params": {}})
+    assert wire.response(10**40)["error"]["code"] == -32601
+    alive(wire)
+
+
+def test_requests_after_shutdown_are_refused_not_ignored() -> None:
+    client = Client()
+    client.initialize()
+    client.request("shutdown", None)
+    client.send({"id": "late", "method": "textDocument/hover", "params": {}})
+    assert client.response("late")["error"] == {
+        "code": -32600,
+        "message": "Invalid request: the server is shutting down",
+    }
+    client.notify("exit", None)
+    assert client.process.wait(10) == 0
+
+
+# --- documents: their URIs and their size ------------------------------------------------------
+
+LIB = (
+    "blocks:\n  head:\n    description: pool and classify\n    args: {classes: int}\n"
+    "    layers:\n      - pool: {mode: avg, global: true}\n      - flatten\n"
+    "      - linear: ${classes}\n"
+)
+
+
+@pytest.mark.parametrize("folder", ["my nets", "réseaux ☃", "50% done"])
+def test_percent_encoded_uris(client: Client, tmp_path: Path, folder: str) -> None:
+    """A document in a folder with a space or a non-ASCII name (its URI percent-encoded, as
+    editors send it) is checked as that file, its ./ imports from that folder; hover works
+    however the URI is spelt."""
+    here = tmp_path / folder
+    here.mkdir()
+    (here / "lib.yaml").write_text(LIB, encoding="utf-8")
+    spec = here / "nét.yaml"
+    text = (
+        "name: net\ninput: [3, 8, 8]\nimports: [./lib.yaml]\n"
+        "layers:\n  - head: {classes: 10}\n  - sigmod\n"
+    )
+    spec.write_text(text, encoding="utf-8")
+    uri = spec.as_uri()
+    assert "%" in uri
+    client.open(uri, text)
+    published = client.diagnostics(uri)
+    assert_same(published, text, found_by_netspec(spec))
+    assert 'did you mean "sigmoid"?' in published[0]["message"]
+    for spelt in (uri, "file://" + str(spec)):  # encoded, and not
+        value = client.at("hover", spelt, 4, 5)["contents"]["value"]
+        assert "**head** (block from `./lib.yaml`)\n\npool and classify" in value
+
+
+@pytest.mark.parametrize(
+    ("uri", "shown"),
+    [
+        ("file:///tmp/a%00b.yaml", "file:///tmp/a%00b.yaml"),
+        ("file:///tmp/a\u0000b.yaml", "file:///tmp/a\\x00b.yaml"),
+        ("file:///tmp/a%1Bb.yaml", "file:///tmp/a%1Bb.yaml"),
+        ("untitled:a\u009bb", "untitled:a\\x9bb"),
+    ],
+)
+def test_a_control_character_in_a_uri_is_refused(client: Client, uri: str, shown: str) -> None:
+    client.open(uri, "name: x\ninput: [4]\nlayers: [relu]\n")
+    (got,) = client.diagnostics(uri)
+    char = re.search(r"\\x[0-9a-f]{2}", shown.replace("%00", "\\x00").replace("%1B", "\\x1b"))
+    assert char is not None
+    assert got["message"] == (
+        f"netspec cannot check this document: its URI holds a control character ({char[0]})\n"
+        "hint: rename the file or its folder; netspec checks files whose names are printable text"
+    )
+    assert got["range"]["start"] == {"line": 0, "character": 0}
+    assert client.at("hover", uri, 0, 1) is None
+
+
+def test_a_uri_that_is_not_utf8_is_refused(client: Client) -> None:
+    uri = "file:///tmp/caf%E9.yaml"
+    client.open(uri, "name: x\ninput: [4]\nlayers: [relu]\n")
+    (got,) = client.diagnostics(uri)
+    assert got["message"].startswith(
+        "netspec cannot check this document: its URI's percent-encoding is not UTF-8 text\n"
+    )
+
+
+def test_the_16_mib_limit_of_check(client: Client, tmp_path: Path) -> None:
+    """A buffer netspec check refuses is refused alike, with check's message."""
+    path = tmp_path / "big.yaml"
+    head = "name: big\ninput: [4]\nlayers: [relu]\n"
+    text = head + "#" * (MAX_FILE_BYTES + 1 - len(head) - 1) + "\n"
+    path.write_text(text)
+    client.open(path.as_uri(), text)
+    published = client.diagnostics(path.as_uri(), timeout=60)
+    expected = found_by_netspec(path)
+    assert expected[0].message == "file is 16,777,217 bytes; specs are limited to 16,777,216"
+    assert_same(published, text, expected)
+    client.notify("textDocument/didClose", {"textDocument": {"uri": path.as_uri()}})
+
+
+# --- hover and completion: nothing a spec says becomes markup ----------------------------------
+
+EVIL = (
+    "![tracker](http://evil.example/p.png) [run](command:workbench.action.terminal.new) "
+    "<img src=x onerror=alert(1)> <b>bold</b> www.evil.example a@evil.example &lt;"
+)
+
+
+def outside_code_and_escapes(markdown: str) -> str:
+    """The Markdown that a renderer reads as markup: outside code spans, escapes removed."""
+    out, i = [], 0
+    while i < len(markdown):
+        if markdown[i] == "\\":
+            i += 2
+            continue
+        if markdown[i] == "`":
+            fence = re.match(r"`+", markdown[i:])
+            assert fence is not None
+            end = re.compile(rf"(?<!`){fence[0]}(?!`)").search(markdown, i + len(fence[0]))
+            if end is not None:
+                i = end.end()
+                continue
+        out.append(markdown[i])
+        i += 1
+    return "".join(out)
+
+
+def test_hover_and_completion_escape_what_a_spec_says(client: Client, tmp_path: Path) -> None:
+    tricky = "a```b`\n\n<img src=x>"
+    lib = tmp_path / "lib.yaml"
+    lib.write_text(
+        "blocks:\n  evil:\n"
+        f"    description: {json.dumps(EVIL)}\n"
+        f"    args: {{out: int, tricky: {json.dumps(tricky)}}}\n"
+        "    layers:\n      - linear: ${out}\n"
+    )
+    spec = tmp_path / "net.yaml"
+    text = (
+        f"name: net\ninput: [4]\nparams: {{evil: {json.dumps(EVIL)}}}\nimports: [./lib.yaml]\n"
+        "layers:\n  - ev\n  - evil: {out: 3}\n  - linear: ${evil}\n"
+    )
+    client.open(spec.as_uri(), text)
+    client.diagnostics(spec.as_uri())
+    block = client.at("hover", spec.as_uri(), 6, 5)["contents"]["value"]
+    param = client.at("hover", spec.as_uri(), 7, 14)["contents"]["value"]
+    items = client.at("completion", spec.as_uri(), 5, 6)["items"]
+    (item,) = [i for i in items if i["label"] == "evil"]
+    documentation = item["documentation"]["value"]
+    assert documentation in block
+    # a code span the text cannot close
+    assert "- `tricky`: default ````'a```b`\\n\\n<img src=x>'````" in block
+    assert param == "`evil` = `'![tracker](http://evil.example/p.png...` (param)"
+    for markdown in (block, param, documentation):
+        markup = outside_code_and_escapes(markdown)
+        for word in ("![", "](", "<", "http:", "command:", "www.", "@", "&"):
+            assert word not in markup, (word, markdown)
+    # rendered, the description reads as written
+    assert re.sub(r"\\(.)", r"\1", block.split("\n\n")[1]) == EVIL

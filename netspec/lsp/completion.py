@@ -27,6 +27,7 @@ from ..source import show
 from .analysis import Analysis
 from .hover import block_text
 from .lookup import block_of
+from .markdown import code
 from .options import kind_options
 from .positions import Text
 
@@ -151,7 +152,7 @@ def _options_doc(name: str) -> types.MarkupContent | None:
     kind = get_kind(name)
     if kind is None:
         return None
-    lines = "\n".join(f"- `{o.line()}`" for o in kind_options(kind))
+    lines = "\n".join(f"- {code(o.line())}" for o in kind_options(kind))
     return types.MarkupContent(kind=types.MarkupKind.Markdown, value=lines)
 
 

@@ -150,11 +150,17 @@ class FrameReader:
                 return False
 
     def _drop(self, size: int) -> None:
+        """Drop ``size`` bytes that hold no header: header and blank lines that come first
+        silently, the rest as skipped (all of them once a run of skipped bytes has begun, so
+        the count does not depend on how the bytes arrived)."""
         if size <= 0:
             return
-        if _IGNORABLE.fullmatch(self.buffer, 0, size):
-            del self.buffer[:size]
-        else:
+        if not self.why:
+            quiet = _IGNORABLE.match(self.buffer, 0, size)
+            silent = quiet.end() if quiet else 0
+            del self.buffer[:silent]
+            size -= silent
+        if size:
             self._junk(size, "no Content-Length header before them")
 
     def _line_end(self) -> int | None:

@@ -1,4 +1,5 @@
-"""Hover: what netspec knows about the word under the cursor, as Markdown.
+"""Hover: what netspec knows about the word under the cursor, as Markdown (every word a spec
+or a plugin wrote escaped by :mod:`netspec.lsp.markdown`: none becomes markup).
 
 - a layer (its kind, a block call, or any of its options): its submodule path
   (``stage2.0.body.conv1``), output shape, parameters and MACs, once per use of a block;
@@ -21,6 +22,7 @@ from ..registry import get_kind
 from ..source import show
 from .analysis import Analysis, Block, Layer
 from .lookup import Cursor, block_of, cursor_at, layers_at, names_layer
+from .markdown import code, text
 from .options import kind_options
 from .positions import Text
 
@@ -50,9 +52,9 @@ def _name(analysis: Analysis, cursor: Cursor) -> str:
     if cursor.in_expression or (path == ("params", word) and cursor.hit and cursor.hit.on_key):
         block = analysis.blocks.get(block_of(path) or "")
         if block is not None and word in block.args and block.file == analysis.file:
-            return f"`{word}`: argument of block `{block.name}`, {_arg(block.args[word])}"
+            return f"{code(word)}: argument of block {code(block.name)}, {_arg(block.args[word])}"
         if word in analysis.params:
-            return f"`{word}` = `{show(analysis.params[word])}` (param)"
+            return f"{code(word)} = {code(show(analysis.params[word]))} (param)"
         return ""
     if not names_layer(cursor):
         return ""
@@ -62,18 +64,18 @@ def _name(analysis: Analysis, cursor: Cursor) -> str:
     kind = get_kind(word)
     if kind is None:
         return ""
-    options = "\n".join(f"- `{o.line()}`" for o in kind_options(kind))
-    return f"**{kind.name}** (kind): {kind.summary}\n\n{options}"
+    options = "\n".join(f"- {code(o.line())}" for o in kind_options(kind))
+    return f"**{text(kind.name)}** (kind): {text(kind.summary)}\n\n{options}"
 
 
 def block_text(block: Block) -> str:
-    """A block's description and arguments, in Markdown."""
-    where = f" from `{block.origin}`" if block.origin else ""
-    lines = [f"**{block.name}** (block{where})"]
+    """A block's description and arguments, in Markdown (the spec's words escaped)."""
+    where = f" from {code(block.origin)}" if block.origin else ""
+    lines = [f"**{text(block.name)}** (block{where})"]
     if block.description:
-        lines.append(block.description)
+        lines.append(text(block.description))
     if block.args:
-        lines.append("\n".join(f"- `{n}`: {_arg(v)}" for n, v in block.args.items()))
+        lines.append("\n".join(f"- {code(str(n))}: {_arg(v)}" for n, v in block.args.items()))
     return "\n\n".join(lines)
 
 
@@ -81,7 +83,7 @@ def _arg(default: Any) -> str:
     """A block argument as ``args:`` writes it: a type word is required, else a default."""
     if default in ("int", "float", "bool", "str", "list", "number"):
         return f"required {default}"
-    return f"default `{show(default)}`"
+    return f"default {code(show(default))}"
 
 
 def _layers(analysis: Analysis, cursor: Cursor) -> str:
@@ -98,8 +100,9 @@ def _layers(analysis: Analysis, cursor: Cursor) -> str:
 
 def layer_text(layer: Layer) -> str:
     """``stage2.0.body.conv1``: conv 3×3, 128 → (128, 12, 12), 147,456 params, 21.2 M MACs."""
-    name = f"`{layer.name}`" if layer.name else "the network"
+    name = code(layer.name) if layer.name else "the network"
     return (
-        f"{name}: {layer.text}  \n"
-        f"{layer.input} → **{layer.output}**, {layer.params:,} params, {layer.macs:,} MACs"
+        f"{name}: {text(layer.text)}  \n"
+        f"{text(layer.input)} → **{text(layer.output)}**, {layer.params:,} params, "
+        f"{layer.macs:,} MACs"
     )
