@@ -631,7 +631,8 @@ def _shown(value: object) -> str:
 
 
 def _refuse_overwriting_spec(output: Path, spec: Any) -> None:
-    """Misuse if ``output`` cannot be written, or is a file the spec reads (itself, an import)."""
+    """Misuse if ``output`` cannot be written, or is a file the spec reads (itself, an import)
+    or code netspec runs (a plugin)."""
     from .imports import imported_files
 
     problem = output_problem(output)
@@ -661,6 +662,8 @@ def _list(args: argparse.Namespace) -> int:
         width = max(len(kind.name) for kind in kinds)
         for kind in kinds:
             print(f"{kind.name:<{width}}  {kind.summary}")
+    if output is not None:
+        _refuse_overwriting_code(output)  # the schema lists the kinds of plugins
         return 0
     from .bundled import bundled_dir, bundled_names
     from .spec import load
@@ -681,4 +684,27 @@ def _list(args: argparse.Namespace) -> int:
         )
         if spec.scales:
             print(f"{'':<{width}}  scales {', '.join(spec.scales)} (--scale; default {spec.scale})")
+    _refuse_overwriting_code(output)
     return 0
+def _refuse_overwriting_code(output: Path) -> None:
+    """Misuse if ``output`` is the source of a module this process has loaded: a plugin
+    (named with --plugin or installed), or anything it imports."""
+    try:
+        mine = os.stat(output)
+    except OSError:  # nothing there yet: no module's file
+        return
+    for module in list(sys.modules.values()):
+        file = getattr(module, "__file__", None)
+        if not isinstance(file, str):
+            continue
+        try:
+            found = os.stat(file)
+        except OSError:
+            continue
+        if (found.st_dev, found.st_ino) == (mine.st_dev, mine.st_ino):
+            raise Misuse(
+                f"{_shown(shorten(str(output)))} is the source of {_shown(module.__name__)} "
+                f"({_shown(file)}), which netspec runs; choose another output file"
+            )
+
+

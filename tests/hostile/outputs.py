@@ -67,11 +67,63 @@ def _hardlink(name: str, target: str) -> Setup:
     return lambda d: os.link(d / target, d / name)
 
 
+#: a plugin module, which the command loads (--plugin myplug, from the case's folder): code
+#: netspec runs, never an output
+PLUGIN = """import netspec
+from netspec.plugins import Cost, Kind, Options
+
+
+class NopSpec(Options):
+    pass
+
+
+@netspec.kind
+class Nop(Kind):
+    name = "nop"
+    Options = NopSpec
+    summary = "does nothing"
+
+    def cost(self, opts, shape):
+        return Cost(shape)
+
+    def module(self, opts, input, output):
+        from torch import nn
+
+        return nn.Identity()
+"""
+WITH_PLUGIN = {"net.yaml": "name: net\ninput: [3]\nlayers: [nop]\n", "myplug.py": PLUGIN}
+
+
+def _over_plugin(name: str, args: tuple[str, ...], setup: Setup | None = None) -> Case:
+    """An output that is (or links to) the plugin's source: refused before any work."""
+    return Case(
+        f"output_is_the_plugin_{name}",
+        (*args, "--plugin", "myplug"),
+        WITH_PLUGIN,
+        code=2,
+        message="is the source of myplug \\(.*myplug.py\\), which netspec runs; choose another",
+        setup=setup,
+    )
+
+
 def _read_only(d: Path) -> None:
     d.chmod(0o555)
 
 
 CASES = [
+    _over_plugin("schema", ("schema", "-o", "myplug.py")),
+    _over_plugin("summary", ("summary", "--static", "net.yaml", "-o", "myplug.py")),
+    _over_plugin(
+        "summary_by_link",
+        ("summary", "--static", "net.yaml", "-o", "o.csv"),
+        link("o.csv", "myplug.py"),
+    ),
+    _over_plugin(
+        "render_by_hard_link",
+        ("render", "net.yaml", "--format", "dot", "-o", "out.dot"),
+        _hardlink("out.dot", "myplug.py"),
+    ),
+    _over_plugin("build", ("build", "net.yaml", "-o", "out.pt"), _hardlink("out.pt", "myplug.py")),
     *(_writer("device", c, _device, "a device \\(character", skip=_not_root) for c in WRITERS),
     *(_writer("fifo", c, fifo, "a named pipe \\(FIFO\\)") for c in WRITERS),
     *(_writer("socket", c, socket_at, "a socket") for c in ("summary", "schema")),
