@@ -617,6 +617,8 @@ def _schema(args: argparse.Namespace) -> int:
 
     text = json.dumps(spec_json_schema(), indent=2, ensure_ascii=False) + "\n"
     output = _output(args.output)
+    if output is not None:
+        _refuse_overwriting_code(output)  # the schema lists the kinds of plugins
     if output is None:
         sys.stdout.write(text)
     else:
@@ -638,6 +640,7 @@ def _refuse_overwriting_spec(output: Path, spec: Any) -> None:
     problem = output_problem(output)
     if problem:
         raise Misuse(f"{shorten(str(output))}: {_refusal(problem)}")
+    _refuse_overwriting_code(output)
     source = spec.document.location or Path(spec.document.file)
     if _same_file(output, source):
         raise Misuse(f"{output} is the spec itself; choose another output file")
@@ -646,46 +649,6 @@ def _refuse_overwriting_spec(output: Path, spec: Any) -> None:
             raise Misuse(f"{output} is a file the spec imports; choose another output file")
 
 
-def _same_file(a: Path, b: Path) -> bool:
-    """Whether two paths name one existing file (through links, hard links included)."""
-    try:
-        return os.path.samefile(a, b)
-    except OSError:  # one of them does not exist (or cannot be looked at): nothing to spare
-        return False
-
-
-def _list(args: argparse.Namespace) -> int:
-    if args.kinds:
-        from .registry import all_kinds
-
-        kinds = all_kinds()
-        width = max(len(kind.name) for kind in kinds)
-        for kind in kinds:
-            print(f"{kind.name:<{width}}  {kind.summary}")
-    if output is not None:
-        _refuse_overwriting_code(output)  # the schema lists the kinds of plugins
-        return 0
-    from .bundled import bundled_dir, bundled_names
-    from .spec import load
-
-    names = bundled_names()
-    width = max((len(n) for n in names), default=0)
-    for name in names:
-        try:
-            spec = load(bundled_dir() / f"{name}.yaml")
-        except NetspecError as e:  # a broken bundled spec is shown, not hidden
-            print(f"{name:<{width}}  (does not check: {e.diagnostics[0].message})")
-            continue
-        params = ", ".join(f"{k}={show(v)}" for k, v in spec.params.items())
-        print(f"{name:<{width}}  {spec.description}")
-        print(
-            f"{'':<{width}}  {spec.input_shape} → {spec.output_shape}, "
-            f"{spec.num_params:,} params; {params}"
-        )
-        if spec.scales:
-            print(f"{'':<{width}}  scales {', '.join(spec.scales)} (--scale; default {spec.scale})")
-    _refuse_overwriting_code(output)
-    return 0
 def _refuse_overwriting_code(output: Path) -> None:
     """Misuse if ``output`` is the source of a module this process has loaded: a plugin
     (named with --plugin or installed), or anything it imports."""
@@ -708,3 +671,40 @@ def _refuse_overwriting_code(output: Path) -> None:
             )
 
 
+def _same_file(a: Path, b: Path) -> bool:
+    """Whether two paths name one existing file (through links, hard links included)."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist (or cannot be looked at): nothing to spare
+        return False
+
+
+def _list(args: argparse.Namespace) -> int:
+    if args.kinds:
+        from .registry import all_kinds
+
+        kinds = all_kinds()
+        width = max(len(kind.name) for kind in kinds)
+        for kind in kinds:
+            print(f"{kind.name:<{width}}  {kind.summary}")
+        return 0
+    from .bundled import bundled_dir, bundled_names
+    from .spec import load
+
+    names = bundled_names()
+    width = max((len(n) for n in names), default=0)
+    for name in names:
+        try:
+            spec = load(bundled_dir() / f"{name}.yaml")
+        except NetspecError as e:  # a broken bundled spec is shown, not hidden
+            print(f"{name:<{width}}  (does not check: {e.diagnostics[0].message})")
+            continue
+        params = ", ".join(f"{k}={show(v)}" for k, v in spec.params.items())
+        print(f"{name:<{width}}  {spec.description}")
+        print(
+            f"{'':<{width}}  {spec.input_shape} → {spec.output_shape}, "
+            f"{spec.num_params:,} params; {params}"
+        )
+        if spec.scales:
+            print(f"{'':<{width}}  scales {', '.join(spec.scales)} (--scale; default {spec.scale})")
+    return 0
