@@ -51,6 +51,7 @@ _ABSENT = object()
 def run_io(server: JsonRPCServer, stdin: BinaryIO, stdout: BinaryIO) -> None:
     """Serve ``stdin`` until it ends or the client says exit."""
     server.protocol.set_writer(StdoutWriter(stdout))
+    logging.getLogger("pygls.protocol.json_rpc").addFilter(_answered_here)
     try:
         # the descriptor, not the buffered file: a read waiting in the reader thread holds no
         # lock, which the interpreter would wait for (and abort) on the way out
@@ -125,6 +126,11 @@ def handle(protocol: JsonRPCProtocol, frame: Frame) -> None:
         logger.exception("netspec lsp: a message failed")
         if request:
             _error(protocol, ident, INTERNAL_ERROR, "Internal error: see the server's log")
+
+
+def _answered_here(record: logging.LogRecord) -> bool:
+    """pygls logs params that do not fit with a traceback; :func:`handle` answers them."""
+    return not str(record.msg).startswith("Unable to deserialize message")
 
 
 def _envelope_problem(data: dict[str, Any], ident: object) -> str:
