@@ -13,8 +13,8 @@ connection. Memory stays under about :data:`MAX_MESSAGE_BYTES` plus one read.
 Example::
 
     frames = FrameReader(io.BytesIO(b"junk\\r\\nContent-Length: 2\\r\\n\\r\\n{}").read1)
-    frames.next()    # Frame(body=None, problem='4 bytes that frame no message ...')
-    frames.next()    # Frame(body=b'{}', problem='')
+    frames.next()    # Frame(None, 'no Content-Length header before them (6 bytes skipped)')
+    frames.next()    # Frame(b'{}')
     frames.next()    # None: the end of the stream
 """
 
