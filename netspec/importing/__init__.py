@@ -12,6 +12,7 @@ from typing import Any
 
 from torch import nn
 
+from ..errors import printable
 from .exported import load_exported
 from .trace import trace, tree
 from .write import write
@@ -45,8 +46,12 @@ def from_module(
 def from_exported(path: str | Path, name: str = "imported") -> str:
     """The spec text of a saved ``torch.export`` archive (``.pt2``), whose ``state_dict``
     (``torch.export.load(path).state_dict``) loads into the spec's module. The input's shape is
-    the one the program was exported with."""
-    origin = str(path)
+    the one the program was exported with.
+
+    The archive is read as data: only its program (JSON) is read, within bounds, and nothing
+    in it runs (no unpickling, no evaluated expression, no file it names opened); see
+    :mod:`netspec.importing.archive`."""
+    origin = printable(str(path))  # a name with a newline stays one line of a message
     module, graph, shape = load_exported(Path(path), origin)
     root, graph = tree(graph, module, origin)
     return write(root, graph, name, origin, [shape])

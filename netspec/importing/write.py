@@ -10,7 +10,7 @@ from typing import Any
 
 from torch import fx
 
-from ..errors import NetspecError
+from ..errors import NetspecError, printable
 from .blocks import Block, Call, Repeat, SlotId
 from .flow import inputs, outputs
 from .fold import Folded, Item, Scope, fold, position
@@ -232,7 +232,7 @@ def write(
         )
     folded = fold(root, graph)
     lines = [
-        f"# imported from {origin} by netspec import",
+        f"# imported from {printable(origin)} by netspec import",  # one line, whatever its name
         f"name: {scalar(name)}",
     ]
     if len(shapes) == 1:
