@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .entries import call_problems, is_shape
+from .env import layered
 from .errors import NetspecError
 from .expansion import Expander, Failed, implicit_group, inline_group, short_trace
 from .expr import NeedsShapes, ShapeLookup
@@ -129,12 +130,13 @@ def expand_call(
     if len(self.errors) > before:
         raise Failed
     home = self.of(ref)  # the file that defines the block, whose names it sees
-    scope = dict(home.params)
+    args: dict[str, Any] = {}
     for arg, spec in definition.args.items():
         if arg in given:
-            scope[arg] = given[arg]
+            args[arg] = given[arg]
         else:  # a default, which may be an expression over the params
-            scope[arg] = home.value(spec, ("blocks", block, "args", arg), home.params, trace)
+            args[arg] = home.value(spec, ("blocks", block, "args", arg), home.params, trace)
+    scope = layered(home.params, args)  # the params of its file are not copied for each call
     pos = self.doc.pos(path, key=True)
     where = f"{self.doc.file}:{pos.line}:{pos.col}" if pos else self.doc.file
     inner = (*trace, f"in block {block}, used at {where}")

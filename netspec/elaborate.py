@@ -15,10 +15,11 @@ from __future__ import annotations
 import keyword
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, NoReturn
 
 from pydantic import ValidationError
 
+from .budget import Budget, BudgetSpent
 from .calls import expand_call
 from .entries import (
     EntryError,
@@ -32,10 +33,12 @@ from .expr import (
     ExpressionError,
     Function,
     NeedsShapes,
+    OutOfBudget,
     ShapeLookup,
     has_expression,
     substitute,
 )
+from .helpers import MAX_LIST
 from .imports import BlockRef, Module, load_module
 from .ir import Node, Pending, Scope, Shape
 from .overrides import apply_layer_overrides, split_overrides
@@ -43,6 +46,7 @@ from .params import file_env, scale_names
 from .registry import Kind, get_kind
 from .schema import EVALUATED, SpecFile, is_name
 from .source import Document, PathKey, show
+from .structure import MAX_ERRORS
 from .validation import validation_diagnostics
 
 #: An elaborated network may hold at most this many layers (``--max-layers`` raises it).
@@ -74,6 +78,8 @@ class Program:
     scope: Scope
     #: what expanding found suspicious but valid (the shape pass adds its own)
     warnings: list[Diagnostic]
+    #: the command's budget, which the shape pass goes on paying from
+    budget: Budget
 
     @property
     def input(self) -> Shape:
@@ -81,20 +87,34 @@ class Program:
         return next(iter(self.inputs.values()))
 
 
+def stopped(errors: list[Diagnostic]) -> list[Diagnostic]:
+    """The problems found when the walk stops at :data:`MAX_ERRORS`: the same problem found in
+    every copy of a repeat is one, and a note says where more were not looked for."""
+    unique = NetspecError(errors).diagnostics
+    if len(unique) < MAX_ERRORS:
+        return unique
+    note = f"more than {MAX_ERRORS} problems; the first are shown, the rest not looked for"
+    return [*unique, Diagnostic(unique[0].file, note, "fix these first, then check again")]
+
+
 def elaborate(
     doc: Document,
     overrides: Mapping[str, Any] | None = None,
     max_layers: int = MAX_LAYERS,
     scale: str | None = None,
+    budget: Budget | None = None,
 ) -> Program:
     """Validate and expand a parsed spec (raises :class:`NetspecError`).
 
     ``overrides`` set params (``width``) and single layers' options (``head.fc.out``);
-    ``scale`` chooses one of the spec's ``scales:`` (default: the first).
+    ``scale`` chooses one of the spec's ``scales:`` (default: the first). Every expression
+    is paid from ``budget`` (by default a fresh :class:`~netspec.budget.Budget`, one per
+    load, that grows with ``max_layers``), which the program hands on to the shape pass.
     """
     module = load_module(doc)
     params, layer_options = split_overrides(overrides or {})
-    program = _Expander(module, Shared(max_layers)).run(params, scale)
+    shared = Shared(max_layers, budget or Budget.for_layers(max_layers))
+    program = _Expander(module, shared).run(params, scale)
     apply_layer_overrides(program.root, layer_options, doc.file)
     return program
 
@@ -106,6 +126,7 @@ class _Expander:
     """
 
     def __init__(self, module: Module, shared: Shared) -> None:
+        self.module = module
         self.doc = module.doc
         self.spec = module.spec
         self.blocks: dict[str, BlockRef] = module.blocks
@@ -121,14 +142,18 @@ class _Expander:
         """The expander of the file that defines a block, its params evaluated once."""
         if ref.module.doc is self.doc:
             return self
-        key = id(ref.module)
+        return self.imported(ref.module)
+
+    def imported(self, module: Module) -> Expander:
+        """The expander of an imported file, its params evaluated once (raise Failed after
+        reporting why they cannot be)."""
+        key = id(module)
         if key in self.shared.broken:  # its params failed, and were reported once
             raise Failed
         found = self.shared.expanders.get(key)
         if found is None:
-            found = _Expander(ref.module, self.shared)
+            found = _Expander(module, self.shared)
             before = len(self.errors)
-            module = ref.module
             found.params = file_env(
                 found, found.spec.params, module.settings, None, module.settings_at
             )
@@ -137,6 +162,22 @@ class _Expander:
                 raise Failed
             self.shared.expanders[key] = found
         return found
+
+    def check_imports(self) -> None:
+        """The params each import sets, checked at the import even where none of the file's
+        blocks is used, and those that the files it imports set in turn."""
+        todo, seen = list(self.module.imports), set()
+        while todo:
+            module = todo.pop()
+            if id(module) in seen:
+                continue
+            seen.add(id(module))
+            if module.settings_at is not None:
+                try:
+                    self.imported(module)
+                except Failed:
+                    continue
+            todo.extend(module.imports)
 
     def fail(
         self,
@@ -155,6 +196,7 @@ class _Expander:
     def run(self, overrides: dict[str, Any], scale: str | None) -> Program:
         assert isinstance(self.spec, SpecFile)  # a spec, not a library (load_module)
         self.params = file_env(self, self.spec.params, overrides, scale)
+        self.check_imports()
         scales = scale_names(self.doc.data)
         data = self.doc.data
         if self.spec.inputs is not None:
@@ -200,6 +242,7 @@ class _Expander:
             outputs,
             scope,
             self.shared.warnings,
+            self.shared.budget,
         )
 
     def shape(self, path: PathKey) -> Shape:
@@ -233,11 +276,22 @@ class _Expander:
         An expression that asks for a shape (``channels()``) raises :class:`NeedsShapes` where
         the value is ``deferrable`` (the shape pass evaluates it), and is an error elsewhere.
         """
+        try:
+            self.shared.budget.charge()  # a value of the file walked, once for every use
+        except BudgetSpent as e:
+            self.spent(path, e, trace)
         if isinstance(raw, str):
             if "${" not in raw:
                 return raw
             try:
-                return substitute(raw, env, shapes)
+                value = substitute(raw, env, shapes, self.shared.budget)
+                if isinstance(value, list):  # the layer copies and checks what it is given
+                    self.shared.budget.charge(self.shared.budget.size(value, MAX_LIST))
+                return value
+            except BudgetSpent as e:
+                self.spent(path, e, trace)
+            except OutOfBudget as e:
+                self.spent(path, e, trace, self.doc.expression_pos(path, e.index))
             except NeedsShapes as e:
                 if deferrable:
                     raise
@@ -266,6 +320,13 @@ class _Expander:
                 k: self.value(v, (*path, k), env, trace, deferrable, shapes) for k, v in raw.items()
             }
         return raw
+
+    def spent(
+        self, path: PathKey, e: Problem, trace: tuple[str, ...], pos: Pos | None = None
+    ) -> NoReturn:
+        """Stop at once where the command's budget ran out: every value after it would fail."""
+        self.fail(path, e.message, e.hint, trace=trace, pos=pos)
+        raise NetspecError(self.errors)
 
     # layers
 
@@ -415,6 +476,8 @@ class _Expander:
         index: str,
         depth: int,
     ) -> Node | None:
+        if len(self.errors) >= MAX_ERRORS:  # each copy of a repeat may fail the same way again
+            raise NetspecError(stopped(self.errors))
         self.shared.count += 1
         if self.shared.count > self.max_layers:
             raise NetspecError(

@@ -155,11 +155,17 @@ class PluginFailure(Problem):
     """
 
 
+#: Beyond this many valid choices, none is searched for a close match.
+MAX_COMPARED = 1_000
+
+
 def did_you_mean(word: str, choices: Iterable[str], what: str) -> str:
     """A hint naming the closest valid choice and listing all of them."""
     options = sorted(set(choices))
-    # a long word is no typo of a name; comparing it would cost its length times each option's
-    close = difflib.get_close_matches(word, options, n=1, cutoff=0.6) if len(word) <= 64 else []
+    # a long word is no typo of a name; comparing it would cost its length times each option's,
+    # and thousands of options (a file's params) cost a comparison each, for every message
+    near = len(word) <= 64 and len(options) <= MAX_COMPARED
+    close = difflib.get_close_matches(word, options, n=1, cutoff=0.6) if near else []
     listing = _listing(options)
     if close:
         return f'did you mean "{close[0]}"? valid {what}: {listing}'

@@ -12,6 +12,7 @@ import functools
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
+from .env import layered
 from .expr import ShapeLookup, has_expression
 from .ir import Node, Scope
 from .registry import Kind, get_kind
@@ -19,6 +20,7 @@ from .schema import Options
 from .source import PathKey, type_name
 
 if TYPE_CHECKING:
+    from .budget import Budget
     from .errors import Diagnostic, Pos
     from .imports import BlockRef
     from .source import Document
@@ -34,7 +36,9 @@ class Failed(Exception):
 class Shared:
     """What the expanders of a spec and of the files it imports share."""
 
-    def __init__(self, max_layers: int) -> None:
+    def __init__(self, max_layers: int, budget: Budget) -> None:
+        #: the command's one budget, paid by every expression of every file
+        self.budget = budget
         self.errors: list[Diagnostic] = []
         #: what is suspicious but valid (a repeat that a computed count leaves empty)
         self.warnings: list[Diagnostic] = []
@@ -154,11 +158,11 @@ class ExpandScope:
     def layers(
         self, *subpath: str | int, env: dict[str, Any] | None = None, name: str = ""
     ) -> Node:
-        children = self._items(subpath, {**self.env, **(env or {})})
+        children = self._items(subpath, layered(self.env, env or {}))
         return self.ex.sequence(children, (*self.path, *subpath), self.trace, name)
 
     def copies(self, *subpath: str | int, env: dict[str, Any], name: str) -> Node:
-        children = self._items(subpath, {**self.env, **env})
+        children = self._items(subpath, layered(self.env, env))
         return self.ex.sequence(children, (*self.path, *subpath), self.trace, name, own_name=True)
 
     def remaining(self) -> int:
@@ -166,7 +170,10 @@ class ExpandScope:
 
     def value(self, *subpath: str | int, env: dict[str, Any] | None = None) -> Any:
         return self.ex.value(
-            self.written(*subpath), (*self.path, *subpath), {**self.env, **(env or {})}, self.trace
+            self.written(*subpath),
+            (*self.path, *subpath),
+            layered(self.env, env or {}),
+            self.trace,
         )
 
     def written(self, *subpath: str | int) -> Any:

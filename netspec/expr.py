@@ -24,13 +24,15 @@ import operator
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from .budget import Budget, BudgetSpent
 from .errors import Problem, did_you_mean
-from .helpers import HELPERS, MAX_INT, MAX_TEXT, check_value, format_value, shown
+from .helpers import HELPERS, MAX_INT, MAX_LIST, MAX_TEXT, check_value, format_value, shown
 
 MAX_EXPR_CHARS = 500
 #: How deep an expression's parts may nest (``-(-(-1))``), calls of functions included.
 MAX_NESTING = 100
-#: Steps (nodes visited) one expression may take, calls of the file's functions included.
+#: Steps (nodes visited) one expression may take, calls of the file's functions included; all
+#: the expressions of a command share its :class:`~netspec.budget.Budget` besides.
 MAX_STEPS = 10_000
 #: How deep calls of the file's functions may nest.
 MAX_CALL_DEPTH = 16
@@ -86,15 +88,21 @@ _CMPOPS: dict[type[ast.cmpop], Callable[[Any, Any], Any]] = {
 _SYMBOLS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.FloorDiv: "//"}
 
 
-def evaluate(text: str, env: Mapping[str, Any], shapes: ShapeLookup | None = None) -> Any:
+def evaluate(
+    text: str,
+    env: Mapping[str, Any],
+    shapes: ShapeLookup | None = None,
+    budget: Budget | None = None,
+) -> Any:
     """Evaluate one expression (the text between ``${`` and ``}``) in ``env``.
 
     ``shapes`` answers ``channels()`` and the other shape helpers; without it they raise
-    :class:`NeedsShapes`.
+    :class:`NeedsShapes`. The steps are paid from ``budget``, the command's (a fresh one where
+    none is given); :class:`~netspec.budget.BudgetSpent` says it ran out.
     """
     if len(text) > MAX_EXPR_CHARS:
         raise Problem(f"expression is longer than {MAX_EXPR_CHARS} characters")
-    return _Eval(env, shapes).visit(_parse(text))
+    return _Eval(env, shapes, budget or Budget()).visit(_parse(text))
 
 
 @functools.lru_cache(maxsize=4096)
@@ -111,12 +119,19 @@ def _parse(text: str) -> ast.expr:
         raise Problem(f"cannot parse expression ${{{text}}}") from e
 
 
-def substitute(value: str, env: Mapping[str, Any], shapes: ShapeLookup | None = None) -> Any:
+def substitute(
+    value: str,
+    env: Mapping[str, Any],
+    shapes: ShapeLookup | None = None,
+    budget: Budget | None = None,
+) -> Any:
     """Replace ``${...}`` in a string.
 
     A string that is exactly one ``${...}`` becomes the expression's value with its type;
     otherwise each ``${...}`` is formatted into the text. ``$${`` stands for a literal ``${``.
+    Where the command's ``budget`` runs out, :class:`OutOfBudget` says in which expression.
     """
+    budget = budget or Budget()
     parts = split_template(value)
     out = []
     for part in parts:
@@ -124,12 +139,16 @@ def substitute(value: str, env: Mapping[str, Any], shapes: ShapeLookup | None = 
             out.append(part)
             continue
         try:
-            result = evaluate(part.text, env, shapes)
+            result = evaluate(part.text, env, shapes, budget)
+            if len(parts) > 1:
+                out.append(format_value(result, MAX_TEXT))
+                budget.text(out[-1])
+        except BudgetSpent as e:
+            raise OutOfBudget(e.message, e.hint, index=part.index) from e
         except Problem as e:
             raise ExpressionError(e.message, e.hint, index=part.index) from e
         if len(parts) == 1:
             return result
-        out.append(format_value(result, MAX_TEXT))
         if sum(map(len, out)) > MAX_TEXT:
             raise ExpressionError(
                 f"the text made here is longer than {MAX_TEXT:,} characters",
@@ -145,6 +164,11 @@ class ExpressionError(Problem):
     def __init__(self, message: str, hint: str = "", index: int = 0) -> None:
         super().__init__(message, hint)
         self.index = index
+
+
+class OutOfBudget(ExpressionError):
+    """The command's budget ran out in the ``index``-th expression of a string: the pass stops
+    there (every expression after it would fail the same way)."""
 
 
 class Expression:
@@ -205,15 +229,19 @@ def _closing_brace(s: str, start: int) -> int:
 
 
 class _Eval:
-    def __init__(self, env: Mapping[str, Any], shapes: ShapeLookup | None) -> None:
+    def __init__(self, env: Mapping[str, Any], shapes: ShapeLookup | None, budget: Budget) -> None:
         self.env = env
+        #: the parameters of the function being called, over ``env`` (the names it sees)
+        self.local: dict[str, Any] = {}
         self.shapes = shapes
+        self.budget = budget
         self.steps = 0
         self.depth = 0
         self.nesting = 0
 
     def visit(self, node: ast.AST) -> Any:
         self.steps += 1
+        self.budget.charge()
         if self.steps > MAX_STEPS:
             raise Problem(
                 f"expression takes more than {MAX_STEPS:,} steps to evaluate",
@@ -224,7 +252,7 @@ class _Eval:
                 f"expression nests more than {MAX_NESTING} levels deep",
                 "simplify it: split it into params, or into the file's functions",
             )
-        method = getattr(self, "visit_" + type(node).__name__, None)
+        method = _VISITORS.get(type(node))
         if method is None:
             raise Problem(
                 f"{_describe(node)} is not allowed in an expression",
@@ -233,9 +261,12 @@ class _Eval:
             )
         self.nesting += 1
         try:
-            return check_value(method(node))
+            value = method(self, node)
         finally:
             self.nesting -= 1
+        if type(value) is int and -MAX_INT <= value <= MAX_INT:  # most values: checked here
+            return value
+        return check_value(value, self.budget)
 
     def visit_Constant(self, node: ast.Constant) -> Any:
         if node.value is None or isinstance(node.value, (bool, int, float, str)):
@@ -246,6 +277,8 @@ class _Eval:
         name = node.id
         if name.startswith("_"):
             raise Problem(f'name "{name}" is not allowed (names starting with _ are reserved)')
+        if name in self.local:
+            return self.local[name]
         if name in self.env:
             return self.env[name]
         if name in ("true", "false"):
@@ -254,7 +287,7 @@ class _Eval:
             raise Problem(f'"{name}" is a helper; call it, as in {name}(...)')
         raise Problem(
             f'undefined name "{name}"',
-            did_you_mean(name, self.env.keys(), "names here" if self.env else "names defined here")
+            did_you_mean(name, self.names(), "names here" if self.names() else "names defined here")
             + "; declare it under params: or in the block's args:",
         )
 
@@ -284,6 +317,8 @@ class _Eval:
         if isinstance(node.op, ast.Add) and isinstance(left, str) and isinstance(right, str):
             if len(left) + len(right) > MAX_TEXT:
                 raise Problem(f"text longer than {MAX_TEXT:,} characters")
+            self.budget.text(left)
+            self.budget.text(right)
             return left + right
         symbol = _SYMBOLS.get(type(node.op), "**" if isinstance(node.op, ast.Pow) else "%")
         _need_number(left, symbol)
@@ -323,6 +358,10 @@ class _Eval:
             fn = _CMPOPS.get(type(op))
             if fn is None:
                 raise Problem(f"comparison {type(op).__name__} is not allowed in an expression")
+            # comparing lists or texts, or searching one, walks them: paid each time
+            self.budget.charge(
+                self.budget.size(left, MAX_LIST) + self.budget.size(right, MAX_LIST) - 2
+            )
             try:
                 if not fn(left, right):
                     return False
@@ -354,9 +393,9 @@ class _Eval:
         name = node.func.id if isinstance(node.func, ast.Name) else ""
         if name in SHAPE_HELPERS:
             return self.shape_helper(name, node)
-        own = self.env.get(name) if name else None
+        own = (self.local[name] if name in self.local else self.env.get(name)) if name else None
         if not isinstance(own, Function) and name not in HELPERS:
-            mine = sorted(k for k, v in self.env.items() if isinstance(v, Function))
+            mine = sorted(k for k, v in self.names().items() if isinstance(v, Function))
             raise Problem(
                 f'calling "{name or _describe(node.func)}" is not allowed in an expression',
                 "the helpers are "
@@ -375,6 +414,9 @@ class _Eval:
         if name in ("int", "float", "ceil", "floor", "round", "abs"):
             for a in args[:1]:
                 _need_number(a, name + "()")
+        if name in ("min", "max"):  # min(xs) and max(xs) walk the list: paid each time
+            for a in args:
+                self.budget.charge(self.budget.size(a, MAX_LIST) - 1)
         try:
             return HELPERS[name](*args)
         except Problem:
@@ -388,18 +430,25 @@ class _Eval:
             raise Problem(f"{fn!r} takes {len(fn.params)} argument(s), got {len(args)}")
         if self.depth >= MAX_CALL_DEPTH:
             raise Problem(f"calls of functions nest more than {MAX_CALL_DEPTH} deep")
-        outer = self.env
-        self.env = {**fn.env, **dict(zip(fn.params, args, strict=True))}
+        outer = self.env, self.local
+        # its parameters over the names it sees, which are not copied for every call
+        self.env, self.local = fn.env, dict(zip(fn.params, args, strict=True))
         self.depth += 1
         try:
             return self.visit(fn.body)
+        except BudgetSpent:
+            raise
         except Problem as e:
             if e.message.startswith("in "):
                 raise
             raise Problem(f"in {fn!r}: {e.message}", e.hint) from e
         finally:
-            self.env = outer
+            self.env, self.local = outer
             self.depth -= 1
+
+    def names(self) -> dict[str, Any]:
+        """Every name the expression sees here (for messages)."""
+        return {**self.env, **self.local}
 
     def shape_helper(self, helper: str, node: ast.Call) -> Any:
         """``channels()``: the layer's input; ``channels(skip)``: the named tensor ``skip``."""
@@ -424,6 +473,14 @@ class _Eval:
             shown = "(" + ", ".join(map(str, dims)) + (",)" if len(dims) == 1 else ")")
             raise Problem(f"{helper}() needs a (channels, height, width) tensor, got {shown}")
         return dims[1] if helper == "height" else dims[2]
+
+
+#: The visitor of each kind of node an expression may hold (found once, not per node).
+_VISITORS: dict[type[ast.AST], Callable[[_Eval, Any], Any]] = {
+    getattr(ast, name[len("visit_") :]): method
+    for name, method in vars(_Eval).items()
+    if name.startswith("visit_") and name != "visit"
+}
 
 
 def _need_number(value: Any, symbol: str) -> None:

@@ -16,6 +16,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+from .budget import Budget
 from .errors import Problem
 
 #: Integers beyond this magnitude are refused (no arbitrary-precision towers).
@@ -115,29 +116,17 @@ def shown(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _weight(value: Any, budget: int) -> int:
-    """How many items ``value`` holds, nested lists' items included, counted no further than
-    ``budget``: lists that share their items may stand for far more than they take."""
-    if not isinstance(value, list):
-        return 0
-    total = len(value)
-    stack = [v for v in value if isinstance(v, list)]
-    while stack and total <= budget:
-        item = stack.pop()
-        total += len(item)
-        stack.extend(v for v in item if isinstance(v, list))
-    return total
+def check_value(value: Any, budget: Budget) -> Any:
+    """``value``, if an expression may make it: numbers, lists and text within bounds.
 
-
-def check_value(value: Any) -> Any:
-    """``value``, if an expression may make it: numbers, lists and text within bounds."""
+    A list is weighed on ``budget``, once: checking it again costs nothing more."""
     if isinstance(value, bool):
         return value
     if isinstance(value, int) and abs(value) > MAX_INT:
         raise Problem(f"number out of range (more than {MAX_INT:.0e})")
     if isinstance(value, float) and not math.isfinite(value):
         raise Problem("expression gives a number that is not finite")
-    if isinstance(value, list) and _weight(value, MAX_LIST) > MAX_LIST:
+    if isinstance(value, list) and budget.weigh(value, MAX_LIST) > MAX_LIST:
         raise Problem(f"list longer than {MAX_LIST:,} items (the items of lists in it counted too)")
     if isinstance(value, str) and len(value) > MAX_TEXT:
         raise Problem(

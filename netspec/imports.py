@@ -46,6 +46,9 @@ class Module:
     #: param values the import gives this file (``{file: ..., params: {...}}``), and where
     settings: dict[str, Any] = field(default_factory=dict)
     settings_at: tuple[Document, PathKey] | None = None
+    #: the files this one imports, with the params each import sets: those are checked even
+    #: where none of the file's blocks is used
+    imports: list[Module] = field(default_factory=list)
 
     def exported(self) -> dict[str, BlockRef]:
         """The blocks another file gets by importing this one: those defined here."""
@@ -53,7 +56,7 @@ class Module:
 
     def with_settings(self, settings: dict[str, Any], at: tuple[Document, PathKey]) -> Module:
         """The same file with some params set by an import: its blocks are copies that see them."""
-        module = Module(self.doc, self.spec, dict(self.blocks), dict(settings), at)
+        module = Module(self.doc, self.spec, dict(self.blocks), dict(settings), at, self.imports)
         for name, ref in self.exported().items():
             module.blocks[name] = BlockRef(name, ref.definition, module, ref.raw)
         return module
@@ -112,12 +115,14 @@ class _Loader:
         chain = chain or (_Link(doc.location, doc.file),)
         errors: list[Diagnostic] = []
         imported: dict[str, tuple[BlockRef, PathKey]] = {}
+        modules: list[Module] = []
         for path, target, only, settings in _imports(doc):
             module = self.imported(doc, path, target, chain, errors)
             if module is None:
                 continue
             if settings:
                 module = module.with_settings(settings, (doc, (*path, "params")))
+            modules.append(module)
             exported = module.exported()
             names = list(exported) if only is None else only
             for i, name in enumerate(names):
@@ -161,6 +166,7 @@ class _Loader:
         raws = {name: ref.raw for name, (ref, _) in imported.items()}
         spec = validate(doc, raws, library=library and "layers" not in doc.data)
         module = Module(doc, spec, {name: ref for name, (ref, _) in imported.items()})
+        module.imports = modules
         for name, definition in spec.blocks.items():
             module.blocks[name] = BlockRef(name, definition, module, doc.data["blocks"][name])
         return module
@@ -207,6 +213,12 @@ class _Loader:
             child = read_source(location, _shown(location))
         except Unreadable as e:  # said at the import, and not remembered: another may read it
             errors.append(_unreadable(doc, path, target, location, e))
+            return None
+        except NetspecError as e:  # empty, not YAML: at its line, or at the import where none
+            self.failed[location] = [
+                _unparsed(doc, path, target, location, d, here) for d in e.diagnostics
+            ]
+            errors.extend(self.failed[location])
             return None
         try:
             module = self.load(child, True, (*chain, _Link(location, child.file, here)))
@@ -306,6 +318,19 @@ def _unreadable(
     hint = "paths are relative to the importing file's folder" if e.missing else e.hint
     message = f"cannot import {show(target)}: {e.reason} ({shorten(_shown(location))})"
     return doc.diagnostic(path, message, hint)
+
+
+def _unparsed(
+    doc: Document, path: PathKey, target: str, location: Path, d: Diagnostic, here: str
+) -> Diagnostic:
+    """Why an imported file could not be read as YAML: at its own line with a note of the
+    import, or, where the problem has no line (an empty file), at the import."""
+    if d.pos is not None:
+        return replace(d, notes=(*d.notes, f"{here}: imported here"))
+    message = f"cannot import {show(target)}: {d.message} ({shorten(_shown(location))})"
+    empty = d.message == "file is empty"  # its hint speaks of a spec's name: and layers:
+    hint = "an imported file defines blocks:, and may declare params:" if empty else d.hint
+    return doc.diagnostic(path, message, hint, notes=d.notes)
 
 
 def _where(doc: Document, path: PathKey) -> str:

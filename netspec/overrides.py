@@ -19,6 +19,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from .errors import NetspecError, did_you_mean
+from .expr import has_expression
 from .ir import Node, Pending
 from .schema import EVALUATED
 from .source import show
@@ -44,11 +45,12 @@ def apply_layer_overrides(root: Node, overrides: Mapping[str, Any], file: str) -
     if not overrides:
         return
     layers = dict(_paths(root, ""))
+    depth = max((p.count(".") + 1 for p in layers), default=0)  # the steps of the longest path
     for key, value in overrides.items():
         where, _, option = key.rpartition(".")
         node = layers.get(where)
         if node is None:
-            made = _made_by_netspec(where, layers)
+            made = _made_by_netspec(where, layers, depth)
             if made is not None:
                 raise NetspecError.plain(
                     file,
@@ -57,7 +59,9 @@ def apply_layer_overrides(root: Node, overrides: Mapping[str, Any], file: str) -
                     f"change {made}'s projection: {{batchnorm: ..., bias: ...}} in the spec",
                 )
             raise NetspecError.plain(
-                file, f'--set {key}: the network has no layer "{where}"', _nearby(where, layers)
+                file,
+                f'--set {key}: the network has no layer "{where}"',
+                _nearby(where, layers, depth),
             )
         if node.children or node.kind.nested:  # a group, repeat, residual ... (even empty)
             inside = (p for p, n in layers.items() if p.startswith(f"{where}.") and not n.children)
@@ -77,6 +81,13 @@ def apply_layer_overrides(root: Node, overrides: Mapping[str, Any], file: str) -
                 file,
                 f'--set {key}: {node.kind.name} has no option "{option}"',
                 did_you_mean(option, fields, f"{node.kind.name} options"),
+            )
+        if _holds_expression(value):  # it would wait for shapes, and fail there, at the file
+            raise NetspecError.plain(
+                file,
+                f"--set {key}={show(value)}: a value given on the command line is not "
+                "evaluated, so it holds no ${...}",
+                f"write the value itself; the spec has {option}: {show(_current(node, option))}",
             )
         pending = node.pending  # options written with channels(): still expressions
         if pending is not None:
@@ -108,13 +119,15 @@ def _paths(node: Node, prefix: str) -> Iterator[tuple[str, Node]]:
         stack.extend((path, c) for c in reversed(child.children))
 
 
-def _made_by_netspec(where: str, layers: Mapping[str, Node]) -> str | None:
+def _made_by_netspec(where: str, layers: Mapping[str, Node], depth: int) -> str | None:
     """The layer whose synthesized projection ``where`` names (it has no node), or None.
 
-    Only a residual has ``projection:`` options; their ``name`` is the projection's.
+    Only a residual has ``projection:`` options; their ``name`` is the projection's. No layer's
+    path has more than ``depth`` steps, so no longer start of ``where`` is looked up (a path of
+    60,000 steps would cost their square).
     """
-    parts = where.split(".")
-    for n in range(len(parts) - 1, 0, -1):
+    parts = where.split(".", depth + 1)
+    for n in range(min(len(parts) - 1, depth), 0, -1):
         owner = layers.get(".".join(parts[:n]))
         if owner is not None:
             projection = getattr(owner.opts, "projection", None)
@@ -128,7 +141,28 @@ def _options(node: Node) -> list[str]:
 
 
 def _current(node: Node, option: str) -> Any:
-    return _plain(node.opts.model_dump(by_alias=True)).get(option)
+    """The value the spec gives ``option``, as written where it waits for shapes."""
+    pending = node.pending
+    if pending is not None and option in pending.options:
+        return pending.options[option]
+    # that field alone: another may still hold its ${...} text, which serializing would warn of
+    fields = [n for n, f in node.kind.Options.model_fields.items() if (f.alias or n) == option]
+    return _plain(node.opts.model_dump(by_alias=True, include=set(fields))).get(option)
+
+
+def _holds_expression(value: Any) -> bool:
+    """Whether a value from the command line holds ``${`` anywhere (iteratively: it may nest
+    as deep as YAML allows)."""
+    todo = [value]
+    while todo:
+        item = todo.pop()
+        if has_expression(item) or (isinstance(item, dict) and any(map(has_expression, item))):
+            return True
+        if isinstance(item, dict):
+            todo.extend(item.values())
+        elif isinstance(item, list):
+            todo.extend(item)
+    return False
 
 
 def _plain(value: Any) -> Any:
@@ -140,11 +174,12 @@ def _plain(value: Any) -> Any:
     return getattr(value, "value", value)
 
 
-def _nearby(where: str, layers: Mapping[str, Node]) -> str:
-    """Suggestions for a path that names nothing: the layers beside the first wrong step."""
-    parts = where.split(".")
+def _nearby(where: str, layers: Mapping[str, Node], depth: int) -> str:
+    """Suggestions for a path that names nothing: the layers beside the first wrong step
+    (looked for among its first ``depth`` steps, the most any layer's path has)."""
+    parts = where.split(".", depth + 1)
     known = ""
-    for i in range(len(parts), 0, -1):
+    for i in range(min(len(parts), depth), 0, -1):
         if ".".join(parts[:i]) in layers:
             known = ".".join(parts[:i])
             break

@@ -232,7 +232,8 @@ def _function(ex: Expander, key: Any, body: Any, env: dict[str, Any]) -> Functio
         )
         return None
     try:
-        made = Function(name, params, parts[0].text, dict(env))
+        # env only grows, and the body may name only what it holds now: it is shared, not copied
+        made = Function(name, params, parts[0].text, env)
     except Problem as e:
         ex.fail(path, e.message, e.hint)
         return None

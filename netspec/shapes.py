@@ -22,6 +22,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from .budget import Budget
 from .elaborate import Program
 from .errors import Diagnostic, NetspecError, Problem
 from .expansion import implicit_group, short_trace
@@ -56,7 +57,7 @@ def check_graph(program: Program) -> tuple[Checked, list[Diagnostic]]:
                     )
                 ]
             )
-    infer = _Infer()
+    infer = _Infer(program.budget)
     inputs = [Value(shape, None, 0, name) for name, shape in program.inputs.items()]
     checked = infer.check(program.root, inputs[0], "", inputs)
     assert checked is not None  # the network itself has no condition
@@ -89,7 +90,8 @@ def check_graph(program: Program) -> tuple[Checked, list[Diagnostic]]:
 class _Infer:
     """The :class:`~netspec.registry.InferContext` handed to composite kinds."""
 
-    def __init__(self) -> None:
+    def __init__(self, budget: Budget) -> None:
+        self.budget = budget  # the command's, which elaborating began to spend
         self.leaves: list[Checked] = []  # checked so far, for hints that look back
         self.tensors = Tensors()
         self.scopes: list[Scope] = []  # the scope of the layer being checked, innermost last
@@ -260,7 +262,7 @@ class _Infer:
         if not isinstance(raw, str) or "${" not in raw:
             return raw
         try:
-            return substitute(raw, names, shapes)
+            return substitute(raw, names, shapes, self.budget)
         except ExpressionError as e:
             pos = doc.expression_pos(at, e.index)
             raise NetspecError([doc.diagnostic(at, e.message, e.hint, pos=pos)]) from None

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from netspec.budget import Budget, BudgetSpent
+from netspec.env import Names, layered
 from netspec.errors import Problem
-from netspec.expr import evaluate, split_template, substitute
+from netspec.expr import Function, OutOfBudget, evaluate, split_template, substitute
 from netspec.helpers import make_divisible
 
 
@@ -119,3 +121,70 @@ def test_every_value_an_expression_makes_is_bounded(text, env, message):
 def test_text_made_from_values_is_bounded():
     with pytest.raises(Problem, match="the text made here is longer than 2,000 characters"):
         substitute("x${xs}", {"xs": list(range(6000))})
+
+
+def test_every_expression_given_one_budget_pays_from_it():
+    budget = Budget(limit=1_000)
+    calls = 0
+    with pytest.raises(BudgetSpent, match="takes more than 1,000 steps"):
+        while calls < 1_000:
+            evaluate("x + 1", {"x": 1}, budget=budget)  # three steps: +, x and 1
+            calls += 1
+    assert calls == 333
+
+
+def test_reading_a_long_list_costs_one_step_once_it_is_weighed():
+    xs = list(range(10_000))
+    budget = Budget()
+    for _ in range(1_000):
+        assert evaluate("len(xs)", {"xs": xs}, budget=budget) == 10_000
+    # weighed once (10,000), then two steps a read (the call, xs): never 1,000 × 10,000
+    assert budget.spent == 10_000 + 1_000 * 2
+    nested = [xs[:5_000], xs[:4_000]]
+    before = budget.spent
+    for _ in range(100):
+        evaluate("xs[0][0]", {"xs": nested}, budget=budget)
+    assert budget.spent - before < 2 * 9_002 + 100 * 5  # each list walked once at most
+
+
+def test_what_copies_or_scans_a_list_pays_for_its_items_each_time():
+    xs = list(range(5_000))
+    budget = Budget()
+    for _ in range(10):
+        evaluate("-1 in xs", {"xs": xs}, budget=budget)
+        evaluate("max(xs)", {"xs": xs}, budget=budget)
+    assert budget.spent > 10 * 2 * 5_000
+    with pytest.raises(BudgetSpent):
+        for _ in range(100):
+            evaluate("xs + xs", {"xs": xs}, budget=budget)  # each sum is a new list of 10,000
+
+
+def test_a_budget_that_runs_out_says_in_which_expression():
+    budget = Budget(limit=10)
+    with pytest.raises(OutOfBudget) as e:
+        substitute("${1}x${a + a + a + a + a + a + a + a + a}", {"a": 1}, budget=budget)
+    assert e.value.index == 1
+    assert e.value.message.startswith("evaluating this spec takes more than 10 steps")
+
+
+def test_calls_of_functions_see_their_parameters_over_the_file_names():
+    params = {f"p{k}": k for k in range(5_000)}
+    double = Function("double", ("p1",), "p1 * 2 + p2", params)
+    assert evaluate("double(10)", {**params, "double": double}) == 22
+
+
+def test_a_repeat_copy_layers_its_names_over_many_params_without_copying_them():
+    params = {f"p{k}": k for k in range(5_000)}
+    copy = layered(params, {"i": 1})
+    assert isinstance(copy, Names) and copy.parent is params and copy.own == {"i": 1}
+    inner = layered(layered(copy, {"j": 2}), {"i": 3})  # small layers merge: two lookups at most
+    assert isinstance(inner, Names) and inner.parent is params and inner.own == {"i": 3, "j": 2}
+    assert (inner["i"], inner["j"], inner["p7"], "q" in inner, len(inner)) == (
+        3,
+        2,
+        7,
+        False,
+        5_002,
+    )
+    assert layered({"a": 1}, {"i": 0}) == {"a": 1, "i": 0}  # a few names are copied
+    assert evaluate("p4999 + i + j", inner) == 4_999 + 3 + 2

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from conftest import FIXTURES, ROOT
@@ -277,3 +278,62 @@ def test_an_imports_params_are_checked_at_the_import(tmp_path, settings, expecte
     with pytest.raises(netspec.NetspecError) as e:
         netspec.load(_spec_importing(tmp_path, settings))
     assert expected in e.value.format()
+
+
+@pytest.mark.parametrize(
+    ("settings", "expected"),
+    [
+        ("{widht: 16}", ':4:31: error: lib.yaml has no param "widht"'),
+        ("{width: wide}", ":4:38: error: lib.yaml's param width: expected an integer"),
+    ],
+)
+def test_an_imports_params_are_checked_where_none_of_its_blocks_is_used(
+    tmp_path, settings, expected
+):
+    spec = _spec_importing(tmp_path, settings)
+    Path(spec).write_text(Path(spec).read_text().replace("layers: [unit]", "layers: [relu]"))
+    with pytest.raises(netspec.NetspecError) as e:
+        netspec.load(spec)
+    assert expected in e.value.format()
+
+
+def test_params_set_by_an_imported_files_own_import_are_checked(tmp_path):
+    _spec_importing(tmp_path, "{}")
+    (tmp_path / "mid.yaml").write_text(
+        "imports:\n  - {file: lib.yaml, params: {width: wide}}\nblocks: {x: {layers: [relu]}}\n"
+    )
+    (tmp_path / "net.yaml").write_text(
+        "name: net\ninput: [3]\nimports: [mid.yaml]\nlayers: [relu]\n"
+    )
+    with pytest.raises(netspec.NetspecError) as e:
+        netspec.load(str(tmp_path / "net.yaml"))
+    assert e.value.format().startswith(
+        f"{tmp_path / 'mid.yaml'}:2:38: error: lib.yaml's param width: expected an integer"
+    )
+
+
+@pytest.mark.parametrize("text", ["", "\n# nothing here\n"])
+def test_an_empty_import_is_refused_at_the_import(tmp_path, text):
+    (tmp_path / "empty.yaml").write_text(text)
+    (tmp_path / "net.yaml").write_text(
+        "name: net\ninput: [3]\nimports:\n  - std:conv\n  - empty.yaml\nlayers: [relu]\n"
+    )
+    with pytest.raises(netspec.NetspecError) as e:
+        netspec.load(str(tmp_path / "net.yaml"))
+    assert e.value.format().splitlines()[:2] == [
+        f"{tmp_path / 'net.yaml'}:5:5: error: cannot import 'empty.yaml': file is empty "
+        f"({tmp_path / 'empty.yaml'})",
+        "hint: an imported file defines blocks:, and may declare params:",
+    ]
+
+
+def test_an_import_that_is_no_yaml_is_refused_at_its_line_and_names_the_import(tmp_path):
+    (tmp_path / "bad.yaml").write_text("blocks: [\n")
+    (tmp_path / "net.yaml").write_text(
+        "name: net\ninput: [3]\nimports:\n  - bad.yaml\nlayers: [relu]\n"
+    )
+    with pytest.raises(netspec.NetspecError) as e:
+        netspec.load(str(tmp_path / "net.yaml"))
+    text = e.value.format()
+    assert text.startswith(f"{tmp_path / 'bad.yaml'}:2:1: error: YAML syntax")
+    assert f"note: {tmp_path / 'net.yaml'}:4:5: imported here" in text

@@ -15,6 +15,18 @@ import time
 import pytest
 from conftest import ROOT
 
+import netspec
+from netspec.budget import COMMAND_STEPS
+from netspec.source import read_source
+
+#: every spec netspec ships or tests with: its specs, and the fixtures that load
+BUNDLED_SPECS = sorted(
+    str(p.relative_to(ROOT))
+    for folder in ("specs", "tests/fixtures/graphs", "examples")
+    for p in (ROOT / folder).glob("**/*.yaml")
+    if "plugins" not in p.parts  # they need their plugin loaded
+)
+
 SECONDS = 20
 PEAK_BYTES = 400 * 1024 * 1024
 #: what building may take beyond importing torch (whose own size differs between its builds:
@@ -174,3 +186,68 @@ def test_building_only_what_fits(tmp_path):
         timeout=120,
     )
     assert small.returncode == 1 and "the limit is 100.0 kB" in small.stderr
+
+
+def _functions_in_a_repeat(copies: int) -> str:
+    """f9(i) calls f1 2^8 times (about 2,000 steps), once in each copy of a repeat."""
+    chain = "".join(f"  f{k}(x): ${{f{k - 1}(x) + f{k - 1}(x)}}\n" for k in range(2, 10))
+    return (
+        "name: x\ninput: [3]\nfunctions:\n  f1(x): ${x + 1}\n" + chain + "layers:\n"
+        f"  - repeat:\n      times: {copies}\n      body:\n"
+        '        - relu: {inplace: "${f9(i) < 0}"}\n'
+    )
+
+
+def test_one_budget_for_every_expression_of_a_command():
+    # each expression stays within its own 10,000 steps; together they are far over the budget
+    spec = netspec.loads(_functions_in_a_repeat(100))
+    assert 100 * 2_000 < spec.program.budget.spent < 100 * 2_100
+    with pytest.raises(netspec.NetspecError) as e:
+        netspec.loads(_functions_in_a_repeat(600), file="x.yaml")
+    first = e.value.format().splitlines()[0]
+    assert first == (
+        "x.yaml:17:28: error: evaluating this spec takes more than 1,000,000 steps (every "
+        "expression, repeat copy, block call and import of one command counted together); it ran "
+        "out here"
+    )
+    assert len(e.value.diagnostics) == 1  # it stops there: every later expression would fail too
+
+
+def test_the_budget_grows_with_the_layers_allowed():
+    spec = netspec.loads(_functions_in_a_repeat(600), max_layers=20_000)
+    assert spec.program.budget.limit == 2_000_000 and spec.program.budget.spent > 1_000_000
+
+
+def test_the_shape_pass_and_the_imports_pay_from_the_same_budget(tmp_path):
+    (tmp_path / "lib.yaml").write_text(
+        "params: {w: 2}\nfunctions:\n  f1(x): ${x + w}\n"
+        + "".join(f"  f{k}(x): ${{f{k - 1}(x) + f{k - 1}(x)}}\n" for k in range(2, 10))
+        + "blocks:\n  unit:\n    layers:\n"
+        + '      - conv: {out: 4, kernel: 1, groups: "${1 if f9(channels()) > 0 else 2}"}\n'
+    )
+    spec = tmp_path / "net.yaml"
+    body = "name: x\ninput: [4, 4, 4]\nimports: [lib.yaml]\nlayers:\n"
+    spec.write_text(body + "  - repeat: {times: 100, body: [unit]}\n")
+    assert netspec.load(str(spec)).program.budget.spent > 100 * 2_000
+    spec.write_text(body + "  - repeat: {times: 600, body: [unit]}\n")
+    with pytest.raises(netspec.NetspecError) as e:
+        netspec.load(str(spec))
+    assert e.value.format().startswith(f"{tmp_path / 'lib.yaml'}:15:44: error: evaluating this")
+
+
+def test_reading_a_long_list_in_every_layer_costs_one_step_a_read():
+    text = (
+        "name: x\ninput: [3]\nparams:\n  xs: ${numbered('y', 10000)}\nlayers:\n"
+        '  - repeat:\n      times: 9000\n      body:\n        - relu: {inplace: "${len(xs) < 0}"}\n'
+    )
+    spent = netspec.loads(text).program.budget.spent
+    assert spent < 10_000 * 3 + 9_000 * 10  # made and weighed once, then a few steps a copy
+
+
+@pytest.mark.parametrize("name", [*BUNDLED_SPECS])
+def test_every_bundled_spec_takes_a_small_part_of_the_budget(name):
+    path = str(ROOT / name)
+    doc = read_source(ROOT / name, name)
+    for scale in [*(doc.data.get("scales") or {})] or [None]:
+        spent = netspec.load(path, scale=scale).program.budget.spent
+        assert spent < COMMAND_STEPS // 100, (name, scale, spent)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 from conftest import netspec as run
 
 import netspec
-from netspec.overrides import split_overrides
+from netspec.overrides import apply_layer_overrides, split_overrides
 
 
 def test_split_overrides_by_the_dot():
@@ -100,3 +102,60 @@ def test_an_empty_structure_is_not_a_layer_to_set():
     )
     with pytest.raises(netspec.NetspecError, match=r"0\.after is a group, a structure of layers"):
         netspec.loads(spec, **{"0.after.inline": True})
+
+
+def test_a_long_path_costs_its_length_not_its_square():
+    program = netspec.load("lenet").program
+    key = ".".join(["a"] * 6_000) + ".out"
+    joins = 0
+
+    def count(frame: object, event: str, arg: object) -> None:
+        nonlocal joins
+        joins += event == "c_call" and getattr(arg, "__name__", "") == "join"
+
+    sys.setprofile(count)
+    try:
+        with pytest.raises(netspec.NetspecError, match="the top-level layers are numbered 0 to 11"):
+            apply_layer_overrides(program.root, {key: 3}, "lenet.yaml")
+    finally:
+        sys.setprofile(None)
+    # a start of the path is looked up only as long as the longest path of a layer (1 here),
+    # never each of its 6,000 starts, joined anew
+    assert joins < 10
+
+
+PENDING = (
+    'name: t\ninput: [4, 8, 8]\nlayers:\n  - conv: {out: 8, kernel: 1, groups: "${channels()}"}\n'
+)
+
+
+@pytest.mark.parametrize(
+    ("setting", "hint"),
+    [
+        ("0.out=${channels() * 2}", "the spec has out: 8"),
+        ("0.groups=${channels() // 2}", "the spec has groups: '${channels()}'"),
+        ("0.kernel=[1, '${k}']", "the spec has kernel: 1"),
+    ],
+)
+def test_an_expression_given_on_the_command_line_is_refused_as_the_sets(tmp_path, setting, hint):
+    spec = tmp_path / "t.yaml"
+    spec.write_text(PENDING)
+    result = run("check", str(spec), "--set", setting)
+    key, _, value = setting.partition("=")
+    shown = repr(value) if value.startswith("$") else value  # a list is shown as written
+    assert result.err == (
+        f"{spec}: error: --set {key}={shown}: a value given on the command line is not evaluated, "
+        f"so it holds no ${{...}}\nhint: write the value itself; {hint}\n"
+    )
+    assert result.code == 1
+
+
+def test_setting_an_option_beside_one_that_waits_for_shapes_warns_of_nothing(tmp_path):
+    spec = tmp_path / "t.yaml"
+    spec.write_text(PENDING)
+    result = run("check", str(spec), "--set", "0.groups=x")
+    assert result.err == (
+        f"{spec}: error: --set 0.groups='x': expected an integer\n"
+        "hint: the spec has groups: '${channels()}'\n"
+    )  # pydantic's serializer warned of the ${...} text it found in groups
+    assert run("check", str(spec), "--set", "0.out=16").code == 0

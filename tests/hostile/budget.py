@@ -71,7 +71,68 @@ def _params_doubling(kind: str) -> str:
     return "params:\n" + first + lines + "  z: 'x${p59}'\nlayers: [relu]\n"
 
 
+def _functions_in_a_repeat() -> str:
+    """f9(i) costs about 2,000 steps, within its own 10,000; 9,000 copies cost 18 million."""
+    chain = "".join(f"  f{k}(x): ${{f{k - 1}(x) + f{k - 1}(x)}}\n" for k in range(2, 10))
+    return (
+        "functions:\n  f1(x): ${x + 1}\n" + chain + "layers:\n  - repeat:\n      times: 9000\n"
+        '      body:\n        - relu: {inplace: "${f9(i) < 0}"}\n'
+    )
+
+
+def _read_in_every_copy(expression: str) -> str:
+    """A list of 10,000 names read by each of 9,000 copies."""
+    return (
+        "params:\n  xs: ${numbered('y', 10000)}\nlayers:\n  - repeat:\n      times: 9000\n"
+        f'      body:\n        - relu: {{inplace: "${{{expression}}}"}}\n'
+    )
+
+
+def _many_params(body: str, copies: int, layer: str = "'relu' if p19999 > 0 else 'tanh'") -> str:
+    """20,000 params, seen by every copy of a repeat and every call of a block (each copied
+    them once), and a layer the block computes from them."""
+    params = "".join(f"  p{k}: {k}\n" for k in range(20_000))
+    return (
+        "params:\n" + params + f'blocks:\n  unit: {{layers: ["${{{layer}}}"]}}\n'
+        f"layers:\n  - repeat:\n      times: {copies}\n      body: [{body}]\n"
+    )
+
+
+#: a --set path of 60,000 steps (120 KB, within one argument's limit)
+LONG_PATH = ".".join(["a"] * 60_000) + ".out=3"
+
 CASES = [
+    *_every(
+        "functions_in_a_repeat",
+        _net(_functions_in_a_repeat()),
+        "takes more than 1,000,000 steps",
+        position=True,
+    ),
+    Case(
+        "list_read_in_every_copy", ("check", SPEC), _net(_read_in_every_copy("len(xs) < 0")), code=0
+    ),
+    Case(
+        "list_searched_in_every_copy",
+        ("check", SPEC),
+        _net(_read_in_every_copy("'z' in xs")),
+        message="takes more than 1,000,000 steps",
+        position=True,
+    ),
+    Case("params_in_every_copy", ("check", SPEC), _net(_many_params("relu", 9_999)), code=0),
+    Case("params_in_every_call", ("check", SPEC), _net(_many_params("unit", 4_999)), code=0),
+    Case(  # the same error in every copy, each with its "did you mean" among 20,000 names
+        "undefined_name_in_every_call",
+        ("check", SPEC),
+        _net(_many_params("unit", 4_999, "relu if p19999 > 0 else tanh")),
+        message='undefined name "relu"',
+        position=True,
+    ),
+    Case(
+        "set_path_of_60000_steps",
+        ("check", SPEC, "--set", LONG_PATH),
+        _net("layers: [relu]\n"),
+        message="the top-level layers are numbered 0 to 0",
+    ),
     *_every("round_huge_digits", _expr("round(5, -10**18)"), r"round\(\) to", position=True),
     *_every("round_huge_digits_up", _expr("round(5.5, 10**18)"), r"round\(\) to", position=True),
     Case("round_word_digits", ("check", SPEC), _expr("round(5, 'a')"), message="whole number"),
