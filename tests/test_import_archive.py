@@ -20,7 +20,7 @@ from pathlib import Path
 import pt2_archives as A
 import pytest
 import torch
-from conftest import ROOT, netspec
+from conftest import ROOT, need_torchvision, netspec
 from torch import nn
 
 import netspec as ns
@@ -283,3 +283,17 @@ def test_the_command_imports_a_pt2_archive_as_before(small, tmp_path):
     run = netspec("import", str(small), "-o", str(tmp_path / "small.yaml"))
     assert run.code == 0, run.err
     assert (tmp_path / "small.yaml").read_text() == SMALL.format(small, "small")
+
+
+def test_a_torchvision_archive_round_trips(tmp_path):
+    """MobileNetV3 (squeeze-excitation, hardswish, an in-place dropout) through a .pt2: the
+    spec is the one from the Python model, and the archive's state_dict loads strictly."""
+    torchvision = need_torchvision()
+    model = torchvision.models.mobilenet_v3_small(width_mult=0.25).eval()
+    path = A.export(model, (3, 32, 32), tmp_path / "mobilenet.pt2")
+    text = ns.from_exported(path, "mobilenet")
+    assert text == ns.from_module(model, (3, 32, 32), name="mobilenet", origin=str(path))
+    ours = ns.loads(text).build(device="meta").eval()
+    ours.load_state_dict(
+        torch.export.load(str(path)).module().state_dict(), strict=True, assign=True
+    )

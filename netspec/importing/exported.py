@@ -15,6 +15,7 @@ checks it; nothing in it is unpickled, evaluated or opened (see those modules).
 from __future__ import annotations
 
 import operator
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -124,6 +125,7 @@ LEAVES: dict[Any, Maker] = {
     aten.hardsigmoid.default: _plain(nn.Hardsigmoid),
     aten.flatten.using_ints: lambda node, args: nn.Flatten(_arg(args, 1, 1), _arg(args, 2, -1)),
     aten.dropout.default: lambda node, args: nn.Dropout(args[1]),
+    aten.dropout_.default: lambda node, args: nn.Dropout(args[1], inplace=True),
 }
 
 #: operators a forward calls itself, as the torch function fx would have recorded
@@ -257,7 +259,9 @@ def _call(op: Op, rebuilt: _Rebuilt, mapped: dict[str, Any], origin: str) -> Any
         path = stack[-1][0]
         shaped = [_Shaped(a.shape) if isinstance(a, _Weight) else a for a in args]
         try:
-            rebuilt.leaf(path, lambda: maker(op, shaped), op)
+            with warnings.catch_warnings():  # a layer of 0 channels warns that it is empty
+                warnings.simplefilter("ignore")
+                rebuilt.leaf(path, lambda: maker(op, shaped), op)
         except _Unfit as e:
             raise archived_error(op.trace, origin, f"cannot rebuild {op.target}: {e}") from None
         except (ValueError, TypeError, RuntimeError) as e:  # torch's own checks of a layer

@@ -104,7 +104,7 @@ def load_program(data: Any, shown: str, supported: dict[str, Any]) -> Program:
     """The program in an archive's parsed ``model.json``; ``supported`` maps the operators
     netspec imports by their serialized names (``torch.ops.aten.conv2d.default``)."""
     try:
-        graph = _dict(_dict(data, "program")["graph_module"], "graph_module")
+        graph = _dict(_dict(data, "program").get("graph_module"), "graph_module")
         body = _dict(graph.get("graph"), "graph")
         values = _dict(body.get("tensor_values"), "tensor_values")
         sizes = {_name(k): _sizes(v, f"tensor_values[{_quoted(k)}]") for k, v in values.items()}
@@ -222,7 +222,8 @@ def _arguments(node: dict[str, Any], where: str, overload: Any, known: set[str])
             value = None
         else:
             raise _Bad(f"{where}: {overload} needs its argument {arg.name}")
-        _check_type(value, str(arg.type), f"{where}: {overload}'s {arg.name}", known)
+        kind = "Scalar or Tensor" if arg.name == "other" else str(arg.type)
+        _check_type(value, kind, f"{where}: {overload}'s {arg.name}", known)
         if arg.kwarg_only:  # never positional: at its default, or the call is not imported
             if arg.name in given and value != arg.default_value:
                 raise _Bad(f"{where}: {overload} with {arg.name} set is not imported")
@@ -236,7 +237,8 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "bool": (bool,),
     "float": (float, int),
     "number": (float, int),
-    "Tensor": (Ref, float, int),
+    "Tensor": (Ref,),
+    "Scalar or Tensor": (Ref, float, int),  # add's and mul's other: x + 1 is add.Tensor
 }
 
 
@@ -267,6 +269,12 @@ def _describe(value: Any) -> str:
     return "a tensor" if isinstance(value, Ref) else f"a {type(value).__name__}"
 
 
+#: the serialized lists of values, and the kinds of their items
+_LISTS = {
+    "as_tensors": {"as_tensor"},
+    "as_optional_tensors": {"as_tensor", "as_none"},
+    "as_sym_ints": {"as_int", "as_name"},
+}
 #: the serialized argument kinds that are plain values, and their Python types
 _PLAIN = {"as_int": int, "as_float": float, "as_bool": bool, "as_string": str}
 
@@ -281,12 +289,14 @@ def _argument(arg: Any, where: str) -> Any:
         return Symbolic(_name(value, where))
     if kind == "as_tensor":
         return Ref(_name(_dict(value, where).get("name"), where))
-    if kind in ("as_tensors", "as_optional_tensors", "as_sym_ints"):
+    if kind in _LISTS:  # a flat list of the kinds it may hold
         items = _list(value, where, 1024)
-        return [
-            _argument(i, where) if kind != "as_tensors" else _argument({"as_tensor": i}, where)
-            for i in items
-        ]
+        if kind == "as_tensors":
+            items = [{"as_tensor": i} for i in items]
+        for item in items:
+            if not isinstance(item, dict) or not set(item) <= _LISTS[kind]:
+                raise _Bad(f"{where}: {kind} holds something else")
+        return [_argument(i, where) for i in items]
     if kind in ("as_ints", "as_floats", "as_bools"):
         item_kind = "as_" + kind[3:-1]
         return [_argument({item_kind: v}, where) for v in _list(value, where, 1024)]
