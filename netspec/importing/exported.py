@@ -27,7 +27,8 @@ from torch import fx, nn
 from ..errors import NetspecError, printable
 from ..files import shorten
 from .archive import read_program
-from .program import Op, Ref, load_program
+from .program import Op, load_program
+from .tagged import Ref
 from .trace import archived_error
 
 aten = torch.ops.aten
@@ -275,8 +276,10 @@ def _call(op: Op, rebuilt: _Rebuilt, mapped: dict[str, Any], origin: str) -> Any
         raise _unsupported(op, origin)
     elif op.overload is aten.mean.dim:
         new = rebuilt.graph.call_method("mean", tuple(args))
-    else:
+    elif op.overload in FUNCTIONS:
         new = rebuilt.graph.call_function(FUNCTIONS[op.overload], tuple(args))
+    else:  # a layer's operator outside a layer of torch.nn (or none recorded)
+        raise _unsupported(op, origin)
     new.meta["nn_module_stack"] = {path: (path, qualified) for path, qualified in stack}
     new.meta["archived"] = True  # its recorded line is quoted, its file never opened
     new.stack_trace = op.trace

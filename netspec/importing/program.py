@@ -26,6 +26,20 @@ from torch import nn
 
 from ..errors import clip, printable
 from .archive import ArchiveError
+from .tagged import (
+    MAX_NAME,
+    Bad,
+    Ref,
+    Symbolic,
+    argument,
+    check_type,
+    dict_of,
+    list_of,
+    name_of,
+    one,
+    quoted,
+    sizes_of,
+)
 
 #: how many operators a program may have (ResNet-50 has ~180, a ViT-L ~1,000)
 MAX_OPS = 50_000
@@ -33,31 +47,6 @@ MAX_OPS = 50_000
 MAX_DEPTH = 64
 #: numbered children a spec would write as ``identity`` (never ran), in all
 MAX_GAPS = 10_000
-#: the largest number a program may say (torch's sizes are 64-bit)
-MAX_INT = 2**63 - 1
-#: the longest name (a tensor's, a module path, a class) or text kept
-MAX_NAME = 1000
-
-
-@dataclass(frozen=True)
-class Ref:
-    """A tensor another operator makes (or the input, or a weight), by its name."""
-
-    name: str
-
-
-@dataclass(frozen=True)
-class Symbolic:
-    """A size torch left symbolic (a dynamic batch): its text, never parsed."""
-
-    text: str
-
-
-@dataclass(frozen=True)
-class Opaque:
-    """A value netspec has no use for (a dtype, a device, a graph): its kind."""
-
-    kind: str
 
 
 @dataclass
@@ -96,31 +85,27 @@ class Program:
     outputs: list[Ref] = field(default_factory=list)
 
 
-class _Bad(Exception):
-    """A value of the wrong type or out of bounds, at a place in the JSON."""
-
-
 def load_program(data: Any, shown: str, supported: dict[str, Any]) -> Program:
     """The program in an archive's parsed ``model.json``; ``supported`` maps the operators
     netspec imports by their serialized names (``torch.ops.aten.conv2d.default``)."""
     try:
-        graph = _dict(_dict(data, "program").get("graph_module"), "graph_module")
-        body = _dict(graph.get("graph"), "graph")
-        values = _dict(body.get("tensor_values"), "tensor_values")
-        sizes = {_name(k): _sizes(v, f"tensor_values[{_quoted(k)}]") for k, v in values.items()}
-        program = _signature(_dict(graph.get("signature"), "signature"), sizes, shown)
-        nodes = _list(body.get("nodes"), "nodes", MAX_OPS)
+        graph = dict_of(dict_of(data, "program").get("graph_module"), "graph_module")
+        body = dict_of(graph.get("graph"), "graph")
+        values = dict_of(body.get("tensor_values"), "tensor_values")
+        sizes = {name_of(k): sizes_of(v, f"tensor_values[{quoted(k)}]") for k, v in values.items()}
+        program = _signature(dict_of(graph.get("signature"), "signature"), sizes, shown)
+        nodes = list_of(body.get("nodes"), "nodes", MAX_OPS)
         known = {*program.weights, *program.constants, program.input}
         for n, node in enumerate(nodes):
-            op = _op(_dict(node, f"nodes[{n}]"), f"nodes[{n}]", supported, sizes, known)
+            op = _op(dict_of(node, f"nodes[{n}]"), f"nodes[{n}]", supported, sizes, known)
             program.ops.append(op)
             known.update(o for o in op.outputs if o is not None)
-        for n, output in enumerate(_list(body.get("outputs"), "outputs", MAX_OPS)):
-            value = _argument(output, f"outputs[{n}]")
+        for n, output in enumerate(list_of(body.get("outputs"), "outputs", MAX_OPS)):
+            value = argument(output, f"outputs[{n}]")
             if not isinstance(value, Ref) or value.name not in known:
-                raise _Bad(f"outputs[{n}]: the program returns something else than a tensor")
+                raise Bad(f"outputs[{n}]: the program returns something else than a tensor")
             program.outputs.append(value)
-    except _Bad as e:
+    except Bad as e:
         raise ArchiveError(shown, f"not a torch.export program: {e}") from None
     _check_gaps(program, shown)
     return program
@@ -130,25 +115,25 @@ def _signature(signature: dict[str, Any], sizes: dict[str, Any], shown: str) -> 
     weights: dict[str, tuple[str, tuple[int, ...]]] = {}
     constants: set[str] = set()
     inputs: list[str] = []
-    for n, spec in enumerate(_list(signature.get("input_specs"), "input_specs", MAX_OPS)):
+    for n, spec in enumerate(list_of(signature.get("input_specs"), "input_specs", MAX_OPS)):
         where = f"input_specs[{n}]"
-        kind, value = _one(spec, where)
-        value = _dict(value, where)
+        kind, value = one(spec, where)
+        value = dict_of(value, where)
         if kind in ("parameter", "buffer"):
-            name = _name(_dict(value.get("arg"), where).get("name"), where)
-            key = _name(value.get(f"{kind}_name"), where)
+            name = name_of(dict_of(value.get("arg"), where).get("name"), where)
+            key = name_of(value.get(f"{kind}_name"), where)
             shape = sizes.get(name)
             if shape is None or not all(isinstance(s, int) for s in shape):
-                raise _Bad(f"{where}: the weight {_quoted(key)} has no fixed shape")
+                raise Bad(f"{where}: the weight {quoted(key)} has no fixed shape")
             weights[name] = (key, tuple(shape))
         elif kind == "user_input":
-            arg = _argument(value.get("arg"), where)
+            arg = argument(value.get("arg"), where)
             if isinstance(arg, Ref):
                 inputs.append(arg.name)
         else:
             arg = value.get("arg")
             if isinstance(arg, dict) and isinstance(arg.get("name"), str):
-                constants.add(_name(arg["name"], where))
+                constants.add(name_of(arg["name"], where))
     if len(inputs) != 1:
         raise ArchiveError(
             shown,
@@ -157,7 +142,7 @@ def _signature(signature: dict[str, Any], sizes: dict[str, Any], shown: str) -> 
         )
     shape = sizes.get(inputs[0])
     if not shape:
-        raise _Bad("the input has no shape (or no batch)")
+        raise Bad("the input has no shape (or no batch)")
     if not all(isinstance(s, int) for s in shape[1:]):
         said = ", ".join(s.text if isinstance(s, Symbolic) else str(s) for s in shape[1:])
         raise ArchiveError(
@@ -175,21 +160,21 @@ def _op(
     sizes: dict[str, Any],
     known: set[str],
 ) -> Op:
-    target = _name(node.get("target"), f"{where}.target")
-    metadata = _dict(node.get("metadata", {}), f"{where}.metadata")
+    target = name_of(node.get("target"), f"{where}.target")
+    metadata = dict_of(node.get("metadata", {}), f"{where}.metadata")
     trace = metadata.get("stack_trace", "")
     if not isinstance(trace, str):
-        raise _Bad(f"{where}.metadata.stack_trace: expected text")
+        raise Bad(f"{where}.metadata.stack_trace: expected text")
     stack_text = metadata.get("nn_module_stack", "")
     stack = _stack(stack_text, f"{where}.metadata") if stack_text else []
     outputs: list[str | None] = []
-    for n, output in enumerate(_list(node.get("outputs"), f"{where}.outputs", 64)):
-        value = _argument(output, f"{where}.outputs[{n}]")
+    for n, output in enumerate(list_of(node.get("outputs"), f"{where}.outputs", 64)):
+        value = argument(output, f"{where}.outputs[{n}]")
         found = value if isinstance(value, list) else [value]
         outputs += [v.name if isinstance(v, Ref) else None for v in found]
     taken = [o for o in outputs if o is not None]
     if len(set(taken)) != len(taken) or known.intersection(taken):
-        raise _Bad(f"{where}: a tensor is made twice")
+        raise Bad(f"{where}: a tensor is made twice")
     overload = supported.get(target)
     shown = target.removeprefix("torch.ops.")
     first = sizes.get(outputs[0]) if outputs and outputs[0] is not None else None
@@ -201,16 +186,16 @@ def _op(
 def _arguments(node: dict[str, Any], where: str, overload: Any, known: set[str]) -> list[Any]:
     """The arguments of a supported operator, positional in its schema's order, checked."""
     given: dict[str, Any] = {}
-    for n, item in enumerate(_list(node.get("inputs"), f"{where}.inputs", 64)):
-        item = _dict(item, f"{where}.inputs[{n}]")
-        name = _name(item.get("name"), f"{where}.inputs[{n}].name")
+    for n, item in enumerate(list_of(node.get("inputs"), f"{where}.inputs", 64)):
+        item = dict_of(item, f"{where}.inputs[{n}]")
+        name = name_of(item.get("name"), f"{where}.inputs[{n}].name")
         if name in given:
-            raise _Bad(f"{where}: the argument {_quoted(name)} is given twice")
-        given[name] = _argument(item.get("arg"), f"{where}.inputs[{n}]")
+            raise Bad(f"{where}: the argument {quoted(name)} is given twice")
+        given[name] = argument(item.get("arg"), f"{where}.inputs[{n}]")
     schema = overload._schema.arguments
     unknown = set(given) - {a.name for a in schema}
     if unknown:
-        raise _Bad(f"{where}: {overload} has no argument {_quoted(sorted(unknown)[0])}")
+        raise Bad(f"{where}: {overload} has no argument {quoted(sorted(unknown)[0])}")
     last = max((i for i, a in enumerate(schema) if a.name in given), default=-1)
     args: list[Any] = []
     for i, arg in enumerate(schema):
@@ -221,125 +206,27 @@ def _arguments(node: dict[str, Any], where: str, overload: Any, known: set[str])
         elif str(arg.type).startswith("Optional["):
             value = None
         else:
-            raise _Bad(f"{where}: {overload} needs its argument {arg.name}")
+            raise Bad(f"{where}: {overload} needs its argument {arg.name}")
         kind = "Scalar or Tensor" if arg.name == "other" else str(arg.type)
-        _check_type(value, kind, f"{where}: {overload}'s {arg.name}", known)
+        check_type(value, kind, f"{where}: {overload}'s {arg.name}", known)
         if arg.kwarg_only:  # never positional: at its default, or the call is not imported
             if arg.name in given and value != arg.default_value:
-                raise _Bad(f"{where}: {overload} with {arg.name} set is not imported")
+                raise Bad(f"{where}: {overload} with {arg.name} set is not imported")
         elif i <= last:
             args.append(value)
     return args
-
-
-_TYPES: dict[str, tuple[type, ...]] = {
-    "int": (int,),
-    "bool": (bool,),
-    "float": (float, int),
-    "number": (float, int),
-    "Tensor": (Ref,),
-    "Scalar or Tensor": (Ref, float, int),  # add's and mul's other: x + 1 is add.Tensor
-}
-
-
-def _check_type(value: Any, kind: str, where: str, known: set[str]) -> None:
-    if kind.startswith("Optional["):
-        if value is None:
-            return
-        kind = kind[len("Optional[") : -1]
-    if kind.startswith("List["):
-        if not isinstance(value, list):
-            raise _Bad(f"{where}: expected a list")
-        for item in value:
-            _check_type(item, kind[len("List[") : -1], where, known)
-        return
-    allowed = _TYPES.get(kind, ())
-    is_bool = isinstance(value, bool)
-    if not isinstance(value, allowed) or (is_bool and kind != "bool"):
-        raise _Bad(f"{where}: expected {kind}, got {_describe(value)}")
-    if isinstance(value, Ref) and value.name not in known:
-        raise _Bad(f"{where}: reads {_quoted(value.name)}, which no earlier operator makes")
-
-
-def _describe(value: Any) -> str:
-    if isinstance(value, Symbolic):
-        return f"a symbolic size ({clip(printable(value.text), 100)})"
-    if isinstance(value, Opaque):
-        return f"a {value.kind.removeprefix('as_')}"
-    return "a tensor" if isinstance(value, Ref) else f"a {type(value).__name__}"
-
-
-#: the serialized lists of values, and the kinds of their items
-_LISTS = {
-    "as_tensors": {"as_tensor"},
-    "as_optional_tensors": {"as_tensor", "as_none"},
-    "as_sym_ints": {"as_int", "as_name"},
-}
-#: the serialized argument kinds that are plain values, and their Python types
-_PLAIN = {"as_int": int, "as_float": float, "as_bool": bool, "as_string": str}
-
-
-def _argument(arg: Any, where: str) -> Any:
-    """One serialized argument as a plain value, a :class:`Ref`, a list, a
-    :class:`Symbolic` or an :class:`Opaque`."""
-    kind, value = _one(arg, where)
-    if kind == "as_none":
-        return None
-    if kind == "as_name":  # a symbolic integer's name
-        return Symbolic(_name(value, where))
-    if kind == "as_tensor":
-        return Ref(_name(_dict(value, where).get("name"), where))
-    if kind in _LISTS:  # a flat list of the kinds it may hold
-        items = _list(value, where, 1024)
-        if kind == "as_tensors":
-            items = [{"as_tensor": i} for i in items]
-        for item in items:
-            if not isinstance(item, dict) or not set(item) <= _LISTS[kind]:
-                raise _Bad(f"{where}: {kind} holds something else")
-        return [_argument(i, where) for i in items]
-    if kind in ("as_ints", "as_floats", "as_bools"):
-        item_kind = "as_" + kind[3:-1]
-        return [_argument({item_kind: v}, where) for v in _list(value, where, 1024)]
-    if kind in _PLAIN:
-        if kind == "as_float" and isinstance(value, int) and not isinstance(value, bool):
-            value = float(value)
-        if type(value) is not _PLAIN[kind]:
-            raise _Bad(f"{where}: {kind} is not a {_PLAIN[kind].__name__}")
-        if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INT:
-            raise _Bad(f"{where}: {value:.3g} is out of range")
-        return clip(value, MAX_NAME) if isinstance(value, str) else value
-    if kind == "as_sym_int":
-        inner, number = _one(value, where)
-        if inner == "as_int":
-            return _argument({"as_int": number}, where)
-        return Symbolic(_name(number, where) if inner == "as_name" else inner)
-    return Opaque(clip(kind, 40))
-
-
-def _sizes(meta: Any, where: str) -> list[int | Symbolic]:
-    out: list[int | Symbolic] = []
-    for n, size in enumerate(_list(_dict(meta, where).get("sizes"), f"{where}.sizes", 64)):
-        kind, value = _one(size, f"{where}.sizes[{n}]")
-        if kind == "as_int" and type(value) is int and 0 <= value <= MAX_INT:
-            out.append(value)
-        elif kind == "as_expr":
-            text = _dict(value, where).get("expr_str")
-            out.append(Symbolic(clip(text, MAX_NAME) if isinstance(text, str) else "?"))
-        else:
-            raise _Bad(f"{where}.sizes[{n}]: not a size")
-    return out
 
 
 def _stack(text: Any, where: str) -> list[tuple[str, str]]:
     """``key,path,class;...`` (torch's format: commas inside brackets do not split) as the
     checked (path, class) of each module, outermost first; one entry per key."""
     if not isinstance(text, str):
-        raise _Bad(f"{where}.nn_module_stack: expected text")
+        raise Bad(f"{where}.nn_module_stack: expected text")
     found: dict[str, tuple[str, str]] = {}
     for item in text.split(";"):
         parts = _split(item)
         if len(parts) != 3:
-            raise _Bad(f"{where}.nn_module_stack: {_quoted(item)} is not key,path,class")
+            raise Bad(f"{where}.nn_module_stack: {quoted(item)} is not key,path,class")
         key, path, qualified = parts
         found[key] = (_module_path(path, where), _class_name(qualified, where))
     return list(found.values())
@@ -373,11 +260,11 @@ def _module_path(path: str, where: str) -> str:
         return path
     parts = path.split(".")
     if len(path) > MAX_NAME or len(parts) > MAX_DEPTH:
-        raise _Bad(f"{where}: the module path {_quoted(path)} is too long")
+        raise Bad(f"{where}: the module path {quoted(path)} is too long")
     for part in parts:
         if not (_NUMBER.fullmatch(part) or (_WORD.fullmatch(part) and part not in _TAKEN)):
-            raise _Bad(
-                f"{where}: the module path {_quoted(path)} has {_quoted(part)}, which is "
+            raise Bad(
+                f"{where}: the module path {quoted(path)} has {quoted(part)}, which is "
                 "not a module's name (letters, digits and _, starting with a letter; or a "
                 "number below a million, with no leading 0)"
             )
@@ -386,7 +273,7 @@ def _module_path(path: str, where: str) -> str:
 
 def _class_name(qualified: str, where: str) -> str:
     if len(qualified) > MAX_NAME or not _CLASS.fullmatch(qualified):
-        raise _Bad(f"{where}: {_quoted(qualified)} is not a class's qualified name")
+        raise Bad(f"{where}: {quoted(qualified)} is not a class's qualified name")
     return qualified
 
 
@@ -407,35 +294,3 @@ def _check_gaps(program: Program, shown: str) -> None:
             f"the program's numbered modules leave out {gaps:,} children (a spec writes "
             f"each as identity); the limit is {MAX_GAPS:,}",
         )
-
-
-def _one(value: Any, where: str) -> tuple[str, Any]:
-    """The one key and value of a serialized union (``{"as_int": 3}``)."""
-    if not isinstance(value, dict) or len(value) != 1:
-        raise _Bad(f"{where}: expected one of torch's tagged values")
-    ((kind, inner),) = value.items()
-    return str(kind), inner
-
-
-def _dict(value: Any, where: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise _Bad(f"{where}: expected an object")
-    return value
-
-
-def _list(value: Any, where: str, limit: int) -> list[Any]:
-    if not isinstance(value, list):
-        raise _Bad(f"{where}: expected a list")
-    if len(value) > limit:
-        raise _Bad(f"{where}: {len(value):,} items; the limit is {limit:,}")
-    return value
-
-
-def _name(value: Any, where: str = "a name") -> str:
-    if not isinstance(value, str) or not value or len(value) > MAX_NAME:
-        raise _Bad(f"{where}: expected a name")
-    return value
-
-
-def _quoted(text: Any) -> str:
-    return repr(clip(printable(str(text)), 100))
