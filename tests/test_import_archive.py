@@ -153,15 +153,28 @@ def test_a_zip_announcing_too_many_members_is_refused_before_its_directory_is_re
         ns.from_exported(path)
 
 
-def test_a_program_too_large_to_read_is_refused(tmp_path):
-    big = b" " * (65 * 2**20)  # stored, so within the ratio
-    path = A.write_members(
-        tmp_path / "big.pt2", [("big/archive_format", b"pt2"), ("big/models/model.json", big)]
+def _program(tmp_path: Path, program: bytes) -> Path:
+    return A.write_members(
+        tmp_path / "big.pt2", [("big/archive_format", b"pt2"), ("big/models/model.json", program)]
     )
+
+
+def test_a_program_too_large_to_read_is_refused(tmp_path):
+    path = _program(tmp_path, b" " * (33 * 2**20))  # stored, so within the ratio
     with pytest.raises(ns.NetspecError) as e:
         ns.from_exported(path)
     assert e.value.diagnostics[0].message == (
-        "member big/models/model.json is 68,157,440 bytes; the limit is 67,108,864"
+        "member big/models/model.json is 34,603,008 bytes; the limit is 33,554,432"
+    )
+
+
+def test_a_program_of_too_many_lists_is_refused_before_it_is_parsed(tmp_path):
+    """6 MB of ``[],`` is 130 MB of Python lists; 32 MB of it would be 700 MB."""
+    path = _program(tmp_path, b"[" + b"[]," * 2_000_000 + b"[]]")
+    with pytest.raises(ns.NetspecError) as e:
+        ns.from_exported(path)
+    assert e.value.diagnostics[0].message == (
+        "member big/models/model.json has 2,000,002 lists and objects; the limit is 2,000,000"
     )
 
 

@@ -50,7 +50,9 @@ def from_exported(path: str | Path, name: str = "imported") -> str:
 
     The archive is read as data: only its program (JSON) is read, within bounds, and nothing
     in it runs (no unpickling, no evaluated expression, no file it names opened); see
-    :mod:`netspec.importing.archive`."""
+    :mod:`netspec.importing.archive`. Loading its weights with ``torch.export.load`` is
+    another matter: that unpickles what the archive holds, so do it only for archives you
+    trust."""
     origin = printable(str(path))  # a name with a newline stays one line of a message
     module, graph, shape = load_exported(Path(path), origin)
     root, graph = tree(graph, module, origin)

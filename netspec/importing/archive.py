@@ -17,7 +17,9 @@ Bounds, each checked before what it bounds is read:
   :data:`RATIO_FLOOR`), all of them together at most :data:`MAX_TOTAL`;
 - the members read: the program at most :data:`MAX_PROGRAM` bytes, the format tag at most
   64, both stored or deflated, never encrypted, and read no further than those bounds
-  whatever the zip says.
+  whatever the zip says;
+- the program's JSON at most :data:`MAX_CONTAINERS` lists and objects before it is parsed
+  (its parsed form then stays within about 350 MB, whatever it holds).
 """
 
 from __future__ import annotations
@@ -40,8 +42,11 @@ from ..files import kind_of, shorten
 MAX_MEMBERS = 50_000
 #: bytes of the zip's central directory (about 120 bytes a member)
 MAX_DIRECTORY = 8 * 1024 * 1024
-#: the program's JSON (ResNet-50's is about 0.6 MB)
-MAX_PROGRAM = 64 * 1024 * 1024
+#: the program's JSON (about 3 KB an operator: MobileNetV3's is 0.45 MB, 11,000 operators fit)
+MAX_PROGRAM = 32 * 1024 * 1024
+#: the lists and objects in it (about 50 an operator), counted before it is parsed: ``[],``
+#: is 3 bytes of JSON and 64 of Python, so the bytes alone do not bound the memory
+MAX_CONTAINERS = 2_000_000
 #: how much larger than its compressed bytes a member may say it is (deflate reaches ~1,000)
 MAX_RATIO = 100
 #: members this small are not held to the ratio (a short text compresses well)
@@ -223,6 +228,12 @@ def _read(archive: zipfile.ZipFile, name: str, shown: str) -> bytes:
 
 def _parse(data: bytes, shown: str, name: str) -> Any:
     where = f"member {_member(name)}"
+    containers = data.count(b"[") + data.count(b"{")
+    if containers > MAX_CONTAINERS:
+        raise ArchiveError(
+            shown,
+            f"{where} has {containers:,} lists and objects; the limit is {MAX_CONTAINERS:,}",
+        )
     try:
         return json.loads(data.decode("utf-8"))
     except UnicodeDecodeError as e:
