@@ -22,6 +22,7 @@ import json
 import os
 import random
 import re
+import shutil
 import signal
 import sys
 import tempfile
@@ -307,6 +308,7 @@ def _work() -> Any:
     start = time.perf_counter()
     yield
     seconds = time.perf_counter() - start
+    shutil.rmtree(WORK, ignore_errors=True)
     status = Path("/proc/self/status").read_text()
     peak = int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1)) // 1024  # type: ignore[union-attr]
     print(
