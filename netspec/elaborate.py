@@ -35,11 +35,11 @@ from .expr import (
     NeedsShapes,
     OutOfBudget,
     ShapeLookup,
-    has_expression,
     substitute,
 )
 from .helpers import MAX_LIST
 from .imports import BlockRef, Module, load_module
+from .interpolation import has_expression
 from .ir import Node, Pending, Scope, Shape
 from .overrides import apply_layer_overrides, split_overrides
 from .params import file_env, scale_names

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import Diagnostic, Problem, did_you_mean
-from .expr import has_expression
+from .interpolation import has_expression
 from .registry import Kind, get_kind, kind_names
 from .source import Document, PathKey, a_type, show, type_name
 from .validation import WHOLE_HINT

@@ -13,7 +13,8 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .env import layered
-from .expr import ShapeLookup, has_expression
+from .expr import ShapeLookup
+from .interpolation import has_expression
 from .ir import Node, Scope
 from .registry import Kind, get_kind
 from .schema import Options

@@ -6,6 +6,7 @@ not``, ``x if c else y``, indexing ``xs[i]``, the helpers (:mod:`netspec.helpers
 :class:`Function` s (``functions:``), and the shape helpers in :data:`SHAPE_HELPERS`
 (``channels()``, ``channels(skip)``), which only the shape pass can answer: before it they
 raise :class:`NeedsShapes`.
+Where each ``${...}`` of a string starts and ends is :mod:`netspec.interpolation`'s.
 
 Example::
 
@@ -18,7 +19,6 @@ Example::
 from __future__ import annotations
 
 import ast
-import functools
 import math
 import operator
 from collections.abc import Callable, Mapping
@@ -27,8 +27,8 @@ from typing import Any
 from .budget import Budget, BudgetSpent
 from .errors import Problem, did_you_mean
 from .helpers import HELPERS, MAX_INT, MAX_LIST, MAX_TEXT, check_value, format_value, shown
+from .interpolation import MAX_EXPR_CHARS, parse_expression, split_template
 
-MAX_EXPR_CHARS = 500
 #: How deep an expression's parts may nest (``-(-(-1))``), calls of functions included.
 MAX_NESTING = 100
 #: Steps (nodes visited) one expression may take, calls of the file's functions included; all
@@ -55,7 +55,7 @@ class Function:
             raise Problem(f"expression is longer than {MAX_EXPR_CHARS} characters")
         self.name = name
         self.params = params
-        self.body = _parse(body)
+        self.body = parse_expression(body)
         self.env = env
 
     def __repr__(self) -> str:
@@ -102,21 +102,7 @@ def evaluate(
     """
     if len(text) > MAX_EXPR_CHARS:
         raise Problem(f"expression is longer than {MAX_EXPR_CHARS} characters")
-    return _Eval(env, shapes, budget or Budget()).visit(_parse(text))
-
-
-@functools.lru_cache(maxsize=4096)
-def _parse(text: str) -> ast.expr:
-    """The tree of an expression, parsed once: a repeat evaluates the same text per copy."""
-    try:
-        return ast.parse(text.strip(), mode="eval").body
-    except SyntaxError as e:
-        raise Problem(
-            f"cannot parse expression ${{{text}}}: {e.msg}",
-            "write arithmetic such as ${out * 4} or ${max(1, width // 2)}",
-        ) from e
-    except (ValueError, RecursionError, MemoryError) as e:
-        raise Problem(f"cannot parse expression ${{{text}}}") from e
+    return _Eval(env, shapes, budget or Budget()).visit(parse_expression(text))
 
 
 def substitute(
@@ -169,63 +155,6 @@ class ExpressionError(Problem):
 class OutOfBudget(ExpressionError):
     """The command's budget ran out in the ``index``-th expression of a string: the pass stops
     there (every expression after it would fail the same way)."""
-
-
-class Expression:
-    """One ``${...}`` inside a string; ``index`` counts them from 0."""
-
-    __slots__ = ("index", "text")
-
-    def __init__(self, text: str, index: int) -> None:
-        self.text = text
-        self.index = index
-
-
-def split_template(value: str) -> list[str | Expression]:
-    """Split a string into literal text and :class:`Expression` parts."""
-    parts: list[str | Expression] = []
-    literal: list[str] = []
-    i, n, count = 0, len(value), 0
-    while i < n:
-        if value.startswith("$${", i):
-            literal.append("${")
-            i += 3
-        elif value.startswith("${", i):
-            end = _closing_brace(value, i + 2)
-            if end < 0:
-                raise Problem(
-                    f"unclosed ${{ in {shown(value)}",
-                    "close the expression with }, as in ${out * 2}",
-                )
-            if literal:
-                parts.append("".join(literal))
-                literal = []
-            parts.append(Expression(value[i + 2 : end], count))
-            count += 1
-            i = end + 1
-        else:
-            literal.append(value[i])
-            i += 1
-    if literal:
-        parts.append("".join(literal))
-    return parts
-
-
-def has_expression(value: object) -> bool:
-    return isinstance(value, str) and "${" in value
-
-
-def _closing_brace(s: str, start: int) -> int:
-    depth = 0
-    for j in range(start, len(s)):
-        c = s[j]
-        if c in "([{":
-            depth += 1
-        elif c in ")]}":
-            if depth == 0:
-                return j if c == "}" else -1
-            depth -= 1
-    return -1
 
 
 class _Eval:

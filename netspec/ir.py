@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, Protocol
 
-from .expr import has_expression
+from .interpolation import has_expression
 
 if TYPE_CHECKING:
     from torch import nn

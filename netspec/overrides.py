@@ -19,7 +19,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from .errors import NetspecError, did_you_mean
-from .expr import has_expression
+from .interpolation import has_expression
 from .ir import Node, Pending
 from .schema import EVALUATED
 from .source import show

@@ -28,8 +28,9 @@ from typing import TYPE_CHECKING, Any
 from .entries import type_problem, value_type
 from .errors import NetspecError, Problem, did_you_mean
 from .expansion import Failed
-from .expr import SHAPE_HELPERS, Function, has_expression, split_template
+from .expr import SHAPE_HELPERS, Function
 from .helpers import HELPERS
+from .interpolation import has_expression, split_template
 from .source import Document, PathKey, show
 
 if TYPE_CHECKING:

@@ -29,7 +29,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from .expr import has_expression
+from .interpolation import has_expression
 
 #: Name patterns are written for JSON Schema (ECMA-262) and pydantic (Rust's regex), where `$`
 #: is the end of the text; Python's `$` also matches before a final newline, so Python code

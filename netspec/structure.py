@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from .entries import CALL_KEYS, EntryError, call_problems, kind_options, parse_entry
 from .errors import Diagnostic, NetspecError, Problem
-from .expr import has_expression
+from .interpolation import has_expression
 from .registry import get_kind, is_builtin
 from .schema import LibraryFile, SpecFile, is_name
 from .source import Document, PathKey

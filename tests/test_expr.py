@@ -7,8 +7,9 @@ import pytest
 from netspec.budget import Budget, BudgetSpent
 from netspec.env import Names, layered
 from netspec.errors import Problem
-from netspec.expr import Function, OutOfBudget, evaluate, split_template, substitute
+from netspec.expr import Function, OutOfBudget, evaluate, substitute
 from netspec.helpers import make_divisible
+from netspec.interpolation import split_template
 
 
 @pytest.mark.parametrize(

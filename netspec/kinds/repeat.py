@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import Field, model_validator
 
 from ..errors import Problem
-from ..expr import has_expression
+from ..interpolation import has_expression
 from ..ir import Checked, Node, Value
 from ..registry import BuildContext, ExpandContext, Family, InferContext, Kind, register
 from ..schema import Bool, LayerList, Name, Names, NonNegInt, Options
