@@ -9,8 +9,10 @@ one (``torch.export.save``, made once) edited by ``tests/pt2_archives.py``.
 
 from __future__ import annotations
 
+import atexit
 import functools
 import os
+import shutil
 import struct
 import sys
 import tempfile
@@ -29,8 +31,11 @@ PROGRAM = "not a torch.export program: nodes\\[0\\].metadata: the module path"
 
 @functools.cache
 def _base() -> Path:
-    """The real archive every case starts from (made once per test session)."""
-    return A.small(Path(tempfile.mkdtemp(prefix="netspec-hostile-")) / "small.pt2")
+    """The real archive every case starts from (made once per test process, removed at its
+    exit)."""
+    folder = Path(tempfile.mkdtemp(prefix="netspec-hostile-"))
+    atexit.register(shutil.rmtree, folder, True)
+    return A.small(folder / "small.pt2")
 
 
 def _edited(
