@@ -15,39 +15,29 @@ from __future__ import annotations
 import keyword
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Any, NoReturn
+from typing import Any
 
 from pydantic import ValidationError
 
-from .budget import Budget, BudgetSpent
+from .budget import Budget
 from .calls import expand_call
-from .entries import (
-    EntryError,
-    is_shape,
-    kind_options,
-    parse_entry,
-)
-from .errors import Diagnostic, NetspecError, Pos, Problem
+from .entries import EntryError, kind_options, parse_entry
+from .errors import Diagnostic, NetspecError, Problem
 from .expansion import Expander, ExpandScope, Failed, Shared, implicit_group, short_trace
-from .expr import (
-    ExpressionError,
-    Function,
-    NeedsShapes,
-    OutOfBudget,
-    ShapeLookup,
-    substitute,
-)
-from .helpers import MAX_LIST
+from .expr import Function, NeedsShapes
+from .file_values import FileValues
 from .imports import BlockRef, Module, load_module
 from .interpolation import has_expression
 from .ir import Node, Pending, Scope, Shape
+from .layer_lists import name_layers, sequence
 from .overrides import apply_layer_overrides, split_overrides
 from .params import file_env, scale_names
 from .registry import Kind, get_kind
 from .schema import EVALUATED, SpecFile, is_name
-from .source import Document, PathKey, show
+from .source import Document, PathKey
 from .structure import MAX_ERRORS
 from .validation import validation_diagnostics
+from .wiring import record_left_out, record_wiring
 
 #: An elaborated network may hold at most this many layers (``--max-layers`` raises it).
 MAX_LAYERS = 10_000
@@ -119,20 +109,17 @@ def elaborate(
     return program
 
 
-class _Expander:
+class _Expander(FileValues):
     """Expands the layers of one file: the spec, or an imported file's blocks.
 
     It is the :class:`~netspec.expansion.Expander` that block calls and composite kinds use.
     """
 
     def __init__(self, module: Module, shared: Shared) -> None:
+        super().__init__(module.doc, shared)
         self.module = module
-        self.doc = module.doc
         self.spec = module.spec
         self.blocks: dict[str, BlockRef] = module.blocks
-        self.shared = shared
-        self.errors = shared.errors
-        self.params: dict[str, Any] = {}
 
     @property
     def max_layers(self) -> int:
@@ -178,20 +165,6 @@ class _Expander:
                 except Failed:
                     continue
             todo.extend(module.imports)
-
-    def fail(
-        self,
-        path: PathKey,
-        message: str,
-        hint: str = "",
-        *,
-        key: bool = False,
-        trace: tuple[str, ...] = (),
-        pos: Pos | None = None,
-    ) -> None:
-        self.errors.append(
-            self.doc.diagnostic(path, message, hint, key=key, notes=short_trace(trace), pos=pos)
-        )
 
     def run(self, overrides: dict[str, Any], scale: str | None) -> Program:
         assert isinstance(self.spec, SpecFile)  # a spec, not a library (load_module)
@@ -245,89 +218,6 @@ class _Expander:
             self.shared.budget,
         )
 
-    def shape(self, path: PathKey) -> Shape:
-        raw: Any = self.doc.data
-        for part in path:
-            raw = raw[part]
-        what = str(path[0])
-        dims = []
-        for i, value in enumerate(raw):
-            try:
-                d = self.value(value, (*path, i), self.params)
-            except Failed:
-                continue
-            if not is_shape([d]) or d > 2**31 - 1:
-                self.fail((*path, i), f"{what} sizes must be positive integers, got {show(d)}")
-            else:
-                dims.append(d)
-        return Shape(tuple(dims))
-
-    def value(
-        self,
-        raw: Any,
-        path: PathKey,
-        env: Mapping[str, Any],
-        trace: tuple[str, ...] = (),
-        deferrable: bool = False,
-        shapes: ShapeLookup | None = None,
-    ) -> Any:
-        """Substitute every expression in ``raw`` (recursively); raise Failed after reporting.
-
-        An expression that asks for a shape (``channels()``) raises :class:`NeedsShapes` where
-        the value is ``deferrable`` (the shape pass evaluates it), and is an error elsewhere.
-        """
-        try:
-            self.shared.budget.charge()  # a value of the file walked, once for every use
-        except BudgetSpent as e:
-            self.spent(path, e, trace)
-        if isinstance(raw, str):
-            if "${" not in raw:
-                return raw
-            try:
-                value = substitute(raw, env, shapes, self.shared.budget)
-                if isinstance(value, list):  # the layer copies and checks what it is given
-                    self.shared.budget.charge(self.shared.budget.size(value, MAX_LIST))
-                return value
-            except BudgetSpent as e:
-                self.spent(path, e, trace)
-            except OutOfBudget as e:
-                self.spent(path, e, trace, self.doc.expression_pos(path, e.index))
-            except NeedsShapes as e:
-                if deferrable:
-                    raise
-                self.fail(
-                    path,
-                    f"{e.args[0]}() is known only once shapes are, which is too late here",
-                    "shapes can set the options of single layers, if:, and a block call's "
-                    "arguments; write a number, a param or a block argument here",
-                    trace=trace,
-                )
-                raise Failed from None
-            except ExpressionError as e:
-                self.fail(
-                    path, e.message, e.hint, trace=trace, pos=self.doc.expression_pos(path, e.index)
-                )
-                raise Failed from e
-            except Problem as e:
-                self.fail(path, e.message, e.hint, trace=trace)
-                raise Failed from e
-        if isinstance(raw, list):
-            return [
-                self.value(v, (*path, i), env, trace, deferrable, shapes) for i, v in enumerate(raw)
-            ]
-        if isinstance(raw, dict):
-            return {
-                k: self.value(v, (*path, k), env, trace, deferrable, shapes) for k, v in raw.items()
-            }
-        return raw
-
-    def spent(
-        self, path: PathKey, e: Problem, trace: tuple[str, ...], pos: Pos | None = None
-    ) -> NoReturn:
-        """Stop at once where the command's budget ran out: every value after it would fail."""
-        self.fail(path, e.message, e.hint, trace=trace, pos=pos)
-        raise NetspecError(self.errors)
-
     # layers
 
     def expand_list(
@@ -362,23 +252,7 @@ class _Expander:
                         self.fail((*path, i), e.message, e.hint, trace=trace)
                     continue
                 children.extend([node] if spliced is None else spliced)
-        names: set[str] = set()
-        for position, node in enumerate(children):
-            if node.scope is None:  # made by a kind (an inception's empty branch, ...)
-                node.scope = self.shared.scopes[-1]
-            if node.name.isdigit():  # unnamed (a name starts with a letter)
-                node.name = str(position)
-            elif node.name in names:
-                self.errors.append(  # in the file that wrote the layer (a block's, maybe)
-                    node.doc.diagnostic(
-                        node.path,
-                        f'two layers here are named "{node.name}"',
-                        "names must be unique within a list of layers",
-                        key=True,
-                        notes=short_trace(node.trace),
-                    )
-                )
-            names.add(node.name)
+        name_layers(children, self.shared.scopes[-1], self.errors)
         return children
 
     def sequence(
@@ -390,82 +264,13 @@ class _Expander:
         label: str = "",
         own_name: bool = False,
     ) -> Node:
-        """One node for a list of layers: an implicit group, or its only layer.
+        scope = self.shared.scopes[-1]
+        return sequence(children, self.doc, path, trace, name, scope, label, own_name)
 
-        The only layer keeps an explicit name of its own unless ``own_name`` (a repeat's copy)
-        or the list itself has an explicit name.
-        """
-        if len(children) == 1:
-            only = children[0]
-            if name and (own_name or not name.isdigit() or only.name.isdigit()):
-                only.name = name
-            return only
-        group, opts = implicit_group()
-        return Node(
-            group,
-            opts,
-            name,
-            self.doc,
-            path,
-            label=label,
-            children=children,
-            trace=trace,
-            implicit=True,
-            scope=self.shared.scopes[-1],
-        )
-
-    # the graph: conditions and named tensors
-
-    def condition(
-        self, raw: Any, path: PathKey, env: Mapping[str, Any], trace: tuple[str, ...]
-    ) -> bool | tuple[str, Mapping[str, Any]]:
-        """An ``if:``: True or False, or (text, names) where it depends on shapes."""
-        if raw is None:
-            return True
-        try:
-            value = self.value(raw, path, env, trace, deferrable=True)
-        except NeedsShapes:
-            return (raw, env)
-        if not isinstance(value, bool):
-            self.fail(path, f"if: needs true or false, got {show(value)}", trace=trace)
-            raise Failed
-        return value
+    # the graph: a layer an if: leaves out
 
     def left_out(self, options: Any, path: PathKey) -> None:
-        """Remember the names a left-out layer would have made (for a later reference's error)
-        and read (a tensor read where a condition holds is not a dead one)."""
-        scope = self.shared.scopes[-1]
-        if not isinstance(options, dict):
-            return
-        for key in ("to", "from"):
-            value = options.get(key)
-            for name in value if isinstance(value, list) else [value]:
-                if isinstance(name, str) and is_name(name):
-                    if key == "to":
-                        scope.skipped.setdefault(name, (self.doc, (*path, "to")))
-                    else:
-                        scope.read_if.add(name)
-
-    def graph_options(
-        self,
-        node: Node,
-        path: PathKey,
-        graph: Mapping[str, Any],
-        condition: bool | tuple[str, Mapping[str, Any]],
-        trace: tuple[str, ...],
-    ) -> None:
-        """Record what a layer reads (from:), the names it makes (to:) and its shape condition."""
-        scope = self.shared.scopes[-1]
-        node.scope = scope
-        node.site = (self.doc, path)
-        sources, targets = graph.get("from"), graph.get("to")
-        node.sources = tuple(sources if isinstance(sources, list) else [sources] if sources else [])
-        node.targets = tuple(targets if isinstance(targets, list) else [targets] if targets else [])
-        for i, name in enumerate(node.targets):
-            where = (*path, "to", i) if isinstance(targets, list) else (*path, "to")
-            scope.made.setdefault(name, (self.doc, where))
-        if condition is not True and condition is not False:
-            node.condition = condition
+        record_left_out(self.shared.scopes[-1], self.doc, options, path)
 
     def expand_entry(
         self,
@@ -564,7 +369,7 @@ class _Expander:
             )
             raise Failed from e
         node = Node(kind, opts, opts.name or index, self.doc, path, trace=trace, given=opts.name)
-        self.graph_options(node, path, graph, condition, trace)
+        record_wiring(node, self.shared.scopes[-1], self.doc, path, graph, condition)
         if pending:
             node.pending = Pending(concrete, tuple(pending), env)
         if opts.expect is not None:
