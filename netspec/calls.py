@@ -15,8 +15,9 @@ from .env import layered
 from .errors import NetspecError
 from .expansion import Expander, Failed, implicit_group, inline_group, short_trace
 from .expr import NeedsShapes, ShapeLookup
+from .imports import BlockRef
 from .ir import Node, Scope
-from .schema import is_layer_name, is_name, reserved
+from .schema import BlockDef, is_layer_name, is_name, reserved
 from .source import PathKey, show
 
 #: A block may call itself (stopped by an if:) at most this many times in a row.
@@ -33,6 +34,8 @@ def expand_call(
     index: str,
     depth: int,
 ) -> Node | None:
+    """Expand one call of ``block`` (written at ``path``) into a node of the caller's list;
+    None where its ``if:`` leaves it out. Raises Failed after reporting a problem."""
     ref = self.blocks[block]
     definition = ref.definition
     if isinstance(options, dict) and "if" in options:  # first: it may stop a recursion
@@ -48,11 +51,60 @@ def expand_call(
     except NeedsShapes:  # e.g. out: ${channels() * 6}: expanded by the shape pass
         return _later(self, block, options, path, env, trace, index, depth, condition)
     given = {} if given is None else given
+    _check_arguments(self, block, definition, given, path, trace)
+    home = self.of(ref)  # the file that defines the block, whose names it sees
+    # the params of its file are not copied for each call
+    scope = layered(home.params, _bind_arguments(home, block, definition, given, trace))
+    pos = self.doc.pos(path, key=True)
+    where = f"{self.doc.file}:{pos.line}:{pos.col}" if pos else self.doc.file
+    inner = (*trace, f"in block {block}, used at {where}")
+    _refuse_runaway_recursion(self, ref, block, path, trace)
+    called, children = _expand_body(self, home, ref, block, scope, inner, depth)
+    caller = self.shared.scopes[-1]
+    name, expect = given.get("name"), given.get("expect")
+    if given.get("inline", False):  # the block's layers go into the caller's list (Group.splice)
+        group, opts = inline_group()
+        body_path = ("blocks", block, "layers")
+        node = Node(group, opts, index, home.doc, body_path, block, children, inner, scope=caller)
+        node.expects = [(tuple(expect), (*path, "expect"), self.doc)] if expect else []
+        return node
+    node = _body_node(home, block, definition, children, name or index, inner)
+    node.scope = caller
+    node.opens = called
+    _wire_call(self, node, caller, given, path, condition)
+    node.label = block  # also when the block's one layer stands for it
+    node.implicit = False  # a block call is a unit, never spliced
+    node.given = name
+    if expect is not None:
+        node.expects = [*node.expects, (tuple(expect), (*path, "expect"), self.doc)]
+    return node
+
+
+def _check_arguments(
+    self: Expander,
+    block: str,
+    definition: BlockDef,
+    given: dict[str, Any],
+    path: PathKey,
+    trace: tuple[str, ...],
+) -> None:
+    """The call's arguments against the block's args:, then the options every call has
+    (name, expect, inline) and its tensors; raise Failed after reporting what is wrong."""
     before = len(self.errors)
     for p in call_problems(block, definition.args, given, True):
         self.fail((*path, *p.subpath), p.message, p.hint, key=p.key, trace=trace)
     if len(self.errors) > before:
         raise Failed
+    _check_call_options(self, given, path, trace)
+    _check_call_tensors(self, block, definition, given, path, trace)
+    if len(self.errors) > before:
+        raise Failed
+
+
+def _check_call_options(
+    self: Expander, given: dict[str, Any], path: PathKey, trace: tuple[str, ...]
+) -> None:
+    """A call's name:, expect: and inline:."""
     name, expect = given.get("name"), given.get("expect")
     if name is not None and not is_layer_name(name):
         self.fail(
@@ -79,6 +131,17 @@ def expand_call(
             key=True,
             trace=trace,
         )
+
+
+def _check_call_tensors(
+    self: Expander,
+    block: str,
+    definition: BlockDef,
+    given: dict[str, Any],
+    path: PathKey,
+    trace: tuple[str, ...],
+) -> None:
+    """A call's from: and to: against the block's inputs: and outputs:."""
     inputs = tuple(definition.inputs or ("input",))
     outputs = tuple(definition.outputs or ())
     sources = given.get("from")
@@ -118,6 +181,7 @@ def expand_call(
                 f"{key}: takes a tensor name or a list of them, got {show(value)}",
                 trace=trace,
             )
+    inline = given.get("inline", False)
     if inline and (sources is not None or targets is not None or definition.inputs or outputs):
         self.fail(
             (*path, "inline"),
@@ -127,21 +191,30 @@ def expand_call(
             key=True,
             trace=trace,
         )
-    if len(self.errors) > before:
-        raise Failed
-    home = self.of(ref)  # the file that defines the block, whose names it sees
+
+
+def _bind_arguments(
+    home: Expander,
+    block: str,
+    definition: BlockDef,
+    given: dict[str, Any],
+    trace: tuple[str, ...],
+) -> dict[str, Any]:
+    """The call's arguments: those it gives, the block's defaults for the others."""
     args: dict[str, Any] = {}
     for arg, spec in definition.args.items():
         if arg in given:
             args[arg] = given[arg]
         else:  # a default, which may be an expression over the params
             args[arg] = home.value(spec, ("blocks", block, "args", arg), home.params, trace)
-    scope = layered(home.params, args)  # the params of its file are not copied for each call
-    pos = self.doc.pos(path, key=True)
-    where = f"{self.doc.file}:{pos.line}:{pos.col}" if pos else self.doc.file
-    inner = (*trace, f"in block {block}, used at {where}")
-    # a block reached again inside itself: a recursion that an if: must stop (the first pass
-    # refuses one that no if: guards, except through a `- ${...}` entry, which it cannot see)
+    return args
+
+
+def _refuse_runaway_recursion(
+    self: Expander, ref: BlockRef, block: str, path: PathKey, trace: tuple[str, ...]
+) -> None:
+    """A block reached again inside itself: a recursion that an if: must stop (the first pass
+    refuses one that no if: guards, except through a `- ${...}` entry, which it cannot see)."""
     if self.shared.active.count(ref) >= MAX_RECURSION:
         raise NetspecError(
             [
@@ -155,7 +228,20 @@ def expand_call(
                 )
             ]
         )
-    called = Scope(inputs, outputs, block)
+
+
+def _expand_body(
+    self: Expander,
+    home: Expander,
+    ref: BlockRef,
+    block: str,
+    scope: Mapping[str, Any],
+    inner: tuple[str, ...],
+    depth: int,
+) -> tuple[Scope, list[Node]]:
+    """The block's layers, expanded in a tensor scope of the call's own (returned with them)."""
+    definition = ref.definition
+    called = Scope(tuple(definition.inputs or ("input",)), tuple(definition.outputs or ()), block)
     called.declared = (home.doc, ("blocks", block, "outputs"))
     self.shared.active.append(ref)
     self.shared.scopes.append(called)
@@ -166,43 +252,57 @@ def expand_call(
     finally:
         self.shared.active.pop()
         self.shared.scopes.pop()
-    caller = self.shared.scopes[-1]
-    if inline:  # the block's layers go into the caller's list (Group.splice)
-        group, opts = inline_group()
-        body_path = ("blocks", block, "layers")
-        node = Node(group, opts, index, home.doc, body_path, block, children, inner, scope=caller)
-        node.expects = [(tuple(expect), (*path, "expect"), self.doc)] if expect else []
-        return node
-    # the block's one layer stands for the call where nothing tells the two apart
+    return called, children
+
+
+def _body_node(
+    home: Expander,
+    block: str,
+    definition: BlockDef,
+    children: list[Node],
+    name: str,
+    inner: tuple[str, ...],
+) -> Node:
+    """The node that stands for a (not inline) call: the block's one layer where nothing tells
+    the two apart, else a group of the block's layers."""
     alone = (
         len(children) == 1
         and not children[0].sources
         and not children[0].targets
         and children[0].condition is None
         and definition.inputs is None
-        and not outputs
+        and not definition.outputs
     )
     if alone:
         node = children[0]
-        call_name = name or index
-        if not call_name.isdigit() or node.name.isdigit():
-            node.name = call_name
-    elif len(children) == 1:  # a layer that reads or makes named tensors: keep the block around it
+        if not name.isdigit() or node.name.isdigit():
+            node.name = name
+        return node
+    if len(children) == 1:  # a layer that reads or makes named tensors: keep the block around it
         group, opts = implicit_group()
-        node = Node(
+        return Node(
             group,
             opts,
-            name or index,
+            name,
             home.doc,
             ("blocks", block, "layers"),
             children=children,
             trace=inner,
             implicit=True,
         )
-    else:
-        node = home.sequence(children, ("blocks", block, "layers"), inner, name or index, block)
-    node.scope = caller
-    node.opens = called
+    return home.sequence(children, ("blocks", block, "layers"), inner, name, block)
+
+
+def _wire_call(
+    self: Expander,
+    node: Node,
+    caller: Scope,
+    given: dict[str, Any],
+    path: PathKey,
+    condition: bool | tuple[str, Mapping[str, Any]],
+) -> None:
+    """What the call reads (from:) and makes (to:) in the caller's scope, and its condition."""
+    sources, targets = given.get("from"), given.get("to")
     node.site = (self.doc, path)
     node.sources = tuple(sources if isinstance(sources, list) else [sources] if sources else [])
     node.targets = tuple(targets if isinstance(targets, list) else [targets] if targets else [])
@@ -211,12 +311,6 @@ def expand_call(
         caller.made.setdefault(target, (self.doc, at))
     if condition is not True:
         node.condition = condition  # type: ignore[assignment]
-    node.label = block  # also when the block's one layer stands for it
-    node.implicit = False  # a block call is a unit, never spliced
-    node.given = name
-    if expect is not None:
-        node.expects = [*node.expects, (tuple(expect), (*path, "expect"), self.doc)]
-    return node
 
 
 def _later(
