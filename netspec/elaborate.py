@@ -12,7 +12,6 @@ Example::
 
 from __future__ import annotations
 
-import keyword
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
@@ -33,7 +32,7 @@ from .layer_lists import name_layers, sequence
 from .overrides import apply_layer_overrides, split_overrides
 from .params import file_env, scale_names
 from .registry import Kind, get_kind
-from .schema import EVALUATED, SpecFile, is_name
+from .schema import EVALUATED, SpecFile
 from .source import Document, PathKey
 from .structure import MAX_ERRORS
 from .validation import validation_diagnostics
@@ -172,26 +171,7 @@ class _Expander(FileValues):
         self.check_imports()
         scales = scale_names(self.doc.data)
         data = self.doc.data
-        if self.spec.inputs is not None:
-            inputs = {k: self.shape(("inputs", k)) for k in data["inputs"]}
-        else:
-            inputs = {"input": self.shape(("input",))}
-        outputs: dict[str, Shape | None] = {}
-        if self.spec.outputs is not None:
-            for k, v in data["outputs"].items():
-                outputs[k] = self.shape(("outputs", k)) if v is not None else None
-        elif self.spec.output is not None:
-            outputs[""] = self.shape(("output",))
-        for key, names in (("inputs", inputs), ("outputs", outputs)):
-            for name in names:
-                if name and (not is_name(name) or keyword.iskeyword(name)):
-                    why = "a Python keyword" if is_name(name) else "not a name"
-                    self.fail(
-                        (key, name),
-                        f'{key[:-1]} name "{name}" is {why}',
-                        "use letters, digits and _, starting with a letter, and no keyword",
-                        key=True,
-                    )
+        inputs, outputs = self.interface(self.spec)
         if self.errors:
             raise NetspecError(self.errors)
         scope = Scope(tuple(inputs), tuple(k for k in outputs if k))
@@ -331,6 +311,40 @@ class _Expander(FileValues):
         graph: dict[str, Any] = {
             k: self.value(raw[k], (*path, k), env, trace) for k in ("from", "to") if k in raw
         }
+        concrete, pending = self.layer_options(kind, raw, path, env, trace)
+        concrete.update(graph)
+        try:
+            opts = kind.Options.model_validate(concrete, context=None if pending else EVALUATED)
+        except ValidationError as e:
+            self.errors.extend(
+                validation_diagnostics(
+                    e, self.doc, path, kind.Options, short_trace(trace), what=kind.name
+                )
+            )
+            raise Failed from e
+        node = Node(kind, opts, opts.name or index, self.doc, path, trace=trace, given=opts.name)
+        record_wiring(node, self.shared.scopes[-1], self.doc, path, graph, condition)
+        if pending:
+            node.pending = Pending(concrete, tuple(pending), env)
+        if opts.expect is not None:
+            node.expects = [(tuple(opts.expect), (*path, "expect"), self.doc)]
+        try:
+            return kind.expand(node, ExpandScope(self, path, raw, env, trace, depth))
+        except Problem as e:
+            where = (*path, *e.at) if isinstance(e.at, tuple) else path
+            self.fail(where, e.message, e.hint, key=where == path, trace=trace)
+            raise Failed from e
+
+    def layer_options(
+        self,
+        kind: Kind,
+        raw: dict[str, Any],
+        path: PathKey,
+        env: Mapping[str, Any],
+        trace: tuple[str, ...],
+    ) -> tuple[dict[str, Any], list[str]]:
+        """A layer's options but from:, to: and if:, evaluated, and those that wait for shapes
+        (left as written); raise Failed where what names or expands the layer must wait."""
         concrete: dict[str, Any] = {}
         pending: list[str] = []
         for k, v in raw.items():
@@ -358,25 +372,4 @@ class _Expander(FileValues):
                 trace=trace,
             )
             raise Failed
-        concrete.update(graph)
-        try:
-            opts = kind.Options.model_validate(concrete, context=None if pending else EVALUATED)
-        except ValidationError as e:
-            self.errors.extend(
-                validation_diagnostics(
-                    e, self.doc, path, kind.Options, short_trace(trace), what=kind.name
-                )
-            )
-            raise Failed from e
-        node = Node(kind, opts, opts.name or index, self.doc, path, trace=trace, given=opts.name)
-        record_wiring(node, self.shared.scopes[-1], self.doc, path, graph, condition)
-        if pending:
-            node.pending = Pending(concrete, tuple(pending), env)
-        if opts.expect is not None:
-            node.expects = [(tuple(opts.expect), (*path, "expect"), self.doc)]
-        try:
-            return kind.expand(node, ExpandScope(self, path, raw, env, trace, depth))
-        except Problem as e:
-            where = (*path, *e.at) if isinstance(e.at, tuple) else path
-            self.fail(where, e.message, e.hint, key=where == path, trace=trace)
-            raise Failed from e
+        return concrete, pending

@@ -2,10 +2,11 @@
 where it was written.
 
 :class:`FileValues` is what the expander of a file (:mod:`netspec.elaborate`) stands on: it
-substitutes ``${...}`` in a value (recursively), reads the shapes of ``input:`` and
-``output:``, decides an ``if:``, and records each problem with its place and the chain of block
-calls that led there. A value that fails raises :class:`~netspec.expansion.Failed` after its
-problem is recorded; a spent budget stops the pass at once.
+substitutes ``${...}`` in a value (recursively), reads the network's ``inputs:`` and
+``outputs:`` and their shapes, decides an ``if:``, and records each problem with its place and
+the chain of block calls that led there. A value that fails raises
+:class:`~netspec.expansion.Failed` after its problem is recorded; a spent budget stops the pass
+at once.
 
 Example::
 
@@ -15,6 +16,7 @@ Example::
 
 from __future__ import annotations
 
+import keyword
 from collections.abc import Mapping
 from typing import Any, NoReturn
 
@@ -25,6 +27,7 @@ from .expansion import Failed, Shared, short_trace
 from .expr import ExpressionError, NeedsShapes, OutOfBudget, ShapeLookup, substitute
 from .helpers import MAX_LIST
 from .ir import Shape
+from .schema import SpecFile, is_name
 from .source import Document, PathKey, show
 
 
@@ -68,6 +71,32 @@ class FileValues:
             else:
                 dims.append(d)
         return Shape(tuple(dims))
+
+    def interface(self, spec: SpecFile) -> tuple[dict[str, Shape], dict[str, Shape | None]]:
+        """The network's inputs and the outputs it promises, their shapes evaluated and their
+        names checked."""
+        data = self.doc.data
+        if spec.inputs is not None:
+            inputs = {k: self.shape(("inputs", k)) for k in data["inputs"]}
+        else:
+            inputs = {"input": self.shape(("input",))}
+        outputs: dict[str, Shape | None] = {}
+        if spec.outputs is not None:
+            for k, v in data["outputs"].items():
+                outputs[k] = self.shape(("outputs", k)) if v is not None else None
+        elif spec.output is not None:
+            outputs[""] = self.shape(("output",))
+        for key, names in (("inputs", inputs), ("outputs", outputs)):
+            for name in names:
+                if name and (not is_name(name) or keyword.iskeyword(name)):
+                    why = "a Python keyword" if is_name(name) else "not a name"
+                    self.fail(
+                        (key, name),
+                        f'{key[:-1]} name "{name}" is {why}',
+                        "use letters, digits and _, starting with a letter, and no keyword",
+                        key=True,
+                    )
+        return inputs, outputs
 
     def value(
         self,
