@@ -1,0 +1,152 @@
+"""The commands that read a spec: ``check`` and ``render`` (no torch), ``build`` and
+``summary`` (torch, imported after the spec has been checked; ``summary --static`` none)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from ..errors import NetspecError, printable
+from ..files import write_bytes_atomic
+from .outputs import _output, _refuse_overwriting_spec
+from .usage import EXIT_INCOMPLETE, EXIT_SPEC_ERROR, Misuse, _shown
+from .values import parse_sets
+
+
+def _load(args: argparse.Namespace) -> Any:
+    from ..spec import load
+
+    spec = load(args.spec, max_layers=args.max_layers, scale=args.scale, **parse_sets(args.set))
+    _warn(spec)
+    return spec
+
+
+def _warn(spec: Any) -> None:
+    """Warnings (a named tensor nothing reads) go to stderr; they change no exit code."""
+    for warning in spec.warnings:
+        print(warning.format(), file=sys.stderr)
+
+
+def _check(args: argparse.Namespace) -> int:
+    from ..bundled import locate
+    from ..imports import is_library, load_library
+    from ..report import format_params, format_scales, format_table, summary_line
+    from ..source import read_source
+    from ..spec import Spec
+
+    overrides = parse_sets(args.set)
+    failed = 0
+    for name in args.specs:
+        try:
+            doc = read_source(*locate(name))
+            if is_library(doc):  # a file of blocks: checked as an import would check it
+                blocks = list(load_library(doc).exported())
+                noun = "block" if len(blocks) == 1 else "blocks"
+                listed = ", ".join(blocks)
+                print(f"{_shown(doc.file)}: ok  library of {len(blocks)} {noun}: {listed}")
+                continue
+            spec = Spec(doc, overrides, args.max_layers, args.scale)
+        except NetspecError as e:
+            print(e.format(), file=sys.stderr)
+            failed += 1
+            continue
+        _warn(spec)
+        line = summary_line(spec.title, spec.input_shapes, spec.output_shapes, spec.checked)
+        print(f"{_shown(spec.file)}: ok  {_shown(line)}")
+        if args.table:
+            if spec.scales:
+                print(format_scales(spec.scales, spec.scale))
+            print(format_params(spec.params, overrides))
+            print(format_table(spec.checked))
+            print()
+    return EXIT_SPEC_ERROR if failed else 0
+
+
+def _build(args: argparse.Namespace) -> int:
+    output = _output(args.output)
+    if output is not None and output.suffix not in (".pt", ".pt2", ".onnx"):
+        raise Misuse(
+            f"-o {args.output}: use .pt (TorchScript), .pt2 (torch.export) or .onnx (ONNX)"
+        )
+    if output is not None and output.suffix == ".onnx":  # before the build's seconds
+        from ..onnx_export import INSTALL_ONNX, missing_onnx
+
+        problem = missing_onnx()
+        if problem:
+            raise Misuse(f"-o {args.output}: {problem}: {INSTALL_ONNX}")
+    if output is not None and args.meta:
+        raise Misuse("-o saves weights, which --meta does not have")
+    spec = _load(args)
+    if output is not None:
+        _refuse_overwriting_spec(output, spec)
+    from ..build import build_and_run, save_module
+
+    model, _ = build_and_run(spec, args.meta, int(args.max_memory * 1e9), args.seed)
+    print(f"{spec.title}: built from {_shown(spec.file)}")
+    for name, shape in spec.input_shapes.items():
+        print(f"  input   {shape}" + (f"  {name}" if len(spec.input_shapes) > 1 else ""))
+    device = " of meta tensors" if args.meta else ""
+    for name, shape in spec.output_shapes.items():
+        label = f"  {name}" if len(spec.output_shapes) > 1 else ""
+        print(f"  output  {shape}{label}  (checked by a forward pass on a zero batch{device})")
+    print(f"  params  {spec.num_params:,}")
+    print(f"  MACs    {spec.macs:,}")
+    if output is not None:
+        save_module(model, spec, output)
+        print(f"  saved   {_shown(output)}")
+    return 0
+
+
+def _render(args: argparse.Namespace) -> int:
+    from ..diagram import NoPicture, render_dot, to_dot
+
+    output = _output(args.output)
+    fmt = args.format or (output.suffix.lstrip(".") if output is not None else "svg")
+    if fmt not in ("svg", "png", "pdf", "dot"):
+        raise Misuse(f"-o {args.output}: use .svg, .png, .pdf or .dot (or --format)")
+    if args.format and output is not None and output.suffix.lstrip(".") != args.format:
+        raise Misuse(f"-o {args.output} does not end in .{args.format}")
+    spec = _load(args)
+    output = output or Path(f"{spec.name}{'-' + spec.scale if args.scale else ''}.{fmt}")
+    _refuse_overwriting_spec(output, spec)
+    source = to_dot(
+        spec.checked, spec.title, depth=99 if args.expand else args.depth, rankdir=args.rankdir
+    )
+    try:
+        data = render_dot(source, fmt)
+    except NoPicture as e:  # dot missing, failing or out of time: the DOT text is kept
+        fallback = output.with_suffix(".dot")
+        _refuse_overwriting_spec(fallback, spec)
+        write_bytes_atomic(fallback, source.encode())
+        said = f"wrote {_shown(fallback)} instead of {_shown(output)}. {printable(str(e))}"
+        hint = f"\nhint: {e.hint}" if e.hint else ""
+        print(f"netspec render: {said}{hint}", file=sys.stderr)
+        return EXIT_INCOMPLETE  # a Makefile that wanted the picture must notice
+    write_bytes_atomic(output, data)
+    print(f"{_shown(spec.file)}: wrote {_shown(output)}")
+    return 0
+
+
+def _summary(args: argparse.Namespace) -> int:
+    from ..report import format_summary
+
+    output = _output(args.output)
+    spec = _load(args)
+    if output is not None:
+        _refuse_overwriting_spec(output, spec)  # before any work
+    if args.static:
+        from ..summary import static_summary
+
+        summary = static_summary(spec, args.batch, args.depth)
+    else:
+        from ..summary import torch_summary
+
+        summary = torch_summary(spec, args.batch, args.depth)
+    text = format_summary(summary, args.format)
+    if output is not None:
+        write_bytes_atomic(output, text.encode())
+    else:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    return 0

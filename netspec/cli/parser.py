@@ -1,0 +1,212 @@
+"""The command line: one ``_add_COMMAND`` a command, each naming the function that runs it."""
+
+from __future__ import annotations
+
+import argparse
+from typing import NoReturn, TypeAlias
+
+from ..elaborate import MAX_LAYERS
+from .commands_files import _list, _lsp, _new, _schema
+from .commands_import import _import
+from .commands_spec import _build, _check, _render, _summary
+from .usage import _shown
+from .values import _batch, _gigabytes, _natural, _positive
+
+Subparsers: TypeAlias = "argparse._SubParsersAction[_Parser]"
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse's parser, whose usage errors (``unrecognized arguments: ...``) echo what was
+    given with its control characters escaped, as every other message does."""
+
+    def error(self, message: str) -> NoReturn:
+        super().error(_shown(message))
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="netspec",
+        description="Declare neural networks as YAML files: check shapes without torch, "
+        "build plain PyTorch modules.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    _add_check(sub)
+    _add_build(sub)
+    _add_render(sub)
+    _add_summary(sub)
+    _add_new(sub)
+    _add_schema(sub)
+    _add_list(sub)
+    _add_import(sub)
+    _add_lsp(sub)
+    for command in sub.choices.values():
+        _add_plugin_options(command)
+    return parser
+
+
+def _add_check(sub: Subparsers) -> None:
+    check = sub.add_parser("check", help="validate and shape-check specs (no torch)")
+    check.add_argument("specs", nargs="+", metavar="SPEC", help="spec files or bundled names")
+    check.add_argument("--table", action="store_true", help="print the per-layer table")
+    _add_set(check)
+    check.set_defaults(run=_check)
+
+
+def _add_build(sub: Subparsers) -> None:
+    build = sub.add_parser("build", help="compile a spec to an nn.Module and run it once")
+    build.add_argument("spec", metavar="SPEC", help="a spec file or bundled name")
+    build.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE",
+        help="save the module: .pt (TorchScript), .pt2 (torch.export) or .onnx (ONNX, with "
+        "netspec[onnx]); checked before it is written",
+    )
+    build.add_argument(
+        "--meta", action="store_true", help="build on the meta device: no memory for weights"
+    )
+    build.add_argument(
+        "--max-memory",
+        type=_gigabytes,
+        default=8.0,
+        metavar="GB",
+        help="refuse to build what needs more memory (default 8 GB)",
+    )
+    build.add_argument(
+        "--seed",
+        type=_natural,
+        metavar="N",
+        help="initialise the weights from this seed: the same weights every time",
+    )
+    _add_set(build)
+    build.set_defaults(run=_build)
+
+
+def _add_render(sub: Subparsers) -> None:
+    render = sub.add_parser("render", help="draw a spec with Graphviz (no torch)")
+    render.add_argument("spec", metavar="SPEC", help="a spec file or bundled name")
+    render.add_argument("-o", "--output", metavar="FILE", help="output file (default: NAME.FORMAT)")
+    render.add_argument(
+        "--format",
+        choices=("svg", "png", "pdf", "dot"),
+        help="output format (default: from -o, else svg)",
+    )
+    levels = render.add_mutually_exclusive_group()
+    levels.add_argument(
+        "--depth",
+        type=_positive,
+        metavar="N",
+        help="draw blocks below level N as single nodes (default: what fits a screen)",
+    )
+    levels.add_argument("--expand", action="store_true", help="draw every layer")
+    render.add_argument(
+        "--rankdir", choices=("TB", "LR"), default="TB", help="top to bottom, or left to right"
+    )
+    _add_set(render)
+    render.set_defaults(run=_render)
+
+
+def _add_summary(sub: Subparsers) -> None:
+    summary = sub.add_parser("summary", help="per-layer summary (torchinfo on the meta device)")
+    summary.add_argument("spec", metavar="SPEC", help="a spec file or bundled name")
+    summary.add_argument("--depth", type=_positive, metavar="N", help="show layers down to level N")
+    summary.add_argument("--batch", type=_batch, default=1, metavar="N", help="batch size (1)")
+    summary.add_argument("--format", choices=("table", "json", "csv"), default="table")
+    summary.add_argument(
+        "--static", action="store_true", help="netspec's own table from the static pass (no torch)"
+    )
+    summary.add_argument("-o", "--output", metavar="FILE", help="write to FILE, not stdout")
+    _add_set(summary)
+    summary.set_defaults(run=_summary)
+
+
+def _add_new(sub: Subparsers) -> None:
+    new = sub.add_parser("new", help="start a new spec from a template or a bundled spec")
+    new.add_argument("name", metavar="NAME", help="the new network's name (and file name)")
+    new.add_argument("--from", dest="source", metavar="SPEC", help="copy this spec instead")
+    new.add_argument("-o", "--output", metavar="FILE", help="the file to write (NAME.yaml)")
+    new.set_defaults(run=_new)
+
+
+def _add_schema(sub: Subparsers) -> None:
+    schema = sub.add_parser("schema", help="print the JSON Schema of spec and library files")
+    schema.add_argument("-o", "--output", metavar="FILE", help="write to FILE, not stdout")
+    schema.set_defaults(run=_schema)
+
+
+def _add_list(sub: Subparsers) -> None:
+    listing = sub.add_parser(
+        "list", help="list the bundled specs (or, with --kinds, the layer kinds)"
+    )
+    listing.add_argument("--kinds", action="store_true", help="list the layer kinds instead")
+    listing.set_defaults(run=_list)
+
+
+def _add_import(sub: Subparsers) -> None:
+    imp = sub.add_parser("import", help="write the spec of a PyTorch model (runs its code)")
+    imp.add_argument(
+        "target",
+        metavar="TARGET",
+        help="MODULE:CALLABLE (e.g. torchvision.models:resnet50), or a torch.export archive (.pt2)",
+    )
+    imp.add_argument(
+        "--input",
+        action="append",
+        metavar="C,H,W",
+        help="the input shape, batch excluded, once per input in forward's order (required for "
+        "MODULE:CALLABLE; a .pt2 has its own)",
+    )
+    imp.add_argument(
+        "--arg",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="an argument of CALLABLE (repeatable)",
+    )
+    imp.add_argument("--name", metavar="NAME", help="the spec's name (default: CALLABLE's)")
+    imp.add_argument("-o", "--output", metavar="FILE", help="write the spec here (default: stdout)")
+    imp.set_defaults(run=_import)
+
+
+def _add_lsp(sub: Subparsers) -> None:
+    lsp = sub.add_parser("lsp", help="a language server for editors, on stdio (netspec[lsp])")
+    lsp.set_defaults(run=_lsp)
+
+
+def _add_plugin_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--plugin",
+        action="append",
+        default=[],
+        metavar="MODULE",
+        help="load the kinds of a plugin, given by its module name (repeatable)",
+    )
+    p.add_argument(
+        "--no-entry-points",
+        action="store_true",
+        help="do not load installed plugins (also: NETSPEC_NO_ENTRY_POINTS=1)",
+    )
+
+
+def _add_set(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--scale",
+        metavar="NAME",
+        help="one of the spec's scales (its sizes: n, s, m, ...); default: the first it lists",
+    )
+    p.add_argument(
+        "--max-layers",
+        type=_positive,
+        default=MAX_LAYERS,
+        metavar="N",
+        help=f"refuse specs that expand to more layers (default {MAX_LAYERS:,})",
+    )
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="override a param, or one layer's option by its path (head.fc.out=100); "
+        "repeatable; VALUE is read as YAML: 10, 0.5, true, [1, 2]",
+    )
