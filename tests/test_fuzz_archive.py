@@ -303,6 +303,9 @@ def exercise(data: bytes) -> None:
 
 @pytest.fixture(scope="module", autouse=True)
 def _work() -> Any:
+    # made here, not only when the module is imported: pytest-xdist may set this fixture up
+    # again after its teardown removed the folder
+    WORK.mkdir(parents=True, exist_ok=True)
     if not FIFO.exists():
         os.mkfifo(FIFO)
     start = time.perf_counter()
