@@ -208,22 +208,32 @@ def shorten(name: str) -> str:
     return name if len(name) <= 200 else f"{name[:120]}...{name[-60:]}"
 
 
+@contextlib.contextmanager
+def open_regular(path: str | os.PathLike[str], refuse: Callable[[int], None]) -> Iterator[int]:
+    """A descriptor open for reading on ``path``, once ``refuse`` (given the file's mode) has
+    let it through: before opening, since opening a FIFO or a device may act or block, and again
+    on the open descriptor, since the file may have been swapped meanwhile. OSErrors pass to the
+    caller, which says what they mean for its kind of file (:data:`READ_REASONS`).
+
+    Example: ``with open_regular(path, refuse) as fd: data = os.read(fd, 100)``.
+    """
+    refuse(os.stat(path).st_mode)
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+    try:
+        refuse(os.fstat(fd).st_mode)
+        yield fd
+    finally:
+        os.close(fd)
+
+
 def read_spec_bytes(path: str | os.PathLike[str], name: str) -> bytes:
     """The bytes of a regular file of at most :data:`MAX_FILE_BYTES` (``name`` for messages)."""
     try:
-        _refuse_special(name, os.stat(path).st_mode)  # before opening: opening a device may act
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+        with open_regular(path, lambda mode: _refuse_special(name, mode)) as fd:
+            _refuse_size(name, os.fstat(fd).st_size)
+            return _read_at_most(fd, name)
     except OSError as e:
         raise _unreadable(name, e) from e
-    try:
-        info = os.fstat(fd)
-        _refuse_special(name, info.st_mode)
-        _refuse_size(name, info.st_size)
-        return _read_at_most(fd, name)
-    except OSError as e:
-        raise _unreadable(name, e) from e
-    finally:
-        os.close(fd)
 
 
 def _read_at_most(fd: int, name: str) -> bytes:
@@ -258,14 +268,19 @@ def _refuse_special(name: str, mode: int) -> None:
     raise Unreadable(name, f"is {kind_of(mode)}, not a spec file", hint)
 
 
-#: errno → what it means for a file to read, and what to do
-_REASONS = {
-    errno.ENOENT: ("no such file", "check the path, or run `netspec list`"),
+#: errno → what it means for a file to read, and what to do (any file netspec reads)
+READ_REASONS = {
+    errno.ENOENT: ("no such file", "check the path"),
     errno.ENOTDIR: ("no such file (a part of the path is not a folder)", "check the path"),
     errno.ELOOP: ("a loop of symbolic links", "point the link at a real file"),
     errno.ENAMETOOLONG: ("the path is too long", "use a shorter name or path"),
     errno.EACCES: ("permission denied", "make the file readable (chmod a+r FILE)"),
     errno.EPERM: ("permission denied", "make the file readable (chmod a+r FILE)"),
+}
+#: ... and for a spec
+_REASONS = {
+    **READ_REASONS,
+    errno.ENOENT: ("no such file", "check the path, or run `netspec list`"),
     errno.EISDIR: ("is a folder, not a spec file", "name a .yaml file inside it"),
 }
 

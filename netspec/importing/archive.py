@@ -25,7 +25,6 @@ Bounds, each checked before what it bounds is read:
 from __future__ import annotations
 
 import contextlib
-import errno
 import json
 import os
 import stat
@@ -36,7 +35,7 @@ from collections.abc import Iterator
 from typing import Any, BinaryIO
 
 from ..errors import Diagnostic, NetspecError, printable
-from ..files import kind_of, shorten
+from ..files import READ_REASONS, kind_of, open_regular, shorten
 
 #: members in an archive (a weight is one member; the largest torchvision model has ~1,000)
 MAX_MEMBERS = 50_000
@@ -114,24 +113,13 @@ def read_program(path: str | os.PathLike[str], shown: str) -> Any:
 def _opened(path: str | os.PathLike[str], shown: str) -> Iterator[BinaryIO]:
     """``path`` open for reading, if it is a regular file (nothing else is opened)."""
     try:
-        _refuse_special(shown, os.stat(path).st_mode)  # opening a FIFO or a device may act
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+        with open_regular(path, lambda mode: _refuse_special(shown, mode)) as fd:
+            file = os.fdopen(os.dup(fd), "rb")
     except OSError as e:
-        raise ArchiveError(shown, *_REASONS.get(e.errno or 0, (e.strerror or str(e), ""))) from e
-    file = os.fdopen(fd, "rb")
+        reason = READ_REASONS.get(e.errno or 0, (e.strerror or str(e), ""))
+        raise ArchiveError(shown, *reason) from e
     with file:
-        _refuse_special(shown, os.fstat(fd).st_mode)  # it may have been swapped meanwhile
         yield file
-
-
-_REASONS = {
-    errno.ENOENT: ("no such file", "check the path"),
-    errno.ENOTDIR: ("no such file (a part of the path is not a folder)", "check the path"),
-    errno.ELOOP: ("a loop of symbolic links", "point the link at a real file"),
-    errno.ENAMETOOLONG: ("the path is too long", "use a shorter name or path"),
-    errno.EACCES: ("permission denied", "make the file readable (chmod a+r FILE)"),
-    errno.EPERM: ("permission denied", "make the file readable (chmod a+r FILE)"),
-}
 
 
 def _refuse_special(shown: str, mode: int) -> None:
