@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import errno
 import os
 from pathlib import Path
+
+from .errors import did_you_mean
+from .files import Unreadable
 
 _HERE = Path(__file__).resolve().parent
 
@@ -37,6 +41,25 @@ def locate(path_or_name: str | Path) -> tuple[Path, str]:
         bundled = bundled_dir() / f"{text}.yaml"
         return bundled, _shown(bundled)
     return candidate, text
+
+
+def locate_named(path_or_name: str | Path) -> tuple[Path, str]:
+    """As :func:`locate`, for the command line, where a word that is neither a file nor a
+    bundled spec (``netspec check resnett``) is most likely a mistyped name: :class:`Unreadable`,
+    naming the closest bundled spec. A path (``x.yaml``, ``a\\b``) is left to the reader's own
+    message, as is a name that exists in some form (a dangling link, an unreadable folder).
+    """
+    path, display = locate(path_or_name)
+    text = str(path_or_name)
+    if path.suffix in (".yaml", ".yml") or "\\" in text or text in bundled_names():
+        return path, display
+    try:
+        os.lstat(text)
+    except OSError as e:
+        if e.errno == errno.ENOENT:
+            hint = did_you_mean(text, bundled_names(), "bundled specs")
+            raise Unreadable(text, "no such file or bundled spec", hint, missing=True) from e
+    return path, display
 
 
 def _shown(path: Path) -> str:

@@ -325,3 +325,58 @@ def test_a_plugin_name_with_a_trailing_newline_is_no_module_name(capsys):
 
     assert main(["check", "lenet", "--plugin", "os\n"]) == 2
     assert capsys.readouterr().err.startswith("netspec check: error: plugin os\\n: not a module")
+
+
+def test_version_prints_the_package_version_without_torch():
+    for flag in ("--version", "-V"):
+        run = netspec(flag)
+        assert (run.code, run.out, run.err) == (0, f"netspec {ns.__version__}\n", "")
+    imported = imported_modules("--version")
+    assert "netspec" in imported and not imports_torch(imported)
+
+
+def test_a_mistyped_command_is_misuse_naming_the_closest():
+    run = netspec("chek", "x.yaml")
+    assert run.code == 2
+    assert run.err.splitlines()[-1] == (
+        'netspec: error: no command "chek": did you mean "check"? valid commands: build, check, '
+        "import, list, lsp, new, render, schema, summary"
+    )
+    run = netspec("frobnicate")
+    assert run.code == 2
+    assert run.err.splitlines()[-1] == (
+        'netspec: error: no command "frobnicate": valid commands: build, check, import, list, '
+        "lsp, new, render, schema, summary"
+    )
+
+
+def test_a_mistyped_bundled_name_names_the_closest():
+    from netspec.bundled import bundled_names
+    from netspec.errors import did_you_mean
+
+    for command, name, near in [("check", "resnett", "resnet"), ("render", "lenett", "lenet")]:
+        run = netspec(command, name)
+        assert run.code == 1
+        assert run.err == (
+            f"{name}: error: no such file or bundled spec\n"
+            f"hint: {did_you_mean(name, bundled_names(), 'bundled specs')}\n"
+        )
+        assert f'hint: did you mean "{near}"? valid bundled specs: alexnet, ' in run.err
+    run = netspec("summary", "--static", "torchvision/resnet19")
+    assert run.code == 1
+    assert run.err.startswith(
+        "torchvision/resnet19: error: no such file or bundled spec\n"
+        'hint: did you mean "torchvision/resnet18"?'
+    )
+    # a path keeps its own message: nothing bundled is near a file the user named
+    run = netspec("check", "specs/nope.yaml")
+    assert run.err == (
+        "specs/nope.yaml: error: no such file\nhint: check the path, or run `netspec list`\n"
+    )
+
+
+def test_a_mistyped_scale_names_the_closest():
+    run = netspec("check", "ultralytics/yolov8", "--scale", "nn")
+    assert run.code == 1
+    assert 'error: scale "nn" is not one of the spec\'s scales\n' in run.err
+    assert 'hint: did you mean "n"? the scales are n, s, m, l, x: --scale n\n' in run.err

@@ -16,8 +16,10 @@ from .values import parse_sets
 
 
 def _load(args: argparse.Namespace) -> Any:
+    from ..bundled import locate_named
     from ..spec import load
 
+    locate_named(args.spec)  # a mistyped bundled name: the closest one named
     spec = load(args.spec, max_layers=args.max_layers, scale=args.scale, **parse_sets(args.set))
     _warn(spec)
     return spec
@@ -30,7 +32,7 @@ def _warn(spec: Any) -> None:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from ..bundled import locate
+    from ..bundled import locate_named
     from ..imports import is_library, load_library
     from ..report import format_params, format_scales, format_table, summary_line
     from ..source import read_source
@@ -40,7 +42,7 @@ def _check(args: argparse.Namespace) -> int:
     failed = 0
     for name in args.specs:
         try:
-            doc = read_source(*locate(name))
+            doc = read_source(*locate_named(name))
             if is_library(doc):  # a file of blocks: checked as an import would check it
                 blocks = list(load_library(doc).exported())
                 noun = "block" if len(blocks) == 1 else "blocks"

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
-from typing import NoReturn, TypeAlias
+from typing import Any, NoReturn, TypeAlias
 
 from ..elaborate import MAX_LAYERS
+from ..errors import did_you_mean
 from .commands_files import _list, _lsp, _new, _schema
 from .commands_import import _import
 from .commands_spec import _build, _check, _render, _summary
@@ -22,6 +23,13 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         super().error(_shown(message))
 
+    def _check_value(self, action: argparse.Action, value: Any) -> None:
+        """A command not among them is named with the closest one (``chek``: ``check``)."""
+        if isinstance(action, argparse._SubParsersAction) and value not in action.choices:
+            hint = did_you_mean(value, action.choices, "commands")
+            raise argparse.ArgumentError(None, f'no command "{value}": {hint}')
+        super()._check_value(action, value)
+
 
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(
@@ -29,6 +37,9 @@ def _parser() -> argparse.ArgumentParser:
         description="Declare neural networks as YAML files: check shapes without torch, "
         "build plain PyTorch modules.",
     )
+    from .. import __version__  # the package, imported already: netspec.cli is inside it
+
+    parser.add_argument("-V", "--version", action="version", version=f"netspec {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     _add_check(sub)

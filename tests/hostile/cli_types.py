@@ -32,7 +32,7 @@ CASES = [
     _misuse("seed_huge", "build", LENET, "--seed", "1" + "0" * 30, message="--seed"),
     _misuse("set_no_equals", "check", LENET, "--set", "width", message="--set"),
     _misuse("set_alias", "check", LENET, "--set", "x=[*a]", message="--set"),
-    _misuse("unknown_command", "frobnicate", LENET, message="invalid choice"),
+    _misuse("unknown_command", "frobnicate", LENET, message='no command "frobnicate"'),
     _misuse("unknown_option", "check", LENET, "--colour", message="unrecognized arguments"),
     _misuse("format_unknown", "render", LENET, "--format", "gif", message="--format"),
     _misuse("rankdir_unknown", "render", LENET, "--rankdir", "XY", message="--rankdir"),
