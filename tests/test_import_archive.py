@@ -153,6 +153,41 @@ def test_a_zip_announcing_too_many_members_is_refused_before_its_directory_is_re
         ns.from_exported(path)
 
 
+def _zip64_decoy(path: Path, entries: int) -> Path:
+    """A zip whose zip64 locator names a harmless record (1 member, 47 bytes) at the start,
+    while the record zipfile reads, the one right before the locator, announces ``entries``
+    members in a directory of their size."""
+
+    def entry(i: int) -> bytes:
+        name = b"m/%d" % i
+        fields = (b"PK\x01\x02", 20, 20, 0, 0, 0, 0, 0, 0, 0, len(name), 0, 0, 0, 0, 0, 0)
+        return struct.pack("<4s6H3I5H2I", *fields) + name
+
+    def record(count: int, size: int) -> bytes:
+        return struct.pack("<4sQ2H2I4Q", b"PK\x06\x06", 44, 45, 45, 0, 0, count, count, size, 56)
+
+    directory = b"".join(entry(i) for i in range(entries))
+    locator = struct.pack("<4sIQI", b"PK\x06\x07", 0, 0, 1)  # names byte 0: the decoy
+    end = struct.pack("<4s4H2IH", b"PK\x05\x06", 0, 0, 0xFFFF, 0xFFFF, 2**32 - 1, 2**32 - 1, 0)
+    data = record(1, 47) + directory + record(entries, len(directory)) + locator + end
+    path.write_bytes(data)
+    return path
+
+
+def test_a_zip64_locator_cannot_show_the_check_other_numbers_than_zipfile_reads(tmp_path):
+    """zipfile reads the zip64 record before the locator, not where the locator points: a
+    decoy there once let 200,000 directory entries (9 MB) be parsed before any limit held."""
+    path = _zip64_decoy(tmp_path / "decoy.pt2", 200_000)
+    end = path.stat().st_size - 22
+    with pytest.raises(ns.NetspecError) as e:
+        ns.from_exported(path)
+    assert e.value.format() == (
+        f"{path}: error: not a torch.export archive: its zip64 locator names a record at "
+        f"byte 0, not the one before it at byte {end - 76:,}\n"
+        "hint: netspec imports archives written by torch.export.save"
+    )
+
+
 def _program(tmp_path: Path, program: bytes) -> Path:
     return A.write_members(
         tmp_path / "big.pt2", [("big/archive_format", b"pt2"), ("big/models/model.json", program)]

@@ -133,20 +133,39 @@ def _refuse_special(shown: str, mode: int) -> None:
 
 def _check_end_record(file: BinaryIO, size: int, shown: str) -> None:
     """Refuse a zip whose end record announces too many members or too large a directory,
-    before :mod:`zipfile` reads the directory into memory (it trusts those numbers)."""
-    tail_size = min(size, 22 + 65535)
-    file.seek(size - tail_size)
-    tail = file.read(tail_size)
-    at = len(tail) - 22 if tail[-22:-18] == b"PK\x05\x06" else tail.rfind(b"PK\x05\x06")
+    before :mod:`zipfile` reads the directory into memory (it trusts those numbers).
+
+    The numbers are read from where zipfile reads them (``zipfile._EndRecData`` and
+    ``_EndRecData64``): the end record is the last 22 bytes when they hold one with no comment,
+    else the last signature in the final 64 KiB; a zip64 record is the 56 bytes right before the
+    zip64 locator, whatever offset the locator names. A zip whose locator names another place
+    is refused: reading the record there would check other numbers than zipfile uses.
+    """
+    tail_start = max(size - 65536 - 22, 0)
+    file.seek(tail_start)
+    tail = file.read()
+    if tail[-22:-18] == b"PK\x05\x06" and tail[-2:] == b"\0\0":
+        at = len(tail) - 22
+    else:
+        at = tail.rfind(b"PK\x05\x06")
     if at < 0 or len(tail) - at < 22:
         raise ArchiveError(shown, "not a torch.export archive: not a zip file (no end record)")
     count, directory = struct.unpack("<HI", tail[at + 10 : at + 16])
-    if at >= 20 and tail[at - 20 : at - 16] == b"PK\x06\x07":  # zip64: the real numbers
-        (offset,) = struct.unpack("<Q", tail[at - 12 : at - 4])
-        if offset <= size - 56:
-            file.seek(offset)
+    end = tail_start + at  # where the end record starts in the file
+    if end >= 20:
+        file.seek(end - 20)
+        locator = file.read(20)
+        if locator[:4] == b"PK\x06\x07" and end >= 76:  # zip64: the real numbers
+            (offset,) = struct.unpack("<Q", locator[8:16])
+            file.seek(end - 76)
             record = file.read(56)
             if record[:4] == b"PK\x06\x06":
+                if offset != end - 76:
+                    raise ArchiveError(
+                        shown,
+                        "not a torch.export archive: its zip64 locator names a record at "
+                        f"byte {offset:,}, not the one before it at byte {end - 76:,}",
+                    )
                 count, directory = struct.unpack("<QQ", record[32:48])
     if count > MAX_MEMBERS:
         raise ArchiveError(
