@@ -72,7 +72,8 @@ class Concat(_Merge):
             raise _Mismatch(
                 "their sizes besides the channels differ",
                 "an odd size was halved and doubled again: make the input's height and width "
-                "divide by the network's total stride (2 ** the number of halvings: 32 for YOLO)"
+                "divide by 2 ** the number of times the network halves them (16 for four "
+                "halvings, 32 for five)"
                 if off_by_one
                 else "bring them to one height and width first (pool, upsample, or padding)",
             )
