@@ -603,3 +603,14 @@ def test_hover_and_completion_escape_what_a_spec_says(client: Client, tmp_path: 
             assert word not in markup, (word, markdown)
     # rendered, the description reads as written
     assert re.sub(r"\\(.)", r"\1", block.split("\n\n")[1]) == EVIL
+
+
+@pytest.mark.parametrize("char", ["\u202e", "\u2066", "\u2028", "\x1b"])
+def test_hover_text_escapes_characters_that_reorder_or_break_a_line(char):
+    """A right-to-left override or a line separator in a spec's words would make a hover show
+    other text than the spec holds; they are escaped like control characters."""
+    from netspec.lsp.markdown import code
+
+    for shown in (md(f"safe{char}txt.exe"), code(f"safe{char}txt.exe")):
+        assert char not in shown
+        assert f"\\u{ord(char):04x}" in shown or f"\\x{ord(char):02x}" in shown

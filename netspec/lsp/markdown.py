@@ -47,7 +47,12 @@ def _char(c: str) -> str:
     return _visible(c).replace("\\", "\\\\")
 
 
+#: characters that reorder or break what an editor shows (line separators, bidirectional
+#: overrides and isolates), escaped like control characters, as errors.printable does
+_INVISIBLE = "\u2028\u2029\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+
+
 def _visible(c: str) -> str:
-    if unicodedata.category(c) in ("Cc", "Cs"):
+    if unicodedata.category(c) in ("Cc", "Cs") or c in _INVISIBLE:
         return f"\\x{ord(c):02x}" if ord(c) < 0x100 else f"\\u{ord(c):04x}"
     return c
