@@ -10,7 +10,9 @@ medians measured in alternation, so that a shared, noisy machine affects both si
    reference in ``bench/reference_models.py`` (eval, no_grad, batch 32 and 1), also compiled;
    and torch.compile's fixed cost per call (guards), each side;
 4. build cost: spec file to module, against the reference's constructor;
-5. huge models: a generated spec of over 10 billion parameters, checked and summarised.
+5. huge models: a generated spec of over 10 billion parameters, checked and summarised;
+6. hostile: every read-only case of the hostile corpus (tests/hostile) as a process, per
+   family the slowest, the median and how many exceed the budget of 5 s.
 """
 
 from __future__ import annotations

@@ -13,6 +13,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from .hostile_cases import hostile_corpus
+
 ROOT = Path(__file__).resolve().parent.parent
 BUNDLED = ["lenet", "alexnet", "vgg", "nin", "googlenet", "resnet"]
 #: graph networks timed against hand-written references (bench/reference_graphs.py, _mobile.py)
@@ -370,4 +372,5 @@ SECTIONS: dict[str, Callable[[argparse.Namespace], dict[str, Any]]] = {
     "guards": guards,
     "build_cost": build_cost,
     "huge": huge,
+    "hostile": hostile_corpus,
 }

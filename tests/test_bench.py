@@ -20,10 +20,15 @@ def test_bench_quick_runs_end_to_end(tmp_path):
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     figures = json.loads(out.read_text())
-    for section in ("latency", "scaling", "forward", "compiled", "guards", "build_cost", "huge"):
+    from bench.cases import SECTIONS
+
+    for section in SECTIONS:
         assert figures[section], section
     assert figures["forward"]["resnet/batch2"]["ratio"] > 0
     assert figures["huge"]["summary_meta"]["peak_mb"] > 0
+    # --quick times one read-only case of each family of the hostile corpus
+    assert figures["hostile"]["budget"]["cases"] == 1
+    assert figures["hostile"]["all"]["cases"] >= 9
 
 
 def test_generated_specs_have_the_sizes_they_claim():
