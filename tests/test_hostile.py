@@ -2,7 +2,7 @@
 
 See tests/hostile/__init__.py for what a case is and what "clean" means; docs/reliability.md
 lists the families and the figures. No test here depends on the machine's speed: the
-wall-clock budget is timed by ``python -m bench --only hostile`` (bench/hostile.py).
+wall-clock budget is timed by ``python -m bench --only hostile`` (bench/hostile_cases.py).
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ def test_hostile_case_ends_cleanly(case: Case, tmp_path: Path):
     folder = tmp_path / "case"
     folder.mkdir()
     # hostile.run stops a process after HANG_SECONDS: that only catches a real hang, whatever
-    # the machine's speed; how long a case takes is not asserted (bench/hostile.py times it)
+    # the machine's speed; how long a case takes is not asserted (bench/hostile_cases.py times it)
     outcome = hostile.run(case, folder)
     err = outcome.stderr
     assert outcome.code == case.code, err[-2000:]

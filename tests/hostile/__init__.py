@@ -6,7 +6,7 @@ cleanly: the expected exit code (1 for a bad spec, 2 for misuse of the command),
 that names the file (and line and column where there is one), no traceback, within the memory
 budget, and no file replaced, created or left behind but those the case allows. The wall-clock
 budget depends on the machine, so no test asserts it: ``python -m bench --only hostile`` times
-the read-only cases against it (``bench/hostile.py``).
+the read-only cases against it (``bench/hostile_cases.py``).
 
 A case's ``args`` and ``files`` may say ``{dir}``: the case's folder.
 """
