@@ -394,6 +394,13 @@ FRAMES = {
     ),
     "not UTF-8": (frame(b'"\xff"'), -32700, "Parse error: the message is not JSON ("),
     "nested too deep": (frame(b"[" * 100_000), -32700, "Parse error: the message is not JSON ("),
+    "too many lists": (
+        frame(
+            b'{"jsonrpc": "2.0", "id": 7, "method": "x", "params": [' + b"[]," * 1_000_000 + b"[]]}"
+        ),
+        -32700,
+        "Parse error: the message holds 1,000,003 lists and objects; the limit is 1,000,000",
+    ),
     "an array": (frame(b"[]"), -32600, "Invalid request: a message is an object, not a batch"),
     "a number": (frame(b"42"), -32600, "Invalid request: a message is an object, not int"),
     "jsonrpc 1.0": (

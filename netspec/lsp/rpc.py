@@ -42,6 +42,11 @@ INVALID_REQUEST = -32600
 INVALID_PARAMS = -32602
 INTERNAL_ERROR = -32603
 
+#: lists and objects in one message, counted before it is parsed (brackets inside strings
+#: too): ``[],`` is 3 bytes of JSON and 64 of Python, so the size limit alone would let one
+#: message cost over 700 MB; a spec with a million brackets is far past the YAML node limit
+MAX_CONTAINERS = 1_000_000
+
 logger = logging.getLogger(__name__)
 
 #: a key that is absent (``id`` may be given as null)
@@ -89,6 +94,16 @@ def handle(protocol: JsonRPCProtocol, frame: Frame) -> None:
     """Hand one frame to pygls, or answer it with an error."""
     if frame.body is None:
         _error(protocol, None, PARSE_ERROR, f"Parse error: {frame.problem}")
+        return
+    containers = frame.body.count(b"[") + frame.body.count(b"{")
+    if containers > MAX_CONTAINERS:  # counted in the bytes, before any is made
+        _error(
+            protocol,
+            None,
+            PARSE_ERROR,
+            f"Parse error: the message holds {containers:,} lists and objects; "
+            f"the limit is {MAX_CONTAINERS:,}",
+        )
         return
     try:
         data = json.loads(frame.body)
