@@ -203,6 +203,21 @@ def test_a_program_too_large_to_read_is_refused(tmp_path):
     )
 
 
+@pytest.mark.parametrize("word", ["NaN", "Infinity", "-Infinity"])
+def test_a_float_json_has_not_is_refused(tmp_path, word):
+    """Python's json reads NaN, which torch never writes: a dropout of p NaN was once written
+    into a spec that then failed at a line of a file that was never written."""
+    path = _program(
+        tmp_path, b'{"graph_module": {"graph": {"nodes": [], "p": %s}}}' % word.encode()
+    )
+    with pytest.raises(ns.NetspecError) as e:
+        ns.from_exported(path)
+    assert e.value.diagnostics[0].message == (
+        f"member big/models/model.json is not valid JSON: {word} is no JSON number "
+        "(torch writes none)"
+    )
+
+
 def test_a_program_of_too_many_lists_is_refused_before_it_is_parsed(tmp_path):
     """6 MB of ``[],`` is 130 MB of Python lists; 32 MB of it would be 700 MB."""
     path = _program(tmp_path, b"[" + b"[]," * 2_000_000 + b"[]]")

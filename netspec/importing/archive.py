@@ -242,7 +242,7 @@ def _parse(data: bytes, shown: str, name: str) -> Any:
             f"{where} has {containers:,} lists and objects; the limit is {MAX_CONTAINERS:,}",
         )
     try:
-        return json.loads(data.decode("utf-8"))
+        return json.loads(data.decode("utf-8"), parse_constant=_no_constant)
     except UnicodeDecodeError as e:
         raise ArchiveError(
             shown, f"{where} is not UTF-8 text ({e.reason} at byte {e.start})"
@@ -251,6 +251,13 @@ def _parse(data: bytes, shown: str, name: str) -> Any:
         raise ArchiveError(shown, f"{where} nests its JSON too deeply") from e
     except ValueError as e:  # JSONDecodeError, or an integer of thousands of digits
         raise ArchiveError(shown, f"{where} is not valid JSON: {_first_line(e)}") from e
+
+
+def _no_constant(word: str) -> Any:
+    """Refuse the ``NaN`` and ``Infinity`` that Python's json reads and JSON has not: torch
+    writes its programs with ``allow_nan=False`` (a non-finite float as a string), so a bare one
+    is made by hand, and would reach a layer as an option no spec can hold."""
+    raise ValueError(f"{word} is no JSON number (torch writes none)")
 
 
 def _member(name: str) -> str:
