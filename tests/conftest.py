@@ -118,3 +118,16 @@ def need_torchvision() -> Any:
             pytest.fail("torchvision is not installed; CI compares with it")
         pytest.skip("torchvision is not installed (make test sets it up)")
     return torchvision
+
+
+def tree_places(tree: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Every place in a tree of dicts and lists, as its path of keys and indices (the root
+    first): where the fuzz targets mutate a spec or an archive's program."""
+    out = [path]
+    if isinstance(tree, dict):
+        for k, v in tree.items():
+            out += tree_places(v, (*path, k))
+    elif isinstance(tree, list):
+        for i, v in enumerate(tree):
+            out += tree_places(v, (*path, i))
+    return out

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import torch
 import yaml
-from conftest import FIXTURES, SPECS
+from conftest import FIXTURES, SPECS, tree_places
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -133,17 +133,6 @@ values = st.recursive(
 )
 
 
-def _places(tree: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    out = [path]
-    if isinstance(tree, dict):
-        for k, v in tree.items():
-            out += _places(v, (*path, k))
-    elif isinstance(tree, list):
-        for i, v in enumerate(tree):
-            out += _places(v, (*path, i))
-    return out
-
-
 def _get(tree: Any, path: tuple[Any, ...]) -> Any:
     for p in path:
         tree = tree[p]
@@ -159,7 +148,7 @@ def mutated_specs(draw: st.DrawFn) -> str:
         return text[:cut] + junk + text[cut + draw(st.integers(0, 20)) :]
     tree = yaml.safe_load(text)
     for _ in range(draw(st.sampled_from([1, 1, 1, 2, 3, 4]))):
-        places = _places(tree)
+        places = tree_places(tree)
         path = draw(st.sampled_from(places[1:] or places))
         parent = _get(tree, path[:-1]) if path else None
         action = draw(

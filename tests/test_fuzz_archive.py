@@ -35,7 +35,7 @@ from typing import Any
 
 import pt2_archives as A
 import pytest
-from conftest import FIXTURES, SPECS
+from conftest import FIXTURES, SPECS, tree_places
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -158,17 +158,6 @@ def _zipped(entries: list[tuple[str, bytes]], deflate: bool) -> bytes:
     return buffer.getvalue()
 
 
-def _places(tree: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    out = [path]
-    if isinstance(tree, dict):
-        for k, v in tree.items():
-            out += _places(v, (*path, k))
-    elif isinstance(tree, list):
-        for i, v in enumerate(tree):
-            out += _places(v, (*path, i))
-    return out
-
-
 def _edit_json(program: dict[str, Any], rng: random.Random) -> None:
     """One edit of the program: mostly where it matters (nodes, sizes, the signature)."""
     graph = program["graph_module"]["graph"]
@@ -194,7 +183,7 @@ def _edit_json(program: dict[str, Any], rng: random.Random) -> None:
                 ]
             )
         return
-    places = _places(program)[1:]
+    places = tree_places(program)[1:]
     path = rng.choice(places)
     parent: Any = program
     for step in path[:-1]:
