@@ -15,44 +15,26 @@ Example::
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from typing import Any
+from collections import ChainMap
+from collections.abc import Mapping, MutableMapping
+from typing import Any, cast
 
 #: An enclosing scope of at most this many names is copied under the new ones; a larger one
-#: is layered, once: the layers above it are merged, so that a name is found in two lookups.
+#: is layered (a :class:`~collections.ChainMap`), and small layers above it are merged, so
+#: that a name is found in few lookups.
 _COPY = 64
-
-
-class Names(Mapping[str, Any]):
-    """``own`` names over those of ``parent``, which are not copied."""
-
-    __slots__ = ("own", "parent")
-
-    def __init__(self, own: dict[str, Any], parent: Mapping[str, Any]) -> None:
-        self.own = own
-        self.parent = parent
-
-    def __getitem__(self, key: str) -> Any:
-        own = self.own
-        return own[key] if key in own else self.parent[key]
-
-    def __contains__(self, key: object) -> bool:
-        return key in self.own or key in self.parent
-
-    def __iter__(self) -> Iterator[str]:
-        yield from self.own
-        yield from (k for k in self.parent if k not in self.own)
-
-    def __len__(self) -> int:
-        return len(self.own) + sum(1 for k in self.parent if k not in self.own)
 
 
 def layered(parent: Mapping[str, Any], own: Mapping[str, Any]) -> Mapping[str, Any]:
     """The names of ``own`` over those of ``parent``, copying no more than :data:`_COPY`."""
     if not own:
         return parent
-    if isinstance(parent, Names) and len(parent.own) + len(own) <= _COPY:
-        return Names({**parent.own, **own}, parent.parent)
-    if not isinstance(parent, Names) and len(parent) <= _COPY:
+    if isinstance(parent, ChainMap):
+        top, *below = parent.maps
+        if len(top) + len(own) <= _COPY:
+            return ChainMap({**top, **own}, *below)
+        return parent.new_child(dict(own))
+    if len(parent) <= _COPY:
         return {**parent, **own}
-    return Names(dict(own), parent)
+    # ChainMap writes only to its first map (ours); typeshed asks every map to be mutable
+    return ChainMap(dict(own), cast(MutableMapping[str, Any], parent))

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections import ChainMap
+
 import pytest
 
 from netspec.budget import Budget, BudgetSpent
-from netspec.env import Names, layered
+from netspec.env import layered
 from netspec.errors import Problem
 from netspec.expr import Function, OutOfBudget, evaluate, substitute
 from netspec.helpers import make_divisible
@@ -177,9 +179,11 @@ def test_calls_of_functions_see_their_parameters_over_the_file_names():
 def test_a_repeat_copy_layers_its_names_over_many_params_without_copying_them():
     params = {f"p{k}": k for k in range(5_000)}
     copy = layered(params, {"i": 1})
-    assert isinstance(copy, Names) and copy.parent is params and copy.own == {"i": 1}
+    assert isinstance(copy, ChainMap) and copy.maps == [{"i": 1}, params]
+    assert copy.maps[1] is params
     inner = layered(layered(copy, {"j": 2}), {"i": 3})  # small layers merge: two lookups at most
-    assert isinstance(inner, Names) and inner.parent is params and inner.own == {"i": 3, "j": 2}
+    assert isinstance(inner, ChainMap) and inner.maps == [{"i": 3, "j": 2}, params]
+    assert inner.maps[1] is params
     assert (inner["i"], inner["j"], inner["p7"], "q" in inner, len(inner)) == (
         3,
         2,
