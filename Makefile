@@ -15,7 +15,7 @@ PIP := -m pip install --quiet --disable-pip-version-check
 YAML_LS := tools/yaml-ls
 YAML_LS_STAMP := $(YAML_LS)/node_modules/.installed
 
-.PHONY: demo test lint setup setup-test graphviz libgl yaml-ls gallery
+.PHONY: demo test lint setup setup-test graphviz libgl shells-editors yaml-ls gallery
 
 setup: $(STAMP)
 
@@ -36,7 +36,7 @@ demo: $(STAMP)
 	$(BIN)/netspec check specs/nin.yaml --table
 	$(BIN)/netspec build specs/nin.yaml -o nin.pt2
 
-test: $(TEST_STAMP) graphviz libgl yaml-ls
+test: $(TEST_STAMP) graphviz libgl shells-editors yaml-ls
 	$(TEST_BIN)/python -m pytest -n 2 -q
 
 # Graphviz's dot, for rendering; installed with apt where that is possible (as root).
@@ -52,6 +52,14 @@ libgl:
 		&& [ "$$(id -u)" = 0 ] && apt-get update -qq \
 		&& DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libgl1 libglib2.0-0 >/dev/null; } \
 		|| echo "note: libGL is not installed: the tests that compare with Ultralytics fail under CI=true"
+
+# The shells whose completion scripts the tests run (bash is there already) and Neovim, whose
+# headless run tests docs/editors.md's snippet: Debian's packages, installed with apt as root.
+shells-editors:
+	@{ command -v zsh && command -v fish && command -v nvim; } >/dev/null 2>&1 || { command -v apt-get >/dev/null 2>&1 \
+		&& [ "$$(id -u)" = 0 ] && apt-get update -qq \
+		&& DEBIAN_FRONTEND=noninteractive apt-get install -y -qq zsh fish neovim >/dev/null; } \
+		|| echo "note: zsh, fish or nvim is not installed: the tests of shell completion and of the Neovim set-up fail under CI=true"
 
 # The real yaml-language-server (VS Code's YAML extension), which tests/test_schema_yls.py runs
 # against netspec's JSON Schema: the version in tools/yaml-ls/package-lock.json, installed with
