@@ -7,7 +7,9 @@ asked file could not be made for want of a tool (render without Graphviz: the .d
 Modules, each importing only those before it: ``usage`` (exit codes, :class:`Misuse`),
 ``values`` (option values), ``outputs`` (checks of ``-o``), ``commands_spec`` (check, build,
 render, summary), ``commands_files`` (new, schema, list, lsp), ``commands_import`` (import),
-``parser`` (argparse), and this one: :func:`main`, plugins and signals.
+``completion`` (what the shells complete, read off the parser; ``netspec __complete``),
+``completion_scripts`` (the scripts of bash, zsh and fish), ``parser`` (argparse), and this
+one: :func:`main`, plugins and signals.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import threading
 from collections.abc import Iterator, Sequence
 
 from ..errors import NetspecError, PluginFailure
+from .completion import HIDDEN, answer
 from .parser import _parser
 from .usage import EXIT_INCOMPLETE, EXIT_MISUSE, EXIT_SPEC_ERROR, Misuse, _shown
 from .values import parse_sets
@@ -43,7 +46,10 @@ class Terminated(BaseException):
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
-    args = parser.parse_args(argv)
+    words = sys.argv[1:] if argv is None else list(argv)
+    if words[:1] == [HIDDEN]:  # a completion script asks: answered before, and apart from, argparse
+        return answer(words[1:], parser)
+    args = parser.parse_args(words)
     try:
         with _terminate_by_unwinding():
             _load_plugins(args)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any, NoReturn, TypeAlias
 
 from ..elaborate import MAX_LAYERS
@@ -10,6 +11,8 @@ from ..errors import did_you_mean
 from .commands_files import _list, _lsp, _new, _schema
 from .commands_import import _import
 from .commands_spec import _build, _check, _render, _summary
+from .completion import commands
+from .completion_scripts import SHELLS, script
 from .usage import _shown
 from .values import _batch, _gigabytes, _natural, _positive
 
@@ -51,6 +54,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_list(sub)
     _add_import(sub)
     _add_lsp(sub)
+    _add_completion(sub, parser)
     for command in sub.choices.values():
         _add_plugin_options(command)
     return parser
@@ -183,6 +187,23 @@ def _add_import(sub: Subparsers) -> None:
 def _add_lsp(sub: Subparsers) -> None:
     lsp = sub.add_parser("lsp", help="a language server for editors, on stdio (netspec[lsp])")
     lsp.set_defaults(run=_lsp)
+
+
+def _add_completion(sub: Subparsers, parser: argparse.ArgumentParser) -> None:
+    completion = sub.add_parser(
+        "completion",
+        help="print the shell completion script of bash, zsh or fish",
+        description='bash: eval "$(netspec completion bash)" in ~/.bashrc; zsh: save it as '
+        "_netspec in a folder on $fpath; fish: save it as "
+        "~/.config/fish/completions/netspec.fish",
+    )
+    completion.add_argument("shell", choices=SHELLS, help="the shell")
+
+    def run(args: argparse.Namespace) -> int:
+        sys.stdout.write(script(args.shell, commands(parser)))
+        return 0
+
+    completion.set_defaults(run=run)
 
 
 def _add_plugin_options(p: argparse.ArgumentParser) -> None:
