@@ -357,6 +357,10 @@ class Kind:
     #: class names of the torch modules this kind imports from (``netspec import``): names, so
     #: that the static side needs no torch
     torch_types: ClassVar[tuple[str, ...]] = ()
+    #: whether its module holds each child's module under the child's name and no tensors of
+    #: its own (group, repeat, residual, inception), so that its ``state_dict`` keys are its
+    #: children's; a composite kind that does not say so has keys nobody knows statically
+    holds_children: ClassVar[bool] = False
 
     def options_from(self, module: Any) -> dict[str, Any] | None:
         """The options (in-channels left out) that rebuild ``module``, one of :attr:`torch_types`;
@@ -403,6 +407,19 @@ class Kind:
 
     def module(self, opts: Any, input: Shape, output: Shape) -> nn.Module:
         raise NotImplementedError(f"{type(self).__name__} must implement module() or build()")
+
+    def tensors(self, opts: Any, input: Shape, output: Shape) -> dict[str, Shape] | None:
+        """The tensors a leaf's module keeps in its ``state_dict`` (its parameters, then its
+        persistent buffers), by the name torch gives them, with their shapes; ``{}`` for none.
+
+        None, the default, means not known: a plugin's kind that does not implement it. The
+        static ``state_dict`` (:mod:`netspec.state_keys`) then says so rather than guess.
+
+        Example (``conv: {out: 64, kernel: 3}`` on (3, 32, 32))::
+
+            {"weight": Shape((64, 3, 3, 3)), "bias": Shape((64,))}
+        """
+        return None
 
     def scratch(self, opts: Any, input: Shape, output: Shape, batch: int) -> int:
         """Values a leaf's forward allocates for a batch besides its output, freed after it
