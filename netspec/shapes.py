@@ -43,8 +43,14 @@ def infer_shapes(program: Program) -> Checked:
     return check_graph(program)[0]
 
 
-def check_graph(program: Program) -> tuple[Checked, list[Diagnostic]]:
-    """The checked network and the warnings found on the way (named tensors never used)."""
+def check_graph(
+    program: Program, done: list[Checked] | None = None
+) -> tuple[Checked, list[Diagnostic]]:
+    """The checked network and the warnings found on the way (named tensors never used).
+
+    ``done``, where given, receives every layer as its check completes (children before the
+    layer that holds them): the layers checked before an error, when one is raised.
+    """
     for name, shape in program.inputs.items():
         if shape.numel > MAX_VALUES:
             key: PathKey = ("input",) if name == "input" else ("inputs", name)
@@ -57,7 +63,7 @@ def check_graph(program: Program) -> tuple[Checked, list[Diagnostic]]:
                     )
                 ]
             )
-    infer = _Infer(program.budget)
+    infer = _Infer(program.budget, done)
     inputs = [Value(shape, None, 0, name) for name, shape in program.inputs.items()]
     checked = infer.check(program.root, inputs[0], "", inputs)
     assert checked is not None  # the network itself has no condition
@@ -90,8 +96,9 @@ def check_graph(program: Program) -> tuple[Checked, list[Diagnostic]]:
 class _Infer:
     """The :class:`~netspec.registry.InferContext` handed to composite kinds."""
 
-    def __init__(self, budget: Budget) -> None:
+    def __init__(self, budget: Budget, done: list[Checked] | None = None) -> None:
         self.budget = budget  # the command's, which elaborating began to spend
+        self.done = done  # the caller's: every layer checked, in the order checked
         self.leaves: list[Checked] = []  # checked so far, for hints that look back
         self.tensors = Tensors()
         self.scopes: list[Scope] = []  # the scope of the layer being checked, innermost last
@@ -165,6 +172,8 @@ class _Infer:
         if not node.children:
             self.leaves.append(checked)
         self.expectations(node, checked, sources[0].shape)
+        if self.done is not None:
+            self.done.append(checked)
         return checked
 
     def arity(self, node: Node, sources: list[Value]) -> None:

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .bundled import locate
+from .bundled import locate_named
 from .elaborate import MAX_LAYERS, Program, elaborate
 from .errors import Diagnostic, NetspecError
 from .ir import Checked, Shape
@@ -47,17 +47,13 @@ class Spec:
             raise NetspecError.plain(
                 document.file, f"scale must be the name of one of the spec's scales, got {scale!r}"
             )
-        try:
-            with _paused_gc():
-                self.program: Program = elaborate(document, self.overrides, max_layers, scale)
-                self.checked: Checked
-                #: what is suspicious but valid (a named tensor that nothing reads)
-                self.warnings: list[Diagnostic]
-                self.checked, self.warnings = check_graph(self.program)
-        except RecursionError as e:  # the nesting limits should make this unreachable
-            raise NetspecError.plain(
-                document.file, "the spec nests too deeply to check", "flatten its structure"
-            ) from e
+        self.program: Program
+        self.checked: Checked
+        #: what is suspicious but valid (a named tensor that nothing reads)
+        self.warnings: list[Diagnostic]
+        self.program, self.checked, self.warnings = check_document(
+            document, self.overrides, max_layers, scale
+        )
 
     @property
     def file(self) -> str:
@@ -279,6 +275,32 @@ class Spec:
         return f"<Spec {line.partition(' MACs')[0]} MACs>"
 
 
+def check_document(
+    document: Document,
+    overrides: dict[str, Any] | None = None,
+    max_layers: int = MAX_LAYERS,
+    scale: str | None = None,
+    done: list[Checked] | None = None,
+) -> tuple[Program, Checked, list[Diagnostic]]:
+    """Both passes over a parsed spec: the program, the checked network and its warnings
+    (raises :class:`~netspec.NetspecError`). ``done`` receives every layer the shape pass
+    completes, those before an error included (the language server's hovers keep them).
+
+    Example::
+
+        program, checked, warnings = check_document(read_source("specs/lenet.yaml"))
+    """
+    try:
+        with _paused_gc():
+            program = elaborate(document, overrides or {}, max_layers, scale)
+            checked, warnings = check_graph(program, done)
+    except RecursionError as e:  # the nesting limits should make this unreachable
+        raise NetspecError.plain(
+            document.file, "the spec nests too deeply to check", "flatten its structure"
+        ) from e
+    return program, checked, warnings
+
+
 @contextlib.contextmanager
 def _paused_gc() -> Iterator[None]:
     """Pause the cycle collector while the passes build their (acyclic) trees.
@@ -319,7 +341,8 @@ def load(
     """Load, validate and check a spec file, or a bundled spec by name.
 
     Keyword arguments override the spec's params; ``scale`` chooses one of its ``scales:``
-    (``load("ultralytics/yolov8", scale="s")``). Raises :class:`~netspec.NetspecError`.
+    (``load("ultralytics/yolov8", scale="s")``). Raises :class:`~netspec.NetspecError`; a word
+    that is neither a file nor a bundled spec (``load("resnett")``) names the closest bundled one.
 
     >>> load("lenet").num_params
     61706
@@ -329,7 +352,7 @@ def load(
             repr(path_or_name), "load() takes a path or a bundled spec's name, as str or Path"
         )
     _need_count(str(path_or_name), "max_layers", max_layers)
-    path, display = locate(path_or_name)
+    path, display = locate_named(path_or_name)  # "resnett": did you mean "resnet"?
     return Spec(read_source(path, display), overrides, max_layers, scale)
 
 

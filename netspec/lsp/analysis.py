@@ -22,7 +22,8 @@ from ..errors import Diagnostic, NetspecError, Pos
 from ..imports import LIBRARY, STD, is_library, load_library
 from ..ir import Checked
 from ..source import Document, PathKey, parse_source, read_source
-from ..spec import Spec
+from ..spec import check_document
+from . import recovery
 from .spans import Spans, spans_of
 
 #: At most this many layers are kept for hovers (a spec may expand to 150,000).
@@ -72,11 +73,15 @@ class Analysis:
     summary: str = ""
 
 
-def analyse(text: str, path: str | None, shown: str | None = None) -> Analysis:
+def analyse(
+    text: str, path: str | None, shown: str | None = None, recover: bool = False
+) -> Analysis:
     """Check ``text`` as the spec (or library) file at ``path`` would be checked.
 
     Relative imports start from ``path``'s folder (the working directory without one); the
-    diagnostics name the file ``shown`` (default ``path``).
+    diagnostics name the file ``shown`` (default ``path``). Where the file has errors, its
+    layers are those checked before the first shape error; with ``recover``, also those that
+    no error reaches (:mod:`netspec.lsp.recovery`, which checks the file again).
     """
     name = shown or path or "<untitled>"
     here = os.path.realpath(path) if path else ""
@@ -91,23 +96,32 @@ def analyse(text: str, path: str | None, shown: str | None = None) -> Analysis:
     result.spans = spans_of(text)
     result.blocks = visible_blocks(doc, here)
     result.params = _written_params(doc)
+    done: list[Checked] = []
     try:
         if is_library(doc):
             blocks = list(load_library(doc).exported())
             result.summary = f"ok  library of {len(blocks)} block(s): {', '.join(blocks)}"
             return result
-        spec = Spec(doc)
+        program, checked, warnings = check_document(doc, done=done)
     except NetspecError as e:
         result.diagnostics = list(e.diagnostics)
+        if recover and not is_library(doc):
+            done = _merged(done, recovery.recover(doc, result.spans, result.diagnostics))
+        result.layers = [_layer(c, here) for c in done[:MAX_LAYERS_KEPT]]
         return result
-    result.diagnostics = list(spec.warnings)
-    result.params = spec.params
-    result.layers = [_layer(c, here) for c in spec.check().walk()[:MAX_LAYERS_KEPT]]
+    result.diagnostics = list(warnings)
+    result.params = dict(program.params)
+    result.layers = [_layer(c, here) for c in checked.walk()[:MAX_LAYERS_KEPT]]
     result.summary = (
-        f"ok  {spec.input_shape} → {spec.output_shape}, {spec.num_params:,} params, "
-        f"{spec.macs:,} MACs"
+        f"ok  {program.input} → {checked.output}, {checked.params:,} params, {checked.macs:,} MACs"
     )
     return result
+
+
+def _merged(first: list[Checked], more: list[Checked]) -> list[Checked]:
+    """The layers of ``first``, then those of ``more`` that are not already among them."""
+    seen = {recovery.identity(c) for c in first}
+    return [*first, *(c for c in more if recovery.identity(c) not in seen)]
 
 
 def _layer(checked: Checked, here: str) -> Layer:
@@ -199,22 +213,3 @@ def import_location(target: str, importer: Path | None) -> Path | None:
         return None
     base = importer.parent if importer is not None else Path.cwd()
     return Path(os.path.realpath(base / relative))
-
-
-def note_position(diagnostic: Diagnostic, file: str) -> Pos | None:
-    """Where a diagnostic located in another file meets ``file``: the last ``file:L:C`` its
-    notes name (the import, or the block call, that leads there)."""
-    found: Pos | None = None
-    for note in diagnostic.notes:
-        start = note.find(f"{file}:")
-        while start >= 0:
-            if start and note[start - 1] not in " (":  # the end of a longer file name
-                start = note.find(f"{file}:", start + 1)
-                continue
-            rest = note[start + len(file) + 1 :].split(":", 2)
-            if len(rest) >= 2 and rest[0].isdigit() and rest[1][:1].isdigit():
-                column = rest[1].split(" ", 1)[0].rstrip(",)")
-                if column.isdigit():
-                    found = Pos(int(rest[0]), int(column))
-            start = note.find(f"{file}:", start + 1)
-    return found

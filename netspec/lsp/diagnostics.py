@@ -18,7 +18,7 @@ from pathlib import Path
 from lsprotocol import types
 
 from ..errors import Diagnostic, Pos
-from .analysis import note_position
+from .notes import note_position
 from .positions import Text, uri_of
 from .spans import Spans
 

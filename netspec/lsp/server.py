@@ -1,12 +1,14 @@
 """``netspec lsp``: the language server's wiring (pygls, over stdin and stdout).
 
 The text checked is the editor's buffer, saved or not, as the file it is: relative imports and
-``std:`` libraries resolve from the document's folder. A check starts once typing pauses
-(:data:`DEBOUNCE` seconds) and runs in the checker process (:mod:`netspec.lsp.worker`), so
-the server keeps answering meanwhile; its diagnostics are published only if the document is
-still at the version that was checked. Hover, completion and go to definition read the latest
-analysis (:mod:`netspec.lsp.hover`, :mod:`netspec.lsp.completion`,
-:mod:`netspec.lsp.definition`).
+``std:`` libraries resolve from the document's folder. A change after a pause is checked at
+once; changes that follow it within :data:`DEBOUNCE` seconds (typing) are checked once typing
+pauses for that long. Checks run in the checker process (:mod:`netspec.lsp.worker`), so the
+server keeps answering meanwhile; diagnostics are published only if the document is still at
+the version that was checked. A file with errors is then checked again for the shapes of the
+layers that no error reaches (:mod:`netspec.lsp.recovery`), which hovers show. Hover,
+completion and go to definition read the latest analysis (:mod:`netspec.lsp.hover`,
+:mod:`netspec.lsp.completion`, :mod:`netspec.lsp.definition`).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sys
+import time
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -33,7 +36,8 @@ from .positions import Text
 from .rpc import run_io
 from .worker import Checker, Job, Outcome
 
-#: Seconds of quiet after a change before the document is checked.
+#: Seconds of quiet after a change before the document is checked, while typing (a change
+#: within this time of the one before it).
 DEBOUNCE = 0.3
 
 
@@ -55,6 +59,7 @@ class NetspecServer(LanguageServer):
         self.debounce = debounce
         self.pending: dict[str, asyncio.Task[None]] = {}
         self.checked: dict[str, Latest] = {}
+        self.changed: dict[str, float] = {}  # when each document last changed (monotonic)
 
     def start_io(self, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None) -> None:
         """Serve stdin and stdout through netspec's wire (:mod:`netspec.lsp.rpc`), which
@@ -62,15 +67,20 @@ class NetspecServer(LanguageServer):
         run_io(self, stdin or sys.stdin.buffer, stdout or sys.stdout.buffer)
 
     def schedule(self, uri: str) -> None:
-        """Check the document once typing pauses; a newer change replaces a waiting check."""
+        """Check the document: at once after a pause, else once typing pauses; a newer
+        change replaces a waiting check."""
         key = key_of(uri)
+        now = time.monotonic()
+        typing = now - self.changed.get(key, -self.debounce) < self.debounce
+        self.changed[key] = now
         earlier = self.pending.pop(key, None)
         if earlier is not None:
             earlier.cancel()
-        self.pending[key] = asyncio.ensure_future(self._check_later(uri))
+        delay = self.debounce if typing else 0.0
+        self.pending[key] = asyncio.ensure_future(self._check_later(uri, delay))
 
-    async def _check_later(self, uri: str) -> None:
-        await asyncio.sleep(self.debounce)
+    async def _check_later(self, uri: str, delay: float) -> None:
+        await asyncio.sleep(delay)
         key = key_of(uri)
         document = self.workspace.text_documents.get(key)
         if document is None:
@@ -83,8 +93,7 @@ class NetspecServer(LanguageServer):
         else:
             job = Job(source, name.path, name.file)
             outcome = await asyncio.to_thread(self.checker.run, job)
-            current = self.workspace.text_documents.get(key)
-            if current is None or current.version != version:
+            if not self._current(key, version):
                 return  # a newer text is on its way, or the document was closed
             analysis = _analysis_of(outcome, name.file)
         earlier = self.checked.get(key)
@@ -98,6 +107,20 @@ class NetspecServer(LanguageServer):
         self.text_document_publish_diagnostics(
             types.PublishDiagnosticsParams(uri=uri, diagnostics=found, version=version)
         )
+        if refused is None and analysis.spans.items and _has_errors(analysis):
+            await self._recover(key, Job(source, name.path, name.file, recover=True), version)
+
+    async def _recover(self, key: str, job: Job, version: int | None) -> None:
+        """Check a file with errors again for the layers no error reaches (its hovers)."""
+        outcome = await asyncio.to_thread(self.checker.run, job)
+        latest = self.checked.get(key)
+        if outcome.analysis is None or latest is None or not self._current(key, version):
+            return  # the check failed, or the text changed: hovers keep what they had
+        latest.analysis.layers = outcome.analysis.layers
+
+    def _current(self, key: str, version: int | None) -> bool:
+        document = self.workspace.text_documents.get(key)
+        return document is not None and document.version == version
 
     def forget(self, uri: str) -> None:
         key = key_of(uri)
@@ -105,6 +128,7 @@ class NetspecServer(LanguageServer):
         if task is not None:
             task.cancel()
         self.checked.pop(key, None)
+        self.changed.pop(key, None)
         self.text_document_publish_diagnostics(
             types.PublishDiagnosticsParams(uri=uri, diagnostics=[])
         )
@@ -121,6 +145,10 @@ class NetspecServer(LanguageServer):
         if checked is None or document is None:
             return None
         return checked.analysis, Text.of(document.source, document.position_codec), checked.file
+
+
+def _has_errors(analysis: Analysis) -> bool:
+    return any(d.severity == "error" for d in analysis.diagnostics)
 
 
 def _analysis_of(outcome: Outcome, file: str) -> Analysis:

@@ -33,11 +33,13 @@ MEMORY_LIMIT = 3 * 1024**3
 
 @dataclass(frozen=True)
 class Job:
-    """A text to check, as the file at ``path`` (None: a buffer without a file)."""
+    """A text to check, as the file at ``path`` (None: a buffer without a file); with
+    ``recover``, a file with errors is checked again for the layers no error reaches."""
 
     text: str
     path: str | None
     shown: str | None = None
+    recover: bool = False
 
 
 @dataclass(frozen=True)
@@ -125,7 +127,7 @@ def _outcome(job: Job) -> Outcome:
     netspec, or memory running out) becomes a failure the server shows, with its traceback,
     instead of killing the checker silently."""
     try:
-        return Outcome(analysis=analyse(job.text, job.path, job.shown))
+        return Outcome(analysis=analyse(job.text, job.path, job.shown, job.recover))
     except Exception:  # reported to the editor with its traceback, not swallowed
         return Outcome(failure=traceback.format_exc(limit=20))
 
