@@ -6,7 +6,7 @@ and, where onnxruntime is installed, the model runs on a random batch and must g
 module's outputs. Only then does netspec write the file (:func:`netspec.build.save_module`).
 The inputs and outputs are named as the spec names them, and the batch size is free.
 
-onnx and onnxscript are the optional extra ``netspec[onnx]``; onnxruntime is optional.
+onnx and onnxscript are the optional extra ``netspec-nn[onnx]``; onnxruntime is optional.
 
 Example::
 
@@ -57,7 +57,7 @@ _LOGGERS = ("torch.onnx", "torch.export", "onnxscript", "onnx_ir")
 
 
 #: what installs :func:`missing_onnx`'s packages
-INSTALL_ONNX = "pip install 'netspec[onnx]'"
+INSTALL_ONNX = "pip install 'netspec-nn[onnx]'"
 
 
 def missing_onnx() -> str:

@@ -301,7 +301,7 @@ def test_without_pygls_one_line_and_exit_2() -> None:
     )
     assert run.returncode == 2
     assert run.stderr == (
-        "netspec lsp: error: the language server needs pygls: pip install 'netspec[lsp]'\n"
+        "netspec lsp: error: the language server needs pygls: pip install 'netspec-nn[lsp]'\n"
     )
 
 

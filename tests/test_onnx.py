@@ -168,7 +168,7 @@ def test_without_the_extra_the_error_says_what_to_install(tmp_path, monkeypatch,
     captured = capsys.readouterr()
     assert captured.err == (
         f"netspec build: error: -o {out}: writing ONNX needs onnx, which is not installed: "
-        "pip install 'netspec[onnx]'\n"
+        "pip install 'netspec-nn[onnx]'\n"
     )
     assert captured.out == ""  # refused before building
     spec = ns.load("lenet")
@@ -176,7 +176,7 @@ def test_without_the_extra_the_error_says_what_to_install(tmp_path, monkeypatch,
         save_module(spec.build(), spec, out)
     assert str(e.value).endswith(
         "lenet.yaml: error: writing ONNX needs onnx, which is not installed\n"
-        "hint: pip install 'netspec[onnx]'"
+        "hint: pip install 'netspec-nn[onnx]'"
     )
     assert list(tmp_path.iterdir()) == []
 

@@ -1,12 +1,12 @@
 """``netspec lsp``: a language server for spec files (diagnostics, hover, completion,
-go to definition), over stdin and stdout. It needs pygls: ``pip install 'netspec[lsp]'``.
+go to definition), over stdin and stdout. It needs pygls: ``pip install 'netspec-nn[lsp]'``.
 
 Like ``netspec check``, it never imports torch. See docs/editors.md.
 """
 
 from __future__ import annotations
 
-INSTALL = "pip install 'netspec[lsp]'"
+INSTALL = "pip install 'netspec-nn[lsp]'"
 
 
 def available() -> bool:
