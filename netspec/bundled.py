@@ -44,10 +44,11 @@ def locate(path_or_name: str | Path) -> tuple[Path, str]:
 
 
 def locate_named(path_or_name: str | Path) -> tuple[Path, str]:
-    """As :func:`locate`, for the command line, where a word that is neither a file nor a
-    bundled spec (``netspec check resnett``) is most likely a mistyped name: :class:`Unreadable`,
-    naming the closest bundled spec. A path (``x.yaml``, ``a\\b``) is left to the reader's own
-    message, as is a name that exists in some form (a dangling link, an unreadable folder).
+    """As :func:`locate`, for the command line and :func:`netspec.load`, where a word that is
+    neither a file nor a bundled spec (``netspec check resnett``) is most likely a mistyped name:
+    :class:`Unreadable`, naming the closest bundled spec. A path (``x.yaml``, ``a\\b``) is left
+    to the reader's own message, as is a name that exists in some form (a dangling link, an
+    unreadable folder).
     """
     path, display = locate(path_or_name)
     text = str(path_or_name)

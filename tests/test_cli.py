@@ -181,7 +181,7 @@ def test_new_refuses_what_it_should(tmp_path):
     assert netspec("new", "taken", cwd=tmp_path).code == 2
     assert (tmp_path / "taken.yaml").read_text() == "keep me"
     assert netspec("new", "bad name", cwd=tmp_path).code == 2
-    assert netspec("new", "x", "--from", "no_such_spec", cwd=tmp_path).code == 2
+    assert netspec("new", "x", "--from", "no_such_spec", cwd=tmp_path).code == 1  # as check
     assert not (tmp_path / "x.yaml").exists()
 
 

@@ -15,7 +15,7 @@ from .usage import Misuse, _shown
 
 
 def _new(args: argparse.Namespace) -> int:
-    from ..bundled import locate
+    from ..bundled import locate_named
     from ..files import read_spec_bytes
     from ..schema import is_spec_name
     from ..schema_json import schema_line
@@ -30,10 +30,8 @@ def _new(args: argparse.Namespace) -> int:
     if args.source is None:
         text = (Path(__file__).parent.parent / "templates" / "new.yaml").read_text(encoding="utf-8")
     else:
-        path, _ = locate(args.source)
-        if not path.is_file():
-            raise Misuse(f"--from {args.source}: no such spec (see `netspec list`)")
-        data = read_spec_bytes(path, str(path))  # a regular file, within the size limit
+        # read as check reads a spec: a mistyped bundled name is answered with the closest
+        data = read_spec_bytes(*locate_named(args.source))  # a regular file, within the limit
         text = data.decode("utf-8", errors="replace")
         # its schema line points into netspec's repository, not beside the copy
         text = re.sub(r"\A# yaml-language-server:.*\n", "", text)

@@ -16,10 +16,8 @@ from .values import parse_sets
 
 
 def _load(args: argparse.Namespace) -> Any:
-    from ..bundled import locate_named
     from ..spec import load
 
-    locate_named(args.spec)  # a mistyped bundled name: the closest one named
     spec = load(args.spec, max_layers=args.max_layers, scale=args.scale, **parse_sets(args.set))
     _warn(spec)
     return spec

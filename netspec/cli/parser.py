@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import difflib
 import sys
+from collections.abc import Sequence
 from typing import Any, NoReturn, TypeAlias
 
 from ..elaborate import MAX_LAYERS
@@ -27,11 +29,44 @@ class _Parser(argparse.ArgumentParser):
         super().error(_shown(message))
 
     def _check_value(self, action: argparse.Action, value: Any) -> None:
-        """A command not among them is named with the closest one (``chek``: ``check``)."""
+        """A command or choice not among them is named with the closest one (``chek``:
+        ``check``; ``--format svgg``: ``svg``)."""
         if isinstance(action, argparse._SubParsersAction) and value not in action.choices:
             hint = did_you_mean(value, action.choices, "commands")
             raise argparse.ArgumentError(None, f'no command "{value}": {hint}')
+        if action.choices is not None and value not in action.choices:
+            hint = did_you_mean(str(value), map(str, action.choices), "choices")
+            raise argparse.ArgumentError(action, f'invalid choice: "{value}": {hint}')
         super()._check_value(action, value)
+
+    def parse_args(  # type: ignore[override]  # argparse's overloads, one of them used here
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> argparse.Namespace:
+        """As argparse's, but an unknown option is named with the closest of its command's
+        (``--fromat``: ``--format``)."""
+        parsed, extras = self.parse_known_args(args, namespace)
+        if extras:
+            self.error(
+                f"unrecognized arguments: {' '.join(extras)}{_closest_option(extras, self, parsed)}"
+            )
+        return parsed
+
+
+def _closest_option(
+    extras: list[str], parser: argparse.ArgumentParser, parsed: argparse.Namespace
+) -> str:
+    """``: did you mean "--format"?`` for the first unknown option, where one of its command's
+    options is close to it; else ""."""
+    unknown = next((w.split("=")[0] for w in extras if w.startswith("--")), "")
+    if len(unknown) > 64:  # no typo of an option's name
+        return ""
+    command = getattr(parsed, "command", None)
+    for action in parser._actions:
+        if unknown and isinstance(action, argparse._SubParsersAction) and command in action.choices:
+            options = [o for a in action.choices[command]._actions for o in a.option_strings]
+            close = difflib.get_close_matches(unknown, options, n=1, cutoff=0.6)
+            return f': did you mean "{close[0]}"?' if close else ""
+    return ""
 
 
 def _parser() -> argparse.ArgumentParser:
