@@ -148,7 +148,7 @@ def test_a_summary_shows_as_an_html_table(outputs):
         ),
         (
             "load_error",
-            "no_such_spec: error: no such file\nhint: check the path, or run `netspec list`",
+            "no_such_spec: error: no such file or bundled spec\nhint: valid bundled specs: alexnet",
         ),
         ("build_error", "error: seed must be a whole number ≥ 0, got -1"),
     ],
