@@ -138,6 +138,11 @@ class Activation(Kind):
             )
         return Cost(shape, 0 if self._weights is None else self._weights(opts, shape))
 
+    def tensors(self, opts: Any, input: Shape, output: Shape) -> dict[str, Shape]:
+        if self._weights is None:
+            return {}
+        return {"weight": Shape((self._weights(opts, input),))}  # prelu's slopes
+
     def module(self, opts: Any, input: Shape, output: Shape) -> nn.Module:
         from torch import nn
 

@@ -6,7 +6,7 @@ They have no weights and work along the channels of ``(C, H, W)`` or the feature
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import Field, model_validator
 
@@ -63,6 +63,9 @@ class Slice(Kind):
         lo, hi = channel_range(opts.start, opts.end, shape)
         return Cost(Shape((hi - lo, *shape.spatial)))
 
+    def tensors(self, opts: Any, input: Shape, output: Shape) -> dict[str, Shape]:
+        return {}
+
     def module(self, opts: SliceSpec, input: Shape, output: Shape) -> nn.Module:
         from ..modules import Slice as SliceModule
 
@@ -90,6 +93,9 @@ class ChannelShuffle(Kind):
                 divisor_hint(shape.channels, opts.groups),
             )
         return Cost(shape)
+
+    def tensors(self, opts: Any, input: Shape, output: Shape) -> dict[str, Shape]:
+        return {}
 
     def module(self, opts: ChannelShuffleSpec, input: Shape, output: Shape) -> nn.Module:
         from ..modules import ChannelShuffle as ChannelShuffleModule
@@ -150,6 +156,9 @@ class Split(Kind):
 
     def cost(self, opts: SplitSpec, shape: Shape) -> Cost:
         return Cost(Shape((self.sizes(opts, shape)[0], *shape.spatial)))
+
+    def tensors(self, opts: Any, input: Shape, output: Shape) -> dict[str, Shape]:
+        return {}
 
     def build(self, checked: Checked, ctx: BuildContext) -> nn.Module:
         from ..modules import Split as SplitModule

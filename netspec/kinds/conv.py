@@ -233,6 +233,10 @@ class Conv(Kind):
         kernel = aten_choice(onednn, native, batch, batch * c * h * w, (kh, kw), groups, plain_1x1)
         return copy + kernel
 
+    def tensors(self, opts: ConvSpec, input: Shape, output: Shape) -> dict[str, Shape]:
+        weight = Shape((opts.out, input.channels // opts.groups, *opts.kernel))
+        return conv_tensors(weight, opts.out, opts.bias)
+
     def module(self, opts: ConvSpec, input: Shape, output: Shape) -> nn.Module:
         from torch import nn
 
@@ -250,6 +254,11 @@ class Conv(Kind):
 
     def describe(self, opts: ConvSpec) -> str:
         return describe_conv("conv", opts.kernel, opts.stride, opts.out, opts.groups)
+
+
+def conv_tensors(weight: Shape, out: int, bias: bool) -> dict[str, Shape]:
+    """A convolution's ``weight``, and its ``bias`` where it has one."""
+    return {"weight": weight, "bias": Shape((out,))} if bias else {"weight": weight}
 
 
 def describe_conv(

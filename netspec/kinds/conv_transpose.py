@@ -14,7 +14,14 @@ from ..errors import Problem
 from ..ir import Shape
 from ..registry import Cost, Family, Kind, need_rank, pair_option, register
 from ..schema import Bool, NonNegPair, Options, PosInt, PosPair
-from .conv import aten_choice, blocked, check_groups, describe_conv, onednn_scratch
+from .conv import (
+    aten_choice,
+    blocked,
+    check_groups,
+    conv_tensors,
+    describe_conv,
+    onednn_scratch,
+)
 
 if TYPE_CHECKING:
     from torch import nn
@@ -128,6 +135,11 @@ class ConvTranspose(Kind):
         onednn += batch * blocked(out) * oh * ow
         plain_1x1 = (kh, kw) == (1, 1) and opts.stride == (1, 1) and opts.dilation == (1, 1)
         return aten_choice(onednn, native, batch, batch * c * h * w, (kh, kw), groups, plain_1x1)
+
+    def tensors(self, opts: ConvTransposeSpec, input: Shape, output: Shape) -> dict[str, Shape]:
+        # transposed: in-channels first (torch's ConvTranspose2d weight)
+        weight = Shape((input.channels, opts.out // opts.groups, *opts.kernel))
+        return conv_tensors(weight, opts.out, opts.bias)
 
     def module(self, opts: ConvTransposeSpec, input: Shape, output: Shape) -> nn.Module:
         from torch import nn

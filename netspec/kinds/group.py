@@ -30,6 +30,7 @@ class Group(Kind):
     name = "group"
     Options = GroupSpec
     family = Family.STRUCTURE
+    holds_children = True
     container = True
     nested = ("layers",)
     summary = "a named sequence of layers: name, layers, inline, keep (around one layer)"

@@ -45,6 +45,7 @@ class Inception(Kind):
     name = "inception"
     Options = InceptionSpec
     family = Family.MERGE
+    holds_children = True
     nested = ("branches",)
     summary = "parallel branches: branches (list or mapping of layer lists), merge concat|add"
 

@@ -35,6 +35,10 @@ class Linear(Kind):
         weights = shape.dims[0] * opts.out
         return Cost(Shape((opts.out,)), weights + (opts.out if opts.bias else 0), weights)
 
+    def tensors(self, opts: LinearSpec, input: Shape, output: Shape) -> dict[str, Shape]:
+        weight = Shape((opts.out, input.dims[0]))
+        return {"weight": weight, "bias": Shape((opts.out,))} if opts.bias else {"weight": weight}
+
     def module(self, opts: LinearSpec, input: Shape, output: Shape) -> nn.Module:
         from torch import nn
 

@@ -7,7 +7,7 @@ graph (``add``), a squeeze-and-excitation gate (``mul``, which broadcasts a (C, 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..errors import Problem
 from ..ir import Checked, Node, Shape, Value
@@ -40,6 +40,9 @@ class _Merge(Kind):
                 f"{self.name} cannot join its inputs: {e.message}", e.hint, notes
             ) from None
         return Checked(node, path, sources[0].shape, shape)
+
+    def tensors(self, opts: Any, input: Shape, output: Shape) -> dict[str, Shape]:
+        return {}
 
     def merged(self, shapes: list[Shape]) -> Shape:
         raise NotImplementedError

@@ -25,6 +25,16 @@ def need_image_or_flat(shape: Shape, what: str) -> None:
         raise Problem(f"{what} needs (channels, height, width) or (features,), got {shape}")
 
 
+def norm_tensors(channels: int, affine: bool, running: bool) -> dict[str, Shape]:
+    """A norm's scale and shift (``affine``), then its running statistics (``running``), as
+    torch's norms keep them; the count of batches seen is a number, of shape ()."""
+    c = Shape((channels,))
+    out = {"weight": c, "bias": c} if affine else {}
+    if running:
+        out.update(running_mean=c, running_var=c, num_batches_tracked=Shape(()))
+    return out
+
+
 class BatchNormSpec(Options):
     eps: PosFloat = Field(
         default=1e-5, description="a small number added to the variance, for numerical stability"
@@ -59,6 +69,9 @@ class BatchNorm(Kind):
         params = 2 * c if opts.affine else 0
         buffers = 2 * c + 1 if opts.track_running_stats else 0
         return Cost(shape, params, 0, buffers)
+
+    def tensors(self, opts: BatchNormSpec, input: Shape, output: Shape) -> dict[str, Shape]:
+        return norm_tensors(input.channels, opts.affine, opts.track_running_stats)
 
     def module(self, opts: BatchNormSpec, input: Shape, output: Shape) -> nn.Module:
         from torch import nn
@@ -98,6 +111,9 @@ class GroupNorm(Kind):
                 divisor_hint(c, opts.groups),
             )
         return Cost(shape, 2 * c if opts.affine else 0)
+
+    def tensors(self, opts: GroupNormSpec, input: Shape, output: Shape) -> dict[str, Shape]:
+        return norm_tensors(input.channels, opts.affine, running=False)
 
     def module(self, opts: GroupNormSpec, input: Shape, output: Shape) -> nn.Module:
         from torch import nn
@@ -141,6 +157,9 @@ class InstanceNorm(Kind):
         buffers = 2 * c + 1 if opts.track_running_stats else 0
         return Cost(shape, params, 0, buffers)
 
+    def tensors(self, opts: InstanceNormSpec, input: Shape, output: Shape) -> dict[str, Shape]:
+        return norm_tensors(input.channels, opts.affine, opts.track_running_stats)
+
     def module(self, opts: InstanceNormSpec, input: Shape, output: Shape) -> nn.Module:
         from torch import nn
 
@@ -174,6 +193,12 @@ class LayerNorm(Kind):
         c = shape.channels
         weights = (c + (c if opts.bias else 0)) if opts.affine else 0
         return Cost(shape, weights)
+
+    def tensors(self, opts: LayerNormSpec, input: Shape, output: Shape) -> dict[str, Shape]:
+        if not opts.affine:
+            return {}
+        c = Shape((input.channels,))
+        return {"weight": c, "bias": c} if opts.bias else {"weight": c}
 
     def module(self, opts: LayerNormSpec, input: Shape, output: Shape) -> nn.Module:
         from torch import nn

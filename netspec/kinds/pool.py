@@ -129,6 +129,9 @@ class Pool(Kind):
         values' worth per output value. Padding is never materialised: the kernels skip it."""
         return 2 * batch * output.numel if opts.mode is PoolMode.MAX else 0
 
+    def tensors(self, opts: Any, input: Shape, output: Shape) -> dict[str, Shape]:
+        return {}
+
     def module(self, opts: PoolSpec, input: Shape, output: Shape) -> nn.Module:
         from torch import nn
 

@@ -44,6 +44,7 @@ class Repeat(Kind):
     name = "repeat"
     Options = RepeatSpec
     family = Family.STRUCTURE
+    holds_children = True
     container = True
     nested = ("body", "first")
     summary = "copies of body: times or over (+ as), index (i), first (the first copy's layers)"

@@ -30,6 +30,9 @@ class Flatten(Kind):
     def cost(self, opts: FlattenSpec, shape: Shape) -> Cost:
         return Cost(Shape((shape.numel,)))
 
+    def tensors(self, opts: Any, input: Shape, output: Shape) -> dict[str, Shape]:
+        return {}
+
     def module(self, opts: FlattenSpec, input: Shape, output: Shape) -> nn.Module:
         from torch import nn
 
@@ -52,6 +55,9 @@ class Dropout(Kind):
 
     def cost(self, opts: DropoutSpec, shape: Shape) -> Cost:
         return Cost(shape)
+
+    def tensors(self, opts: Any, input: Shape, output: Shape) -> dict[str, Shape]:
+        return {}
 
     def module(self, opts: DropoutSpec, input: Shape, output: Shape) -> nn.Module:
         from torch import nn
@@ -77,6 +83,9 @@ class Identity(Kind):
 
     def cost(self, opts: IdentitySpec, shape: Shape) -> Cost:
         return Cost(shape)
+
+    def tensors(self, opts: Any, input: Shape, output: Shape) -> dict[str, Shape]:
+        return {}
 
     def module(self, opts: IdentitySpec, input: Shape, output: Shape) -> nn.Module:
         from torch import nn

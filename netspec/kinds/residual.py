@@ -81,6 +81,7 @@ class Residual(Kind):
     name = "residual"
     Options = ResidualSpec
     family = Family.MERGE
+    holds_children = True
     nested = ("body", "after")
     summary = "body + shortcut (identity | projection | auto), then `after`; inline: flat names"
 

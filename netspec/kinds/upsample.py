@@ -125,6 +125,9 @@ class Upsample(Kind):
         """torch's CPU interpolation makes contiguous copies of its input and of its result."""
         return batch * (input.numel + output.numel)
 
+    def tensors(self, opts: Any, input: Shape, output: Shape) -> dict[str, Shape]:
+        return {}
+
     def module(self, opts: UpsampleSpec, input: Shape, output: Shape) -> nn.Module:
         from torch import nn
 
