@@ -37,8 +37,9 @@ except ImportError:  # Python 3.10: pytest's own TOML reader, the same parser be
 DOC = ROOT / "docs" / "editors.md"
 DRIVERS = Path(__file__).resolve().parent / "fixtures" / "editors"
 MISTAKE = ROOT / "tests" / "fixtures" / "seed_mistakes" / "alexnet_no_flatten.yaml"
-#: how long Neovim waits for the diagnostics: a count of polling steps of STEP_MS each
-STEPS, STEP_MS = 300, 100
+#: how long Neovim waits for the diagnostics: a count of polling steps of STEP_MS each, a bound
+#: for a hang (they come in a second or two), not a measure
+STEPS, STEP_MS = 600, 100
 #: a hang guard for the whole Neovim process, not a measure
 PROCESS_TIMEOUT = 300
 
@@ -210,7 +211,7 @@ def test_neovim_before_011_checks_specs_and_nothing_else(nvim: str, tmp_path: Pa
         assert files[name]["clients"][0]["root"] == str(project)
     assert result["all_clients"] == 1  # one server for the project
     assert not files["compose"]["clients"] and not files["compose"]["diagnostics"]
-    assert "conv" in result["hover"] and "out" in result["hover"]
+    assert "conv" in result["hover"]  # the layer's kind, or the layer itself
     assert {"conv", "relu", "flatten", "linear"} <= set(result["completion"])
 
 
