@@ -1,5 +1,6 @@
 """``netspec lsp``: a real server process driven over JSON-RPC (tests/lsp_client.py), its
-diagnostics compared with what ``netspec.load`` raises for the same text."""
+diagnostics compared with what ``netspec.load`` raises for the same text. Completion and
+hover have files of their own (test_lsp_completion.py, test_lsp_hover.py)."""
 
 from __future__ import annotations
 
@@ -192,66 +193,6 @@ def test_changes_are_debounced_and_never_stale(client: Client, tmp_path: Path) -
     time.sleep(0.5)
     versions = [p.get("version") for p in client.published(path.as_uri())]
     assert versions == [], f"only the last version is published, got also {versions}"
-
-
-def test_hover_layer_block_and_param(client: Client) -> None:
-    path = ROOT / "specs" / "resnet.yaml"
-    text = path.read_text(encoding="utf-8")
-    lines = text.splitlines()
-    client.open(path.as_uri(), text)
-    client.diagnostics(path.as_uri())
-    layers = {c.path: c for c in netspec.load(path).check().walk()}
-
-    # a layer inside a block: once per use, with netspec's shapes, params and MACs
-    row = next(i for i, line in enumerate(lines) if "name: conv1" in line)
-    value = client.at("hover", path.as_uri(), row, lines[row].index("conv:") + 1)["contents"]
-    value = value["value"]
-    conv = layers["stage2.0.body.conv1"]
-    assert f"`stage2.0.body.conv1`: {md(conv.text())}" in value
-    assert f"**{md(str(conv.output))}**, {conv.params:,} params, {conv.macs:,} MACs" in value
-
-    # a block call: the block's description and args, and the layer it makes
-    row = next(i for i, line in enumerate(lines) if "- stage: {name: stage3" in line)
-    value = client.at("hover", path.as_uri(), row, lines[row].index("stage"))["contents"]["value"]
-    data = read_source(path).data["blocks"]["stage"]
-    assert md(data["description"]) in value
-    assert "`out`: required int" in value and "`stride`: default `2`" in value
-    assert "`stage3`: stage" in value and f"**{md(str(layers['stage3'].output))}**" in value
-
-    # a param in an expression: its value
-    row = next(i for i, line in enumerate(lines) if "linear: ${num_classes}" in line)
-    value = client.at("hover", path.as_uri(), row, lines[row].index("num_classes") + 2)
-    assert value["contents"]["value"] == "`num_classes` = `10` (param)"
-
-
-def test_completion(client: Client, tmp_path: Path) -> None:
-    path = tmp_path / "typing.yaml"
-    head = (
-        "name: typing\ninput: [3, 8, 8]\nparams: {width: 16}\nimports: [std:conv]\n"
-        "blocks:\n  mine:\n    args: {out: int}\n    layers: [{conv: {out: 1, kernel: 1}}]\n"
-        "layers:\n"
-    )
-    client.open(path.as_uri(), head + "  - relu\n")
-    assert client.diagnostics(path.as_uri(), version=1) == []
-    # being typed: not YAML yet; the blocks and params known from version 1 still complete
-    client.change(path.as_uri(), head + "  - con\n  - conv: {out: 4, ker\n  - linear: ${wi\n", 2)
-    assert client.diagnostics(path.as_uri(), version=2)
-
-    items = client.at("completion", path.as_uri(), 9, 7)["items"]
-    labels = {i["label"] for i in items}
-    assert {"conv", "conv_transpose", "residual", "mine", "conv_bn_act"} <= labels
-    assert set(netspec.registry.kind_names()) <= labels
-
-    items = client.at("completion", path.as_uri(), 10, 21)["items"]
-    by_label = {i["label"]: i for i in items}
-    assert "out" not in by_label  # written already
-    assert by_label["kernel"]["detail"] == "kernel: int | pair (required)"
-    assert by_label["padding_mode"]["detail"] == (
-        "padding_mode: zeros | reflect | replicate | circular = 'zeros'"
-    )
-
-    items = client.at("completion", path.as_uri(), 11, 16)["items"]
-    assert {"width", "make_divisible", "channels"} <= {i["label"] for i in items}
 
 
 def test_definition(client: Client, tmp_path: Path) -> None:
