@@ -11,15 +11,9 @@ ones come from plugins (``netspec.kind``, ``netspec.load_plugins``; see docs/plu
 
 from __future__ import annotations
 
+import importlib
 import os
-from typing import TYPE_CHECKING
-
-from . import kinds  # noqa: F401  (registers the built-in kinds)
-from .errors import Diagnostic, NetspecError
-from .ir import Shape
-from .plugins import PluginError, kind, load_plugins
-from .registry import Kind, register, unregister
-from .spec import Spec, load, loads
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
@@ -27,6 +21,42 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from torch import nn
+
+    from .errors import Diagnostic, NetspecError
+    from .ir import Shape
+    from .plugins import PluginError, kind, load_plugins
+    from .registry import Kind, register, unregister
+    from .spec import Spec, load, loads
+
+#: the API's names and the modules that hold them, imported when first used, so that what
+#: needs none of them (``netspec --version``, a shell's completion) starts in a few ms
+_LAZY = {
+    "Diagnostic": "errors",
+    "NetspecError": "errors",
+    "Shape": "ir",
+    "PluginError": "plugins",
+    "kind": "plugins",
+    "load_plugins": "plugins",
+    "Kind": "registry",
+    "register": "registry",
+    "unregister": "registry",
+    "Spec": "spec",
+    "load": "spec",
+    "loads": "spec",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'netspec' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value  # found directly from now on
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
 
 
 def from_module(

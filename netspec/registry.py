@@ -2,14 +2,16 @@
 
 What a kind is (:class:`~netspec.ir.Kind`) is part of the intermediate representation; this
 module keeps the kinds by name. Adding a kind is one file in ``kinds/`` and one ``register``
-call; the package registers the built-in ones when it is imported. Plugins register theirs the
-same way (``netspec.plugins`` loads them); they may not take a built-in kind's name, and only
-their kinds can be unregistered.
+call; the built-in ones are registered the first time the registry is used. Plugins register
+theirs the same way (``netspec.plugins`` loads them); they may not take a built-in kind's name,
+and only their kinds can be unregistered.
 """
 
 from __future__ import annotations
 
 import functools
+import importlib
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -57,6 +59,10 @@ _entry_points_pending = True
 #: what loads them (set by :mod:`netspec.plugins`, which imports this module)
 _load_installed: Callable[[], None] | None = None
 _BUILTIN_PACKAGE = f"{__package__}.kinds"
+
+
+def _builtins_loaded() -> bool:
+    return _BUILTIN_PACKAGE in sys.modules
 
 
 def register(kind: Kind) -> Kind:
@@ -207,14 +213,17 @@ def on_unknown_kind(load: Callable[[], None]) -> None:
 
 def _load_entry_points() -> None:
     entry_points_settled()  # once, even if a plugin fails (the error says which)
+    if _load_installed is None:  # netspec.plugins, imported, hands the registry its loader
+        importlib.import_module(f"{__package__}.plugins")
     if _load_installed is not None:
         _load_installed()
 
 
 def _ensure_builtins() -> None:
-    """The built-in kinds are registered when the package is imported (netspec/__init__.py)."""
-    if not _REGISTRY:
-        raise RuntimeError("internal: netspec.kinds was not imported before the registry was used")
+    """Register the built-in kinds (:mod:`netspec.kinds`) the first time the registry is used:
+    ``import netspec`` stays light for what needs no kind (``--version``, shell completion)."""
+    if not _builtins_loaded():
+        importlib.import_module(_BUILTIN_PACKAGE)  # each of its modules registers its kinds
 
 
 def _origin(kind: Kind) -> str:
