@@ -13,6 +13,8 @@ medians measured in alternation, so that a shared, noisy machine affects both si
 5. huge models: a generated spec of over 10 billion parameters, checked and summarised;
 6. hostile: every read-only case of the hostile corpus (tests/hostile) as a process, per
    family the slowest, the median and how many exceed the budget of 5 s.
+7. lsp: the language server's diagnostics after a change on a 200-layer spec, after a pause
+   and while typing (the debounce), and with an error (bench/lsp_cases.py).
 """
 
 from __future__ import annotations

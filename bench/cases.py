@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .hostile_cases import hostile_corpus
+from .lsp_cases import lsp_latency
 
 ROOT = Path(__file__).resolve().parent.parent
 BUNDLED = ["lenet", "alexnet", "vgg", "nin", "googlenet", "resnet"]
@@ -373,4 +374,5 @@ SECTIONS: dict[str, Callable[[argparse.Namespace], dict[str, Any]]] = {
     "build_cost": build_cost,
     "huge": huge,
     "hostile": hostile_corpus,
+    "lsp": lsp_latency,
 }
