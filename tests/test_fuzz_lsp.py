@@ -22,6 +22,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from lsp_client import ROOT, Client, frame
 
 pytest.importorskip("pygls")
@@ -263,3 +265,57 @@ def test_fuzz_lsp_campaign() -> None:
         f"memory {figures['peak'] // 1024**2:,} MB; {figures['outcomes']}"
     )
     assert figures["peak"] < 1024**3
+
+
+# --- text being typed: completion and recovery on whatever the buffer holds --------------------
+
+#: the characters YAML and netspec give a meaning to, and a few letters
+TYPED = st.text(alphabet="-:{}[], \n\t#'\"$|>&*!?abcnorlyst0123", max_size=300)
+
+
+@given(text=TYPED, line=st.integers(0, 30), col=st.integers(0, 80))
+def test_completion_answers_any_text(text: str, line: int, col: int) -> None:
+    """Completion reads any buffer without failing, wherever the cursor is."""
+    from lsprotocol import types
+
+    from netspec.lsp.analysis import Analysis
+    from netspec.lsp.completion import complete
+    from netspec.lsp.positions import Text
+
+    found = complete(Analysis(file=""), Text.of(text), types.Position(line, col))
+    assert all(isinstance(item.label, str) and item.label for item in found.items)
+
+
+#: small bundled specs of every style: chains, blocks, inceptions, residuals, graphs
+EDITED = ["lenet", "nin", "googlenet", "resnet", "unet", "torchvision/squeezenet1_0"]
+
+
+@settings(max_examples=25)
+@given(
+    name=st.sampled_from(EDITED),
+    edits=st.lists(
+        st.tuples(st.sampled_from(["delete", "copy", "cut", "typo"]), st.integers(0, 10**6)),
+        min_size=1,
+        max_size=3,
+    ),
+)
+def test_recovery_answers_any_edit(name: str, edits: list[tuple[str, int]]) -> None:
+    """A bundled spec with lines deleted, repeated, cut short or mistyped is analysed with its
+    recovery without failing: netspec's diagnostics, and layers to hover."""
+    from netspec.lsp.analysis import analyse
+
+    lines = (ROOT / "specs" / f"{name}.yaml").read_text(encoding="utf-8").splitlines()
+    for how, at in edits:
+        i = at % len(lines)
+        if how == "delete":
+            del lines[i]
+        elif how == "copy":
+            lines.insert(i, lines[i])
+        elif how == "cut":
+            lines[i] = lines[i][: at % (len(lines[i]) + 1)]
+        else:
+            j = at % (len(lines[i]) + 1)
+            lines[i] = lines[i][:j] + "x" + lines[i][j:]
+    text = "\n".join(lines) + "\n"
+    analysis = analyse(text, str(ROOT / "specs" / f"{name}.yaml"), recover=True)
+    assert all(layer.output.startswith("(") for layer in analysis.layers)

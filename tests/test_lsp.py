@@ -232,6 +232,17 @@ def test_definition(client: Client, tmp_path: Path) -> None:
     assert library_lines[target["range"]["start"]["line"]].strip() == "conv_bn_act:"
 
 
+def test_the_debounce_applies_while_typing_only() -> None:
+    """A change after a pause is checked at once; one that follows another within the
+    debounce (a keystroke) waits for typing to pause, so a burst is checked once."""
+    from netspec.lsp.server import DEBOUNCE, check_delay
+
+    assert check_delay(None) == 0.0  # the document's first text
+    assert check_delay(DEBOUNCE * 2) == 0.0
+    assert check_delay(DEBOUNCE / 6) == DEBOUNCE
+    assert check_delay(0.0, debounce=1.5) == 1.5
+
+
 def test_without_pygls_one_line_and_exit_2() -> None:
     code = (
         "import sys; sys.modules['pygls'] = None\n"

@@ -19,12 +19,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from ..source import PathKey
 
 #: What is read of a text: completion answers in the editor's loop, so its cost is bounded.
-MAX_LINES = 20_000
+MAX_LINES = 10_000
 MAX_LINE_CHARS = 10_000
 MAX_NODES = 100_000
 MAX_DEPTH = 100
@@ -38,7 +38,7 @@ _KEY = re.compile(
 )
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Written:
     """A key or list item as written: its path, where it starts, and its scalar value."""
 
@@ -218,7 +218,7 @@ class _Reader:
     def _set_value(self, value: str) -> None:
         nodes = self.outline.nodes
         if nodes:
-            nodes[-1] = replace(nodes[-1], value=value)
+            nodes[-1].value = value
 
     def in_flow(self, text: str, pos: int) -> None:
         """Read a flow collection's text from ``pos``: ``{a: 1, b: [x, y]}``."""
@@ -275,7 +275,7 @@ class _Reader:
     def _set_flow_value(self, path: PathKey, value: str) -> None:
         nodes = self.outline.nodes
         if nodes and nodes[-1].path == path:
-            nodes[-1] = replace(nodes[-1], value=value)
+            nodes[-1].value = value
 
 
 def _slot(top: _Open) -> PathKey:
@@ -293,6 +293,9 @@ def _flow_place(top: _Open, word: str) -> Place:
     return Place((*top.path, top.index), ITEM, word)
 
 
+_PLAIN_END = re.compile(r"[,\[\]{}:#$]")
+
+
 def _scalar(text: str, i: int) -> tuple[str, int]:
     """A scalar in a flow collection from ``i``: its value, and where it ends."""
     if text[i] in "\"'":
@@ -301,15 +304,15 @@ def _scalar(text: str, i: int) -> tuple[str, int]:
             j += 2 if text[j] == "\\" and quote == '"' else 1
         return text[i + 1 : j], min(j + 1, len(text))
     j = i
-    while j < len(text):
+    while True:
+        found = _PLAIN_END.search(text, j)
+        if found is None:
+            j = len(text)
+            break
+        j = found.start()
         char = text[j]
         if char == "$" and text.startswith("${", j):
-            depth, j = 0, j + 1
-            while j < len(text):
-                depth += {"{": 1, "}": -1}.get(text[j], 0)
-                j += 1
-                if depth == 0:
-                    break
+            j = _after_expression(text, j + 1)
             continue
         if char in ",[]{}" or (char == ":" and (j + 1 == len(text) or text[j + 1] in " ,]}")):
             break
@@ -317,6 +320,17 @@ def _scalar(text: str, i: int) -> tuple[str, int]:
             break
         j += 1
     return text[i:j].strip(), j
+
+
+def _after_expression(text: str, j: int) -> int:
+    """Where the ``{...}`` of a ``${...}`` starting at ``j`` ends (its braces balanced)."""
+    depth = 0
+    while j < len(text):
+        depth += {"{": 1, "}": -1}.get(text[j], 0)
+        j += 1
+        if depth == 0:
+            break
+    return j
 
 
 def _unquote(word: str) -> str:
@@ -328,6 +342,8 @@ def _unquote(word: str) -> str:
 
 def _uncomment(text: str) -> str:
     """The text before a comment (a ``#`` at the start or after a space, outside quotes)."""
+    if "#" not in text:
+        return text
     quote = ""
     for i, char in enumerate(text):
         if quote:

@@ -71,12 +71,12 @@ class NetspecServer(LanguageServer):
         change replaces a waiting check."""
         key = key_of(uri)
         now = time.monotonic()
-        typing = now - self.changed.get(key, -self.debounce) < self.debounce
+        last = self.changed.get(key)
         self.changed[key] = now
         earlier = self.pending.pop(key, None)
         if earlier is not None:
             earlier.cancel()
-        delay = self.debounce if typing else 0.0
+        delay = check_delay(None if last is None else now - last, self.debounce)
         self.pending[key] = asyncio.ensure_future(self._check_later(uri, delay))
 
     async def _check_later(self, uri: str, delay: float) -> None:
@@ -145,6 +145,17 @@ class NetspecServer(LanguageServer):
         if checked is None or document is None:
             return None
         return checked.analysis, Text.of(document.source, document.position_codec), checked.file
+
+
+def check_delay(since_last: float | None, debounce: float = DEBOUNCE) -> float:
+    """Seconds to wait before checking a change made ``since_last`` seconds after the one
+    before it (None: the document's first): none after a pause, ``debounce`` while typing,
+    so that a burst of keystrokes is checked once, when it pauses.
+
+    >>> check_delay(None), check_delay(2.0), check_delay(0.05)
+    (0.0, 0.0, 0.3)
+    """
+    return debounce if since_last is not None and since_last < debounce else 0.0
 
 
 def _has_errors(analysis: Analysis) -> bool:
