@@ -91,6 +91,8 @@ ENTRIES = {
     "          times: 2\n          body:\n            - residual:\n                body:\n"
     "                  - relu\n                  - ‸\n",
     "an entry in flow style": "layers:\n  - {‸\n",
+    "inception branches in one flow": "layers:\n  - inception: {branches: [[relu], [conv, ‸]]}\n",
+    "a residual in one flow": "layers: [relu, {residual: {body: [relu, ‸]}}]\n",
 }
 
 

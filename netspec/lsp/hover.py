@@ -7,6 +7,10 @@ or a plugin wrote escaped by :mod:`netspec.lsp.markdown`: none becomes markup).
 - a kind: its summary and options;
 - a param (in ``params:`` or in ``${...}``): its value; a block's argument: its default.
 
+In a file with errors, a layer shows its shapes where no error reaches it: the layers checked
+before the first shape error at once, and those beside it (another branch, a layer reading
+an earlier tensor) once the server's second check is done (:mod:`netspec.lsp.recovery`).
+
 Example::
 
     hover(analysis, text, "net.yaml", types.Position(line=12, character=8))

@@ -37,12 +37,13 @@ from .spans import Spans
 #: Checks of a file with stand-ins, at most (each finds at least one more error to stand in for).
 MAX_ROUNDS = 8
 #: Layers checked in all rounds together, at most (a large file's hovers wait for no more).
-MAX_CHECKED = 50_000
+MAX_CHECKED = 30_000
 #: What an entry becomes, by how often its stand-in failed: keeping its name, if:, from: and
 #: to:; its name; nothing.
 _LEVELS = 3
-#: Top-level keys whose errors a stand-in value removes (the network does not depend on them).
-_DROPPABLE = ("output", "description")
+#: Top-level keys whose errors a stand-in removes (the layers do not depend on them; the name,
+#: which is required, is replaced by a valid one).
+_DROPPABLE = ("output", "description", "name")
 
 
 @dataclass
@@ -81,7 +82,8 @@ def recover(doc: Document, spans: Spans, diagnostics: list[Diagnostic]) -> list[
         except NetspecError as e:
             found = list(e.diagnostics)
         for c in trusted(done, patched, edits.stubs()):
-            kept.setdefault(identity(c), c)
+            if c.path or "name" not in edits.keys:  # the network, under a name not its own
+                kept.setdefault(identity(c), c)
         checked += len(done)
         if not found or checked > MAX_CHECKED:
             break
