@@ -126,6 +126,7 @@ def test_delete_a_layer() -> None:
     assert [(r.old, r.new) for r in d.renames] == [("4", "3"), ("7", "6")]
     f = fates(d)
     assert all(f[f"1.{n}"] == ("removed", None, False) for n in BN)
+    assert d.layers[0].within == "" and d.touched() == {""}
     assert f["3.weight"] == ("added", "4.weight", True)
     assert d.carried == d.b.keys == d.a.keys - len(BN)
     assert "- 1  5 keys  the layer is removed" in format_text(d)
@@ -272,6 +273,10 @@ def test_a_named_layer_inserted_into_every_resnet_block_keeps_every_other_key() 
         c.new.path.endswith(".body.mid") for c in d.layers
     )
     assert d.count(KeyStatus.SAME) == d.a.keys and d.carried == d.a.keys
+    # what a diagram of b marks: the new layers, and the blocks that hold them
+    assert d.by_path()["stage1.0.body.mid"].change is Change.ADDED
+    assert {"", "stage1", "stage1.0", "stage1.0.body", "stage4.1.body"} <= d.touched()
+    assert not {"stem", "head", "stage1.0.body.conv1"} & d.touched()
 
 
 def yolov8_row() -> tuple[netspec.Spec, netspec.Spec]:
@@ -369,7 +374,7 @@ def test_json_keys_are_the_documented_ones() -> None:
         "unknown",
     ]
     assert out["format"] == "netspec-diff/1"
-    assert set(out["layers"][0]) == {"change", "old", "new", "differences"}
+    assert set(out["layers"][0]) == {"change", "within", "old", "new", "differences"}
     assert set(out["keys"][0]) == {"key", "status", "old", "new", "renamed", "carries"}
     assert set(out["counts"]) == {
         "same",
@@ -431,3 +436,11 @@ def test_keys_under_a_plugin_layer_are_unknown_not_added() -> None:
     }
     assert d.count(KeyStatus.ADDED) == 0
     assert "  a: 1 (test_diff_gain)" in format_text(d)
+
+
+def test_a_layer_removed_inside_a_block_marks_the_block() -> None:
+    d = diff(base(), edited("        - batchnorm: {name: bn1}\n", ""))
+    assert changes(d)[0] == ("removed", "body.bn1", "")
+    assert d.layers[0].within == "body"
+    assert d.touched() == {"", "body"}
+    assert all(k.status is KeyStatus.REMOVED for k in d.keys if k.key.startswith("body.bn1."))

@@ -10,7 +10,7 @@ only changed its place (reordered) pairs with its twin.
 
 Example::
 
-    for old, new in align(a.checked, b.checked):   # None on one side: added or removed
+    for old, new, holder in align(a.checked, b.checked, own).pairs:  # None: added, removed
         ...
 """
 
@@ -19,6 +19,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Callable, Hashable, Sequence
 from difflib import SequenceMatcher
+from typing import NamedTuple
 
 from ..ir import Checked
 
@@ -35,25 +36,30 @@ def signatures(root: Checked, own: Callable[[Checked], Hashable]) -> dict[int, i
     return found
 
 
-def align(
-    a: Checked, b: Checked, own: Callable[[Checked], Hashable]
-) -> tuple[list[Pair], dict[int, tuple[int, int]]]:
+class Alignment(NamedTuple):
+    """What :func:`align` finds: the pairs (x of a, y of b, None where one side lacks it)
+    each with the layer of b that holds it (None for the roots), and the layers of b (by
+    ``id``) whose pair stands elsewhere among its siblings (two layers swapped), with their
+    places in a and in b."""
+
+    pairs: list[tuple[Checked | None, Checked | None, Checked | None]]
+    places: dict[int, tuple[int, int]]
+
+
+def align(a: Checked, b: Checked, own: Callable[[Checked], Hashable]) -> Alignment:
     """Every pair of matched layers (the roots first, then in b's order, each before the
-    layers inside it), and the layers only one side has, inside none of those; and the
-    layers of b (by ``id``) whose pair stands elsewhere among its siblings than in a (two
-    layers swapped), with their places in a and in b."""
+    layers inside it), and the layers only one side has, inside none of those."""
     sig_a, sig_b = signatures(a, own), signatures(b, own)
-    out: list[Pair] = []
-    moved: dict[int, tuple[int, int]] = {}
-    stack: list[Pair] = [(a, b)]
+    found = Alignment([], {})
+    stack: list[tuple[Checked | None, Checked | None, Checked | None]] = [(a, b, None)]
     while stack:
-        x, y = stack.pop()
-        out.append((x, y))
+        x, y, holder = stack.pop()
+        found.pairs.append((x, y, holder))
         if x is not None and y is not None:
             pairs = match(x.children, y.children, sig_a, sig_b)
-            moved.update(reordered(x.children, y.children, pairs))
-            stack.extend(reversed(pairs))
-    return out, moved
+            found.places.update(reordered(x.children, y.children, pairs))
+            stack.extend((px, py, y) for px, py in reversed(pairs))
+    return found
 
 
 def reordered(

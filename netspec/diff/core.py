@@ -69,8 +69,12 @@ def _diff(a: Spec, b: Spec) -> Diff:
     keys_a, keys_b = state_keys(a.checked), state_keys(b.checked)
     cache: dict[int, dict[str, Any]] = {}
     pairs, places = align(a.checked, b.checked, lambda c: _identity(c, cache))
-    layers = [c for x, y in pairs[1:] if (c := _layer_change(x, y, cache, places))]
-    moved = [(x.path, y.path) for x, y in pairs if x and y and x.node.name != y.node.name]
+    layers = [
+        c
+        for x, y, holder in pairs[1:]
+        if (c := _layer_change(x, y, holder, cache, places)) is not None
+    ]
+    moved = [(x.path, y.path) for x, y, _ in pairs if x and y and x.node.name != y.node.name]
     keys, renames = _keys(keys_a, keys_b, moved)
     unknown = [Unknown("a", c.path, c.node.kind.name) for c in keys_a.unknown]
     unknown += [Unknown("b", c.path, c.node.kind.name) for c in keys_b.unknown]
@@ -174,21 +178,23 @@ def layer(c: Checked) -> Layer:
 def _layer_change(
     x: Checked | None,
     y: Checked | None,
+    holder: Checked | None,
     cache: dict[int, dict[str, Any]],
     places: dict[int, tuple[int, int]],
 ) -> LayerChange | None:
+    within = holder.path if holder is not None else ""
     if y is None:
         assert x is not None
-        return LayerChange(Change.REMOVED, layer(x), None)
+        return LayerChange(Change.REMOVED, layer(x), None, within=within)
     if x is None:
-        return LayerChange(Change.ADDED, None, layer(y))
+        return LayerChange(Change.ADDED, None, layer(y), within=within)
     differences = differ(x, y, cache)
     if id(y) in places:  # it changed places with a sibling
         differences += (Difference(Aspect.PLACE, "", *places[id(y)]),)
     if differences:
-        return LayerChange(Change.CHANGED, layer(x), layer(y), differences)
+        return LayerChange(Change.CHANGED, layer(x), layer(y), differences, within)
     if x.node.name != y.node.name:
-        return LayerChange(Change.MOVED, layer(x), layer(y))
+        return LayerChange(Change.MOVED, layer(x), layer(y), within=within)
     return None
 
 

@@ -6,11 +6,12 @@ The keys are stable (``"format": "netspec-diff/1"``; a change that breaks a read
 - ``a``, ``b``: ``title``, ``file``, ``inputs`` and ``outputs`` (lists of ``{name, shape}`` in
   order), ``params``, ``macs``, ``buffers``, ``keys`` (how many ``state_dict`` keys).
 - ``difference``: b minus a, for ``params``, ``macs``, ``buffers`` and ``keys``.
-- ``layers``: each ``{change, old, new, differences}``; ``change`` is added, removed, changed or
-  moved; ``old``/``new`` (null on the side that lacks it) hold ``path``, ``kind``, ``layer``
-  (as a paper writes it), ``input``, ``outputs``, ``params``, ``macs``, ``at``
-  (``file:line:col``); each difference is ``{aspect, name, old, new}``, ``aspect`` one of kind,
-  block, option (``name`` says which), from, to, input, output.
+- ``layers``: each ``{change, within, old, new, differences}``; ``change`` is added, removed,
+  changed or moved; ``within`` the path in b of the layer that holds it; ``old`` and ``new``
+  (null on the side that lacks it) hold ``path``, ``kind``, ``layer`` (as a paper writes it),
+  ``input``, ``outputs``, ``params``, ``macs``, ``at`` (``file:line:col``); each difference is
+  ``{aspect, name, old, new}``, ``aspect`` one of kind, block, option (``name`` says which),
+  from, to, input, output, place (among the layers beside it, where two were swapped).
 - ``keys``: every key of b, then those only a has: ``{key, status, old, new, renamed,
   carries}``; ``status`` (by name, as ``load_state_dict``) is same, reshaped, added, removed or
   unknown; ``renamed`` the other key the renames pair it with; ``carries`` whether it loads
@@ -53,6 +54,7 @@ def diff_json(d: Diff) -> dict[str, Any]:
         "layers": [
             {
                 "change": c.change.value,
+                "within": c.within,
                 "old": _layer(c.old),
                 "new": _layer(c.new),
                 "differences": [

@@ -90,12 +90,14 @@ class Difference:
 
 @dataclass(frozen=True, slots=True)
 class LayerChange:
-    """A layer added (``old`` None), removed (``new`` None), changed or moved."""
+    """A layer added (``old`` None), removed (``new`` None), changed or moved; ``within`` is
+    the path in b of the layer that holds it ("" for the network), a removed one's too."""
 
     change: Change
     old: Layer | None
     new: Layer | None
     differences: tuple[Difference, ...] = ()
+    within: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,6 +170,25 @@ class Diff:
             k.status is KeyStatus.SAME and (k.renamed is not None or not k.carries)
             for k in self.keys
         )
+
+    def by_path(self) -> dict[str, LayerChange]:
+        """The changes of b's layers by their path (added, changed, moved; not removed): what
+        a diagram of b marks, and what a hover on one of b's layers says."""
+        return {c.new.path: c for c in self.layers if c.new is not None}
+
+    def touched(self) -> set[str]:
+        """The paths of b's layers that hold a change at any depth (a removed layer's
+        included), the network ("") too when anything changed: the collapsed blocks a
+        diagram marks."""
+        found: set[str] = set()
+        for c in self.layers:
+            path = c.within
+            while path not in found:
+                found.add(path)
+                if not path:
+                    break
+                path = path.rpartition(".")[0]
+        return found
 
     def changes(self, change: Change) -> list[LayerChange]:
         return [c for c in self.layers if c.change is change]
