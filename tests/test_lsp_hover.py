@@ -205,6 +205,22 @@ def test_an_import_with_an_error_keeps_the_layers_that_do_not_call_it(tmp_path: 
     assert shape(hovered(analysis, text, "- head", "head")) == ""
 
 
+def test_an_inline_call_with_an_error_shifts_no_number() -> None:
+    """A stand-in is one layer where an inline call is two: the unnamed layers after it,
+    which would be numbered otherwise, show no shapes rather than another layer's name."""
+    valid = (
+        "name: x\ninput: [3, 8, 8]\nblocks:\n  two:\n    layers: [relu, relu]\nlayers:\n"
+        "  - conv: {out: 4, kernel: 1, to: a}\n  - two: {inline: true}\n"
+        "  - conv: {out: 5, kernel: 1, from: a}\n"
+    )
+    text = valid.replace("inline: true}", "inline: true, bogus: 1}")
+    analysis = analyse(text, None, "x.yaml", recover=True)
+    assert "unknown argument" in analysis.diagnostics[0].message
+    expected = {(x.name, x.written): x for x in analyse(valid, None, "x.yaml").layers}
+    kept = {(x.name, x.written): x for x in analysis.layers}
+    assert kept and all(expected.get(key) == layer for key, layer in kept.items()), kept
+
+
 def test_independent_errors_take_one_check_each_and_stop() -> None:
     """Branches that fail one after the other: each needs a check of its own, up to the
     limit; the branches before the limit keep their shapes."""

@@ -170,13 +170,18 @@ def _entry(entry: PathKey, outer: list[PathKey], data: Any, edits: Edits) -> boo
         return len(outer) > 1 and _entry(outer[-2], outer[:-1], data, edits)
     edits.entries[entry] = level
     for holder in outer:
-        if _has(_at(data, holder), "if"):
-            continue  # left out or not, the layers after it may read another tensor
-        items = _at(data, holder[:-1])
+        raw, items = _at(data, holder), _at(data, holder[:-1])
         if not isinstance(items, list) or not isinstance(holder[-1], int):
             continue
+        # a stand-in for an inline call (or one that lost its if:) is not as many layers as
+        # it stands for: the unnamed layers after it would be numbered otherwise
+        renumbers = holder == entry and (
+            _options(raw).get("inline") not in (None, False) or (level > 0 and _has(raw, "if"))
+        )
+        if _has(raw, "if") and not renumbers:
+            continue  # left out or not, the layers after it may read another tensor
         for i in range(holder[-1] + 1, len(items)):
-            if _has(items[i], "from"):
+            if _has(items[i], "from") and not renumbers:
                 break
             edits.entries.setdefault((*holder[:-1], i), 0)
     return True
