@@ -86,20 +86,32 @@ def diff_json(d: Diff) -> dict[str, Any]:
 
 
 def format_json(d: Diff) -> str:
-    """:func:`diff_json` as text: indented, keys in the order above, a list of numbers or
-    names (a shape) on one line, ending with a newline."""
+    """:func:`diff_json` as text: indented, keys in the order above, a shape or a key's entry
+    on one line, ending with a newline."""
     return _dump(diff_json(d), "") + "\n"
 
 
 def _dump(value: Any, indent: str) -> str:
+    """JSON, indented by two spaces, but on one line: a list of numbers or names (a shape), and
+    an object of such values and plain ones (a key's entry)."""
+    if _flat(value):
+        return json.dumps(value, ensure_ascii=False)
     inner = indent + "  "
-    if isinstance(value, dict) and value:
+    if isinstance(value, dict):
         items = [f"{inner}{json.dumps(k)}: {_dump(v, inner)}" for k, v in value.items()]
         return "{\n" + ",\n".join(items) + f"\n{indent}}}"
-    if isinstance(value, list) and any(isinstance(v, (dict, list)) for v in value):
-        items = [inner + _dump(v, inner) for v in value]
-        return "[\n" + ",\n".join(items) + f"\n{indent}]"
-    return json.dumps(value, ensure_ascii=False)
+    items = [inner + _dump(v, inner) for v in value]
+    return "[\n" + ",\n".join(items) + f"\n{indent}]"
+
+
+def _flat(value: Any) -> bool:
+    if isinstance(value, dict):
+        return all(not isinstance(v, (dict, list)) or _scalars(v) for v in value.values())
+    return not isinstance(value, list) or _scalars(value)
+
+
+def _scalars(value: Any) -> bool:
+    return isinstance(value, list) and not any(isinstance(v, (dict, list)) for v in value)
 
 
 def _side(side: Side) -> dict[str, Any]:
