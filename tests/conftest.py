@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import subprocess
 import sys
+import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -78,6 +82,64 @@ def netspec(*args: str, cwd: Path = ROOT, env: dict[str, str] | None = None) -> 
         timeout=300,
     )
     return Run(proc.returncode, proc.stdout, proc.stderr)
+
+
+def cli(*args: str, cwd: Path = ROOT, together: bool = False) -> Run:
+    """Run the netspec command in this process: what :func:`netspec` shows (exit code, stdout,
+    stderr, with the Python warnings a fresh interpreter would print there), without starting
+    one (2-4 s for a command that imports torch). The fresh process stays the test of what
+    is the process's: the entry point, what a command imports, signals, installed plugins.
+    ``together``: stderr goes to stdout, in the order written (``2>&1``).
+
+    The working folder, ``sys.path`` and modules imported from the folder (``netspec import
+    mymodule:Net``) are as they were afterwards; kinds a ``--plugin`` registers are not (the
+    plugin tests' ``registry_restored`` fixture removes them)."""
+    from netspec.cli import main
+
+    out = io.StringIO()
+    err = out if together else io.StringIO()
+    with (
+        _as_a_fresh_process(cwd) as shown,
+        contextlib.redirect_stdout(out),
+        contextlib.redirect_stderr(err),
+    ):
+        try:
+            code = main(list(args))
+        except SystemExit as e:  # argparse: a usage error, --help, --version
+            if isinstance(e.code, str):
+                print(e.code, file=sys.stderr)
+            code = e.code if isinstance(e.code, int) else int(e.code is not None)
+    for w in shown:
+        err.write(warnings.formatwarning(w.message, w.category, w.filename, w.lineno, w.line))
+    return Run(code, out.getvalue(), "" if together else err.getvalue())
+
+
+@contextlib.contextmanager
+def _as_a_fresh_process(cwd: Path) -> Iterator[list[warnings.WarningMessage]]:
+    """In ``cwd``, with a fresh interpreter's warning filters (what it would print is
+    recorded, rather than caught by pytest); the folder, ``sys.path`` and the modules from
+    ``cwd`` are restored afterwards."""
+    folder, path, modules = os.getcwd(), list(sys.path), set(sys.modules)
+    os.chdir(cwd)
+    try:
+        with warnings.catch_warnings(record=True) as shown:
+            warnings.resetwarnings()
+            for quiet in (
+                DeprecationWarning,
+                PendingDeprecationWarning,
+                ImportWarning,
+                ResourceWarning,
+            ):
+                warnings.simplefilter("ignore", quiet)
+            yield shown
+    finally:
+        os.chdir(folder)
+        sys.path[:] = path
+        users = Path(cwd).resolve()
+        for name in set(sys.modules) - modules if users != ROOT else ():
+            file = getattr(sys.modules[name], "__file__", None)
+            if file and Path(file).resolve().is_relative_to(users):
+                del sys.modules[name]  # the user's module: a later test may have its own
 
 
 def imported_modules(*args: str) -> set[str]:
