@@ -28,6 +28,7 @@ from netspec.diff import (
     apply_renames,
     diff,
     diff_json,
+    format_change,
     format_json,
     format_text,
 )
@@ -111,6 +112,7 @@ def test_insert_an_unnamed_layer() -> None:
     assert f["body.conv1.weight"] == ("same", None, True)  # named: nothing shifts
     assert d.carried == d.b.keys - 2 == d.a.keys
     assert d.b.params - d.a.params == 8 * 8 + 8
+    assert format_change(d.layers[0]) == "added"
 
 
 def test_delete_a_layer() -> None:
@@ -158,6 +160,7 @@ def test_change_an_option() -> None:
     assert f["body.conv1.bias"] == ("same", None, True)
     assert not d.renames and d.count(KeyStatus.RESHAPED) == 7
     assert "(1 layers without weights: their shapes follow)" in format_text(d)
+    assert format_change(conv) == "changed: out 8 → 12; output (8, 16, 16) → (12, 16, 16)"
 
 
 def test_change_a_scale() -> None:
@@ -186,6 +189,7 @@ def test_rename_a_layer() -> None:
     d = diff(base(), edited("name: conv1", "name: first"))
     assert changes(d) == [("moved", "body.conv1", "body.first")]
     assert [(r.old, r.new, r.keys) for r in d.renames] == [("body.conv1", "body.first", 2)]
+    assert format_change(d.layers[0]) == "moved from body.conv1"
     f = fates(d)
     assert f["body.first.weight"] == ("added", "body.conv1.weight", True)
     assert f["body.conv1.weight"] == ("removed", "body.first.weight", True)

@@ -30,7 +30,7 @@ from .model import (
     apply_renames,
     renamed_by,
 )
-from .text import format_text
+from .text import format_change, format_text
 
 __all__ = [
     "Aspect",
@@ -47,6 +47,7 @@ __all__ = [
     "apply_renames",
     "diff",
     "diff_json",
+    "format_change",
     "format_json",
     "format_text",
     "renamed_by",

@@ -122,6 +122,23 @@ def _layer_row(c: LayerChange) -> list[str]:
     return [f"{sign} {path}", text, params, new.at, details]
 
 
+def format_change(c: LayerChange) -> str:
+    """One layer's change in a line, as a hover on it says it: ``added``, ``removed``,
+    ``moved from model.16``, ``changed: out 64 → 128; output (64, 8, 8) → (128, 8, 8)``.
+
+    Example::
+
+        format_change(diff(a, b).by_path()["stage2.0.body.conv1"])
+    """
+    old, new = c.old, c.new
+    if old is None or new is None:
+        return "added" if old is None else "removed"
+    if c.change is Change.MOVED:
+        return f"moved from {old.path}"
+    moved = f" (was {old.path})" if old.path != new.path else ""
+    return f"changed{moved}: " + "; ".join(_difference(x) for x in c.differences)
+
+
 def _difference(x: Difference) -> str:
     if x.aspect in (Aspect.INPUT, Aspect.OUTPUT):
         return f"{x.aspect.value} {_shapes(x.old)} → {_shapes(x.new)}"
