@@ -176,6 +176,17 @@ def test_new_from_template_and_from_a_bundled_spec(tmp_path):
     assert copy.num_params == ns.load("resnet").num_params
 
 
+@pytest.mark.parametrize("given", ["y.yaml", "y.yml", "specs/y.yaml"])
+def test_new_given_a_file_name_writes_that_file(tmp_path, given):
+    """`netspec new y.yaml` means the file y.yaml (the network y), not y.yaml.yaml."""
+    (tmp_path / "specs").mkdir()
+    run = netspec("new", given, cwd=tmp_path)
+    assert run.code == 0, run.err
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*.y*ml")) == [given]
+    assert ns.load(tmp_path / given).name == "y"
+    assert f"wrote {given}" in run.out
+
+
 def test_new_refuses_what_it_should(tmp_path):
     (tmp_path / "taken.yaml").write_text("keep me")
     assert netspec("new", "taken", cwd=tmp_path).code == 2

@@ -22,9 +22,9 @@ def _new(args: argparse.Namespace) -> int:
     from ..source import parse_source
     from ..spec import Spec
 
-    if not is_spec_name(args.name):  # the whole name: "mynet\n" is none
+    name, output = _name_and_file(args.name, _output(args.output))
+    if not is_spec_name(name):  # the whole name: "mynet\n" is none
         raise Misuse(f"{args.name!r} is not a spec name: use letters, digits, _ . and -")
-    output = _output(args.output) or Path(f"{args.name}.yaml")
     if output.exists():
         raise Misuse(f"{output} exists already; choose another name or -o FILE")
     if args.source is None:
@@ -36,7 +36,7 @@ def _new(args: argparse.Namespace) -> int:
         # its schema line points into netspec's repository, not beside the copy
         text = re.sub(r"\A# yaml-language-server:.*\n", "", text)
     text = schema_line() + text  # the schema that ships with this netspec
-    text, found = re.subn(r"(?m)^name:.*$", f"name: {args.name}", text, count=1)
+    text, found = re.subn(r"(?m)^name:.*$", f"name: {name}", text, count=1)
     if not found:
         raise Misuse(f"--from {args.source}: the spec has no top-level name: line")
     doc = parse_source(text, str(output))
@@ -45,6 +45,14 @@ def _new(args: argparse.Namespace) -> int:
     write_bytes_atomic(output, text.encode())
     print(f"wrote {_shown(output)}; next: netspec check {_shown(output)} --table")
     return 0
+
+
+def _name_and_file(given: str, output: Path | None) -> tuple[str, Path]:
+    """The network's name and the file to write: ``new mynet`` writes mynet.yaml; ``new
+    specs/y.yaml`` (a file name, as a user often types it) writes that file, the network y."""
+    if output is None and given.endswith((".yaml", ".yml")):
+        return Path(given).stem, Path(given)
+    return given, output or Path(f"{given}.yaml")
 
 
 def _schema(args: argparse.Namespace) -> int:
