@@ -159,7 +159,7 @@ def test_change_an_option() -> None:
     assert f["body.conv1.weight"] == ("reshaped", None, False)
     assert f["body.conv1.bias"] == ("same", None, True)
     assert not d.renames and d.count(KeyStatus.RESHAPED) == 7
-    assert "(1 layers without weights: their shapes follow)" in format_text(d)
+    assert "(and 1 layer without weights whose shapes follow)" in format_text(d)
     assert format_change(conv) == "changed: out 8 → 12; output (8, 16, 16) → (12, 16, 16)"
 
 

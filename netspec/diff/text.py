@@ -95,8 +95,10 @@ def _layers(d: Diff) -> str:
     text = f"layers: {', '.join(counts)}"
     if shown:
         text += "\n" + _table([_layer_row(c) for c in shown], right=(2,), indent="  ")
-    if len(shown) < len(d.layers):
-        text += f"\n  ({len(d.layers) - len(shown):,} layers without weights: their shapes follow)"
+    hidden = len(d.layers) - len(shown)
+    if hidden:
+        layers = "layer" if hidden == 1 else "layers"
+        text += f"\n  (and {hidden:,} {layers} without weights whose shapes follow)"
     return text
 
 
@@ -176,6 +178,7 @@ def _keys(d: Diff) -> str:
     whole.update({c.old.path: c for c in d.changes(Change.REMOVED) if c.old})
     rows: list[list[str] | str] = []  # a row, or the path of a layer added or removed whole
     wholes: dict[str, tuple[KeyStatus, int]] = {}
+    renames = {r.old: r.new for r in d.renames}
     for group in _by_layer(k for k in d.keys if _listed(k)):
         first = group[0]
         layer = first.key.rpartition(".")[0]
@@ -185,7 +188,7 @@ def _keys(d: Diff) -> str:
                 rows.append(owner)
             wholes[owner] = (first.status, wholes.get(owner, (first.status, 0))[1] + len(group))
             continue
-        rows.append(_key_row(layer, group, {r.old: r.new for r in d.renames}))
+        rows.append(_key_row(layer, group, renames))
     table = [r if isinstance(r, list) else _whole_row(r, *wholes[r]) for r in rows]
     return head + ("\n" + _table(table, indent="  ") if table else "")
 
@@ -204,17 +207,15 @@ def _by_layer(keys: Iterable[KeyDiff]) -> list[list[KeyDiff]]:
     """Runs of keys of one layer (a key's last name is its tensor's) with one fate."""
     groups: list[list[KeyDiff]] = []
     for k in keys:
-        fate = (k.key.rpartition(".")[0], k.status, k.carries, k.renamed is None)
-        last = groups[-1][0] if groups else None
-        if (
-            last
-            and (last.key.rpartition(".")[0], last.status, last.carries, last.renamed is None)
-            == fate
-        ):
+        if groups and _fate(groups[-1][0]) == _fate(k):
             groups[-1].append(k)
         else:
             groups.append([k])
     return groups
+
+
+def _fate(k: KeyDiff) -> tuple[str, KeyStatus, bool, bool]:
+    return k.key.rpartition(".")[0], k.status, k.carries, k.renamed is None
 
 
 def _under(path: str, layers: dict[str, LayerChange]) -> str:
@@ -243,7 +244,7 @@ def _key_row(layer: str, group: list[KeyDiff], renames: dict[str, str]) -> list[
         found = renamed_by(first.key, renames)
         where = found[1].rpartition(".")[0] if found else "another key"
         note = f"a's went to {where}: fresh with the renames"
-    return [f"{_KEY_SIGNS[first.status]} {layer}", ", ".join(cells), note]
+    return [f"{_KEY_SIGNS[first.status]} {printable(layer)}", printable(", ".join(cells)), note]
 
 
 def _renames(d: Diff) -> str:
