@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 from .errors import NetspecError, PluginFailure, Problem
 from .ir import Checked, Kind, Shape
+from .registry import is_builtin
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +102,9 @@ def _tensors(kind: Kind, layer: Checked) -> dict[str, Shape] | None:
     node = layer.node
     try:
         told = kind.tensors(node.opts, layer.input, layer.output)
-        return None if told is None else _checked_tensors(kind, told)
+        if told is None or is_builtin(kind):
+            return told
+        return _checked_tensors(kind, told)
     except Problem as e:  # a plugin's tensors() failed (the registry makes it a PluginFailure)
         doc, at = node.site or (node.doc, node.path)
         raise NetspecError([doc.diagnostic(at, e.message, e.hint, key=True)]) from e
