@@ -105,7 +105,7 @@ def _tensors(kind: Kind, layer: Checked) -> dict[str, Shape] | None:
         if told is None or is_builtin(kind):
             return told
         return _checked_tensors(kind, told)
-    except Problem as e:  # a plugin's tensors() failed (the registry makes it a PluginFailure)
+    except Problem as e:  # a plugin's failure, as the registry wraps what its methods raise
         doc, at = node.site or (node.doc, node.path)
         raise NetspecError([doc.diagnostic(at, e.message, e.hint, key=True)]) from e
 
