@@ -221,6 +221,25 @@ def test_an_inline_call_with_an_error_shifts_no_number() -> None:
     assert kept and all(expected.get(key) == layer for key, layer in kept.items()), kept
 
 
+def test_what_a_kind_makes_of_a_failing_child_is_not_kept() -> None:
+    """A residual whose body fails: its projection (made by the kind from the body's shape)
+    and the layer after its sum (a tensor no layer makes) show no shapes; the layers before
+    it and beside it do, as the valid file gives them."""
+    valid = (
+        "name: r\ninput: [8, 16, 16]\nlayers:\n  - conv: {name: stem, out: 8, kernel: 1}\n"
+        "  - residual:\n      name: block\n      body:\n"
+        "        - conv: {out: 16, kernel: 3, stride: 2, padding: 1}\n        - batchnorm\n"
+        "      projection: {batchnorm: true}\n      after: relu\n"
+        "  - conv: {name: side, out: 4, kernel: 1, from: input}\n"
+    )
+    text = valid.replace("- batchnorm\n", "- batchnrm\n")
+    analysis = analyse(text, None, "x.yaml", recover=True)
+    expected = {(x.name, x.written): x for x in analyse(valid, None, "x.yaml").layers}
+    kept = {(x.name, x.written): x for x in analysis.layers}
+    assert {name for name, _ in kept} == {"stem", "block.body.0", "side"}
+    assert all(expected[key] == layer for key, layer in kept.items())
+
+
 def test_independent_errors_take_one_check_each_and_stop() -> None:
     """Branches that fail one after the other: each needs a check of its own, up to the
     limit; the branches before the limit keep their shapes."""

@@ -99,20 +99,54 @@ def identity(c: Checked) -> tuple[Any, ...]:
 
 
 def trusted(done: list[Checked], patched: Document, stubs: list[PathKey]) -> list[Checked]:
-    """The layers of ``done`` (in the order checked) whose shapes no stand-in reaches."""
+    """The layers of ``done`` (in the order checked) whose shapes no stand-in reaches.
+
+    A layer is not trusted where it is a stand-in, reads a tensor an untrusted layer made,
+    holds an untrusted layer, or is below a layer untrusted in itself; and, once one of its
+    siblings is untrusted, where it is what their parent made of them: a node its kind made
+    (it carries its parent's place in the file, as a residual's projection does) or a layer
+    reading a tensor its kind made (the residual's sum, which no layer makes). Until nothing
+    changes, as a layer found untrusted late makes the readers of its tensors so.
+    """
     bad: set[int] = set()
-    out: list[Checked] = []
-    for c in done:
-        node = c.node
-        if (
-            (node.doc is patched and _under(node.path, stubs))
-            or any(v.producer is not None and id(v.producer) in bad for v in c.sources)
-            or any(id(child) in bad for child in c.children)
-        ):
-            bad.add(id(c))
-        else:
-            out.append(c)
-    return out
+    marked: set[str] = set()  # module paths untrusted in themselves: all below them too
+    changed = True
+    while changed:
+        changed = False
+        siblings: dict[str, list[PathKey]] = {}  # a parent's path: its untrusted children's
+        for c in done:
+            parent = c.path.rpartition(".")[0]
+            if id(c) not in bad:
+                if _below(c.path, marked) or any(id(child) in bad for child in c.children):
+                    bad.add(id(c))
+                    changed = True
+                elif c.path and _untrusted(c, patched, stubs, bad, siblings.get(parent, [])):
+                    bad.add(id(c))
+                    marked.add(c.path)
+                    changed = True
+            if id(c) in bad:
+                siblings.setdefault(parent, []).append(c.node.path)
+    return [c for c in done if id(c) not in bad]
+
+
+def _untrusted(
+    c: Checked, patched: Document, stubs: list[PathKey], bad: set[int], failed: list[PathKey]
+) -> bool:
+    """Whether a layer is untrusted in itself (``failed``: its untrusted siblings' places)."""
+    node = c.node
+    if node.doc is patched and _under(node.path, stubs):
+        return True
+    if any(v.producer is not None and id(v.producer) in bad for v in c.sources):
+        return True
+    if not failed:
+        return False
+    made = any(v.producer is None and not v.name for v in c.sources)  # not an input's
+    return made or any(p[: len(node.path)] == node.path for p in failed)
+
+
+def _below(path: str, marked: set[str]) -> bool:
+    parts = path.split(".")
+    return any(".".join(parts[:n]) in marked for n in range(1, len(parts)))
 
 
 def _under(path: PathKey, stubs: list[PathKey]) -> bool:
