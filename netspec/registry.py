@@ -111,6 +111,7 @@ _GUARDED = (
     "draw",
     "drawn_nodes",
     "copies",
+    "tensors",
 )
 
 

@@ -184,9 +184,16 @@ class _Garbled(_Scale):
         return {"gain.x": (input.channels,)}
 
 
+class _Raises(_Scale):
+    name = "test_scale_raises"
+
+    def tensors(self, opts: Any, input: Shape, output: Shape) -> Any:
+        raise KeyError("gain")
+
+
 @pytest.fixture
 def plugin_kinds() -> Iterator[None]:
-    kinds = [_Scale(), _Told(), _Garbled()]
+    kinds = [_Scale(), _Told(), _Garbled(), _Raises()]
     for kind in kinds:
         netspec.register(kind)
     try:
@@ -242,4 +249,15 @@ def test_a_plugin_kinds_garbled_answer_is_its_fault_at_its_line() -> None:
     assert (d.file, d.pos.line, d.pos.col) == ("plugged.yaml", 6, 5)
     assert d.message.startswith('plugin kind "test_scale_garbled" (test_state_keys._Garbled')
     assert "its tensors() returned {'gain.x': (6,)}" in d.message
+    assert d.hint.startswith("the fault is in the plugin")
+
+
+@pytest.mark.usefixtures("plugin_kinds")
+def test_a_plugin_kinds_tensors_that_raises_is_its_fault_at_its_line() -> None:
+    spec = netspec.loads(PLUGGED % "test_scale_raises", file="plugged.yaml")
+    with pytest.raises(netspec.NetspecError) as e:
+        state_keys(spec.checked)
+    (d,) = e.value.diagnostics
+    assert (d.file, d.pos.line, d.pos.col) == ("plugged.yaml", 6, 5)
+    assert "its tensors() raised KeyError" in d.message
     assert d.hint.startswith("the fault is in the plugin")
