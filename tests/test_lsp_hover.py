@@ -254,46 +254,53 @@ def test_independent_errors_take_one_check_each_and_stop() -> None:
     assert f"0.b{MAX_ROUNDS + 2}.0" not in kept
 
 
-def _entries(doc: Document) -> list[PathKey]:
-    """The network's layer entries written as ``kind: {...}`` (not inline calls), at the top
-    or in groups (where each runs once, after the entries before it), for a typo to break."""
+def _entries(doc: Document, network: bool) -> list[PathKey]:
+    """Layer entries written as ``kind: {...}`` (not inline calls), for a typo to break:
+    the network's, at the top or in groups (where each runs once, after the entries before
+    it); or (``network=False``) any other, in blocks, repeats, residuals and branches."""
     found: list[PathKey] = []
     for key in doc.keys:
         entry, ends = key[:-1], entry_ends(key[:-1])
-        if key[0] != "layers" or not ends or ends[-1] != len(entry):
+        if not ends or ends[-1] != len(entry) or not isinstance(entry[-1], int):
             continue
-        if any(key[e] != "group" for e in ends[:-1]):
-            continue
-        options = doc.data
-        for part in key:
-            options = options[part]
-        if not (isinstance(options, dict) and options.get("inline")):
+        simple = key[0] == "layers" and all(key[e] == "group" for e in ends[:-1])
+        options = _at(doc.data, key)
+        if simple == network and not (isinstance(options, dict) and options.get("inline")):
             found.append(entry)
     return found
 
 
+def _misspelt(text: str, doc: Document, entry: PathKey) -> str:
+    """``text`` with the kind of the layer at ``entry`` misspelt (an x before it)."""
+    pos = doc.keys[(*entry, next(iter(_at(doc.data, entry))))]
+    lines = text.splitlines(keepends=True)
+    line = lines[pos.line - 1]
+    broken = line[: pos.col - 1] + "x" + line[pos.col - 1 :]
+    return "".join([*lines[: pos.line - 1], broken, *lines[pos.line :]])
+
+
 @pytest.mark.parametrize("path", BUNDLED, ids=lambda p: str(p.relative_to(ROOT / "specs")))
 def test_what_recovery_keeps_is_what_the_valid_file_gives(path: Path) -> None:
-    """Each bundled spec with one layer's kind misspelt (three layers a spec): every layer
-    the recovery keeps has the path, shapes, parameters and MACs the valid spec gives it,
-    and the layers before the broken one in its list are all kept."""
+    """Each bundled spec with one layer's kind misspelt (four layers a spec, one of them in
+    a block, a repeat, a residual or a branch where the spec has one): every layer the
+    recovery keeps has the path, shapes, parameters and MACs the valid spec gives it, and
+    of a network's own list the layers before the broken one are all kept."""
     text = path.read_text(encoding="utf-8")
     valid = {(x.name, x.written, x.site): x for x in analyse(text, str(path)).layers}
     doc = read_source(path)
-    entries = [e for e in _entries(doc) if e[-1] > 0]
+    entries = [e for e in _entries(doc, network=True) if e[-1] > 0]
     assert entries
-    lines = text.splitlines(keepends=True)
-    for where in entries[:: max(1, len(entries) // 3)][:3]:
-        pos = doc.keys[(*where, next(iter(_at(doc.data, where))))]
-        line = lines[pos.line - 1]
-        broken = "".join(lines[: pos.line - 1]) + line[: pos.col - 1] + "x" + line[pos.col - 1 :]
-        analysis = analyse(broken + "".join(lines[pos.line :]), str(path), recover=True)
+    inner = _entries(doc, network=False)
+    chosen = [*entries[:: max(1, len(entries) // 3)][:3], *inner[len(inner) // 2 :][:1]]
+    for where in chosen:
+        analysis = analyse(_misspelt(text, doc, where), str(path), recover=True)
         assert analysis.diagnostics and "unknown layer kind" in analysis.diagnostics[0].message
         kept = {(x.name, x.written, x.site): x for x in analysis.layers}
         for key, layer in kept.items():
             assert valid[key] == layer, (where, layer)
-        before = [k for k, x in valid.items() if _before(x, where)]
-        assert before and set(before) <= set(kept), where
+        if where in entries:
+            before = [k for k, x in valid.items() if _before(x, where)]
+            assert before and set(before) <= set(kept), where
 
 
 def _at(data: Any, path: PathKey) -> Any:
