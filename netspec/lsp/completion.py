@@ -63,11 +63,11 @@ def complete(analysis: Analysis, text: Text, position: types.Position) -> types.
     if opened >= 0 and "}" not in before[opened:]:
         items = _in_expression(analysis, outline, place, before)
     elif place is not None:
-        items = _at(analysis, outline, place, before)
+        items = _at(analysis, text, outline, place, before)
     return types.CompletionList(is_incomplete=False, items=items or [])
 
 
-def _at(analysis: Analysis, outline: Outline, place: Place, before: str) -> _Items:
+def _at(analysis: Analysis, text: Text, outline: Outline, place: Place, before: str) -> _Items:
     path, role = place.path, place.role
     if re.search(r"std:[\w-]*$", before):  # std:co|: the names without the prefix typed
         return _library("")
@@ -76,7 +76,7 @@ def _at(analysis: Analysis, outline: Outline, place: Place, before: str) -> _Ite
     found = layer_at(path)
     if found is not None:
         return _in_layer(analysis, outline, place, *found)
-    return _in_file(analysis, outline, place)
+    return _in_file(analysis, text, outline, place)
 
 
 def _layers(analysis: Analysis, outline: Outline) -> _Items:
@@ -236,17 +236,18 @@ def _tensors(names: list[str], detail: str) -> _Items:
     ]
 
 
-def _in_file(analysis: Analysis, outline: Outline, place: Place) -> _Items:
-    """Outside the layers' options: the top level, blocks, outputs, imports and scales."""
+def _in_file(analysis: Analysis, text: Text, outline: Outline, place: Place) -> _Items:
+    """Outside the layers' options: the top level, blocks, outputs, imports and scales
+    (``outline`` ends at the cursor; outputs name tensors made below it)."""
     path, role = place.path, place.role
     if path == () and role == KEY:
         return _fields(SpecFile, place.written)
     if path[:1] == ("blocks",) and len(path) == 2 and role == KEY:
         return _fields(BlockDef, place.written)
     if path[:1] == ("blocks",) and path[2:3] == ("outputs",) and _in_list(path, role, 3):
-        return _tensors(tensors_in(outline, scope_of(path)), "a tensor of this block")
+        return _tensors(tensors_in(read(text.lines), scope_of(path)), "a tensor of this block")
     if path == ("outputs",) and role == KEY:
-        return _tensors(tensors_in(outline, ("layers",)), "a tensor of the network")
+        return _tensors(tensors_in(read(text.lines), ("layers",)), "a tensor of the network")
     if path[:1] == ("scales",) and len(path) == 2 and role == KEY:
         names = [*keys_of(outline, ("params",)), *analysis.params]
         for scale in keys_of(outline, ("scales",)):
