@@ -50,6 +50,8 @@ except ImportError:  # Python 3.10: pytest's own TOML reader, the same parser be
 pytestmark = pytest.mark.slow
 
 NAME = "netspec-nn"
+#: where the README's pictures point on the package index
+RAW = "https://raw.githubusercontent.com/netspec-dev/netspec-nn/main/"
 #: a bundled spec that imports the library (std:resnet): checking it reads netspec/library
 LIBRARY_USER = ROOT / "specs" / "torchvision" / "resnet50_fpn.yaml"
 #: what the new venv's python reports: where netspec and its distribution are, and which of the
@@ -180,6 +182,12 @@ def test_the_metadata_is_complete(package: Package) -> None:
     assert meta["Author"] == "netspec developers"
     assert meta["Description-Content-Type"] == "text/markdown"
     assert "netspec-nn" in meta.get_payload()  # the README, which says how to install it
+    # on the index a relative link or picture of the README leads nowhere: they point into
+    # the repository instead (pictures at their raw files, so that they show)
+    targets = re.findall(r"(!?)\[[^\]]*\]\(([^)]+)\)", meta.get_payload())
+    assert targets and all(t.startswith(("https://", "#")) for _, t in targets), targets
+    pictures = [t for bang, t in targets if bang]
+    assert pictures and all(t.startswith(RAW) for t in pictures), pictures
     urls = dict(u.split(", ", 1) for u in meta.get_all("Project-URL"))
     assert set(urls) == {"Homepage", "Documentation", "Source", "Issues"}
     assert all(u.startswith("https://github.com/netspec-dev/netspec-nn") for u in urls.values())
