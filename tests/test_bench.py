@@ -1,34 +1,65 @@
-"""The benchmark script runs end to end on a tiny setting (times are not asserted)."""
+"""The benchmark script runs end to end on a tiny setting (times are not asserted).
+
+Each section is a test of its own, run in this process (``bench.__main__.main``), so that the
+sections run side by side and share this process's import of torch; ``python -m bench`` as a
+command is run once, on its cheapest section.
+"""
 
 from __future__ import annotations
 
 import json
 import subprocess
 import sys
+from collections.abc import Callable
+from typing import Any
 
+import pytest
 from conftest import ROOT
 
+from bench.__main__ import main
+from bench.cases import SECTIONS
 
-def test_bench_quick_runs_end_to_end(tmp_path):
+#: what a section's figures must show besides being there
+EXPECTED: dict[str, Callable[[Any], bool]] = {
+    "forward": lambda figures: figures["resnet/batch2"]["ratio"] > 0,
+    "huge": lambda figures: figures["summary_meta"]["peak_mb"] > 0,
+    # --quick times one read-only case of each family of the hostile corpus
+    "hostile": lambda figures: figures["budget"]["cases"] == 1 and figures["all"]["cases"] >= 9,
+}
+
+
+def test_expected_figures_name_sections():
+    assert set(EXPECTED) <= set(SECTIONS)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("section", sorted(SECTIONS))
+def test_bench_quick_section_runs(section, tmp_path, capsys):
+    import torch
+
+    out = tmp_path / "bench.json"
+    threads = torch.get_num_threads()
+    try:
+        assert main(["--quick", "--only", section, "--json", str(out)]) == 0
+    finally:
+        torch.set_num_threads(threads)  # the timed sections set their own
+    figures = json.loads(out.read_text())
+    assert figures[section], section
+    assert EXPECTED.get(section, bool)(figures[section]), figures[section]
+    assert f"== {section}" in capsys.readouterr().out
+
+
+def test_bench_command_runs_end_to_end(tmp_path):
     out = tmp_path / "bench.json"
     proc = subprocess.run(
-        [sys.executable, "-m", "bench", "--quick", "--json", str(out)],
+        [sys.executable, "-m", "bench", "--quick", "--only", "scaling", "--json", str(out)],
         cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=600,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
-    figures = json.loads(out.read_text())
-    from bench.cases import SECTIONS
-
-    for section in SECTIONS:
-        assert figures[section], section
-    assert figures["forward"]["resnet/batch2"]["ratio"] > 0
-    assert figures["huge"]["summary_meta"]["peak_mb"] > 0
-    # --quick times one read-only case of each family of the hostile corpus
-    assert figures["hostile"]["budget"]["cases"] == 1
-    assert figures["hostile"]["all"]["cases"] >= 9
+    assert json.loads(out.read_text())["scaling"]["deep"]["layers_to_seconds"]
 
 
 def test_generated_specs_have_the_sizes_they_claim():
