@@ -2,7 +2,9 @@
 
 Ultralytics is in the test environment (``make test``: ``.venv-test``); elsewhere these tests
 skip, and under ``CI=true`` a missing Ultralytics fails them. Its models are built in a process
-of their own (tests/ultralytics_peer.py), from its stock YAMLs, without weights or network.
+of their own (tests/ultralytics_peer.py), from its stock YAMLs, without weights or network,
+once a session: under pytest-xdist the first worker to need them builds them and the others
+read its file (building the ten models takes half a minute or more).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 import pytest
 import torch
 from conftest import ROOT
+from filelock import FileLock  # torch's own dependency
 
 import netspec as ns
 
@@ -28,14 +31,21 @@ def peer(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         if os.environ.get("CI"):
             pytest.fail("Ultralytics is not installed; CI compares the YOLOv8 specs with it")
         pytest.skip("Ultralytics is not installed (make test sets it up)")
-    target = tmp_path_factory.mktemp("peer") / "peer.pt"
-    run = subprocess.run(
-        [sys.executable, str(ROOT / "tests" / "ultralytics_peer.py"), str(target)],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert run.returncode == 0, run.stderr[-3000:]
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent  # the session's folder, above each worker's own
+    target = shared / "ultralytics_peer.pt"
+    with FileLock(f"{target}.lock"):
+        if not target.exists():
+            partial = shared / "ultralytics_peer.partial"
+            run = subprocess.run(
+                [sys.executable, str(ROOT / "tests" / "ultralytics_peer.py"), str(partial)],
+                capture_output=True,
+                text=True,
+                timeout=600,
+            )
+            assert run.returncode == 0, run.stderr[-3000:]
+            partial.rename(target)
     result: dict[str, Any] = torch.load(target, weights_only=False)
     return result
 
