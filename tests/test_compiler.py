@@ -15,8 +15,7 @@ import math
 import pytest
 import torch
 import torchinfo
-from conftest import BIG, BUNDLED, ZOO
-from conftest import netspec as cli_netspec
+from conftest import BIG, BUNDLED, ZOO, cli
 from crosscheck import assert_static_matches_module
 
 import netspec
@@ -159,10 +158,10 @@ def test_a_seed_gives_the_same_weights_and_leaves_torch_alone():
 def test_build_seed_on_the_command_line(tmp_path):
     paths = [tmp_path / "a.pt", tmp_path / "b.pt"]
     for path in paths:
-        assert cli_netspec("build", "lenet", "--seed", "3", "-o", str(path)).code == 0
+        assert cli("build", "lenet", "--seed", "3", "-o", str(path)).code == 0
     a, b = (torch.jit.load(str(p)).state_dict() for p in paths)
     assert all(torch.equal(a[k], b[k]) for k in a)
-    assert cli_netspec("build", "lenet", "--seed", "x").code == 2
+    assert cli("build", "lenet", "--seed", "x").code == 2
 
 
 @pytest.mark.parametrize("suffix", [".pt", ".pt2"])

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, netspec
+from conftest import ROOT, cli
 
 import netspec as ns
 from netspec import files
@@ -73,7 +73,7 @@ def test_never_overwrites_the_spec(tmp_path, command):
         spec = spec.rename(tmp_path / "net.dot")
     elif command == "summary":
         spec = spec.rename(tmp_path / "net.json")
-    run = netspec(command, str(spec), "-o", str(spec))
+    run = cli(command, str(spec), "-o", str(spec))
     assert run.code == 2 and "spec itself" in run.err
     assert spec.read_text() == text
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from conftest import FIXTURES, netspec
+from conftest import FIXTURES, cli
 from crosscheck import assert_static_matches_module
 
 import netspec as ns
@@ -171,7 +171,7 @@ def test_an_unused_name_is_a_warning_on_stderr(tmp_path):
         "name: t\ninput: [4, 8, 8]\nlayers:\n  - conv: {out: 4, kernel: 1, to: lost}\n"
         "  - relu: {from: input}\n"
     )
-    run = netspec("check", str(path))
+    run = cli("check", str(path))
     assert run.code == 0
     assert 'warning: tensor "lost" is never used' in run.err
     assert ns.load(str(path)).warnings[0].severity == "warning"

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
-from conftest import need_torchvision, netspec
+from conftest import cli, need_torchvision
 from torch import nn
 
 import netspec as ns
@@ -206,11 +206,11 @@ def test_command_imports_a_pt2_archive(tmp_path):
     model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.Flatten()).eval()
     archive = tmp_path / "small.pt2"
     torch.export.save(torch.export.export(model, (torch.randn(1, 3, 6, 6),)), str(archive))
-    run = netspec("import", str(archive), "-o", str(tmp_path / "small.yaml"))
+    run = cli("import", str(archive), "-o", str(tmp_path / "small.yaml"))
     assert run.code == 0, run.err
     spec = ns.load(str(tmp_path / "small.yaml"))
     assert spec.input_shape == ns.Shape((3, 6, 6)) and spec.output_shape == ns.Shape((64,))
-    run = netspec("import", str(archive), "--input", "3,6,6")
+    run = cli("import", str(archive), "--input", "3,6,6")
     assert run.code == 2 and "has its input shape" in run.err, run.err
 
 
@@ -257,7 +257,7 @@ def test_what_netspec_cannot_express_is_named_at_its_line(model, golden_name, go
 
 def test_command_writes_a_spec_that_checks(tmp_path):
     out = tmp_path / "identity.yaml"
-    run = netspec("import", "torch.nn:Flatten", "--input", "3,4,4", "-o", str(out))
+    run = cli("import", "torch.nn:Flatten", "--input", "3,4,4", "-o", str(out))
     assert run.code == 0, run.err
     assert ns.load(str(out)).output_shape == ns.Shape((48,))
 
@@ -274,5 +274,5 @@ def test_command_writes_a_spec_that_checks(tmp_path):
     ],
 )
 def test_command_misuse_is_exit_2(args, message):
-    run = netspec("import", *args)
+    run = cli("import", *args)
     assert run.code == 2 and message in run.err, run.err

@@ -20,7 +20,7 @@ from pathlib import Path
 import pt2_archives as A
 import pytest
 import torch
-from conftest import ROOT, need_torchvision, netspec
+from conftest import ROOT, cli, need_torchvision
 from torch import nn
 
 import netspec as ns
@@ -343,7 +343,7 @@ def test_an_archive_that_is_no_file_says_what_it_is(tmp_path, make, what):
 
 
 def test_the_command_imports_a_pt2_archive_as_before(small, tmp_path):
-    run = netspec("import", str(small), "-o", str(tmp_path / "small.yaml"))
+    run = cli("import", str(small), "-o", str(tmp_path / "small.yaml"))
     assert run.code == 0, run.err
     assert (tmp_path / "small.yaml").read_text() == SMALL.format(small, "small")
 

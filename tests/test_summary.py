@@ -10,7 +10,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import BUNDLED, ROOT, ZOO, netspec
+from conftest import BUNDLED, ROOT, ZOO, cli
 
 import netspec as ns
 from netspec.summary import static_summary, torch_summary
@@ -55,7 +55,7 @@ def test_rows_follow_the_spec_and_depth_limits_them():
 
 
 def test_json_output_is_stable_and_documented(golden):
-    run = netspec("summary", "lenet", "--format", "json", "--batch", "4")
+    run = cli("summary", "lenet", "--format", "json", "--batch", "4")
     assert run.code == 0, run.err
     data = json.loads(run.out)
     assert data["schema"] == "netspec-summary/1" and data["source"] == "torchinfo"
@@ -63,14 +63,14 @@ def test_json_output_is_stable_and_documented(golden):
     assert set(data["layers"][0]) == ROW_KEYS
     assert data["totals"]["params"] == 61706 and data["totals"]["macs"] == 416520
     golden("summary/lenet.json", run.out)
-    static = netspec("summary", "lenet", "--format", "json", "--batch", "4", "--static")
+    static = cli("summary", "lenet", "--format", "json", "--batch", "4", "--static")
     data_static = json.loads(static.out)
     assert data_static["source"] == "static" and "mult_adds" not in data_static["totals"]
     golden("summary/lenet_static.json", static.out)
 
 
 def test_csv_output(golden):
-    run = netspec("summary", "googlenet", "--format", "csv", "--depth", "2")
+    run = cli("summary", "googlenet", "--format", "csv", "--depth", "2")
     assert run.code == 0, run.err
     rows = list(csv.DictReader(io.StringIO(run.out)))
     assert rows[0].keys() == ROW_KEYS
@@ -79,7 +79,7 @@ def test_csv_output(golden):
 
 
 def test_table_explains_the_two_mac_conventions(golden):
-    run = netspec("summary", "resnet", "--depth", "1")
+    run = cli("summary", "resnet", "--depth", "1")
     assert run.code == 0, run.err
     assert "torchinfo's count: it adds bias terms and batchnorm weights" in run.out
     golden("summary/resnet_table.txt", run.out)
@@ -87,7 +87,7 @@ def test_table_explains_the_two_mac_conventions(golden):
 
 def test_summary_to_file(tmp_path):
     out = tmp_path / "s.json"
-    assert netspec("summary", "nin", "--format", "json", "-o", str(out)).code == 0
+    assert cli("summary", "nin", "--format", "json", "-o", str(out)).code == 0
     assert json.loads(out.read_text())["totals"]["params"] == 1992166
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import ROOT, netspec, state_dict_keys
+from conftest import ROOT, cli, state_dict_keys
 
 import netspec as ns
 
@@ -105,7 +105,7 @@ def test_every_scale_changes_the_network():
 
 
 def test_scale_on_the_command_line_and_in_the_table():
-    run = netspec("check", "ultralytics/yolov8", "--scale", "s", "--table")
+    run = cli("check", "ultralytics/yolov8", "--scale", "s", "--table")
     assert run.code == 0, run.err
     assert (
         "yolov8 (scale s)" in run.out
@@ -114,21 +114,21 @@ def test_scale_on_the_command_line_and_in_the_table():
     assert re.search(r"^\* s\s+0\.33\s+0\.5\s+1024$", run.out, re.M), run.out
     assert re.search(r"^  m\s+0\.67\s+0\.75\s+768$", run.out, re.M)
     assert "model.2.m.0.cv1.conv" in run.out
-    listing = netspec("list")
+    listing = cli("list")
     assert re.search(
         r"ultralytics/yolov8 .*\n.*\n\s+scales n, s, m, l, x \(--scale; default n\)", listing.out
     )
 
 
 def test_scale_works_with_every_command(tmp_path: Path):
-    build = netspec("build", "ultralytics/yolov8-cls", "--scale", "m", "--meta")
+    build = cli("build", "ultralytics/yolov8-cls", "--scale", "m", "--meta")
     assert build.code == 0, build.err
     assert f"{recorded_counts()[('ultralytics/yolov8-cls', 'm')]:,}" in build.out
-    summary = netspec(
+    summary = cli(
         "summary", "ultralytics/yolov8-cls", "--scale", "x", "--static", "--format", "json"
     )
     assert summary.code == 0, summary.err
-    render = netspec(
+    render = cli(
         "render",
         "ultralytics/yolov8-cls",
         "--scale",
@@ -142,7 +142,7 @@ def test_scale_works_with_every_command(tmp_path: Path):
     drawing = (tmp_path / "l.dot").read_text()
     assert drawing.count("C2f") >= 4 and "yolov8-cls (scale l): 37,480,744 params" in drawing
     # without -o, the file is named after the scale: drawing two sizes keeps both
-    default = netspec(
+    default = cli(
         "render", "ultralytics/yolov8-cls", "--scale", "s", "--format", "dot", cwd=tmp_path
     )
     assert default.code == 0 and (tmp_path / "yolov8-cls-s.dot").exists()
@@ -155,7 +155,7 @@ MISTAKES = sorted((ROOT / "tests" / "fixtures" / "ultralytics").glob("*.yaml"))
 def test_the_mistakes_of_yolo_yaml_writers_are_shown_at_their_line(case, golden):
     """Each fixture is a mistake people make editing YOLO YAMLs; an error (or, for a repeat
     scaled to nothing, a warning) at its line, with a hint."""
-    run = netspec("check", str(case.relative_to(ROOT)))
+    run = cli("check", str(case.relative_to(ROOT)))
     assert run.code == (0 if case.stem == "zero_repeats" else 1), run.err
     assert "Traceback" not in run.err
     assert re.match(
@@ -174,6 +174,6 @@ def test_the_mistakes_of_yolo_yaml_writers_are_shown_at_their_line(case, golden)
     ],
 )
 def test_scale_errors(name, args, golden):
-    run = netspec(*args)
+    run = cli(*args)
     assert run.code == 1 and "Traceback" not in run.err
     golden(f"ultralytics/{name}.txt", run.err)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import ROOT, ZOO, netspec, state_dict_keys
+from conftest import ROOT, ZOO, cli, state_dict_keys
 from crosscheck import assert_static_matches_module, measure
 from torch import nn
 
@@ -130,7 +130,7 @@ def test_family_members_by_one_param(name, setting, model, params, gflops):
 
 
 def test_resnet101_from_the_command_line():
-    run = netspec("check", "torchvision/resnet50", "--set", "layers=[3,4,23,3]")
+    run = cli("check", "torchvision/resnet50", "--set", "layers=[3,4,23,3]")
     assert run.code == 0, run.err
     assert "44,549,160 params" in run.out and "(7.8 G)" in run.out
 
@@ -138,7 +138,7 @@ def test_resnet101_from_the_command_line():
 def test_zoo_specs_are_bundled_by_name():
     assert set(ZOO) <= set(bundled_names())
     assert ns.load("torchvision/resnet18").file == "specs/torchvision/resnet18.yaml"
-    listed = netspec("list")
+    listed = cli("list")
     assert listed.code == 0 and "torchvision/googlenet" in listed.out
     with pytest.raises(ns.NetspecError, match="no such file"):
         ns.load("torchvision/resnet19")

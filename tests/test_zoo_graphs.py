@@ -19,7 +19,7 @@ from collections.abc import Callable
 
 import pytest
 import torch
-from conftest import netspec
+from conftest import cli
 from crosscheck import assert_static_matches_module, randomise_norms
 from test_zoo import (
     assert_figures_are_torchvisions,
@@ -187,7 +187,7 @@ def test_diagrams_draw_the_graph():
 
 def test_check_and_render_from_the_command_line(tmp_path):
     specs = [f"torchvision/{name}" for name in NAMES]
-    run = netspec("check", "--table", *specs)
+    run = cli("check", "--table", *specs)
     assert run.code == 0, run.err
     assert run.out.count(": ok ") == 3
     for row in ("features.12.expand3x3 ", "stage4.3.branch2.7 ", "denselayer16.conv2 "):
@@ -197,6 +197,6 @@ def test_check_and_render_from_the_command_line(tmp_path):
     for name in NAMES:
         for depth in ([], ["--expand"]):
             png = tmp_path / f"{name}{'_full' if depth else ''}.png"
-            run = netspec("render", f"torchvision/{name}", *depth, "-o", str(png))
+            run = cli("render", f"torchvision/{name}", *depth, "-o", str(png))
             assert run.code == 0, run.err
             assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 import torch
-from conftest import netspec
+from conftest import cli
 from crosscheck import assert_static_matches_module, randomise_norms
 from test_zoo import (
     assert_figures_are_torchvisions,
@@ -174,7 +174,7 @@ def test_family_members_by_params(name, params, model, count, gflops):
 
 @pytest.mark.parametrize("name", NAMES)
 def test_command_line_checks_and_draws(name, tmp_path):
-    run = netspec("check", f"torchvision/{name}")
+    run = cli("check", f"torchvision/{name}")
     assert run.code == 0 and run.err == "", run.err
     assert f"{EXPECTED[name][0]:,} params" in run.out
     if not shutil.which("dot"):
@@ -182,6 +182,6 @@ def test_command_line_checks_and_draws(name, tmp_path):
     # the default depth for each; every layer (slower to lay out) for the largest
     for extra in ([], ["--expand"]) if name == "efficientnet_b0" else ([],):
         out = tmp_path / f"{name}{len(extra)}.svg"
-        run = netspec("render", f"torchvision/{name}", "-o", str(out), *extra)
+        run = cli("render", f"torchvision/{name}", "-o", str(out), *extra)
         assert run.code == 0, run.err
         assert "<svg" in out.read_text()
