@@ -111,9 +111,8 @@ def _render(args: argparse.Namespace) -> int:
     spec = _load(args)
     output = output or Path(f"{spec.name}{'-' + spec.scale if args.scale else ''}.{fmt}")
     _refuse_overwriting_spec(output, spec)
-    source = to_dot(
-        spec.checked, spec.title, depth=99 if args.expand else args.depth, rankdir=args.rankdir
-    )
+    depth = 99 if args.expand else args.depth
+    source = to_dot(spec.checked, spec.title, depth, rankdir=args.rankdir, layout=args.layout)
     try:
         data = render_dot(source, fmt)
     except NoPicture as e:  # dot missing, failing or out of time: the DOT text is kept

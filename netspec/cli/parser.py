@@ -153,6 +153,14 @@ def _add_render(sub: Subparsers) -> None:
     render.add_argument(
         "--rankdir", choices=("TB", "LR"), default="TB", help="top to bottom, or left to right"
     )
+    render.add_argument(
+        "--layout",
+        choices=("auto", "straight", "columns", "u"),  # netspec.diagram.LAYOUTS, kept unimported
+        default="auto",
+        help="auto (default): a U for an encoder-decoder with skips across (U-Net), columns "
+        "where one would be too long for a screen; straight: one column; columns; u: down "
+        "the left, up the right",
+    )
     _add_set(render)
     render.set_defaults(run=_render)
 

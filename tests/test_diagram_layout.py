@@ -1,0 +1,313 @@
+"""Pictures a person can read (issue 21): a block's box says what it is, branches keep the
+spec's order, a U-Net is drawn as a U, a long picture is cut into columns, a large one keeps
+legible names. Facts about the picture are read from dot's own layout (``-Tjson``), not only
+from the DOT text."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+
+import pytest
+from conftest import BUNDLED, FIXTURES, ZOO, netspec
+from test_diagram import edges
+
+import netspec as ns
+from netspec.diagram import LAYOUTS, Layout, auto_depth
+from netspec.diagram.drawer import draw
+from netspec.diagram.layout import arrange
+from netspec.diagram.plan import READABLE, SCREEN, fit
+from netspec.diagram.style import FRAME_POINTS, frame_points
+
+EVERY = [*BUNDLED, *ZOO, "ultralytics/yolov8", "ultralytics/yolov8-cls"]
+FULL = 10**6
+FPN = "torchvision/resnet50_fpn"
+#: the long thin ones of issue 21, every layer drawn
+LONG = ["vgg", "alexnet", "nin", "resnet", "googlenet", "unet", "torchvision/vgg16"]
+LONG += ["torchvision/resnet50", "torchvision/densenet121", "ultralytics/yolov8"]
+
+
+@pytest.fixture
+def dot_program():
+    """Graphviz's dot: these tests skip without it on a workstation, and fail in CI."""
+    if shutil.which("dot") is None:
+        if os.environ.get("CI"):
+            pytest.fail("Graphviz's dot is not installed; CI must render for real")
+        pytest.skip("Graphviz's dot is not installed")
+
+
+@dataclass
+class Drawn:
+    """Where dot put things, in points, y upwards (as dot's JSON says)."""
+
+    width: float
+    height: float
+    nodes: dict[str, tuple[float, float]]
+    #: each cluster's box (left, bottom, right, top) and label
+    clusters: dict[str, tuple[tuple[float, ...], str]]
+
+    def x(self, node: str) -> float:
+        return self.nodes[node][0]
+
+    def y(self, node: str) -> float:
+        return self.nodes[node][1]
+
+
+def laid_out(dot: str) -> Drawn:
+    run = subprocess.run(["dot", "-Tjson"], input=dot.encode(), capture_output=True, check=True)
+    graph = json.loads(run.stdout)
+    width, height = (float(v) for v in graph["bb"].split(",")[2:])
+    nodes, clusters = {}, {}
+    for item in graph.get("objects", []):
+        if "pos" in item:
+            x, y = (float(v) for v in item["pos"].split(","))
+            nodes[item["name"]] = (x, y)
+        elif item["name"].startswith("cluster") and "bb" in item:
+            box = tuple(float(v) for v in item["bb"].split(","))
+            clusters[item["name"]] = (box, item.get("label", ""))
+    return Drawn(width, height, nodes, clusters)
+
+
+def heads(dot: str) -> list[str]:
+    """The bold first line of every box (the legend's arrow left out)."""
+    return [h for h in re.findall(r"<b>([^<]*)</b>", dot) if h != "→"]
+
+
+def frame_labels(dot: str) -> list[str]:
+    """The names of the frames (not of the borderless clusters that hold columns)."""
+    return re.findall(
+        r'subgraph "?cluster_(?!/)[^\n]*\{\n\s*[^\n]*?label="?([^"\n]*?)"? labeljust', dot
+    )
+
+
+# --- what a block says ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", EVERY)
+def test_no_box_or_frame_is_a_bare_kind(name):
+    """A collapsed block says its name and what it is, a frame its name: never a bare "group"
+    (the FPN's boxes were all "group"), an empty frame name (a repeat's copies had none), or a
+    name said twice ("level: level")."""
+    spec = ns.load(name)
+    for depth in (None, 1, 2, 3, FULL):
+        dot = spec.to_dot(depth=depth)
+        for head in heads(dot):
+            assert head != "group" and not head.endswith(": group"), (depth, head)
+        labels = frame_labels(dot)
+        assert len(labels) == len(re.findall(r'subgraph "?cluster_(?!/)', dot))
+        for text in labels:
+            name_part, _, what = text.partition(": ")
+            assert text and text not in ("group", "repeat") and name_part != what, (depth, text)
+
+
+def test_the_fpn_says_what_each_block_is():
+    spec = ns.load(FPN)
+    shown = heads(spec.to_dot())
+    assert "inner_blocks: conv 1×1, 256 ×4" in shown and "layer_blocks: conv 3×3, 256 ×4" in shown
+    assert "layer3: bottleneck_stage ×6" in shown
+    deeper = heads(spec.to_dot(depth=3))
+    for n in range(4):  # a block of one layer is drawn as that layer, with the block's name
+        assert f"inner_blocks.{n}: conv 1×1, 256" in deeper
+        assert f"layer_blocks.{n}: conv 3×3, 256" in deeper
+    assert "layer1.2: bottleneck" in deeper
+    resnet = heads(ns.load("resnet").to_dot(depth=1))  # groups say what they hold
+    assert "stem: conv 7×7 /2, 64 … (4 layers)" in resnet
+    assert "head: global avgpool → flatten → linear 10" in resnet
+
+
+# --- parallel branches --------------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("dot_program")
+@pytest.mark.parametrize("depth", [3, FULL])
+def test_parallel_branches_keep_the_spec_order(depth):
+    """The FPN's lateral and output convolutions read c2 to c5 (56 to 7 pixels): side by side,
+    left to right as the spec writes them (they came 14, 28, 7, 56)."""
+    drawn = laid_out(ns.load(FPN).to_dot(depth=depth))
+    for repeat in ("inner_blocks", "layer_blocks"):
+        paths = [f"fpn.{repeat}.{n}" + (".0" if depth == FULL else "") for n in range(4)]
+        xs = [drawn.x(p) for p in paths]
+        assert xs == sorted(xs) and len(set(xs)) == 4, (repeat, xs)
+        assert len({drawn.y(p) for p in paths}) == 1  # one level
+    if depth == FULL:  # their frames too
+        lefts = [drawn.clusters[f"cluster_fpn.inner_blocks.{n}"][0][0] for n in range(4)]
+        assert lefts == sorted(lefts)
+
+
+@pytest.mark.usefixtures("dot_program")
+def test_inception_branches_and_two_heads_keep_the_spec_order():
+    drawn = laid_out(ns.load("googlenet").to_dot(depth=FULL))
+    for block in ("b3.0", "b4.2", "b5.1"):
+        lefts = [drawn.clusters[f"cluster_{block}.p{n}"][0][0] for n in range(1, 5)]
+        assert lefts == sorted(lefts), (block, lefts)
+    graph = laid_out(ns.load(str(FIXTURES / "graphs" / "two_in_two_out.yaml")).to_dot(depth=99))
+    assert graph.x("0") < graph.x("1") and graph.y("0") == graph.y("1")  # image, then depth
+    assert graph.x("4") < graph.x("5")  # the mask's conv, then the score's pool
+
+
+# --- a U ----------------------------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("dot_program")
+def test_unet_is_drawn_as_a_u():
+    """Down the left, up the right, each skip straight across into its concat; every level
+    shown, each double conv one box (it was a 9:1 strip of 40 boxes)."""
+    spec = ns.load("unet")
+    picture = draw(spec.checked, spec.name, auto_depth(spec.checked))
+    assert arrange(picture).kind is Layout.U
+    dot = spec.to_dot()
+    assert "<b>conv 3×3, 64</b>" not in dot and dot.count("<b>concat</b>") == 4
+    drawn = laid_out(dot)
+    level = "level"
+    for _ in range(4):
+        encode, join = f"{level}.encode", f"{level}.join"
+        assert drawn.y(encode) == drawn.y(join) and drawn.x(encode) < drawn.x(join)
+        assert drawn.x(f"{level}.decode") > drawn.x(join)  # decoded beside it, on the right
+        assert drawn.y(f"{level}.up") < drawn.y(join)  # coming up from below
+        inner = f"{level}.inner"
+        if inner + ".encode" in drawn.nodes:
+            assert drawn.y(inner + ".encode") < drawn.y(encode)  # the next level lower
+        level = inner
+    bottom = drawn.y(level)  # the innermost double conv
+    assert bottom == min(y for n, (_, y) in drawn.nodes.items() if n != "/legend")
+    assert drawn.y("output") > drawn.y("level.decode") > bottom  # back up the right
+    assert drawn.height / drawn.width <= 2.0
+
+
+@pytest.mark.usefixtures("dot_program")
+def test_a_small_unet_is_a_u_too_and_any_chain_folds_when_asked(tmp_path):
+    small = ns.load(str(FIXTURES / "graphs" / "unet_small.yaml"))
+    picture = draw(small.checked, small.name, auto_depth(small.checked))
+    assert arrange(picture).kind is Layout.U
+    out = tmp_path / "lenet.dot"
+    run = netspec("render", "lenet", "--layout", "u", "-o", str(out))
+    assert run.code == 0, run.err
+    drawn = laid_out(out.read_text())
+    # down the left to the middle, back up the right: input and output at the top
+    assert drawn.x("input") < drawn.x("output") and drawn.y("input") > drawn.y("6")
+    assert drawn.y("output") > drawn.y("6")
+
+
+# --- long pictures ------------------------------------------------------------------------
+
+
+def _not_a_strip(name: str, depth: int | None) -> None:
+    dot = ns.load(name).to_dot(depth=depth)
+    drawn = laid_out(dot)
+    size = (drawn.width / 72, drawn.height / 72)
+    ratio = size[1] / size[0]
+    assert ratio <= 3 or fit(size) >= READABLE, f"{size[0]:.1f} × {size[1]:.1f} in"
+    assert size[0] / size[1] <= 3  # nor a strip across
+
+
+@pytest.mark.usefixtures("dot_program")
+@pytest.mark.parametrize("name", EVERY)
+def test_default_pictures_are_not_strips(name):
+    """Taller than three times its width only where it still fits a screen legibly (vgg was
+    3.9 × 27 inches, 7:1)."""
+    _not_a_strip(name, None)
+
+
+@pytest.mark.usefixtures("dot_program")
+@pytest.mark.parametrize("name", LONG)
+def test_every_layer_drawn_is_not_a_strip(name):
+    """Densenet-121 drawn whole was 4.5 × 365 inches (80:1), ResNet-18 60 inches tall."""
+    _not_a_strip(name, FULL)
+
+
+@pytest.mark.usefixtures("dot_program")
+def test_columns_read_left_to_right_each_from_the_top():
+    spec = ns.load("vgg")
+    picture = draw(spec.checked, spec.name, auto_depth(spec.checked))
+    plan = arrange(picture)
+    assert plan.kind is Layout.COLUMNS and len(plan.heads) >= 1
+    dot = spec.to_dot()
+    drawn = laid_out(dot)
+    column = {b.id: plan.columns.get(b.id, 0) for b in picture.boxes}
+    tops: list[float] = []
+    previous = 0.0  # the right edge of the column before
+    for n in range(len(plan.heads) + 1):
+        inside = [b for b, c in column.items() if c == n and b not in ("input", "output")]
+        tops.append(max(drawn.y(b) for b in inside))
+        lefts = [drawn.x(b) for b in inside]
+        if n:  # a column starts at the top, beside the one before
+            assert drawn.y(plan.heads[n - 1]) == tops[n]
+            assert min(lefts) > previous
+        previous = max(lefts)
+    assert max(tops) - min(tops) < 72  # within an inch of each other
+    bridges = [(t, h) for t, h, a in edges(dot) if h in plan.heads and a.get("style") != "invis"]
+    assert len(bridges) == len(plan.heads)  # each column joined to the next by its edge
+
+
+def test_a_block_cut_by_a_column_is_continued():
+    dot = ns.load("torchvision/densenet121").to_dot(depth=FULL)
+    assert re.search(r'subgraph "cluster_features\.denseblock\d~2" \{', dot)
+    assert re.search(r'label="denseblock\d: dense_block \(continued\)"', dot)
+
+
+def test_frame_names_grow_with_the_block():
+    """A block of 168 boxes (densenet's third) names itself in 18 pt, legible where the
+    picture is shrunk; a small one in 10 pt."""
+    assert frame_points(1) == frame_points(8) == FRAME_POINTS
+    assert frame_points(16) > FRAME_POINTS and frame_points(10**9) <= 24
+    dot = ns.load("torchvision/densenet121").to_dot(depth=FULL)
+    sizes = dict(re.findall(r'subgraph "?cluster_([^"\s]+)"? \{\n\s*.*fontsize=(\d+)', dot))
+    assert int(sizes["features.denseblock3"]) >= 16
+    assert int(sizes["features.denseblock3.denselayer1"]) == FRAME_POINTS
+
+
+# --- the screen ---------------------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("dot_program")
+@pytest.mark.parametrize("name", ["vgg", "unet", "torchvision/densenet121", "ultralytics/yolov8"])
+def test_the_estimate_is_near_what_dot_draws(name):
+    """The layout decides from an estimate of the picture's size: within a factor of 1.6."""
+    spec = ns.load(name)
+    for depth in (auto_depth(spec.checked), None):
+        picture = draw(spec.checked, spec.name, depth or auto_depth(spec.checked))
+        estimated = arrange(picture).size
+        drawn = laid_out(spec.to_dot())
+        for guess, real in zip(estimated, (drawn.width / 72, drawn.height / 72), strict=True):
+            assert 1 / 1.6 <= guess / real <= 1.6, (estimated, drawn.width, drawn.height)
+    assert SCREEN[0] > SCREEN[1]  # a landscape screen
+
+
+def test_layouts_are_deterministic_across_processes():
+    code = (
+        "import netspec; print(netspec.load('unet').to_dot());"
+        "print(netspec.load('torchvision/densenet121').to_dot(depth=10**6))"
+    )
+    outs = {
+        subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+        ).stdout
+        for seed in ("1", "2")
+    }
+    assert len(outs) == 1
+
+
+def test_render_layout_option(tmp_path):
+    from netspec.cli.parser import _parser
+
+    commands = next(a for a in _parser()._actions if a.dest == "command")
+    render = commands.choices["render"]
+    option = next(a for a in render._actions if "--layout" in a.option_strings)
+    assert tuple(option.choices) == LAYOUTS  # the parser's names, without importing the diagram
+    for layout, columns, turned in [("straight", 0, 0), ("columns", 1, 0), ("u", 0, 1)]:
+        out = tmp_path / f"{layout}.dot"
+        run = netspec("render", "vgg", "--layout", layout, "-o", str(out))
+        assert run.code == 0, run.err
+        dot = out.read_text()
+        assert ('subgraph "cluster_/column1"' in dot) == bool(columns), layout
+        assert ("dir=back" in dot) == bool(turned), layout  # a U's right side goes up
+    assert netspec("render", "vgg", "--layout", "spiral").code == 2
