@@ -21,7 +21,8 @@ import jsonschema
 import pytest
 import torch
 import yaml
-from conftest import ROOT, imported_modules, imports_torch, netspec
+from conftest import ROOT, _as_a_fresh_process, imported_modules, imports_torch, netspec
+from conftest import cli as in_process
 from crosscheck import assert_static_matches_module
 from pydantic import BaseModel
 
@@ -101,25 +102,22 @@ def test_se_shorthand_default_and_expressions():
 
 
 def test_cli_commands_with_the_se_plugin(tmp_path):
-    run = netspec("check", "--plugin", "netspec_se", SE_SPEC, "--table", env=WITH_SE)
+    # in this process, examples/plugins on sys.path (registry_restored), as PYTHONPATH puts it
+    run = in_process("check", "--plugin", "netspec_se", SE_SPEC, "--table")
     assert run.code == 0, run.err
     assert "stage.1.body.se     se /16            (64, 16, 16)      580         512" in run.out
-    run = netspec(
-        "build", "--plugin", "netspec_se", SE_SPEC, "-o", str(tmp_path / "se.pt"), env=WITH_SE
-    )
+    run = in_process("build", "--plugin", "netspec_se", SE_SPEC, "-o", str(tmp_path / "se.pt"))
     assert run.code == 0, run.err
     assert "params  311,576" in run.out
     scripted = torch.jit.load(str(tmp_path / "se.pt"))
     assert scripted(torch.zeros(2, 3, 32, 32)).shape == (2, 10)
-    run = netspec("summary", "--plugin", "netspec_se", SE_SPEC, "--format", "csv", env=WITH_SE)
+    run = in_process("summary", "--plugin", "netspec_se", SE_SPEC, "--format", "csv")
     assert run.code == 0, run.err
     assert "\nstage.1.body.se,SqueezeExcitation,se /16,4,64x16x16,580,512,0\n" in run.out
-    run = netspec(
-        "render", "--plugin", "netspec_se", SE_SPEC, "-o", str(tmp_path / "se.dot"), env=WITH_SE
-    )
+    run = in_process("render", "--plugin", "netspec_se", SE_SPEC, "-o", str(tmp_path / "se.dot"))
     assert run.code == 0, run.err
     assert "se /16" in (tmp_path / "se.dot").read_text()
-    run = netspec("list", "--kinds", "--plugin", "netspec_se", env=WITH_SE)
+    run = in_process("list", "--kinds", "--plugin", "netspec_se")
     assert run.code == 0 and re.search(r"\nse +squeeze-and-excitation", run.out)
 
 
@@ -435,17 +433,15 @@ def test_docs_spec_excerpt_is_from_the_spec():
 
 @pytest.mark.parametrize("index", range(3))
 def test_docs_python_blocks_run(index):
+    """Each block runs as a script (``__main__``) in this process, with examples/plugins on
+    sys.path (registry_restored), as PYTHONPATH puts it, and no installed plugins."""
     blocks = [text for note, text in doc_blocks("python") if not note]
     assert len(blocks) == 3
-    run = subprocess.run(
-        [sys.executable, "-c", blocks[index]],
-        cwd=ROOT,
-        env={**os.environ, **WITH_SE, NO_ENTRY_POINTS_ENV: "1"},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert run.returncode == 0, run.stderr
+    with _as_a_fresh_process(ROOT):
+        exec(
+            compile(blocks[index], f"<docs/plugins.md python block {index}>", "exec"),
+            {"__name__": "__main__"},
+        )
 
 
 def console_commands() -> list[tuple[str, str]]:
