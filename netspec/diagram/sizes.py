@@ -56,13 +56,22 @@ class Sizes:
         return [w + f for w, f in zip(width, room, strict=True)], height
 
     def columns(self, cuts: list[int]) -> tuple[float, float]:
-        """The estimated width and height of the drawing cut into columns before ``cuts``."""
+        """The estimated width and height of the drawing cut into columns before ``cuts``.
+
+        The columns share their ranks (each starts at the top): a rank is as tall as the
+        tallest of the columns' boxes on it.
+        """
         boxes = len(self.picture.boxes)
-        width, height = 0.0, 0.0
+        width = 0.0
+        shared: list[float] = []  # the height of each rank, counted from the top
         for start, end in zip(cuts, [*cuts[1:], boxes], strict=True):
             low, high = self.rank[start], self.rank[end - 1]
-            height = max(height, self.top[high + 1] - self.top[low])
             width += max(self.width[low : high + 1], default=0.0) + COLUMN_GAP
+            for j, h in enumerate(self.height[low : high + 1]):
+                if j == len(shared):
+                    shared.append(h)
+                shared[j] = max(shared[j], h)
+        height = sum(h + RANK_GAP + LABEL_HEIGHT for h in shared)
         return max(width, self.least), height + self.extra
 
     def folded(self, bottom: int, across: tuple[int, int]) -> tuple[float, float]:
