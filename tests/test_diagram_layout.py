@@ -18,7 +18,7 @@ from conftest import BUNDLED, FIXTURES, ZOO, netspec
 from test_diagram import edges
 
 import netspec as ns
-from netspec.diagram import LAYOUTS, Layout, auto_depth
+from netspec.diagram import LAYOUTS, Depth, Layout, auto_depth
 from netspec.diagram.drawer import draw
 from netspec.diagram.layout import arrange
 from netspec.diagram.plan import READABLE, SCREEN, fit
@@ -267,14 +267,15 @@ def test_frame_names_grow_with_the_block():
 @pytest.mark.usefixtures("dot_program")
 @pytest.mark.parametrize("name", ["vgg", "unet", "torchvision/densenet121", "ultralytics/yolov8"])
 def test_the_estimate_is_near_what_dot_draws(name):
-    """The layout decides from an estimate of the picture's size: within a factor of 1.6."""
+    """The layout decides from an estimate of the picture's size: within a factor of 1.6 of
+    what dot draws, at the default depth and with every layer drawn."""
     spec = ns.load(name)
-    for depth in (auto_depth(spec.checked), None):
-        picture = draw(spec.checked, spec.name, depth or auto_depth(spec.checked))
-        estimated = arrange(picture).size
-        drawn = laid_out(spec.to_dot())
+    for depth in (None, FULL):
+        shown = auto_depth(spec.checked) if depth is None else Depth(depth, depth)
+        estimated = arrange(draw(spec.checked, spec.name, shown)).size
+        drawn = laid_out(spec.to_dot(depth=depth))
         for guess, real in zip(estimated, (drawn.width / 72, drawn.height / 72), strict=True):
-            assert 1 / 1.6 <= guess / real <= 1.6, (estimated, drawn.width, drawn.height)
+            assert 1 / 1.6 <= guess / real <= 1.6, (depth, estimated, drawn.width, drawn.height)
     assert SCREEN[0] > SCREEN[1]  # a landscape screen
 
 
