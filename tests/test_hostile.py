@@ -7,31 +7,16 @@ wall-clock budget is timed by ``python -m bench --only hostile`` (bench/hostile_
 
 from __future__ import annotations
 
-import functools
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import hostile
 import pytest
-from hostile import HANG_SECONDS, PEAK_BYTES, Case
+from hostile import PEAK_BYTES, Case, torch_peak
 
 from netspec.errors import MAX_LINE
 
 CASES = [case for cases in hostile.corpus().values() for case in cases]
-
-
-@functools.cache
-def torch_peak() -> int:
-    """Peak bytes of a process that only imports torch (its build varies)."""
-    code = "import torch, re; s = open('/proc/self/status').read(); "
-    code += "print(int(re.search(r'VmHWM:\\s+(\\d+) kB', s).group(1)) * 1024)"
-    # the timeout only catches a hang (HANG_SECONDS): it is no budget of time
-    proc = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=HANG_SECONDS
-    )
-    return int(proc.stdout)
 
 
 def test_the_corpus_is_large_and_names_are_unique():

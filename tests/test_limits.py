@@ -1,19 +1,20 @@
 """Hostile inputs are refused quickly, in bounded memory, with a clear error (never a crash).
 
-Each case runs as a fresh `netspec` process; its wall time and peak memory (VmHWM) are checked
-against generous bounds: the point is that every case ends, not how fast.
+Each case runs as a fresh `netspec` process; its exit code, message and peak memory (VmHWM) are
+checked. How long a case takes depends on the machine, so no test asserts it: the limits that
+keep it short are counts (steps, nodes, copies), each tested here by the message that names it,
+and a process still running after ``HANG_SECONDS`` only stops a real hang.
 """
 
 from __future__ import annotations
 
-import functools
 import json
 import subprocess
 import sys
-import time
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, cli
+from hostile import HANG_SECONDS, torch_peak
 
 import netspec
 from netspec.budget import COMMAND_STEPS
@@ -27,7 +28,6 @@ BUNDLED_SPECS = sorted(
     if "plugins" not in p.parts  # they need their plugin loaded
 )
 
-SECONDS = 20
 PEAK_BYTES = 400 * 1024 * 1024
 #: what building may take beyond importing torch (whose own size differs between its builds:
 #: about 220 MiB for the CPU build, 510 MiB for the CUDA build the test environment has)
@@ -107,24 +107,21 @@ CASES = {
 
 @pytest.mark.parametrize("command", ["check", "build"])
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_hostile_input_is_refused_quickly_in_bounded_memory(tmp_path, case, command):
+def test_hostile_input_is_refused_in_bounded_memory(tmp_path, case, command):
     text, expected = CASES[case]
     path = tmp_path / f"{case}.yaml"
     path.write_text(text)
-    start = time.perf_counter()
     proc = subprocess.run(
         [sys.executable, "-c", RUN, command, str(path)],
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=HANG_SECONDS,
     )
-    seconds = time.perf_counter() - start
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     assert result["code"] == 1, proc.stderr
     assert expected in proc.stderr and "Traceback" not in proc.stderr
     assert proc.stderr.startswith(f"{path}:")
-    assert seconds < SECONDS
     assert result["peak"] < PEAK_BYTES
 
 
@@ -132,23 +129,8 @@ def test_a_big_file_is_refused(tmp_path):
     path = tmp_path / "big.yaml"
     with path.open("wb") as f:
         f.truncate(100 * 1024 * 1024)
-    proc = subprocess.run(
-        [sys.executable, "-m", "netspec", "check", str(path)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert proc.returncode == 1 and "specs are limited to 16,777,216" in proc.stderr
-
-
-@functools.cache
-def torch_peak() -> int:
-    """The peak memory of a process that only imports torch, in bytes."""
-    code = "import torch, re; s = open('/proc/self/status').read(); "
-    code += "print(int(re.search(r'VmHWM:\\s+(\\d+) kB', s).group(1)) * 1024)"
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    return int(proc.stdout)
+    run = cli("check", str(path))
+    assert run.code == 1 and "specs are limited to 16,777,216" in run.err
 
 
 def test_building_only_what_fits(tmp_path):
@@ -162,7 +144,7 @@ def test_building_only_what_fits(tmp_path):
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=HANG_SECONDS,
     )
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     assert result["code"] == 1 and result["peak"] < limit
@@ -173,19 +155,13 @@ def test_building_only_what_fits(tmp_path):
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=HANG_SECONDS,
     )
     result = json.loads(meta.stdout.strip().splitlines()[-1])
     assert result["code"] == 0 and result["peak"] < limit, meta.stderr
     assert "params  12,885,098,496" in meta.stdout
-    small = subprocess.run(
-        [sys.executable, "-m", "netspec", "build", "lenet", "--max-memory", "0.0001"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert small.returncode == 1 and "the limit is 100.0 kB" in small.stderr
+    small = cli("build", "lenet", "--max-memory", "0.0001")
+    assert small.code == 1 and "the limit is 100.0 kB" in small.err
 
 
 def _functions_in_a_repeat(copies: int) -> str:
