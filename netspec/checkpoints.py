@@ -56,7 +56,7 @@ import stat
 import zipfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import Any, BinaryIO, Protocol
 
 import torch
 
@@ -73,9 +73,6 @@ from .zip_bounds import (
     member_name,
     read_member,
 )
-
-if TYPE_CHECKING:
-    from .spec import Spec
 
 FORMAT = "netspec-checkpoint/1"
 _FORMAT_NAME = "netspec-checkpoint/"
@@ -97,6 +94,23 @@ _HINT = "netspec reads checkpoints that torch.save writes (.pt, .pth)"
 #: where a container's weights may be, in the order they are looked for
 _MODEL_KEYS = ("ema", "model")
 _STATE_KEYS = ("state_dict", "model_state_dict", "model", "ema", "model_ema")
+
+
+class Saved(Protocol):
+    """What a netspec checkpoint keeps of a :class:`~netspec.spec.Spec` (named structurally:
+    the spec's module may call this one without a circle of imports)."""
+
+    @property
+    def document(self) -> Any: ...  # its .text
+
+    @property
+    def file(self) -> str: ...
+
+    @property
+    def scale(self) -> str: ...
+
+    @property
+    def overrides(self) -> dict[str, Any]: ...
 
 
 class CheckpointError(NetspecError):
@@ -170,7 +184,7 @@ def read_checkpoint(path: str | os.PathLike[str], shown: str | None = None) -> C
 
 
 def checkpoint_dict(
-    spec: Spec, state_dict: Mapping[str, torch.Tensor], **extra: Any
+    spec: Saved, state_dict: Mapping[str, torch.Tensor], **extra: Any
 ) -> dict[str, Any]:
     """A netspec checkpoint of ``spec``'s weights, for ``torch.save``; ``extra`` keys (epoch,
     optimizer) are kept as they are.
