@@ -196,13 +196,13 @@ def test_a_small_unet_is_a_u_too_and_any_chain_folds_when_asked(tmp_path):
 # --- long pictures ------------------------------------------------------------------------
 
 
-def _not_a_strip(name: str, depth: int | None) -> None:
-    dot = ns.load(name).to_dot(depth=depth)
-    drawn = laid_out(dot)
+def _not_a_strip(name: str, depth: int | None, rankdir: str = "TB") -> None:
+    """More than three times as long as it is broad, either way, only where it still fits a
+    screen legibly."""
+    drawn = laid_out(ns.load(name).to_dot(depth=depth, rankdir=rankdir))
     size = (drawn.width / 72, drawn.height / 72)
-    ratio = size[1] / size[0]
-    assert ratio <= 3 or fit(size) >= READABLE, f"{size[0]:.1f} × {size[1]:.1f} in"
-    assert size[0] / size[1] <= 3  # nor a strip across
+    thin = max(size) / min(size)
+    assert thin <= 3 or fit(size) >= READABLE, f"{size[0]:.1f} × {size[1]:.1f} in"
 
 
 @pytest.mark.usefixtures("dot_program")
@@ -218,6 +218,13 @@ def test_default_pictures_are_not_strips(name):
 def test_every_layer_drawn_is_not_a_strip(name):
     """Densenet-121 drawn whole was 4.5 × 365 inches (80:1), ResNet-18 60 inches tall."""
     _not_a_strip(name, FULL)
+
+
+@pytest.mark.usefixtures("dot_program")
+@pytest.mark.parametrize("name", ["vgg", "unet", "torchvision/densenet121", "ultralytics/yolov8"])
+def test_left_to_right_pictures_are_not_strips(name):
+    """With --rankdir LR the columns are rows, the U lies on its side (vgg was 29 × 4 inches)."""
+    _not_a_strip(name, None, "LR")
 
 
 @pytest.mark.usefixtures("dot_program")

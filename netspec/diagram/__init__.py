@@ -104,9 +104,9 @@ def to_dot(
 ) -> str:
     """The DOT source of a checked network; ``depth=None`` picks one that fits a screen, and
     ``layout`` (:class:`Layout` or its name) how its parts are placed."""
-    shown = auto_depth(root) if depth is None else Depth(depth, depth)
+    shown = auto_depth(root, rankdir) if depth is None else Depth(depth, depth)
     picture = draw(root, title, shown)
-    return write(picture, arrange(picture, Layout(layout)), rankdir)
+    return write(picture, arrange(picture, Layout(layout), rankdir), rankdir)
 
 
 def render_dot(source: str, fmt: str) -> bytes:

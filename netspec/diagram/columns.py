@@ -29,7 +29,8 @@ def column_plan(picture: Picture, sizes: Sizes, forced: bool) -> Plan | None:
         if chosen is None:
             break
         size = sizes.columns([0, *chosen])
-        if size[0] > THIN * size[1]:  # a strip the other way: no more columns
+        breadth, length = size if sizes.across else size[::-1]
+        if breadth > THIN * length:  # a strip the other way: no more columns
             break
         scale = fit(size)
         if best is None or scale > best[0] * 1.05:

@@ -21,12 +21,12 @@ from .sizes import Sizes
 from .ushape import u_pairs, u_plan
 
 
-def arrange(picture: Picture, layout: Layout = Layout.AUTO) -> Plan:
+def arrange(picture: Picture, layout: Layout = Layout.AUTO, rankdir: str = "TB") -> Plan:
     """The layout for ``picture``: ``AUTO`` picks a U where the skips make one, else columns
     where one column would be too long to read on a screen, else one column."""
     if not picture.boxes:
         return Plan(Layout.STRAIGHT)
-    sizes = Sizes(picture)
+    sizes = Sizes(picture, across=rankdir in ("TB", "BT"))
     if layout is Layout.U or (layout is Layout.AUTO and u_pairs(picture, automatic=True)):
         return u_plan(picture, sizes)
     straight = Plan(Layout.STRAIGHT, size=sizes.columns([0]))

@@ -55,8 +55,7 @@ class Plan:
 
 def too_long(size: tuple[float, float]) -> bool:
     """Whether a picture of ``size`` inches is a strip: thin, and unreadable fitted to a screen."""
-    width, height = size
-    return height > THIN * width and fit(size) < READABLE
+    return max(size) > THIN * min(size) and fit(size) < READABLE
 
 
 def fit(size: tuple[float, float]) -> float:

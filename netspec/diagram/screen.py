@@ -21,8 +21,9 @@ COUNTED = 400
 LAID_OUT = 12
 
 
-def auto_depth(root: Checked) -> Depth:
-    """The depth that shows the most of ``root`` that a screen shows legibly.
+def auto_depth(root: Checked, rankdir: str = "TB") -> Depth:
+    """The depth that shows the most of ``root`` that a screen shows legibly, drawn from top
+    to bottom (or as ``rankdir`` says).
 
     >>> import netspec
     >>> auto_depth(netspec.load("unet").checked)
@@ -34,7 +35,7 @@ def auto_depth(root: Checked) -> Depth:
     fallback = max((d for d in found.values() if d.blocks == d.layers), default=Depth(1, 1))
     for boxes in sorted(found, reverse=True)[:LAID_OUT]:
         depth = found[boxes]
-        if fit(arrange(draw(root, "", depth)).size) >= READABLE:
+        if fit(arrange(draw(root, "", depth), rankdir=rankdir).size) >= READABLE:
             return depth
     return fallback
 

@@ -22,66 +22,90 @@ SETTLE = 12
 #: a frame's border takes this much room beside what it holds, its name this much above
 FRAME_ROOM = 0.16
 FRAME_TOP = 0.3
+TITLE = 0.5
 
 
 class Sizes:
-    """The one-column drawing's ranks and their sizes, estimated from the boxes' sizes."""
+    """The one-column drawing's ranks and their sizes, estimated from the boxes' sizes.
 
-    def __init__(self, picture: Picture, rows: list[list[int]] | None = None) -> None:
+    Sizes go along the flow (from rank to rank: down, or with ``across=False`` to the right)
+    and across it (a rank's boxes side by side); :meth:`page` turns them into a width and a
+    height, with the title and the legend.
+    """
+
+    def __init__(
+        self, picture: Picture, rows: list[list[int]] | None = None, across: bool = True
+    ) -> None:
         self.picture = picture
-        self.in_row = {i for row in rows or [] for i in row}
-        self.rank = ranks(picture, rows or [])
-        self.width, self.height = self.measure(self.rank)
-        self.top = [0.0]  # how far below the first rank each rank starts
-        for h in self.height:
-            self.top.append(self.top[-1] + h + RANK_GAP + LABEL_HEIGHT)
-        self.extra = 0.9 + (0.8 if picture.legend else 0.0)  # the title and the legend
+        self.rows = rows or []
+        self.across = across
+        self.in_row = {i for row in self.rows for i in row}
+        self.rank = ranks(picture, self.rows)
+        self.breadth, self.length = self.measure(self.rank)
+        self.top = [0.0]  # how far along the flow each rank starts
+        for length in self.length:
+            self.top.append(self.top[-1] + length + self.gap)
+        self.extra = TITLE + 0.4 + (0.8 if picture.legend else 0.0)  # the title, the legend
         self.least = text_width(picture.title, 13) + 0.3
 
+    @property
+    def gap(self) -> float:
+        """The room between two ranks: dot's, and an edge's label (beside a downward edge,
+        above a rightward one)."""
+        return RANK_GAP + (LABEL_HEIGHT if self.across else LABEL_WIDTH)
+
     def measure(self, rank: list[int]) -> tuple[list[float], list[float]]:
-        """How wide and how tall each rank is, the boxes on ``rank`` (by box) side by side."""
+        """How broad and how long each rank is, the boxes on ``rank`` (by box) side by side."""
         low = min(rank)
         count = max(rank) - low + 1
-        height = [0.0] * count  # the tallest box of each rank, with the frames it opens
-        width = [LABEL_WIDTH] * count  # a rank's boxes side by side, and a shape's label
+        beside = LABEL_WIDTH if self.across else LABEL_HEIGHT  # an edge's label
+        length = [0.0] * count  # the longest box of each rank, with the frames it opens
+        breadth = [beside] * count  # a rank's boxes side by side
         room = [0.0] * count  # the frames around them
         before: tuple[str, ...] = ()
         for i, (box, r) in enumerate(zip(self.picture.boxes, rank, strict=True)):
             opened = len(box.frames) - shared_frames(box.frames, before)  # their names, above it
             before = box.frames
-            height[r - low] = max(height[r - low], box.size[1] + FRAME_TOP * opened)
-            label = LABEL_WIDTH if i in self.in_row else 0.0
-            width[r - low] += box.size[0] + NODE_GAP + label
+            wide, tall = box.size if self.across else box.size[::-1]
+            length[r - low] = max(length[r - low], tall + FRAME_TOP * opened)
+            breadth[r - low] += wide + NODE_GAP + (beside if i in self.in_row else 0.0)
             room[r - low] = max(room[r - low], len(box.frames) * 2 * FRAME_ROOM)
-        return [w + f for w, f in zip(width, room, strict=True)], height
+        return [b + f for b, f in zip(breadth, room, strict=True)], length
+
+    def page(self, breadth: float, length: float) -> tuple[float, float]:
+        """The width and height of a drawing ``breadth`` across the flow and ``length`` along
+        it, with its title and legend."""
+        if self.across:
+            return max(breadth, self.least), length + self.extra
+        legend = 1.6 if self.picture.legend else 0.0  # after the outputs, to their right
+        return max(length + legend, self.least), breadth + TITLE
 
     def columns(self, cuts: list[int]) -> tuple[float, float]:
-        """The estimated width and height of the drawing cut into columns before ``cuts``.
+        """The estimated width and height of the drawing cut into columns (rows, across the
+        flow's way) before ``cuts``.
 
-        The columns share their ranks (each starts at the top): a rank is as tall as the
-        tallest of the columns' boxes on it.
+        The columns share their ranks (each starts at the top): a rank is as long as the
+        longest of the columns' boxes on it.
         """
         boxes = len(self.picture.boxes)
-        width = 0.0
-        shared: list[float] = []  # the height of each rank, counted from the top
+        breadth = 0.0
+        shared: list[float] = []  # the length of each rank, counted from the first
         for start, end in zip(cuts, [*cuts[1:], boxes], strict=True):
             low, high = self.rank[start], self.rank[end - 1]
-            width += max(self.width[low : high + 1], default=0.0) + COLUMN_GAP
-            for j, h in enumerate(self.height[low : high + 1]):
+            breadth += max(self.breadth[low : high + 1], default=0.0) + COLUMN_GAP
+            for j, length in enumerate(self.length[low : high + 1]):
                 if j == len(shared):
-                    shared.append(h)
-                shared[j] = max(shared[j], h)
-        height = sum(h + RANK_GAP + LABEL_HEIGHT for h in shared)
-        return max(width, self.least), height + self.extra
+                    shared.append(length)
+                shared[j] = max(shared[j], length)
+        return self.page(breadth, sum(length + self.gap for length in shared))
 
     def folded(self, bottom: int, across: tuple[int, int]) -> tuple[float, float]:
         """The estimated width and height of the drawing folded into a U after box
         ``bottom``, the boxes ``across`` level: the later boxes mirrored about them."""
         mirror = self.rank[across[0]] + self.rank[across[1]]
         rank = [r if i <= bottom else mirror - r for i, r in enumerate(self.rank)]
-        width, height = self.measure(rank)
-        total = sum(h + RANK_GAP + LABEL_HEIGHT for h in height)
-        return max(max(width), self.least), total + self.extra
+        breadth, length = self.measure(rank)
+        return self.page(max(breadth), sum(n + self.gap for n in length))
 
 
 def ranks(picture: Picture, rows: list[list[int]]) -> list[int]:

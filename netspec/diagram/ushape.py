@@ -61,10 +61,10 @@ def u_plan(picture: Picture, sizes: Sizes) -> Plan:
     pairs = u_pairs(picture)
     bottom = _bottom(picture, sizes, pairs)
     beside = _beside(picture, pairs)
-    plan = _u(picture, Sizes(picture, beside), pairs, bottom, beside)
+    plan = _u(picture, Sizes(picture, beside, sizes.across), pairs, bottom, beside)
     rows = chains(picture)
     if rows and too_long(plan.size):
-        plan = _u(picture, Sizes(picture, rows), pairs, bottom, rows)
+        plan = _u(picture, Sizes(picture, rows, sizes.across), pairs, bottom, rows)
     return plan
 
 
