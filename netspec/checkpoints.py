@@ -180,7 +180,16 @@ def read_checkpoint(path: str | os.PathLike[str], shown: str | None = None) -> C
     shown = shorten(printable(os.fspath(path))) if shown is None else shown
     with _opened(path, shown) as file:
         obj = _unpickled(file, shown)
-    return _weights(obj, shown)
+    found = _weights(obj, shown)
+    for key, tensor in found.tensors.items():
+        if tensor.layout != torch.strided or tensor.is_quantized:
+            what = "quantized" if tensor.is_quantized else str(tensor.layout).removeprefix("torch.")
+            raise CheckpointError(
+                shown,
+                f"its tensor {printable(key)[:200]} is {what}; netspec loads dense tensors",
+                "dequantize it (or make it dense) and save the checkpoint again",
+            )
+    return found
 
 
 def checkpoint_dict(

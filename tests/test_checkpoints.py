@@ -107,6 +107,20 @@ def test_a_pickled_half_model_gives_its_state_dict(tmp_path):
     assert read.describe() == "a pickled model (float16, int64)"
 
 
+@pytest.mark.filterwarnings("ignore::UserWarning")  # torch's, on quantized and sparse tensors
+def test_a_quantized_or_sparse_tensor_is_named(tmp_path):
+    quantized = torch.quantize_per_tensor(torch.ones(2), 0.1, 0, torch.qint8)
+    path = saved(tmp_path, {"a.weight": torch.ones(2), "b.weight": quantized})
+    assert error(path, "q.pt") == (
+        "q.pt: error: its tensor b.weight is quantized; netspec loads dense tensors\n"
+        "hint: dequantize it (or make it dense) and save the checkpoint again"
+    )
+    path = saved(tmp_path, {"a.weight": torch.eye(2).to_sparse()})
+    assert error(path, "s.pt").startswith(
+        "s.pt: error: its tensor a.weight is sparse_coo; netspec loads dense tensors\n"
+    )
+
+
 def test_a_dict_holding_a_model_prefers_its_ema(tmp_path):
     model, ema = small(), small().half()
     read = read_checkpoint(saved(tmp_path, {"model": model, "ema": ema, "epoch": 1}))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Protocol
 
 from ..diff.model import Rename
@@ -113,7 +114,11 @@ class TransferReport:
     def groups(self, fate: Fate | None = None) -> list[Group]:
         """The keys (of ``fate``, or all) gathered under the widest names that hold keys of
         one fate alone, in the order of their first key."""
-        return [g for g in _groups(self) if fate is None or g.fate is fate]
+        return [g for g in self._grouped if fate is None or g.fate is fate]
+
+    @cached_property
+    def _grouped(self) -> tuple[Group, ...]:
+        return tuple(_groups(self))
 
 
 class Places:
