@@ -206,7 +206,7 @@ def _at(path: str | os.PathLike[str], rev: str) -> tuple[_Tree, str, str]:
         raise RevisionError(shown, "no revision after @", f"name one, e.g. {path}@HEAD")
     if rev.startswith("-") or _CONTROL.search(rev):
         raise RevisionError(shown, f"{printable(rev)!r} is not a revision", _HINT_REV)
-    file, _ = locate(path)
+    file, _ = locate(os.fspath(path))
     full = Path(os.path.abspath(file))
     folder = _existing_folder(full)
     top = _top(folder, shown)
