@@ -50,18 +50,18 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import functools
 import os
 import pickle
-import stat
 import zipfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, BinaryIO, Protocol
 
 import torch
 
 from .errors import Diagnostic, NetspecError, printable
-from .files import READ_REASONS, kind_of, open_regular, shorten
+from .files import open_data, shorten
 from .unpickling import PickleProblem, StandIn, Unpickler, is_module, module_tensors, scan
 from .zip_bounds import (
     ZIP_ERRORS,
@@ -178,7 +178,9 @@ def read_checkpoint(path: str | os.PathLike[str], shown: str | None = None) -> C
     hint: check the path
     """
     shown = shorten(printable(os.fspath(path))) if shown is None else shown
-    with _opened(path, shown) as file:
+    special = "name the .pt or .pth file"
+    error = functools.partial(CheckpointError, shown)
+    with open_data(path, error, "a checkpoint file", special) as file:
         obj = _unpickled(file, shown)
     found = _weights(obj, shown)
     for key, tensor in found.tensors.items():
@@ -214,26 +216,6 @@ def checkpoint_dict(
 # the file and its zip
 
 
-@contextlib.contextmanager
-def _opened(path: str | os.PathLike[str], shown: str) -> Iterator[BinaryIO]:
-    """``path`` open for reading, if it is a regular file (nothing else is opened)."""
-    try:
-        with open_regular(path, lambda mode: _refuse_special(shown, mode)) as fd:
-            file = os.fdopen(os.dup(fd), "rb")
-    except OSError as e:
-        reason = READ_REASONS.get(e.errno or 0, (e.strerror or str(e), ""))
-        raise CheckpointError(shown, *reason) from e
-    with file:
-        yield file
-
-
-def _refuse_special(shown: str, mode: int) -> None:
-    if not stat.S_ISREG(mode):
-        raise CheckpointError(
-            shown, f"is {kind_of(mode)}, not a checkpoint file", "name the .pt or .pth file"
-        )
-
-
 def _unpickled(file: BinaryIO, shown: str) -> Any:
     """What the checkpoint's pickle holds: by ``torch.load(weights_only=True)`` where it
     allows it, else by netspec's unpickler with stand-ins."""
@@ -243,7 +225,7 @@ def _unpickled(file: BinaryIO, shown: str) -> Any:
     size = os.fstat(file.fileno()).st_size
     bounds = Bounds(MAX_MEMBERS, MAX_DIRECTORY, 100, 1024 * 1024, MAX_RATIO * size + _SPARE)
     try:
-        check_end_record(file, size, bounds)
+        check_end_record(file, size, bounds, head_seen=True)
         with zipfile.ZipFile(file) as archive:
             infos = {info.filename: info for info in check_members(archive, bounds)}
             pickled = _pickle_member(infos)

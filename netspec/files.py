@@ -27,6 +27,7 @@ import stat
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import BinaryIO
 
 from .errors import Diagnostic, NetspecError
 
@@ -224,6 +225,34 @@ def open_regular(path: str | os.PathLike[str], refuse: Callable[[int], None]) ->
         yield fd
     finally:
         os.close(fd)
+
+
+@contextlib.contextmanager
+def open_data(
+    path: str | os.PathLike[str], error: Callable[[str, str], Exception], what: str, hint: str
+) -> Iterator[BinaryIO]:
+    """``path`` open for reading as a binary file, if it is a regular file (nothing else is
+    opened, see :func:`open_regular`); else ``error(message, hint)`` is raised, its message
+    saying what the path is instead of ``what`` (``is a folder, not a checkpoint file``, with
+    ``hint``) or why it cannot be read (:data:`READ_REASONS`).
+
+    Example::
+
+        with open_data(path, partial(ArchiveError, shown), "an archive file", hint) as file:
+            head = file.read(4)
+    """
+
+    def refuse(mode: int) -> None:
+        if not stat.S_ISREG(mode):
+            raise error(f"is {kind_of(mode)}, not {what}", hint)
+
+    try:
+        with open_regular(path, refuse) as fd:
+            file = os.fdopen(os.dup(fd), "rb")
+    except OSError as e:
+        raise error(*READ_REASONS.get(e.errno or 0, (e.strerror or str(e), ""))) from e
+    with file:
+        yield file
 
 
 def read_spec_bytes(path: str | os.PathLike[str], name: str) -> bytes:

@@ -6,15 +6,16 @@ of members, or a member that inflates to gigabytes (a zip bomb). These checks re
 first, from where :mod:`zipfile` reads them, and refuse what is out of :class:`Bounds`; a member
 is then read no further than its bound, whatever its header says.
 
-A problem is a :class:`ZipProblem` (a message alone): the reader that called turns it into its
-own error, naming its file and what it expected the file to be.
+A problem is a :class:`ZipProblem` (a message, and whether the bytes are no good zip at all
+rather than one out of bounds): the reader that called turns it into its own error, naming its
+file and what it expected the file to be. Messages call the zip by :attr:`Bounds.noun`.
 
 Example::
 
     with open(path, "rb") as file:
         check_end_record(file, os.fstat(file.fileno()).st_size, BOUNDS)
         with zipfile.ZipFile(file) as archive:
-            infos = check_members(archive, BOUNDS, file_size)
+            infos = check_members(archive, BOUNDS)
             data = read_member(archive, infos[0], 1024)
 """
 
@@ -31,17 +32,25 @@ from .files import shorten
 
 class Bounds(NamedTuple):
     """What a zip may hold: members, bytes of directory, how much larger than its compressed
-    bytes a member may say it is (past ``ratio_floor``), and all members' declared sizes."""
+    bytes a member may say it is (past ``ratio_floor``), and all members' declared sizes; and
+    what messages call it (``the archive has 60,000 members``)."""
 
     members: int
     directory: int
     ratio: int
     ratio_floor: int
     total: int
+    noun: str = "zip"
 
 
 class ZipProblem(Exception):
-    """A zip out of bounds or unreadable; the message says which, without the file's name."""
+    """A zip out of bounds or unreadable; the message says which, without the file's name.
+    ``malformed``: the bytes are not a well-formed zip (no end record, a misplaced zip64
+    record), as opposed to a zip that holds too much."""
+
+    def __init__(self, message: str, *, malformed: bool = False) -> None:
+        super().__init__(message)
+        self.malformed = malformed
 
 
 #: what can go wrong inside :mod:`zipfile` and :mod:`zlib` on bytes that are not a good zip
@@ -58,7 +67,7 @@ ZIP_ERRORS = (
 )
 
 
-def check_end_record(file: BinaryIO, size: int, bounds: Bounds) -> None:
+def check_end_record(file: BinaryIO, size: int, bounds: Bounds, *, head_seen: bool = False) -> None:
     """Refuse a zip whose end record announces too many members or too large a directory,
     before :mod:`zipfile` reads the directory into memory (it trusts those numbers).
 
@@ -67,6 +76,8 @@ def check_end_record(file: BinaryIO, size: int, bounds: Bounds) -> None:
     else the last signature in the final 64 KiB; a zip64 record is the 56 bytes right before the
     zip64 locator, whatever offset the locator names. A zip whose locator names another place
     is refused: reading the record there would check other numbers than zipfile uses.
+    ``head_seen``: the caller saw the file begin as a zip does, so one without an end record
+    was likely cut short (the message says so).
     """
     tail_start = max(size - 65536 - 22, 0)
     file.seek(tail_start)
@@ -76,7 +87,8 @@ def check_end_record(file: BinaryIO, size: int, bounds: Bounds) -> None:
     else:
         at = tail.rfind(b"PK\x05\x06")
     if at < 0 or len(tail) - at < 22:
-        raise ZipProblem("not a zip file (no end record: cut short?)")
+        cut = ": cut short?" if head_seen else ""
+        raise ZipProblem(f"not a zip file (no end record{cut})", malformed=True)
     count, directory = struct.unpack("<HI", tail[at + 10 : at + 16])
     end = tail_start + at  # where the end record starts in the file
     if end >= 76:
@@ -90,14 +102,18 @@ def check_end_record(file: BinaryIO, size: int, bounds: Bounds) -> None:
                 if offset != end - 76:
                     raise ZipProblem(
                         f"its zip64 locator names a record at byte {offset:,}, not the one "
-                        f"before it at byte {end - 76:,}"
+                        f"before it at byte {end - 76:,}",
+                        malformed=True,
                     )
                 count, directory = struct.unpack("<QQ", record[32:48])
     if count > bounds.members:
-        raise ZipProblem(f"the zip has {count:,} members; the limit is {bounds.members:,}")
+        raise ZipProblem(
+            f"the {bounds.noun} has {count:,} members; the limit is {bounds.members:,}"
+        )
     if directory > bounds.directory:
         raise ZipProblem(
-            f"the zip's directory is {directory:,} bytes; the limit is {bounds.directory:,}"
+            f"the {bounds.noun}'s directory is {directory:,} bytes; "
+            f"the limit is {bounds.directory:,}"
         )
 
 
@@ -106,13 +122,15 @@ def check_members(archive: zipfile.ZipFile, bounds: Bounds) -> list[zipfile.ZipI
     all together) are within ``bounds``."""
     infos = archive.infolist()
     if len(infos) > bounds.members:
-        raise ZipProblem(f"the zip has {len(infos):,} members; the limit is {bounds.members:,}")
+        raise ZipProblem(
+            f"the {bounds.noun} has {len(infos):,} members; the limit is {bounds.members:,}"
+        )
     names: set[str] = set()
     total = 0
     for info in infos:
         where = f"member {member_name(info.filename)}"
         if info.filename in names:
-            raise ZipProblem(f"{where} is in the zip twice")
+            raise ZipProblem(f"{where} is in the {bounds.noun} twice")
         names.add(info.filename)
         if info.file_size > max(bounds.ratio_floor, bounds.ratio * info.compress_size):
             raise ZipProblem(
@@ -121,7 +139,9 @@ def check_members(archive: zipfile.ZipFile, bounds: Bounds) -> list[zipfile.ZipI
             )
         total += info.file_size
     if total > bounds.total:
-        raise ZipProblem(f"the zip's members total {total:,} bytes; the limit is {bounds.total:,}")
+        raise ZipProblem(
+            f"the {bounds.noun}'s members total {total:,} bytes; the limit is {bounds.total:,}"
+        )
     return infos
 
 

@@ -24,18 +24,24 @@ Bounds, each checked before what it bounds is read:
 
 from __future__ import annotations
 
-import contextlib
+import functools
 import json
 import os
-import stat
-import struct
 import zipfile
-import zlib
-from collections.abc import Iterator
-from typing import Any, BinaryIO
+from typing import Any
 
-from ..errors import Diagnostic, NetspecError, printable
-from ..files import READ_REASONS, kind_of, open_regular, shorten
+from ..errors import Diagnostic, NetspecError
+from ..files import open_data
+from ..zip_bounds import (
+    ZIP_ERRORS,
+    Bounds,
+    ZipProblem,
+    check_end_record,
+    check_members,
+    first_line,
+    member_name,
+    read_member,
+)
 
 #: members in an archive (a weight is one member; the largest torchvision model has ~1,000)
 MAX_MEMBERS = 50_000
@@ -59,19 +65,8 @@ PROGRAM = "models/model.json"
 _READ = {FORMAT: 64, PROGRAM: MAX_PROGRAM}
 
 _HINT = "netspec imports archives written by torch.export.save"
-
-#: what can go wrong inside :mod:`zipfile` and :mod:`zlib` on bytes that are not a good zip
-_ZIP_ERRORS = (
-    zipfile.BadZipFile,
-    zipfile.LargeZipFile,
-    EOFError,
-    ValueError,
-    NotImplementedError,
-    RuntimeError,
-    zlib.error,
-    struct.error,
-    OverflowError,
-)
+_NOT_PT2 = "not a torch.export archive: "
+_BOUNDS = Bounds(MAX_MEMBERS, MAX_DIRECTORY, MAX_RATIO, RATIO_FLOOR, MAX_TOTAL, "archive")
 
 
 class ArchiveError(NetspecError):
@@ -90,151 +85,44 @@ def read_program(path: str | os.PathLike[str], shown: str) -> Any:
     netspec.importing.archive.ArchiveError: missing.pt2: error: no such file
     hint: check the path
     """
-    with _opened(path, shown) as file:
-        size = os.fstat(file.fileno()).st_size
-        _check_end_record(file, size, shown)
+    special = "name the .pt2 file that torch.export.save wrote"
+    error = functools.partial(ArchiveError, shown)
+    with open_data(path, error, "an archive file", special) as file:
         try:
+            check_end_record(file, os.fstat(file.fileno()).st_size, _BOUNDS)
             with zipfile.ZipFile(file) as archive:
-                top = _check_members(archive, shown)
+                top = _top(check_members(archive, _BOUNDS), shown)
                 tag = _read(archive, top + FORMAT, shown)
                 if tag.strip() != b"pt2":
-                    raise ArchiveError(
-                        shown, f"not a torch.export archive: {top}{FORMAT} is not pt2"
-                    )
+                    raise ArchiveError(shown, f"{_NOT_PT2}{top}{FORMAT} is not pt2")
                 data = _read(archive, top + PROGRAM, shown)
-        except _ZIP_ERRORS as e:  # the boundary around zipfile reading untrusted bytes
-            raise ArchiveError(shown, f"not a torch.export archive: {_first_line(e)}") from e
+        except ZipProblem as e:
+            raise ArchiveError(shown, f"{_NOT_PT2}{e}" if e.malformed else str(e)) from e
+        except ZIP_ERRORS as e:  # the boundary around zipfile reading untrusted bytes
+            raise ArchiveError(shown, f"{_NOT_PT2}{first_line(e)}") from e
         except OSError as e:
             raise ArchiveError(shown, f"cannot read the archive: {e.strerror or e}", "") from e
     return _parse(data, shown, top + PROGRAM)
 
 
-@contextlib.contextmanager
-def _opened(path: str | os.PathLike[str], shown: str) -> Iterator[BinaryIO]:
-    """``path`` open for reading, if it is a regular file (nothing else is opened)."""
-    try:
-        with open_regular(path, lambda mode: _refuse_special(shown, mode)) as fd:
-            file = os.fdopen(os.dup(fd), "rb")
-    except OSError as e:
-        reason = READ_REASONS.get(e.errno or 0, (e.strerror or str(e), ""))
-        raise ArchiveError(shown, *reason) from e
-    with file:
-        yield file
-
-
-def _refuse_special(shown: str, mode: int) -> None:
-    if not stat.S_ISREG(mode):
-        raise ArchiveError(
-            shown,
-            f"is {kind_of(mode)}, not an archive file",
-            "name the .pt2 file that torch.export.save wrote",
-        )
-
-
-def _check_end_record(file: BinaryIO, size: int, shown: str) -> None:
-    """Refuse a zip whose end record announces too many members or too large a directory,
-    before :mod:`zipfile` reads the directory into memory (it trusts those numbers).
-
-    The numbers are read from where zipfile reads them (``zipfile._EndRecData`` and
-    ``_EndRecData64``): the end record is the last 22 bytes when they hold one with no comment,
-    else the last signature in the final 64 KiB; a zip64 record is the 56 bytes right before the
-    zip64 locator, whatever offset the locator names. A zip whose locator names another place
-    is refused: reading the record there would check other numbers than zipfile uses.
-    """
-    tail_start = max(size - 65536 - 22, 0)
-    file.seek(tail_start)
-    tail = file.read()
-    if tail[-22:-18] == b"PK\x05\x06" and tail[-2:] == b"\0\0":
-        at = len(tail) - 22
-    else:
-        at = tail.rfind(b"PK\x05\x06")
-    if at < 0 or len(tail) - at < 22:
-        raise ArchiveError(shown, "not a torch.export archive: not a zip file (no end record)")
-    count, directory = struct.unpack("<HI", tail[at + 10 : at + 16])
-    end = tail_start + at  # where the end record starts in the file
-    if end >= 20:
-        file.seek(end - 20)
-        locator = file.read(20)
-        if locator[:4] == b"PK\x06\x07" and end >= 76:  # zip64: the real numbers
-            (offset,) = struct.unpack("<Q", locator[8:16])
-            file.seek(end - 76)
-            record = file.read(56)
-            if record[:4] == b"PK\x06\x06":
-                if offset != end - 76:
-                    raise ArchiveError(
-                        shown,
-                        "not a torch.export archive: its zip64 locator names a record at "
-                        f"byte {offset:,}, not the one before it at byte {end - 76:,}",
-                    )
-                count, directory = struct.unpack("<QQ", record[32:48])
-    if count > MAX_MEMBERS:
-        raise ArchiveError(
-            shown, f"the archive has {count:,} members; the limit is {MAX_MEMBERS:,}"
-        )
-    if directory > MAX_DIRECTORY:
-        raise ArchiveError(
-            shown,
-            f"the archive's directory is {directory:,} bytes; the limit is {MAX_DIRECTORY:,}",
-        )
-
-
-def _check_members(archive: zipfile.ZipFile, shown: str) -> str:
-    """The archive's top folder (``model/``), once every member's declared size is within
-    bounds and names are unique."""
-    infos = archive.infolist()
-    if len(infos) > MAX_MEMBERS:
-        raise ArchiveError(
-            shown, f"the archive has {len(infos):,} members; the limit is {MAX_MEMBERS:,}"
-        )
+def _top(infos: list[zipfile.ZipInfo], shown: str) -> str:
+    """The archive's top folder (``model/``)."""
     if not infos:
-        raise ArchiveError(shown, "not a torch.export archive: the zip is empty")
-    top = infos[0].filename.split("/")[0] + "/"
-    names: set[str] = set()
-    total = 0
-    for info in infos:
-        where = f"member {_member(info.filename)}"
-        if info.filename in names:
-            raise ArchiveError(shown, f"{where} is in the archive twice")
-        names.add(info.filename)
-        if info.file_size > max(RATIO_FLOOR, MAX_RATIO * info.compress_size):
-            raise ArchiveError(
-                shown,
-                f"{where} says it is {info.file_size:,} bytes, compressed to "
-                f"{info.compress_size:,}: more than {MAX_RATIO} times (a zip bomb?)",
-            )
-        total += info.file_size
-    if total > MAX_TOTAL:
-        raise ArchiveError(
-            shown, f"the archive's members total {total:,} bytes; the limit is {MAX_TOTAL:,}"
-        )
-    return top
+        raise ArchiveError(shown, f"{_NOT_PT2}the zip is empty")
+    return infos[0].filename.split("/")[0] + "/"
 
 
 def _read(archive: zipfile.ZipFile, name: str, shown: str) -> bytes:
     """A member's bytes, no more than its bound whatever its header says."""
-    limit = _READ[name.split("/", 1)[1]]
     try:
         info = archive.getinfo(name)
     except KeyError:
-        raise ArchiveError(
-            shown, f"not a torch.export archive: it has no {_member(name)}"
-        ) from None
-    where = f"member {_member(name)}"
-    if info.flag_bits & 0x1:
-        raise ArchiveError(shown, f"{where} is encrypted")
-    if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
-        raise ArchiveError(shown, f"{where} is compressed with method {info.compress_type}")
-    if info.file_size > limit:
-        raise ArchiveError(shown, f"{where} is {info.file_size:,} bytes; the limit is {limit:,}")
-    with archive.open(info) as member:
-        data = member.read(limit + 1)
-    if len(data) > limit:
-        raise ArchiveError(shown, f"{where} is larger than {limit:,} bytes")
-    return data
+        raise ArchiveError(shown, f"{_NOT_PT2}it has no {member_name(name)}") from None
+    return read_member(archive, info, _READ[name.split("/", 1)[1]])
 
 
 def _parse(data: bytes, shown: str, name: str) -> Any:
-    where = f"member {_member(name)}"
+    where = f"member {member_name(name)}"
     containers = data.count(b"[") + data.count(b"{")
     if containers > MAX_CONTAINERS:
         raise ArchiveError(
@@ -250,7 +138,7 @@ def _parse(data: bytes, shown: str, name: str) -> Any:
     except RecursionError as e:
         raise ArchiveError(shown, f"{where} nests its JSON too deeply") from e
     except ValueError as e:  # JSONDecodeError, or an integer of thousands of digits
-        raise ArchiveError(shown, f"{where} is not valid JSON: {_first_line(e)}") from e
+        raise ArchiveError(shown, f"{where} is not valid JSON: {first_line(e)}") from e
 
 
 def _no_constant(word: str) -> Any:
@@ -258,12 +146,3 @@ def _no_constant(word: str) -> Any:
     writes its programs with ``allow_nan=False`` (a non-finite float as a string), so a bare one
     is made by hand, and would reach a layer as an option no spec can hold."""
     raise ValueError(f"{word} is no JSON number (torch writes none)")
-
-
-def _member(name: str) -> str:
-    return shorten(printable(name))
-
-
-def _first_line(e: BaseException) -> str:
-    text = (str(e).strip().splitlines() or [type(e).__name__])[0]
-    return shorten(printable(text))
