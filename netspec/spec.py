@@ -11,14 +11,13 @@ Example::
 from __future__ import annotations
 
 import contextlib
-import gc
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .bundled import locate_named
 from .elaborate import MAX_LAYERS, Program, elaborate
 from .errors import Diagnostic, NetspecError
+from .gcpause import paused_gc
 from .ir import Checked, Shape
 from .shapes import check_graph
 from .source import Document, parse_source, read_source
@@ -291,7 +290,7 @@ def check_document(
         program, checked, warnings = check_document(read_source("specs/lenet.yaml"))
     """
     try:
-        with _paused_gc():
+        with paused_gc():  # the passes' trees hold no cycles
             program = elaborate(document, overrides or {}, max_layers, scale)
             checked, warnings = check_graph(program, done)
     except RecursionError as e:  # the nesting limits should make this unreachable
@@ -299,22 +298,6 @@ def check_document(
             document.file, "the spec nests too deeply to check", "flatten its structure"
         ) from e
     return program, checked, warnings
-
-
-@contextlib.contextmanager
-def _paused_gc() -> Iterator[None]:
-    """Pause the cycle collector while the passes build their (acyclic) trees.
-
-    They allocate hundreds of thousands of small objects for a big spec; each collection
-    would scan all of them again, making the passes grow faster than linearly.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _need_count(file: str, name: str, value: object, optional: bool = False) -> None:

@@ -15,14 +15,13 @@ Example::
 
 from __future__ import annotations
 
-import contextlib
 import enum
-import gc
-from collections.abc import Hashable, Iterator
+from collections.abc import Hashable
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
+from ..gcpause import paused_gc
 from ..ir import Checked
 from ..schema import Options
 from ..state_keys import StateKeys, state_keys
@@ -61,7 +60,7 @@ def diff(a: Spec, b: Spec) -> Diff:
                  netspec.load("ultralytics/yolov8", scale="s"))
         d.same, d.b.params - d.a.params
     """
-    with _paused_gc():
+    with paused_gc():  # the diff's records hold no cycles
         return _diff(a, b)
 
 
@@ -86,20 +85,6 @@ def _diff(a: Spec, b: Spec) -> Diff:
         tuple(renames),
         tuple(unknown),
     )
-
-
-@contextlib.contextmanager
-def _paused_gc() -> Iterator[None]:
-    """No cycle collection while the diff's (acyclic) records are made: for a network of
-    thousands of layers, collections would scan them again and again (as the passes pause
-    it, in :func:`netspec.spec.check_document`)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _side(spec: Spec, keys: StateKeys) -> Side:
