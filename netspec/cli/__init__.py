@@ -2,14 +2,16 @@
 
 Exit codes: 0 all good, 1 a spec error (diagnostics on stderr), 2 misuse of the command, 3 the
 asked file could not be made for want of a tool (render without Graphviz: the .dot instead).
-``check`` and ``list`` never import torch; ``build`` does, after the spec has been checked.
+``diff`` exits as ``diff`` does: 0 the same, 1 different, 2 trouble (misuse or a spec error).
+``check``, ``diff`` and ``list`` never import torch; ``build`` does, after the spec has been
+checked.
 
 Modules, each importing only those before it: ``usage`` (exit codes, :class:`Misuse`),
 ``values`` (option values), ``outputs`` (checks of ``-o``), ``commands_spec`` (check, build,
-render, summary), ``commands_files`` (new, schema, list, lsp), ``commands_import`` (import),
-``completion`` (what the shells complete, read off the parser; ``netspec __complete``),
-``completion_scripts`` (the scripts of bash, zsh and fish), ``parser`` (argparse), and this
-one: :func:`main`, plugins and signals.
+render, summary), ``commands_diff`` (diff), ``commands_files`` (new, schema, list, lsp),
+``commands_import`` (import), ``completion`` (what the shells complete, read off the parser;
+``netspec __complete``), ``completion_scripts`` (the scripts of bash, zsh and fish), ``parser``
+(argparse), and this one: :func:`main`, plugins and signals.
 """
 
 from __future__ import annotations

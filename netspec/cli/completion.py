@@ -3,9 +3,9 @@ the hidden ``netspec __complete`` that the scripts call back for what only netsp
 
 A value is completed by what its option is: one of its ``choices``; a spec (metavar ``SPEC``:
 spec files and the bundled names); a file (metavar ``FILE`` or ``TARGET``); the scales of the
-spec on the line (``--scale``); anything else is free text, offered nothing. A new option is
-completed by all three shells without touching their scripts
-(:mod:`netspec.cli.completion_scripts` writes them from :func:`commands`).
+spec on the line (``--scale``, diff's ``--a-scale`` and ``--b-scale``); anything else is free
+text, offered nothing. A new option is completed by all three shells without touching their
+scripts (:mod:`netspec.cli.completion_scripts` writes them from :func:`commands`).
 
 The call-backs (``netspec __complete specs``, ``netspec __complete scales WORD...``) read the
 spec's source only: no torch, no shape check, nothing printed but the names, and an error
@@ -122,7 +122,7 @@ def _option(action: argparse.Action) -> Option:
 def _value(action: argparse.Action) -> Value:
     if action.choices:
         return Value.CHOICE
-    if action.dest == "scale":
+    if action.dest in ("scale", "a_scale", "b_scale"):  # diff's sides have a scale each
         return Value.SCALE
     return _BY_METAVAR.get(str(action.metavar), Value.TEXT)
 

@@ -10,6 +10,7 @@ from typing import Any, NoReturn, TypeAlias
 
 from ..elaborate import MAX_LAYERS
 from ..errors import did_you_mean
+from .commands_diff import _diff
 from .commands_files import _list, _lsp, _new, _schema
 from .commands_import import _import
 from .commands_spec import _build, _check, _render, _summary
@@ -83,6 +84,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_check(sub)
     _add_build(sub)
     _add_render(sub)
+    _add_diff(sub)
     _add_summary(sub)
     _add_new(sub)
     _add_schema(sub)
@@ -163,6 +165,40 @@ def _add_render(sub: Subparsers) -> None:
     )
     _add_set(render)
     render.set_defaults(run=_render)
+
+
+def _add_diff(sub: Subparsers) -> None:
+    diff = sub.add_parser(
+        "diff",
+        help="what changed between two specs, and which weights carry over (no torch)",
+        description="Compare network A (the first SPEC) with network B (the second): layers "
+        "added, removed and changed, params and MACs, and the fate of every state_dict key. "
+        "Exit status 0: the same, 1: different, 2: trouble (misuse, a spec that does not "
+        "check). Without B: A at HEAD against A as it is now, or, with --a-*/--b-* options, "
+        "A against itself.",
+    )
+    diff.add_argument(
+        "a", metavar="SPEC", help="A, the network before: a spec file, a bundled name, or FILE@REV"
+    )
+    diff.add_argument(
+        "b", metavar="SPEC", nargs="?", help="B, the network after (default: see above)"
+    )
+    diff.add_argument(
+        "--format", choices=("text", "json"), default="text", help="text (default) or json"
+    )
+    _add_set(diff)
+    for side in ("a", "b"):
+        diff.add_argument(
+            f"--{side}-scale", metavar="NAME", help=f"the scale of {side.upper()} (wins --scale)"
+        )
+        diff.add_argument(
+            f"--{side}-set",
+            action="append",
+            default=[],
+            metavar="NAME=VALUE",
+            help=f"override a param of {side.upper()} (repeatable; wins --set)",
+        )
+    diff.set_defaults(run=_diff)
 
 
 def _add_summary(sub: Subparsers) -> None:

@@ -68,26 +68,22 @@ def _number(text: str, kind: type[int] | type[float]) -> float:
         return 0
 
 
-def parse_sets(items: Sequence[str]) -> dict[str, Any]:
-    """``["num_classes=100", "dropout=0.2"]`` → ``{"num_classes": 100, "dropout": 0.2}``."""
+def parse_sets(items: Sequence[str], option: str = "--set") -> dict[str, Any]:
+    """``["num_classes=100", "dropout=0.2"]`` → ``{"num_classes": 100, "dropout": 0.2}``;
+    ``option`` is how messages name the option (``--b-set``)."""
     out: dict[str, Any] = {}
     for item in items:
         name, sep, text = item.partition("=")
+        said = f"{option} {clip(item, 60)!r}"
         if not sep or not name.strip():
-            raise Misuse(
-                f"--set {clip(item, 60)!r}: expected NAME=VALUE, e.g. --set num_classes=100"
-            )
+            raise Misuse(f"{said}: expected NAME=VALUE, e.g. {option} num_classes=100")
         try:
-            value = parse_value(text, "--set") if text.strip() else ""
+            value = parse_value(text, option) if text.strip() else ""
         except NetspecError as e:
             why = e.diagnostics[0].message
-            raise Misuse(
-                f"--set {clip(item, 60)!r}: the value is not plain YAML data ({why})"
-            ) from e
+            raise Misuse(f"{said}: the value is not plain YAML data ({why})") from e
         if not isinstance(value, (int, float, str, bool, list)):
-            raise Misuse(
-                f"--set {clip(item, 60)!r}: the value must be a number, true/false, text or a list"
-            )
+            raise Misuse(f"{said}: the value must be a number, true/false, text or a list")
         if isinstance(value, str) and _FLOAT_TEXT.fullmatch(value):
             value = float(value)  # YAML 1.1 reads 1e-5 (no dot) as text
         out[name.strip()] = value
