@@ -12,17 +12,26 @@ with its name, input → output shape, parameters and MACs. A compact legend und
 lists what the picture uses: its layer colours, the skip arrow and the block border.
 
 A picture too long for a screen is cut into columns, and a U-Net is drawn as a U
-(:mod:`.layout`). The DOT text is deterministic, and depends on the spec alone.
+(:mod:`.layout`). The DOT text is deterministic, and depends on the spec alone (and, for a
+picture of an edit, on the version it is compared with).
+
+A picture of an edited network marks what changed since another version (``netspec render B
+--diff A``, :mod:`.marks`): the layers added (a green border), changed (amber: options or
+output shape) and moved (purple: renamed, or their index shifted), the blocks drawn as one box
+with a change inside (amber, dashed), and the layers removed, drawn where they stood as dashed
+red ghosts (:mod:`.ghosts`); each box's flag says what changed, the legend what each mark is.
 
 The parts, each looking back only: :mod:`.style` (colours, fonts, sizes), :mod:`.picture` (what
 is drawn), :mod:`.drawer` (a checked network to a picture), :mod:`.layout` (where it goes),
-:mod:`.emit` (DOT text), :mod:`.screen` (the depth when none is asked); this module runs
-Graphviz.
+:mod:`.emit` (DOT text), :mod:`.screen` (the depth when none is asked), :mod:`.marks` and
+:mod:`.ghosts` (a diff's marks); this module runs Graphviz.
 
 Example::
 
     dot = to_dot(spec.checked, spec.name)            # DOT source text
     svg = render_dot(dot, "svg")                     # bytes, via Graphviz's dot program
+    edit = changes_between(netspec.diff.diff(old, new), old.checked)
+    dot = to_dot(new.checked, new.title, changes=edit)  # what changed since old, marked
 """
 
 from __future__ import annotations
@@ -34,6 +43,7 @@ from ..program import ProgramFailed, run_program
 from .drawer import Depth, draw
 from .emit import write
 from .layout import arrange
+from .marks import Changes, Mark, changes_between
 from .plan import Layout
 from .screen import SCREEN_NODES, auto_depth
 from .style import CLUSTER, COLOURS, SKIP_COLOUR, SKIP_EDGE
@@ -46,12 +56,15 @@ __all__ = [
     "SCREEN_NODES",
     "SKIP_COLOUR",
     "SKIP_EDGE",
+    "Changes",
     "Depth",
     "GraphvizFailed",
     "GraphvizMissing",
     "Layout",
+    "Mark",
     "NoPicture",
     "auto_depth",
+    "changes_between",
     "dot_deadline",
     "render_dot",
     "to_dot",
@@ -101,11 +114,13 @@ def to_dot(
     depth: int | None = None,
     rankdir: str = "TB",
     layout: Layout | str = Layout.AUTO,
+    changes: Changes | None = None,
 ) -> str:
     """The DOT source of a checked network; ``depth=None`` picks one that fits a screen, and
-    ``layout`` (:class:`Layout` or its name) how its parts are placed."""
+    ``layout`` (:class:`Layout` or its name) how its parts are placed. ``changes``
+    (:func:`changes_between`) marks what changed since another version of the network."""
     shown = auto_depth(root, rankdir) if depth is None else Depth(depth, depth)
-    picture = draw(root, title, shown)
+    picture = draw(root, title, shown, changes)
     return write(picture, arrange(picture, Layout(layout), rankdir), rankdir)
 
 

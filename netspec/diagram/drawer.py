@@ -15,8 +15,10 @@ from typing import NamedTuple
 from ..dataflow import Dataflow
 from ..ir import Checked, Family, Port, Shape, Value
 from ..report import human
+from .ghosts import place_ghosts
+from .marks import Changes, Mark
 from .picture import Box, Frame, Line, Picture
-from .style import CLUSTER, COLOURS, SKIP_COLOUR, SKIP_EDGE, label, label_size
+from .style import CLUSTER, COLOURS, MARK_WIDTH, SKIP_COLOUR, SKIP_EDGE, esc, label, label_size
 
 #: a container that says no more than its kind's name is described by its layers up to this many
 SHOWN_LAYERS = 3
@@ -47,10 +49,13 @@ class Place(NamedTuple):
     frames: tuple[str, ...]
 
 
-def draw(root: Checked, title: str, depth: Depth) -> Picture:
-    """The picture of a checked network, its blocks opened as far as ``depth`` says."""
+def draw(root: Checked, title: str, depth: Depth, changes: Changes | None = None) -> Picture:
+    """The picture of a checked network, its blocks opened as far as ``depth`` says;
+    ``changes``: what to mark, as changed since another version of it (:mod:`.marks`)."""
     heading = f"{title}: {root.params:,} params, {human(root.macs)} MACs"
-    drawer = Drawer(depth, root, Picture(title, heading))
+    if changes is not None:
+        heading += f"\n{changes.summary}"
+    drawer = Drawer(depth, root, Picture(title, heading), changes)
     top = Place(())
     many = len(root.sources) > 1
     for value in root.sources:
@@ -72,6 +77,8 @@ def draw(root: Checked, title: str, depth: Depth) -> Picture:
         drawer.box(top, node, "\n".join(lines), attrs, oval_size(*lines), value.shape)
         drawer.connect([drawer.port(value)], node)
         drawer.picture.outputs.append(node)
+    if changes is not None and place_ghosts(drawer.picture, changes.ghosts):
+        drawer.marks.add(Mark.REMOVED)
     drawer.picture.legend = drawer.legend()
     return drawer.picture
 
@@ -98,9 +105,13 @@ def count_boxes(root: Checked, depth: Depth) -> int:
 class Drawer:
     """What the kinds that draw themselves are offered (:class:`netspec.ir.DrawContext`)."""
 
-    def __init__(self, depth: Depth, root: Checked, picture: Picture) -> None:
+    def __init__(
+        self, depth: Depth, root: Checked, picture: Picture, changes: Changes | None = None
+    ) -> None:
         self.depth = depth
         self.picture = picture
+        self.changes = changes
+        self.marks: set[Mark] = set()  # the marks drawn, for the legend
         self.families: set[Family] = set()
         self.order: list[str] = []  # node ids in drawing order
         self.labelled: set[tuple[str, str]] = set()  # (node, shape): tensors whose shape is shown
@@ -140,6 +151,8 @@ class Drawer:
     def junction(self, graph: Place, id: str, label: str, **attrs: str) -> None:
         self.families.add(Family.MERGE)
         attrs = {"fillcolor": COLOURS[Family.MERGE], **attrs}
+        if self.changes is not None and self.changes.is_added(id.partition("/")[0]):
+            attrs.update(color=Mark.ADDED.colour, penwidth=MARK_WIDTH)  # a new block's merge
         self.box(graph, id, label, attrs, label_size(label))
         self.order.append(id)
 
@@ -192,7 +205,7 @@ class Drawer:
         if whole:
             self.sequence(c.children, graph)
             return [self.port(v) for v in c.results]
-        self.picture.frames[c.path] = Frame(c.path, frame_label(c))
+        self.picture.frames[c.path] = self.frame(c)
         inside = Place((*graph.frames, c.path))
         drawn = c.node.kind.draw(c, self, inside)
         if drawn is not None:
@@ -208,7 +221,10 @@ class Drawer:
         notes = [f"{c.params:,} params"] if c.params else []
         head = c.text() if layer is None else f"{block_name(c)}: {layer.text()}"
         attrs = {"fillcolor": COLOURS[family], "tooltip": c.path}
-        self.box(graph, c.path, label(head, *notes), attrs, label_size(head, *notes), c.output)
+        flag = self.marked(c, attrs)
+        text = label(head, *notes, flag=flag)
+        size = label_size(head, *notes, flag=flag[0] if flag else "")
+        self.box(graph, c.path, text, attrs, size, c.output)
         return self.placed(c, c.path)
 
     def placed(self, c: Checked, node: str) -> list[Port]:
@@ -243,8 +259,33 @@ class Drawer:
             f"{c.params:,} params, {human(c.macs)} MACs",
         )
         attrs = {"fillcolor": COLOURS[Family.STRUCTURE], "tooltip": c.path, "style": "filled,bold"}
-        self.box(graph, c.path, label(*lines), attrs, label_size(*lines), c.output)
+        flag = self.marked(c, attrs)
+        size = label_size(*lines, flag=flag[0] if flag else "")
+        self.box(graph, c.path, label(*lines, flag=flag), attrs, size, c.output)
         return self.placed(c, c.path)
+
+    def marked(self, c: Checked, attrs: dict[str, str]) -> tuple[str, str] | None:
+        """The flag of ``c``'s box, where a diff marks it; its border in the mark's colour."""
+        found = self.changes.mark(c.path, bool(c.children)) if self.changes else None
+        if found is None:
+            return None
+        self.marks.add(found.mark)
+        attrs.update(color=found.mark.colour, penwidth=MARK_WIDTH)
+        attrs["tooltip"] = f"{c.path}: {found.detail}"
+        if found.mark is Mark.INSIDE:
+            attrs["style"] = attrs.get("style", "rounded,filled") + ",dashed"
+        return found.flag, found.mark.colour
+
+    def frame(self, c: Checked) -> Frame:
+        """The frame of a block drawn with its layers; a diff's mark on its border and name."""
+        frame = Frame(c.path, frame_label(c))
+        found = self.changes.mark(c.path) if self.changes else None
+        if found is not None:
+            self.marks.add(found.mark)
+            frame.label += f"   {found.flag}"
+            frame.attrs = {"color": found.mark.colour, "fontcolor": found.mark.colour}
+            frame.attrs.update(style="rounded", penwidth="2")
+        return frame
 
     def legend(self) -> str:
         """A small table listing only what the picture uses, in two columns (a row of legend
@@ -260,11 +301,19 @@ class Drawer:
             cells.append(f'<td><font color="{SKIP_COLOUR}">{arrow} skip</font></td>')
         if self.picture.frames:
             cells.append(f'<td border="1" style="dashed" color="{CLUSTER["color"]}">block</td>')
+        cells += [mark_cell(mark) for mark in Mark if mark in self.marks]
         if not cells:
             return ""
         rows = ["<tr>" + "".join(cells[i : i + 2]) + "</tr>" for i in range(0, len(cells), 2)]
         table = '<table border="0" cellborder="0" cellspacing="2" cellpadding="2">'
         return f"<{table}{''.join(rows)}</table>>"
+
+
+def mark_cell(mark: Mark) -> str:
+    """A legend's cell for a diff's mark: its sign and name, bordered as the boxes it marks."""
+    style = "dashed" if mark in (Mark.INSIDE, Mark.REMOVED) else "rounded"
+    words = f'<font color="{mark.colour}"><b>{esc(mark.sign)} {mark.value}</b></font>'
+    return f'<td border="2" color="{mark.colour}" style="{style}">{words}</td>'
 
 
 def block_name(c: Checked) -> str:

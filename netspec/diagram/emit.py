@@ -134,7 +134,8 @@ def _fill(
         name = f"cluster_{frame.id}" + (f"~{part}" if part > 1 else "")
         text = frame.label + (" (continued)" if part > 1 else "")
         with g.subgraph(name=name) as sub:
-            sub.attr(label=text, **{**CLUSTER, "fontsize": str(frame_points(frame.boxes))})
+            points = str(frame_points(frame.boxes))
+            sub.attr(label=text, **{**CLUSTER, "fontsize": points, **frame.attrs})
             _fill(sub, picture, held, item, parts)
 
 

@@ -35,6 +35,8 @@ class Frame:
     label: str
     #: the drawn nodes inside it, nested frames' included
     boxes: int = 0
+    #: its border's own look, over the usual (a diff's mark)
+    attrs: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(eq=False, slots=True)

@@ -42,6 +42,17 @@ CLUSTER = {
     "labeljust": "l",
     "peripheries": "1",  # said, since a column's cluster has none and its clusters inherit
 }
+#: what a picture of an edited network marks (``netspec render B --diff A``), by the mark's name:
+#: the colour of its border and of its note, with a sign that says it without colour
+MARK_COLOURS = {
+    "added": "#33a02c",
+    "changed": "#e66100",
+    "removed": "#d7191c",
+    "moved": "#6a3d9a",
+}
+MARK_SIGNS = {"added": "+", "changed": "~", "removed": "−", "moved": ">"}
+#: a marked box's border: thick enough to see on a picture shrunk to fit a screen
+MARK_WIDTH = "2.5"
 #: a block's name grows with the block, so that a big block's name can still be read where the
 #: whole picture is shrunk to fit a screen: 10 pt for 8 layers or fewer, 2 pt more each time
 #: the count doubles, at most :data:`FRAME_POINTS_MAX`
@@ -72,7 +83,7 @@ def text_width(text: str, points: float) -> float:
     return len(text) * points * LETTER * POINT
 
 
-def label(head: str, *notes: str) -> str:
+def label(head: str, *notes: str, flag: tuple[str, str] | None = None) -> str:
     """An HTML-like label: ``head`` in bold, each note a smaller line under it.
 
     One table row a line, not ``<br/>``: Graphviz spaces a ``<br/>`` line by its own font
@@ -83,19 +94,28 @@ def label(head: str, *notes: str) -> str:
     '<<b>relu</b>>'
     >>> label("conv 3×3, 64", "36,928 params").count("<tr>")
     2
+
+    ``flag`` (text, colour): a last line in bold and in that colour, what a diff marks
+    (``+ added``).
     """
-    if not notes:  # one line: the node's margin and least height keep it clear of the border
+    if not notes and flag is None:  # one line: the margin and least height keep it clear
         return f"<<b>{esc(head)}</b>>"
     rows = [f"<tr><td><b>{esc(head)}</b></td></tr>"]
     rows += [f'<tr><td><font point-size="8">{esc(note)}</font></td></tr>' for note in notes]
+    if flag is not None:
+        words, colour = flag
+        font = f'<font point-size="8" color="{colour}"><b>{esc(words)}</b></font>'
+        rows.append(f"<tr><td>{font}</td></tr>")
     return f"<{LINES}{''.join(rows)}</table>>"
 
 
-def label_size(head: str, *notes: str) -> tuple[float, float]:
-    """About how much room a :func:`label` takes as a node (margins included), in inches."""
-    width = max([text_width(head, 10.5), *(text_width(n, 8) for n in notes)]) + 0.2
-    height = 0.3 if not notes else 0.06 + 0.15 * (1 + len(notes))
-    return width, height
+def label_size(head: str, *notes: str, flag: str = "") -> tuple[float, float]:
+    """About how much room a :func:`label` takes as a node (margins included), in inches;
+    ``flag``: the words of its flag."""
+    width = max([text_width(head, 10.5), text_width(flag, 8.5), *(text_width(n, 8) for n in notes)])
+    lines = len(notes) + bool(flag)
+    height = 0.3 if not lines else 0.06 + 0.15 * (1 + lines)
+    return width + 0.2, height
 
 
 def esc(text: str) -> str:
