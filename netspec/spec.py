@@ -11,6 +11,9 @@ Example::
 from __future__ import annotations
 
 import contextlib
+import os
+import warnings
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +30,7 @@ if TYPE_CHECKING:
 
     from .notebook import Table
     from .summary import Summary
+    from .transfer.model import TransferReport
 
 
 class Spec:
@@ -211,8 +215,19 @@ class Spec:
         values += scratch_values(self.checked, batch)
         return values * BYTES_PER_VALUE
 
+    #: what the last ``build(init_from=...)`` loaded, key by key (None before one):
+    #: ``print(netspec.transfer.format_transfer(spec.transfer))``
+    transfer: TransferReport | None = None
+
     def build(
-        self, *, device: str | None = None, max_bytes: int | None = None, seed: int | None = None
+        self,
+        *,
+        device: str | None = None,
+        max_bytes: int | None = None,
+        seed: int | None = None,
+        init_from: str | os.PathLike[str] | None = None,
+        renames: Iterable[str] = (),
+        strict: bool = False,
     ) -> nn.Module:
         """Compile to a fresh ``torch.nn.Module`` (new random weights each call; with ``seed``,
         the same weights every time, without touching torch's global random state).
@@ -222,6 +237,17 @@ class Spec:
 
         ``device="meta"`` builds without allocating anything. ``max_bytes`` refuses, before
         allocating, a module whose weights and one forward pass would need more memory.
+
+        ``init_from``: a checkpoint file (a ``state_dict``, a netspec checkpoint, torchvision's
+        or Ultralytics' ``.pt``, read as data, never run) whose tensors load where their key
+        (after ``renames``, ``"model.16=model.17"``) and shape match; the rest keeps its fresh
+        weights. :attr:`transfer` then holds the report, key by key, and a load that leaves
+        keys out warns, naming them. ``strict``: raise unless every key loads, loading nothing.
+
+        Example::
+
+            model = spec.build(init_from="yolov8n.pt", renames=["model.22.dfl="], strict=True)
+            spec.transfer.complete     # True
         """
         if max_bytes is not None and (
             isinstance(max_bytes, bool)
@@ -249,6 +275,14 @@ class Spec:
             )
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
             raise NetspecError.plain(self.file, f"seed must be a whole number ≥ 0, got {seed!r}")
+        load = None if init_from is None else self._reader(init_from, renames, strict, device)
+        model = self._compiled(device, seed)
+        if load is not None:
+            self.transfer = load(model)
+        return model
+
+    def _compiled(self, device: str | None, seed: int | None) -> nn.Module:
+        """The module on ``device``, its weights from ``seed`` (see :meth:`build`)."""
         import torch
 
         from .compiler import compile_spec
@@ -266,6 +300,40 @@ class Spec:
                     raise NetspecError.plain(self.file, message, "use 'cpu' or 'meta'") from e
                 stack.enter_context(where)
             return compile_spec(self.checked, self.output_names)
+
+    def _reader(
+        self,
+        init_from: str | os.PathLike[str],
+        renames: Iterable[str],
+        strict: bool,
+        device: str | None,
+    ) -> Callable[[nn.Module], TransferReport]:
+        """What loads ``init_from`` into a built module, once the checkpoint has been read and
+        the renames parsed (before the build: a bad file fails before the seconds it takes)."""
+        if device == "meta":
+            raise NetspecError.plain(
+                self.file,
+                "init_from loads weights, which a module on the meta device has no memory for",
+                "build on the cpu (or another real device), or leave init_from out",
+            )
+        if isinstance(renames, str):  # one rename, not its characters
+            renames = [renames]
+        from .checkpoints import read_checkpoint
+        from .renaming import parse_rename
+        from .transfer.load import load_weights
+        from .transfer.text import format_transfer
+
+        rules = [parse_rename(r, "renames") for r in renames]
+        checkpoint = read_checkpoint(init_from)
+
+        def load(model: nn.Module) -> TransferReport:
+            report = load_weights(model, self, checkpoint, rules, bool(strict))
+            if not report.complete:
+                text = format_transfer(report).rstrip("\n")
+                warnings.warn(f"{text}\n(spec.transfer holds the report)", stacklevel=3)
+            return report
+
+        return load
 
     def __repr__(self) -> str:
         from .report import summary_line
