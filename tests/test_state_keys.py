@@ -11,19 +11,17 @@ never guessed. No torch is imported to list them.
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from conftest import ROOT
+from helpers_keys import Scale, fresh_run, registered
 
 import netspec
 from netspec import registry
 from netspec.bundled import bundled_names
 from netspec.ir import Kind
-from netspec.plugins import Cost, Options, Shape
+from netspec.plugins import Shape
 from netspec.state_keys import state_keys
 
 
@@ -137,54 +135,32 @@ def test_every_builtin_kind_says_what_it_keeps() -> None:
 
 
 def test_listing_keys_imports_no_torch() -> None:
-    code = (
-        "import sys, netspec\n"
+    printed, torch = fresh_run(
+        "import netspec\n"
         "from netspec.state_keys import state_keys\n"
-        "keys = state_keys(netspec.load('ultralytics/yolov8').checked)\n"
-        "print(len(keys), 'torch' in sys.modules)\n"
+        "print(len(state_keys(netspec.load('ultralytics/yolov8').checked)))\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
-    )
-    assert out.stdout.split() == ["354", "False"]
+    assert printed == ["354"] and not torch
 
 
 # plugins
 
 
-class _Scale(Kind):
-    """A per-channel scale (a plugin's kind), with or without saying what it keeps."""
-
-    name = "test_scale"
-    Options = Options
-
-    def cost(self, opts: Any, shape: Shape) -> Cost:
-        return Cost(shape, shape.channels)
-
-    def module(self, opts: Any, input: Shape, output: Shape) -> Any:
-        import torch
-        from torch import nn
-
-        module = nn.Module()
-        module.gain = nn.Parameter(torch.ones(input.channels, 1, 1))
-        return module
-
-
-class _Told(_Scale):
+class _Told(Scale):
     name = "test_scale_told"
 
     def tensors(self, opts: Any, input: Shape, output: Shape) -> dict[str, Shape]:
         return {"gain": Shape((input.channels, 1, 1))}
 
 
-class _Garbled(_Scale):
+class _Garbled(Scale):
     name = "test_scale_garbled"
 
     def tensors(self, opts: Any, input: Shape, output: Shape) -> Any:
         return {"gain.x": (input.channels,)}
 
 
-class _Raises(_Scale):
+class _Raises(Scale):
     name = "test_scale_raises"
 
     def tensors(self, opts: Any, input: Shape, output: Shape) -> Any:
@@ -193,14 +169,8 @@ class _Raises(_Scale):
 
 @pytest.fixture
 def plugin_kinds() -> Iterator[None]:
-    kinds = [_Scale(), _Told(), _Garbled(), _Raises()]
-    for kind in kinds:
-        netspec.register(kind)
-    try:
+    with registered(Scale(), _Told(), _Garbled(), _Raises()):
         yield
-    finally:
-        for kind in kinds:
-            netspec.unregister(kind.name)
 
 
 PLUGGED = """name: plugged
@@ -241,23 +211,21 @@ def test_a_plugin_kind_that_says_is_checked_against_its_module() -> None:
 
 
 @pytest.mark.usefixtures("plugin_kinds")
-def test_a_plugin_kinds_garbled_answer_is_its_fault_at_its_line() -> None:
-    spec = netspec.loads(PLUGGED % "test_scale_garbled", file="plugged.yaml")
+@pytest.mark.parametrize(
+    ("kind", "says"),
+    [
+        ("garbled", "its tensors() returned {'gain.x': (6,)}"),  # an answer that is no shape
+        ("raises", "its tensors() raised KeyError"),
+    ],
+)
+def test_a_plugin_kinds_failing_tensors_is_its_fault_at_its_line(kind: str, says: str) -> None:
+    spec = netspec.loads(PLUGGED % f"test_scale_{kind}", file="plugged.yaml")
     with pytest.raises(netspec.NetspecError) as e:
         state_keys(spec.checked)
     (d,) = e.value.diagnostics
     assert (d.file, d.pos.line, d.pos.col) == ("plugged.yaml", 6, 5)
-    assert d.message.startswith('plugin kind "test_scale_garbled" (test_state_keys._Garbled')
-    assert "its tensors() returned {'gain.x': (6,)}" in d.message
-    assert d.hint.startswith("the fault is in the plugin")
-
-
-@pytest.mark.usefixtures("plugin_kinds")
-def test_a_plugin_kinds_tensors_that_raises_is_its_fault_at_its_line() -> None:
-    spec = netspec.loads(PLUGGED % "test_scale_raises", file="plugged.yaml")
-    with pytest.raises(netspec.NetspecError) as e:
-        state_keys(spec.checked)
-    (d,) = e.value.diagnostics
-    assert (d.file, d.pos.line, d.pos.col) == ("plugged.yaml", 6, 5)
-    assert "its tensors() raised KeyError" in d.message
+    assert d.message.startswith(
+        f'plugin kind "test_scale_{kind}" (test_state_keys._{kind.capitalize()}'
+    )
+    assert says in d.message
     assert d.hint.startswith("the fault is in the plugin")
