@@ -29,18 +29,7 @@ from netspec.lsp.positions import Text
 KINDS = set(kind_names())
 CURSOR = "‸"
 
-#: the blocks a file calls, and its params: the file as it was at its last check
-BASE = """\
-name: typing
-input: [3, 16, 16]
-params: {width: 16}
-imports: [std:conv]
-blocks:
-  mine:
-    args: {out: int, act: relu}
-    layers: [{conv: {out: "${out}", kernel: 1}}]
-layers: [relu]
-"""
+#: a file's head: its params and the blocks it calls (the text being typed goes after it)
 HEAD = """\
 name: typing
 input: [3, 16, 16]
@@ -51,6 +40,8 @@ blocks:
     args: {out: int, act: relu}
     layers: [{conv: {out: "${out}", kernel: 1}}]
 """
+#: the file as it was at its last check
+BASE = HEAD + "layers: [relu]\n"
 
 
 def offered(marked: str, base: str | None = BASE, path: Path | None = None) -> dict[str, Any]:
