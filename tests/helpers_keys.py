@@ -1,15 +1,20 @@
 """What the tests of ``state_dict`` keys, diffs and transfers share (test_state_keys, test_diff,
 test_transfer): a plugin kind that keeps a tensor, kinds registered for a test, YOLOv8 with a
-row inserted into its head, and a fresh interpreter to see whether code imports torch."""
+row inserted into its head, Ultralytics' own checkpoints, and a fresh interpreter to see whether
+code imports torch."""
 
 from __future__ import annotations
 
 import contextlib
+import importlib.util
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
+import pytest
 from conftest import ROOT, SPECS
 
 import netspec
@@ -75,3 +80,27 @@ def fresh_run(code: str) -> tuple[list[str], bool]:
     assert run.returncode == 0, run.stderr
     *words, torch = run.stdout.split()
     return words, torch == "True"
+
+
+def need_ultralytics(ci_needs: str) -> None:
+    """Skip the test where Ultralytics is not installed (``make test`` sets it up); under
+    ``CI=true`` its absence fails the test, ``ci_needs`` saying what CI does with it."""
+    if importlib.util.find_spec("ultralytics") is None:
+        if os.environ.get("CI"):
+            pytest.fail(f"Ultralytics is not installed; {ci_needs}")
+        pytest.skip("Ultralytics is not installed (make test sets it up)")
+
+
+def ultralytics_checkpoints(folder: Path) -> Path:
+    """``folder``, holding YOLOv8n checkpoints saved by Ultralytics itself (``best.pt``,
+    ``last.pt``) and ``reference.pt``, written by tests/ultralytics_checkpoints.py in a process
+    of its own."""
+    need_ultralytics("CI loads its checkpoints")
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "tests" / "ultralytics_checkpoints.py"), str(folder)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    return folder

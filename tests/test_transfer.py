@@ -9,18 +9,14 @@ checkpoints (made in a process of their own by tests/ultralytics_checkpoints.py)
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 import torch
-from conftest import ROOT, SPECS, need_torchvision
-from helpers_keys import fresh_run, yolov8_row
+from conftest import SPECS, need_torchvision
+from helpers_keys import fresh_run, ultralytics_checkpoints, yolov8_row
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -306,19 +302,7 @@ def test_a_wider_layer_inserted_into_resnet18(resnet18, golden):
 
 @pytest.fixture(scope="module")
 def yolo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    if importlib.util.find_spec("ultralytics") is None:
-        if os.environ.get("CI"):
-            pytest.fail("Ultralytics is not installed; CI loads its checkpoints")
-        pytest.skip("Ultralytics is not installed (make test sets it up)")
-    folder = tmp_path_factory.mktemp("yolo")
-    run = subprocess.run(
-        [sys.executable, str(ROOT / "tests" / "ultralytics_checkpoints.py"), str(folder)],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert run.returncode == 0, run.stderr[-3000:]
-    return folder
+    return ultralytics_checkpoints(tmp_path_factory.mktemp("yolo"))
 
 
 @pytest.mark.parametrize(("name", "where"), [("best.pt", "model"), ("last.pt", "ema")])
