@@ -78,12 +78,15 @@ def _build(args: argparse.Namespace) -> int:
             raise Misuse(f"-o {args.output}: {problem}: {INSTALL_ONNX}")
     if output is not None and args.meta:
         raise Misuse("-o saves weights, which --meta does not have")
+    rules = _rename_rules(args)
     spec = _load(args)
     if output is not None:
         _refuse_overwriting_spec(output, spec)
     from ..build import build_and_run, save_module
 
+    checkpoint = _checkpoint(args.init_from)  # a bad file fails before the build's seconds
     model, _ = build_and_run(spec, args.meta, int(args.max_memory * 1e9), args.seed)
+    report = None if checkpoint is None else _load_weights(model, spec, checkpoint, rules, args)
     print(f"{spec.title}: built from {_shown(spec.file)}")
     for name, shape in spec.input_shapes.items():
         print(f"  input   {shape}" + (f"  {name}" if len(spec.input_shapes) > 1 else ""))
@@ -93,10 +96,55 @@ def _build(args: argparse.Namespace) -> int:
         print(f"  output  {shape}{label}  (checked by a forward pass on a zero batch{device})")
     print(f"  params  {spec.num_params:,}")
     print(f"  MACs    {spec.macs:,}")
+    if report is not None:
+        from ..transfer import format_transfer
+
+        print(f"  weights {format_transfer(report).rstrip()}".replace("\n", "\n  "))
     if output is not None:
         save_module(model, spec, output)
         print(f"  saved   {_shown(output)}")
     return 0
+
+
+def _rename_rules(args: argparse.Namespace) -> list[Any]:
+    """The --rename rules (misuse if one is not OLD=NEW, or if there is nothing to load)."""
+    from ..renaming import parse_rename
+
+    if args.init_from is None:
+        used = [
+            flag for flag, given in (("--rename", args.rename), ("--strict", args.strict)) if given
+        ]
+        if used:
+            verb = "apply" if len(used) > 1 else "applies"
+            raise Misuse(f"{' and '.join(used)} {verb} to a checkpoint: add --init-from FILE")
+        return []
+    if args.meta:
+        raise Misuse("--init-from loads weights, which --meta does not have")
+    try:
+        return [parse_rename(text) for text in args.rename]
+    except NetspecError as e:
+        d = e.diagnostics[0]
+        raise Misuse(f"{d.message}" + (f"; {d.hint}" if d.hint else "")) from e
+
+
+def _checkpoint(path: str | None) -> Any:
+    """The checkpoint of --init-from, read as data (None without one)."""
+    if path is None:
+        return None
+    from ..checkpoints import read_checkpoint
+
+    return read_checkpoint(path)
+
+
+def _load_weights(model: Any, spec: Any, checkpoint: Any, rules: list[Any], args: Any) -> Any:
+    """Load the checkpoint into the built model; a netspec checkpoint's renames are suggested
+    from the diff of its spec and this one, which knows which layer is which."""
+    from ..transfer import load_weights
+    from ..transfer.saved import diff_renames
+
+    return load_weights(
+        model, spec, checkpoint, rules, args.strict, suggestions=diff_renames(checkpoint, spec)
+    )
 
 
 def _render(args: argparse.Namespace) -> int:

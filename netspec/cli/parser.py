@@ -131,6 +131,26 @@ def _add_build(sub: Subparsers) -> None:
         metavar="N",
         help="initialise the weights from this seed: the same weights every time",
     )
+    build.add_argument(
+        "--init-from",
+        metavar="FILE",
+        help="load the weights of this checkpoint (a .pt/.pth state_dict, a netspec, "
+        "torchvision or Ultralytics checkpoint; read as data, never run) where key and shape "
+        "match, and report the rest by name",
+    )
+    build.add_argument(
+        "--rename",
+        action="append",
+        default=[],
+        metavar="OLD=NEW",
+        help="load the checkpoint's keys under OLD (a prefix of names; * matches part of a "
+        "name) as NEW; an empty NEW drops them (repeatable)",
+    )
+    build.add_argument(
+        "--strict",
+        action="store_true",
+        help="with --init-from: fail, loading nothing, unless every key loads",
+    )
     _add_set(build)
     build.set_defaults(run=_build)
 
