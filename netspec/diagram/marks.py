@@ -20,16 +20,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..diff import (
+from ..diff.model import (  # the diff's data, not how it is found (which knows Spec)
     Aspect,
     Change,
     Diff,
     Difference,
     KeyStatus,
     LayerChange,
-    format_change,
     renamed_by,
 )
+from ..diff.text import format_change
 from ..errors import printable
 from ..ir import Checked, Shape
 from .style import MARK_COLOURS, MARK_SIGNS
