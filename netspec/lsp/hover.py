@@ -11,6 +11,11 @@ In a file with errors, a layer shows its shapes where no error reaches it: the l
 before the first shape error at once, and those beside it (another branch, a layer reading
 an earlier tensor) once the server's second check is done (:mod:`netspec.lsp.recovery`).
 
+Where the file is in a git repository, a layer also shows its change since the file's last
+commit (:mod:`netspec.lsp.history`): added, its changed options and output shape, or where it
+moved from; the layers removed inside it; and its ``state_dict`` keys that would not carry
+over from the commit's weights.
+
 Example::
 
     hover(analysis, text, "net.yaml", types.Position(line=12, character=8))
@@ -25,6 +30,7 @@ from lsprotocol import types
 from ..registry import get_kind
 from ..source import show
 from .analysis import Analysis, Block, Layer
+from .history import History
 from .lookup import Cursor, block_of, cursor_at, layers_at, names_layer
 from .markdown import code, text
 from .options import kind_options
@@ -32,15 +38,23 @@ from .positions import Text
 
 #: Uses of one layer shown in a hover; a block used 50 times says "and 46 more".
 MAX_USES = 4
+#: Keys, and removed layers, listed under a layer's change; the rest are counted.
+MAX_LISTED = 5
 
 
 def hover(
-    analysis: Analysis, text: Text, file: str, position: types.Position
+    analysis: Analysis,
+    text: Text,
+    file: str,
+    position: types.Position,
+    history: History | None = None,
 ) -> types.Hover | None:
+    """What the hover at ``position`` shows; ``history``: the document's changes since its
+    file's last commit, for its layers."""
     cursor = cursor_at(analysis, text, position)
     if cursor.hit is None:
         return None
-    parts = [p for p in (_name(analysis, cursor), _layers(analysis, cursor)) if p]
+    parts = [p for p in (_name(analysis, cursor), _layers(analysis, cursor, history)) if p]
     if not parts:
         return None
     at = text.range((cursor.line, cursor.start, cursor.line, cursor.end))
@@ -90,13 +104,13 @@ def _arg(default: Any) -> str:
     return f"default {code(show(default))}"
 
 
-def _layers(analysis: Analysis, cursor: Cursor) -> str:
+def _layers(analysis: Analysis, cursor: Cursor, history: History | None) -> str:
     if cursor.in_expression:
         return ""
     found = layers_at(analysis, cursor.path)
     if not found:
         return ""
-    lines = [layer_text(x) for x in found[:MAX_USES]]
+    lines = [layer_text(x) + history_text(history, x.name) for x in found[:MAX_USES]]
     if len(found) > MAX_USES:
         lines.append(f"… and {len(found) - MAX_USES} more uses")
     return "\n\n".join(lines)
@@ -110,3 +124,33 @@ def layer_text(layer: Layer) -> str:
         f"{text(layer.input)} → **{text(layer.output)}**, {layer.params:,} params, "
         f"{layer.macs:,} MACs"
     )
+
+
+def history_text(history: History | None, path: str) -> str:
+    """The change of the layer ``path`` since the commit, as lines to follow its own ("" for
+    none): ``since `HEAD`: changed: out 8 → 16``, the layers removed inside it, and its keys
+    that do not carry over."""
+    if history is None or not path:
+        return ""
+    since = f"since {code(history.against)}"
+    lines = []
+    change = history.layers.get(path)
+    if change:
+        lines.append(f"{since}: {text(change)}")
+    removed = history.removed.get(path, [])
+    if removed:
+        lines.append(f"removed inside {since}: " + _listed([text(r) for r in removed], "layers"))
+    inside = path + "."
+    keys = [f"{code(k)}: {text(why)}" for k, why in history.keys.items() if k.startswith(inside)]
+    if keys:
+        lines.append(f"weights that do not carry over {since}:")
+        lines += [f"- {k}" for k in keys[:MAX_LISTED]]
+        if len(keys) > MAX_LISTED:
+            lines.append(f"- … and {len(keys) - MAX_LISTED:,} more keys")
+    return "".join(f"  \n{line}" for line in lines)
+
+
+def _listed(items: list[str], noun: str) -> str:
+    shown = ", ".join(items[:MAX_LISTED])
+    more = len(items) - MAX_LISTED
+    return shown + (f" and {more:,} more {noun}" if more > 0 else "")

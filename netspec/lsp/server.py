@@ -9,6 +9,11 @@ the version that was checked. A file with errors is then checked again for the s
 layers that no error reaches (:mod:`netspec.lsp.recovery`), which hovers show. Hover,
 completion and go to definition read the latest analysis (:mod:`netspec.lsp.hover`,
 :mod:`netspec.lsp.completion`, :mod:`netspec.lsp.definition`).
+
+A version that checks without errors is then compared with its file's last commit, for the
+hovers (:mod:`netspec.lsp.history`), in a second checker process: a diff never delays a
+check. The answer is kept for that version of the document; a hover on an answer older than
+:data:`REFRESH` seconds asks again meanwhile (a commit since: the next hover shows it).
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from .completion import complete
 from .definition import definition
 from .diagnostics import SOURCE, to_lsp_diagnostics
 from .documents import key_of, name_of, too_big
+from .history import History
 from .hover import hover
 from .positions import Text
 from .rpc import run_io
@@ -39,6 +45,9 @@ from .worker import Checker, Job, Outcome
 #: Seconds of quiet after a change before the document is checked, while typing (a change
 #: within this time of the one before it).
 DEBOUNCE = 0.3
+#: Seconds after which a hover asks again what changed since the last commit (the answer for
+#: the same texts comes from the history checker's cache, after git's look at HEAD).
+REFRESH = 2.0
 
 
 @dataclass(frozen=True)
@@ -50,16 +59,35 @@ class Latest:
     analysis: Analysis
 
 
-class NetspecServer(LanguageServer):
-    """The server with its state: the checker, pending checks and the latest analyses."""
+@dataclass(frozen=True)
+class Since:
+    """What changed in a version of a document since its file's last commit (None: nothing
+    to show), and when that was found (monotonic)."""
 
-    def __init__(self, checker: Checker | None = None, debounce: float = DEBOUNCE) -> None:
+    version: int | None
+    history: History | None
+    when: float
+
+
+class NetspecServer(LanguageServer):
+    """The server with its state: the checkers, pending checks and the latest analyses."""
+
+    def __init__(
+        self,
+        checker: Checker | None = None,
+        debounce: float = DEBOUNCE,
+        historian: Checker | None = None,
+    ) -> None:
         super().__init__("netspec", __version__)
         self.checker = checker or Checker()
+        #: the checker that compares documents with their last commit (its own process)
+        self.historian = historian or Checker(self.checker.time_limit, *self.checker.plugins)
         self.debounce = debounce
         self.pending: dict[str, asyncio.Task[None]] = {}
         self.checked: dict[str, Latest] = {}
         self.changed: dict[str, float] = {}  # when each document last changed (monotonic)
+        self.since: dict[str, Since] = {}
+        self.comparing: dict[str, asyncio.Task[None]] = {}
 
     def start_io(self, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None) -> None:
         """Serve stdin and stdout through netspec's wire (:mod:`netspec.lsp.rpc`), which
@@ -109,6 +137,37 @@ class NetspecServer(LanguageServer):
         )
         if refused is None and analysis.spans.items and _has_errors(analysis):
             await self._recover(key, Job(source, name.path, name.file, recover=True), version)
+        elif refused is None and name.path is not None and analysis.spans.items:
+            self.compare(key, Job(source, name.path, name.file, history=True), version)
+
+    def compare(self, key: str, job: Job, version: int | None) -> None:
+        """Compare a version of a document with its last commit, in the history checker; a
+        newer version's comparison replaces one not yet done."""
+        earlier = self.comparing.pop(key, None)
+        if earlier is not None:
+            earlier.cancel()
+        self.comparing[key] = asyncio.ensure_future(self._compare(key, job, version))
+
+    async def _compare(self, key: str, job: Job, version: int | None) -> None:
+        outcome = await asyncio.to_thread(self.historian.run, job)
+        if self.comparing.get(key) is asyncio.current_task():
+            del self.comparing[key]
+        if self._current(key, version):  # a failure or a timeout shows nothing
+            self.since[key] = Since(version, outcome.history, time.monotonic())
+
+    def history(self, uri: str) -> History | None:
+        """What changed in the open document since its last commit, if known for its version;
+        an answer older than :data:`REFRESH` seconds is asked for again meanwhile."""
+        key = key_of(uri)
+        since, document = self.since.get(key), self.document(uri)
+        if since is None or document is None or document.version != since.version:
+            return None
+        stale = time.monotonic() - since.when > REFRESH
+        if stale and key not in self.comparing:
+            name = name_of(uri)
+            job = Job(document.source, name.path, name.file, history=True)
+            self.compare(key, job, document.version)
+        return since.history
 
     async def _recover(self, key: str, job: Job, version: int | None) -> None:
         """Check a file with errors again for the layers no error reaches (its hovers)."""
@@ -129,6 +188,10 @@ class NetspecServer(LanguageServer):
             task.cancel()
         self.checked.pop(key, None)
         self.changed.pop(key, None)
+        self.since.pop(key, None)
+        comparing = self.comparing.pop(key, None)
+        if comparing is not None:
+            comparing.cancel()
         self.text_document_publish_diagnostics(
             types.PublishDiagnosticsParams(uri=uri, diagnostics=[])
         )
@@ -175,9 +238,11 @@ def _analysis_of(outcome: Outcome, file: str) -> Analysis:
     return Analysis(file=file, diagnostics=[Diagnostic(file, message, hint)])
 
 
-def make_server(checker: Checker | None = None, debounce: float = DEBOUNCE) -> NetspecServer:
+def make_server(
+    checker: Checker | None = None, debounce: float = DEBOUNCE, historian: Checker | None = None
+) -> NetspecServer:
     """The server with its features registered (``server.start_io()`` runs it)."""
-    server = NetspecServer(checker, debounce)
+    server = NetspecServer(checker, debounce, historian)
 
     @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
     def did_open(ls: NetspecServer, params: types.DidOpenTextDocumentParams) -> None:
@@ -194,7 +259,9 @@ def make_server(checker: Checker | None = None, debounce: float = DEBOUNCE) -> N
     @server.feature(types.TEXT_DOCUMENT_HOVER)
     def on_hover(ls: NetspecServer, params: types.HoverParams) -> types.Hover | None:
         view = ls.view(params.text_document.uri)
-        return None if view is None else hover(*view, params.position)
+        if view is None:
+            return None
+        return hover(*view, params.position, ls.history(params.text_document.uri))
 
     @server.feature(
         types.TEXT_DOCUMENT_COMPLETION,
@@ -221,6 +288,7 @@ def make_server(checker: Checker | None = None, debounce: float = DEBOUNCE) -> N
     @server.feature(types.EXIT)
     def on_exit(ls: NetspecServer, params: None) -> None:
         ls.checker.close()
+        ls.historian.close()
 
     return server
 
@@ -233,6 +301,8 @@ def serve(plugins: tuple[str, ...] = (), entry_points: bool = True) -> int:
     finally:
         with contextlib.suppress(OSError):
             server.checker.close()
+        with contextlib.suppress(OSError):
+            server.historian.close()
     return 0
 
 

@@ -6,6 +6,10 @@ job that takes longer than its time limit, or a child that dies, costs the child
 killed and the next job starts a new one. So a slow or hostile file delays only its own
 diagnostics, never the server.
 
+A job may ask instead what changed since the file's last commit (``history``): the server
+sends those to a checker of their own, so that they never delay diagnostics; the child keeps
+what it read of the commit between jobs (:class:`~netspec.lsp.history.HeadCache`).
+
 Example::
 
     checker = Checker(time_limit=10)
@@ -24,6 +28,7 @@ from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 
 from .analysis import Analysis, analyse
+from .history import HeadCache, History, compare_head
 
 #: Seconds one check may take; netspec answers any input within about 5.
 TIME_LIMIT = 10.0
@@ -34,20 +39,24 @@ MEMORY_LIMIT = 3 * 1024**3
 @dataclass(frozen=True)
 class Job:
     """A text to check, as the file at ``path`` (None: a buffer without a file); with
-    ``recover``, a file with errors is checked again for the layers no error reaches."""
+    ``recover``, a file with errors is checked again for the layers no error reaches; with
+    ``history``, the text is compared with the file's last commit instead."""
 
     text: str
     path: str | None
     shown: str | None = None
     recover: bool = False
+    history: bool = False
 
 
 @dataclass(frozen=True)
 class Outcome:
-    """A job's analysis, or why there is none: ``timeout``, or a ``failure`` (netspec's bug,
-    with its traceback, or the checker's death)."""
+    """A job's analysis (or its history: None where there is none), or why there is none:
+    ``timeout``, or a ``failure`` (netspec's bug, with its traceback, or the checker's
+    death)."""
 
     analysis: Analysis | None = None
+    history: History | None = None
     timeout: bool = False
     failure: str = ""
 
@@ -114,19 +123,23 @@ def _serve(conn: Connection, plugins: tuple[tuple[str, ...], bool]) -> None:
     _limit_memory()
     modules, entry_points = plugins
     load_plugins(*modules, entry_points=entry_points)  # the server loaded them without fault
+    cache = HeadCache()
     while True:
         try:
             job: Job = conn.recv()
         except (EOFError, OSError):
             return
-        conn.send(_outcome(job))
+        conn.send(_outcome(job, cache))
 
 
-def _outcome(job: Job) -> Outcome:
+def _outcome(job: Job, cache: HeadCache) -> Outcome:
     """The one boundary that catches everything: whatever escapes netspec's checks (a bug in
     netspec, or memory running out) becomes a failure the server shows, with its traceback,
     instead of killing the checker silently."""
     try:
+        if job.history:
+            shown = job.shown or job.path or ""
+            return Outcome(history=compare_head(job.text, job.path, shown, cache))
         return Outcome(analysis=analyse(job.text, job.path, job.shown, job.recover))
     except Exception:  # reported to the editor with its traceback, not swallowed
         return Outcome(failure=traceback.format_exc(limit=20))
