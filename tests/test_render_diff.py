@@ -15,10 +15,12 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import subprocess
 from itertools import pairwise
+from pathlib import Path
 
 import pytest
-from conftest import SPECS
+from conftest import SPECS, cli, imported_modules, imports_torch
 
 import netspec
 from netspec.diagram import Mark, changes_between, render_dot, to_dot
@@ -279,3 +281,72 @@ def test_a_named_layer_in_every_resnet_block() -> None:
 def test_deterministic() -> None:
     a, b = base(), edited(*EDITS["delete"])
     assert drawn(a, b) == drawn(a, b)
+
+
+def git(folder: Path, *args: str) -> None:
+    who = ["-c", "user.name=netspec", "-c", "user.email=netspec@example.com"]
+    subprocess.run(["git", *who, *args], cwd=folder, check=True, capture_output=True)
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    """A git repository whose last commit holds net.yaml (BASE), edited since (a delete)."""
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    git(tmp_path, "init", "-q")
+    (tmp_path / "net.yaml").write_text(BASE)
+    git(tmp_path, "add", "net.yaml")
+    git(tmp_path, "commit", "-q", "-m", "a network")
+    (tmp_path / "net.yaml").write_text(BASE.replace(*EDITS["delete"]))
+    return tmp_path
+
+
+@pytest.mark.parametrize("word", ["@HEAD", "net.yaml@HEAD", "old.yaml"])
+def test_the_command_draws_the_spec_marked_since_the_version_named(repo: Path, word) -> None:
+    (repo / "old.yaml").write_text(BASE)
+    run = cli("render", "net.yaml", "--diff", word, "--format", "dot", cwd=repo)
+    assert (run.code, run.err) == (0, ""), run.err
+    assert run.out == "net.yaml: wrote small-diff.dot\n"
+    dot = (repo / "small-diff.dot").read_text()
+    against = "old.yaml" if word == "old.yaml" else "net.yaml@HEAD"
+    assert f"since small ({against}): 1 removed, 1 moved" in dot
+    b = netspec.load(repo / "net.yaml")
+    expected = drawn(netspec.loads(BASE, file=against), b)
+    assert dot == expected
+
+
+def test_the_command_keeps_its_layout_options_and_the_diff_side_its_own_scale(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "y.dot"
+    run = cli(
+        "render", "ultralytics/yolov8", "--scale", "s", "--diff", "ultralytics/yolov8",
+        "--diff-scale", "n", "--layout", "columns", "--rankdir", "LR", "-o", str(out),
+    )  # fmt: skip
+    assert run.code == 0, run.err
+    a = netspec.load("ultralytics/yolov8", scale="n")
+    b = netspec.load("ultralytics/yolov8", scale="s")
+    assert out.read_text() == drawn(a, b, layout="columns", rankdir="LR")
+    assert "since yolov8 (scale n) (specs/ultralytics/yolov8.yaml): " in out.read_text()
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "said"),
+    [
+        (["--diff", "@nope"], 1, 'net.yaml@nope: error: unknown revision "nope"'),
+        (["--diff", "gone.yaml"], 1, "gone.yaml: error: no such file"),
+        (["--diff-scale", "n"], 2, "--diff-scale and --diff-set say which version --diff"),
+        (["--diff", "@HEAD", "--diff-set", "x"], 2, "--diff-set 'x': expected NAME=VALUE"),
+    ],
+)
+def test_the_command_says_what_is_wrong(repo: Path, args, code: int, said: str) -> None:
+    run = cli("render", "net.yaml", *args, "-o", "x.dot", cwd=repo)
+    assert run.code == code and said in run.err, run.err
+    assert not (repo / "x.dot").exists()
+
+
+def test_the_command_imports_no_torch(tmp_path: Path) -> None:
+    out = str(tmp_path / "r.dot")
+    imported = imported_modules("render", "resnet", "--diff", "lenet", "-o", out)
+    assert {"netspec.diagram.marks", "netspec.diff", "netspec.revisions"} <= imported
+    assert not imports_torch(imported)

@@ -156,11 +156,17 @@ def _render(args: argparse.Namespace) -> int:
         raise Misuse(f"-o {args.output}: use .svg, .png, .pdf or .dot (or --format)")
     if args.format and output is not None and output.suffix.lstrip(".") != args.format:
         raise Misuse(f"-o {args.output} does not end in .{args.format}")
+    if args.diff is None and (args.diff_scale or args.diff_set):
+        raise Misuse("--diff-scale and --diff-set say which version --diff names: add --diff")
     spec = _load(args)
-    output = output or Path(f"{spec.name}{'-' + spec.scale if args.scale else ''}.{fmt}")
+    changes = None if args.diff is None else _changes(args, spec)
+    scale = f"-{spec.scale}" if args.scale else ""
+    output = output or Path(f"{spec.name}{scale}{'-diff' if changes is not None else ''}.{fmt}")
     _refuse_overwriting_spec(output, spec)
     depth = 99 if args.expand else args.depth
-    source = to_dot(spec.checked, spec.title, depth, rankdir=args.rankdir, layout=args.layout)
+    source = to_dot(
+        spec.checked, spec.title, depth, rankdir=args.rankdir, layout=args.layout, changes=changes
+    )
     try:
         data = render_dot(source, fmt)
     except NoPicture as e:  # dot missing, failing or out of time: the DOT text is kept
@@ -174,6 +180,25 @@ def _render(args: argparse.Namespace) -> int:
     write_bytes_atomic(output, data)
     print(f"{_shown(spec.file)}: wrote {_shown(output)}")
     return 0
+
+
+def _changes(args: argparse.Namespace, spec: Any) -> Any:
+    """What changed in ``spec`` since the version ``--diff`` names, for the picture to mark:
+    a file or bundled name, ``FILE@REV``, or ``@REV`` for the spec's own file."""
+    from ..diagram import changes_between
+    from ..diff import diff
+    from ..revisions import load_revision, resolve
+    from ..spec import load
+
+    word = args.diff
+    path, rev = (args.spec, word[1:]) if word.startswith("@") else resolve(word)
+    scale = args.diff_scale or args.scale
+    overrides = {**parse_sets(args.set), **parse_sets(args.diff_set, "--diff-set")}
+    if rev is not None:
+        old = load_revision(path, rev, max_layers=args.max_layers, scale=scale, overrides=overrides)
+    else:
+        old = load(path, max_layers=args.max_layers, scale=scale, **overrides)
+    return changes_between(diff(old, spec), old.checked)
 
 
 def _summary(args: argparse.Namespace) -> int:

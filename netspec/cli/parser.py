@@ -158,7 +158,12 @@ def _add_build(sub: Subparsers) -> None:
 def _add_render(sub: Subparsers) -> None:
     render = sub.add_parser("render", help="draw a spec with Graphviz (no torch)")
     render.add_argument("spec", metavar="SPEC", help="a spec file or bundled name")
-    render.add_argument("-o", "--output", metavar="FILE", help="output file (default: NAME.FORMAT)")
+    render.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE",
+        help="output file (default: NAME.FORMAT, NAME-diff.FORMAT with --diff)",
+    )
     render.add_argument(
         "--format",
         choices=("svg", "png", "pdf", "dot"),
@@ -182,6 +187,24 @@ def _add_render(sub: Subparsers) -> None:
         help="auto (default): a U for an encoder-decoder with skips across (U-Net), columns "
         "where one would be too long for a screen; straight: one column; columns; u: down "
         "the left, up the right",
+    )
+    render.add_argument(
+        "--diff",
+        metavar="SPEC",
+        help="draw SPEC with what changed since this version of it marked: added layers "
+        "green, changed amber, moved purple, removed drawn where they stood in dashed red. A "
+        "spec file, a bundled name, FILE@REV from git, or @REV for SPEC's own file (--diff "
+        "@HEAD: the edits since the last commit)",
+    )
+    render.add_argument(
+        "--diff-scale", metavar="NAME", help="the scale of the --diff version (default: --scale)"
+    )
+    render.add_argument(
+        "--diff-set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="override a param of the --diff version (repeatable; wins --set)",
     )
     _add_set(render)
     render.set_defaults(run=_render)
