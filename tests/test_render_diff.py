@@ -12,6 +12,8 @@ file, a bundled name or FILE@REV (a git repository made in tmp_path), and import
 
 from __future__ import annotations
 
+import hashlib
+import importlib.util
 import os
 import re
 import shutil
@@ -20,7 +22,7 @@ from itertools import pairwise
 from pathlib import Path
 
 import pytest
-from conftest import SPECS, cli, imported_modules, imports_torch
+from conftest import ROOT, SPECS, cli, imported_modules, imports_torch
 
 import netspec
 from netspec.diagram import Mark, changes_between, render_dot, to_dot
@@ -350,3 +352,24 @@ def test_the_command_imports_no_torch(tmp_path: Path) -> None:
     imported = imported_modules("render", "resnet", "--diff", "lenet", "-o", out)
     assert {"netspec.diagram.marks", "netspec.diff", "netspec.revisions"} <= imported
     assert not imports_torch(imported)
+
+
+def test_the_diff_pictures_are_up_to_date() -> None:
+    """docs/gallery/diff: each picture carries the hash of the DOT it was drawn from; rerun
+    python docs/make_diff_pictures.py when one is out of date."""
+    found = importlib.util.spec_from_file_location(
+        "pictures", ROOT / "docs" / "make_diff_pictures.py"
+    )
+    assert found is not None and found.loader is not None
+    pictures = importlib.util.module_from_spec(found)
+    found.loader.exec_module(pictures)
+    drawn = sorted(p.stem for p in pictures.FOLDER.glob("*.svg"))
+    assert drawn == sorted(pictures.EDITS)
+    for name in drawn:
+        svg = (pictures.FOLDER / f"{name}.svg").read_text()
+        mark = re.search(
+            r"netspec-dot-sha256: ([0-9a-f]{64}) \(docs/make_diff_pictures.py (\S+)\)", svg
+        )
+        assert mark is not None and mark[2] == name, f"{name}.svg has no mark"
+        expected = hashlib.sha256(pictures.diff_dot(name).encode()).hexdigest()
+        assert mark[1] == expected, f"docs/gallery/diff/{name}.svg is out of date"
