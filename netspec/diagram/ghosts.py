@@ -24,27 +24,114 @@ GHOST_LINE = {"color": Mark.REMOVED.colour, "style": "dashed", "arrowsize": "0.5
 
 
 def place_ghosts(picture: Picture, ghosts: Sequence[Ghost]) -> int:
-    """Draw ``ghosts`` into ``picture`` where they stood; how many were drawn."""
-    placed = 0
-    for (within, after, before), run in groupby(ghosts, key=_between):
-        if _hidden(picture, within):
+    """Draw ``ghosts`` into ``picture`` where they stood; how many were drawn. Where each
+    goes is found in the picture as drawn, before any ghost is added (one look at it: a
+    thousand ghosts take as long as a few)."""
+    seen = Seen(picture)
+    before: dict[int, list[Box]] = {}  # the ghosts to insert before each box, by its index
+    lines: list[Line] = []
+    for (within, after, ahead), run in groupby(ghosts, key=_between):
+        if seen.hidden(within):
             continue
         chain = list(run)
-        tail, head = _ends(picture, within, after, before)
-        frames = _frames(picture, within, tail, head)
-        ids = [GHOST + g.path for g in chain]
-        where = picture.index()
-        at = where[tail] + 1 if tail is not None else where.get(head or "", len(picture.boxes))
-        boxes = [_box(g, frames) for g in chain]
-        picture.boxes[at:at] = boxes
+        tail, head = seen.ends(within, after, ahead)
+        frames = seen.frames(within, tail, head)
+        at = seen.order[tail] + 1 if tail is not None else seen.order.get(head or "", -1)
+        before.setdefault(at if at >= 0 else len(picture.boxes), []).extend(
+            _box(g, frames) for g in chain
+        )
         for frame in frames:
-            picture.frames[frame].boxes += len(boxes)
-        ends = [tail, *ids, head]
-        for a, b in pairwise(ends):
-            if a is not None and b is not None:
-                picture.lines.append(Line(a, b, dict(GHOST_LINE)))
-        placed += len(boxes)
+            picture.frames[frame].boxes += len(chain)
+        ends = [tail, *(GHOST + g.path for g in chain), head]
+        lines += [Line(a, b, dict(GHOST_LINE)) for a, b in pairwise(ends) if a and b]
+    if not before:
+        return 0
+    boxes: list[Box] = []
+    for i, box in enumerate(picture.boxes):
+        boxes += before.get(i, [])
+        boxes.append(box)
+    boxes += before.get(len(picture.boxes), [])
+    placed = len(boxes) - len(picture.boxes)
+    picture.boxes[:] = boxes
+    picture.lines += lines
     return placed
+
+
+class Seen:
+    """The picture as drawn, looked up: each box's place, the first and last box drawn inside
+    each layer, the first line into and out of each box, the frames around each frame."""
+
+    def __init__(self, picture: Picture) -> None:
+        self.picture = picture
+        self.order = picture.index()
+        self.first: dict[str, str] = {}
+        self.last: dict[str, str] = {}
+        self.around: dict[str, tuple[str, ...]] = {}
+        self.boxes = {box.id: box for box in picture.boxes}
+        for box in picture.boxes:
+            for path in _holders(box.id):
+                self.first.setdefault(path, box.id)
+                self.last[path] = box.id
+            for n, frame in enumerate(box.frames):
+                self.around.setdefault(frame, box.frames[: n + 1])
+        self.into: dict[str, str] = {}
+        self.out: dict[str, str] = {}
+        for line in picture.lines:
+            self.into.setdefault(line.head, line.tail)
+            self.out.setdefault(line.tail, line.head)
+
+    def hidden(self, within: str) -> bool:
+        """Whether ``within`` is inside a block drawn as one box (the block itself included)."""
+        return any(path in self.boxes for path in (within, *_holders(within)))
+
+    def ends(
+        self, within: str, after: str | None, before: str | None
+    ) -> tuple[str | None, str | None]:
+        """The boxes a ghost goes between: the last drawn of the layer before it, the first
+        of the layer after it; where one is missing, what feeds the other or what it feeds,
+        and at the network's ends its input or its output."""
+        tail = self.drawn(after, self.last) if after is not None else None
+        head = self.drawn(before, self.first) if before is not None else None
+        if tail is None and head is not None:
+            tail = self.into.get(head)
+        if head is None and tail is not None:
+            head = self.out.get(tail)
+        if not within:
+            inputs, outputs = self.picture.inputs, self.picture.outputs
+            tail = tail if tail is not None or not inputs else inputs[0]
+            head = head if head is not None or not outputs else outputs[0]
+        return tail, head
+
+    def drawn(self, path: str, inside: dict[str, str]) -> str | None:
+        """The box that draws the layer ``path``, or the first (last) drawn inside it; where
+        it is inside a block drawn as one box, that box."""
+        if path in self.boxes:
+            return path
+        if path in inside:
+            return inside[path]
+        return next((p for p in _holders(path) if p in self.boxes), None)
+
+    def frames(self, within: str, tail: str | None, head: str | None) -> tuple[str, ...]:
+        """The frames a ghost is drawn in: those down to ``within`` where it is drawn as a
+        frame, else those its two neighbours share."""
+        if not within:
+            return ()
+        if within in self.around:
+            return self.around[within]
+        near = [self.boxes[b].frames for b in (tail, head) if b is not None and b in self.boxes]
+        if not near:
+            return ()
+        return near[0][: min(shared_frames(near[0], f) for f in near)]
+
+
+def _holders(path: str) -> list[str]:
+    """The paths that hold ``path``, innermost first: ``a.b/add`` → ``a.b``, ``a``."""
+    found = []
+    end = max(path.rfind("."), path.rfind("/"))
+    while end > 0:
+        found.append(path[:end])
+        end = max(path.rfind(".", 0, end), path.rfind("/", 0, end))
+    return found
 
 
 def _between(ghost: Ghost) -> tuple[str, str | None, str | None]:
@@ -64,64 +151,3 @@ def _box(ghost: Ghost, frames: tuple[str, ...]) -> Box:
     }
     text = label(ghost.head, *notes, flag=(flag, Mark.REMOVED.colour))
     return Box(GHOST + ghost.path, text, attrs, frames, label_size(ghost.head, *notes, flag=flag))
-
-
-def _hidden(picture: Picture, within: str) -> bool:
-    """Whether ``within`` is inside a block drawn as one box (the block itself included)."""
-    ids = {box.id for box in picture.boxes}
-    path = within
-    while path:
-        if path in ids:
-            return True
-        path = path.rpartition(".")[0]
-    return False
-
-
-def _ends(
-    picture: Picture, within: str, after: str | None, before: str | None
-) -> tuple[str | None, str | None]:
-    """The boxes a ghost goes between: the last drawn of the layer before it, the first of
-    the layer after it; where one is missing, what feeds the other or what it feeds, and at
-    the network's ends its input or its output."""
-    tail = _drawn(picture, after, last=True) if after is not None else None
-    head = _drawn(picture, before, last=False) if before is not None else None
-    if tail is None and head is not None:
-        tail = next((line.tail for line in picture.lines if line.head == head), None)
-    if head is None and tail is not None:
-        head = next((line.head for line in picture.lines if line.tail == tail), None)
-    if not within:
-        tail = tail if tail is not None or not picture.inputs else picture.inputs[0]
-        head = head if head is not None or not picture.outputs else picture.outputs[0]
-    return tail, head
-
-
-def _drawn(picture: Picture, path: str, last: bool) -> str | None:
-    """The box that draws the layer ``path``, or the first (last) drawn inside it; where it
-    is inside a block drawn as one box, that box."""
-    boxes = reversed(picture.boxes) if last else iter(picture.boxes)
-    inside = (path + ".", path + "/")
-    for box in boxes:
-        if box.id == path or box.id.startswith(inside):
-            return box.id
-    ids = {box.id for box in picture.boxes}
-    while path:
-        path = path.rpartition(".")[0]
-        if path in ids:
-            return path
-    return None
-
-
-def _frames(picture: Picture, within: str, tail: str | None, head: str | None) -> tuple[str, ...]:
-    """The frames a ghost is drawn in: those down to ``within`` where it is drawn as a frame,
-    else those its two neighbours share."""
-    if not within:
-        return ()
-    boxes = {box.id: box for box in picture.boxes}
-    if within in picture.frames:
-        for box in picture.boxes:
-            if within in box.frames:
-                return box.frames[: box.frames.index(within) + 1]
-    around = [boxes[b].frames for b in (tail, head) if b is not None and b in boxes]
-    if not around:
-        return ()
-    return around[0][: min(shared_frames(around[0], f) for f in around)]
