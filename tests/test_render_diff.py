@@ -373,3 +373,28 @@ def test_the_diff_pictures_are_up_to_date() -> None:
         assert mark is not None and mark[2] == name, f"{name}.svg has no mark"
         expected = hashlib.sha256(pictures.diff_dot(name).encode()).hexdigest()
         assert mark[1] == expected, f"docs/gallery/diff/{name}.svg is out of date"
+
+
+def test_a_removed_branch_stands_beside_the_others_and_a_removed_body_layer_in_its_chain() -> None:
+    text = (
+        "name: r\ninput: [8, 16, 16]\nlayers:\n"
+        "  - residual: {name: res, after: relu, body: [{conv: {out: 8, kernel: 3, padding: 1}},"
+        " batchnorm, relu, {conv: {out: 8, kernel: 3, padding: 1}}]}\n"
+        "  - inception: {merge: concat, branches: {a: [{conv: {out: 4, kernel: 1}}],"
+        " b: [{conv: {out: 4, kernel: 1}}, {conv: {out: 4, kernel: 3, padding: 1}}],"
+        " c: [{pool: {mode: max, kernel: 3, stride: 1, padding: 1}}]}}\n"
+    )
+    a = netspec.loads(text, file="a.yaml")
+    branch = " b: [{conv: {out: 4, kernel: 1}}, {conv: {out: 4, kernel: 3, padding: 1}}],"
+    b = edited(" batchnorm, relu,", " relu,", text.replace(branch, ""))
+    dot = drawn(a, b, 10**6)
+    links = [(t, h) for t, h, _ in edges(dot)]
+    # the branch: from what feeds the branches, into their merge, not from one to the next
+    feeds = next(t for t, h in links if h == "1.a")
+    assert [x for x in links if "/removed/1.b" in x] == [
+        (feeds, "/removed/1.b"),
+        ("/removed/1.b", "1/merge"),
+    ]
+    # the body's batchnorm: between the conv before it and the relu after it
+    body = [x for x in links if "/removed/res.body.1" in x]
+    assert body == [("res.body.0", "/removed/res.body.1"), ("/removed/res.body.1", "res.body.1")]

@@ -76,6 +76,7 @@ class Seen:
                 self.around.setdefault(frame, box.frames[: n + 1])
         self.into: dict[str, str] = {}
         self.out: dict[str, str] = {}
+        self.links = {(line.tail, line.head) for line in picture.lines}
         for line in picture.lines:
             self.into.setdefault(line.head, line.tail)
             self.out.setdefault(line.tail, line.head)
@@ -88,10 +89,14 @@ class Seen:
         self, within: str, after: str | None, before: str | None
     ) -> tuple[str | None, str | None]:
         """The boxes a ghost goes between: the last drawn of the layer before it, the first
-        of the layer after it; where one is missing, what feeds the other or what it feeds,
-        and at the network's ends its input or its output."""
+        of the layer after it (for layers side by side, what feeds the one after it and what
+        the one before it feeds); where one is missing, what feeds the other or what it
+        feeds, and at the network's ends its input or its output."""
         tail = self.drawn(after, self.last) if after is not None else None
         head = self.drawn(before, self.first) if before is not None else None
+        if tail is not None and head is not None and (tail, head) not in self.links:
+            # side by side (an inception's branches): from what feeds them, into what they feed
+            tail, head = self.into.get(head, tail), self.out.get(tail, head)
         if tail is None and head is not None:
             tail = self.into.get(head)
         if head is None and tail is not None:
