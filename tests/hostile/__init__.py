@@ -170,8 +170,36 @@ def _write(folder: Path, files: dict[str, Content]) -> None:
             path.write_text(content.replace("{dir}", str(folder)))
 
 
-def run(case: Case, folder: Path) -> Outcome:
-    """Make the case's files in ``folder`` (empty, existing) and run it there as a process.
+#: runs ``netspec ARGS`` in a folder with extra environment variables, within a number of
+#: seconds: its exit code, peak bytes and stderr (:func:`fresh`, or a forkserver.Server's run)
+Process = Callable[[list[str], Path, dict[str, str], float], tuple[int, int, str]]
+
+
+def fresh(
+    args: list[str], folder: Path, env: dict[str, str], timeout: float
+) -> tuple[int, int, str]:
+    """Run ``netspec ARGS`` in ``folder`` as a fresh interpreter: its exit code, peak bytes and
+    stderr. Raises ``subprocess.TimeoutExpired`` after ``timeout`` seconds and ``ValueError``
+    where the process reported nothing (it died before the end of ``RUN``)."""
+    proc = subprocess.run(
+        [sys.executable, "-c", RUN, *args],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **env},
+        stdin=subprocess.DEVNULL,
+    )
+    lines = proc.stdout.strip().splitlines()
+    if not lines:
+        raise ValueError(f"no report; stderr: {proc.stderr[-2000:]}")
+    result = json.loads(lines[-1])
+    return result["code"], result["peak"], proc.stderr
+
+
+def run(case: Case, folder: Path, process: Process = fresh) -> Outcome:
+    """Make the case's files in ``folder`` (empty, existing) and run it there as a process
+    (:func:`fresh`, or one forked by tests/forkserver.py).
 
     Raises ``subprocess.TimeoutExpired`` after ``HANG_SECONDS`` and ``ValueError`` where the
     process reported nothing (it died before the end of ``RUN``)."""
@@ -181,19 +209,10 @@ def run(case: Case, folder: Path) -> Outcome:
     before = snapshot(folder)
     args = [a.replace("{dir}", str(folder)) for a in case.args]
     start = time.perf_counter()
-    proc = subprocess.run(
-        [sys.executable, "-c", RUN, *args],
-        cwd=folder,
-        capture_output=True,
-        text=True,
-        timeout=HANG_SECONDS,
-        env={**os.environ, **case.env},
-        stdin=subprocess.DEVNULL,
-    )
+    try:
+        code, peak, stderr = process(args, folder, case.env, HANG_SECONDS)
+    except ValueError as e:
+        raise ValueError(f"{case.name}: {e}") from None
     seconds = time.perf_counter() - start
-    lines = proc.stdout.strip().splitlines()
-    if not lines:
-        raise ValueError(f"{case.name}: no report; stderr: {proc.stderr[-2000:]}")
-    result = json.loads(lines[-1])
     after = snapshot(folder)
-    return Outcome(result["code"], result["peak"], seconds, proc.stderr, before, after)
+    return Outcome(code, peak, seconds, stderr, before, after)
