@@ -6,16 +6,13 @@ state_dict, netspec checkpoints, and Ultralytics' own YOLOv8n ones
 
 from __future__ import annotations
 
-import importlib.util
-import os
-import subprocess
-import sys
 import warnings
 from pathlib import Path
 
 import pytest
 import torch
-from conftest import ROOT, SPECS, cli, need_torchvision
+from conftest import SPECS, cli, need_torchvision
+from helpers_keys import ultralytics_checkpoints
 
 import netspec
 from netspec.checkpoints import checkpoint_dict
@@ -202,19 +199,7 @@ def test_build_init_from_a_torchvision_resnet18(tmp_path):
 
 @pytest.fixture(scope="module")
 def yolo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    if importlib.util.find_spec("ultralytics") is None:
-        if os.environ.get("CI"):
-            pytest.fail("Ultralytics is not installed; CI loads its checkpoints")
-        pytest.skip("Ultralytics is not installed (make test sets it up)")
-    folder = tmp_path_factory.mktemp("yolo")
-    run = subprocess.run(
-        [sys.executable, str(ROOT / "tests" / "ultralytics_checkpoints.py"), str(folder)],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert run.returncode == 0, run.stderr[-3000:]
-    return folder
+    return ultralytics_checkpoints(tmp_path_factory.mktemp("yolo"))
 
 
 def test_build_init_from_an_ultralytics_checkpoint(yolo):
