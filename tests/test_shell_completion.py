@@ -24,6 +24,8 @@ SHELLS = ("bash", "zsh", "fish")
 
 # zsh: an interactive zsh in a zpty; compadd is wrapped to print each match it adds, and the
 # completion's post-function prints an end mark and leaves. $1: a folder on fpath; $2: the line.
+# The marks are written split ('<<<st''art>>>'), so that the terminal's echo of what is typed,
+# which may come at any time on a busy machine, never contains one: only their output does.
 ZSH_CAPTURE = r"""
 zmodload zsh/zpty || exit 3
 zpty z zsh -f -i
@@ -37,11 +39,11 @@ zpty -w z 'compadd () {
   if [[ ${@[1,(i)(-|--)]} == *-(O|A|D)\ * ]]; then builtin compadd "$@"; return $?; fi
   local -a __hits; builtin compadd -A __hits "$@"
   (( $#__hits )) || return 1
-  print -rl -- "<<<hit>>>"${^__hits}
+  print -rl -- "<<<h""it>>>"${^__hits}
   builtin compadd "$@"
 }'
-zpty -w z 'comppostfuncs=(__end); __end() { print -r -- "<<<end>>>"; exit }'
-zpty -w z "print -r -- '<<<start>>>'"
+zpty -w z 'comppostfuncs=(__end); __end() { print -r -- "<<<e""nd>>>"; exit }'
+zpty -w z "print -r -- '<<<st''art>>>'"
 zpty -n -w z "$2"$'\t'
 local line started=0
 while zpty -r z line; do
@@ -145,6 +147,8 @@ def test_the_scales_of_the_spec_on_the_line(shell, home):
     assert len(scales) > 1
     assert complete(shell, home, "netspec check ultralytics/yolov8 --scale ") == scales
     assert complete(shell, home, "netspec check lenet --scale ") == []  # it has none
+    # the older version's scale in render --diff, as for --scale
+    assert complete(shell, home, "netspec render ultralytics/yolov8 --diff-scale ") == scales
 
 
 @pytest.mark.parametrize("shell", SHELLS)

@@ -122,7 +122,7 @@ def _option(action: argparse.Action) -> Option:
 def _value(action: argparse.Action) -> Value:
     if action.choices:
         return Value.CHOICE
-    if action.dest in ("scale", "a_scale", "b_scale"):  # diff's sides have a scale each
+    if action.dest in ("scale", "a_scale", "b_scale", "diff_scale"):  # a scale of either side
         return Value.SCALE
     return _BY_METAVAR.get(str(action.metavar), Value.TEXT)
 
