@@ -75,6 +75,7 @@ gallery: $(STAMP) graphviz
 	$(BIN)/netspec schema -o docs/netspec.schema.json
 	$(BIN)/netspec schema -o netspec/netspec.schema.json
 	$(BIN)/python docs/make_gallery.py
+	$(BIN)/python docs/make_diff_pictures.py
 
 lint: $(TEST_STAMP)
 	$(TEST_BIN)/ruff check netspec tests bench docs
