@@ -1,0 +1,171 @@
+"""``train``: a spec, data and a recipe in; a trained network and a run folder out.
+
+Everything that can fail for a reason of the user's (the recipe, the data, the spec against the
+data, the run folder) fails before anything is written. With a seed, one process trains the
+same weights every time (torch's deterministic algorithms, its generators seeded, forked so
+that the caller's are left as they were). ``resume=RUN`` continues a run from its last finished
+epoch with the state it saved, and ends with the weights an uninterrupted run would have.
+
+Example::
+
+    from netspec.training import train, TextProgress
+    result = train(netspec.load("lenet"), "digits", Recipe(epochs=3), out="runs/lenet",
+                   progress=TextProgress(sys.stderr))
+    result.best["val_top1"]
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from ..errors import NetspecError
+from ..spec import Spec
+from .data import Data, prepare_data
+from .metrics import Row, best_row
+from .progress import Progress, Silent
+from .recipe import Recipe
+from .runfolder import RunFolder, spec_hash
+from .session import Session, start_files
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What a run gives back: the trained model (on its device), the metrics of every epoch,
+    the best epoch's row, the data it used, the folder (None when nothing was written), the
+    seconds this call trained, and the peak memory torch's allocator measured on a GPU."""
+
+    model: nn.Module
+    rows: list[Row]
+    best: Row | None
+    data: Data
+    recipe: Recipe
+    folder: Path | None
+    seconds: float
+    peak_bytes: int | None
+
+
+def train(
+    spec: Spec,
+    data: str | os.PathLike[str] | Data | None,
+    recipe: Recipe | None = None,
+    *,
+    out: str | os.PathLike[str] | None = None,
+    resume: str | os.PathLike[str] | None = None,
+    progress: Progress | None = None,
+    device: str | None = None,
+    root: str | None = None,
+) -> RunResult:
+    """Train ``spec`` on ``data`` (a name, path or prepared :class:`~.data.Data`; with
+    ``resume``, None reads it from the run) by ``recipe`` (the defaults where None), writing
+    the run to the folder ``out`` (nothing where None), or continuing the run ``resume``.
+
+    ``device``: "cuda" where a GPU is, else "cpu", unless given. ``root``: where torchvision's
+    data sets are kept. Raises :class:`~netspec.NetspecError` for what the user can fix.
+    """
+    shown = Silent() if progress is None else progress
+    folder, state, recipe, data = _plan(spec, data, recipe, out, resume)
+    recipe = recipe.resolved()
+    if data is None:
+        raise NetspecError.plain(spec.file, "train needs data: a data set's name or a path")
+    prepared = data if isinstance(data, Data) else prepare_data(spec, data, recipe, root=root)
+    where = _device(device, spec.file)
+    for line in prepared.describe():
+        shown.note(line)
+    if folder is None and out is not None:
+        folder = RunFolder.new(out)
+        start_files(folder, spec, prepared, recipe, spec_hash(spec), where, root)
+    start = time.perf_counter()
+    with deterministic(recipe.seed, where):
+        session = Session(spec, prepared, recipe, where, folder, shown)
+        if state is not None:
+            session.restore(state)
+        session.run()
+    return RunResult(
+        model=session.model,
+        rows=session.rows,
+        best=best_row(session.rows),
+        data=prepared,
+        recipe=recipe,
+        folder=folder.path if folder is not None else None,
+        seconds=time.perf_counter() - start,
+        peak_bytes=torch.cuda.max_memory_allocated(where) if where.type == "cuda" else None,
+    )
+
+
+def _plan(
+    spec: Spec,
+    data: str | os.PathLike[str] | Data | None,
+    recipe: Recipe | None,
+    out: str | os.PathLike[str] | None,
+    resume: str | os.PathLike[str] | None,
+) -> tuple[RunFolder | None, dict[str, Any] | None, Recipe, str | os.PathLike[str] | Data | None]:
+    """The folder, saved state, recipe and data of a run: a new one's as given; a resumed
+    one's from its folder, once the spec and any recipe given are checked to be its own."""
+    if resume is None:
+        return None, None, recipe or Recipe(), data
+    if out is not None and Path(out).resolve() != Path(resume).resolve():
+        raise NetspecError.plain(
+            os.fspath(out), "a resumed run is written to its own folder", "leave out -o"
+        )
+    folder = RunFolder.existing(resume)
+    about = folder.about()
+    if about["spec"]["hash"] != spec_hash(spec):
+        raise NetspecError.plain(
+            folder.shown,
+            f"the run was trained from another spec (or other params) than {spec.file}",
+            "resume it with the spec it was trained from (its spec.yaml and run.json)",
+        )
+    saved = Recipe.model_validate(about["recipe"])
+    if recipe is not None and recipe.resolved() != saved:
+        mine, theirs = recipe.resolved().plain(), saved.plain()
+        changed = ", ".join(k for k in theirs if mine[k] != theirs[k])
+        raise NetspecError.plain(
+            folder.shown,
+            f"the recipe differs from the run's own in {changed}",
+            "a resumed run keeps its recipe: leave the recipe and its options out",
+        )
+    return folder, folder.last(), saved, data if data is not None else about["data"]["source"]
+
+
+def _device(device: str | None, file: str) -> torch.device:
+    if device is None:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        where = torch.device(device)
+        torch.empty(0, device=where)
+    except (RuntimeError, AssertionError) as e:
+        message = f"cannot train on device {device!r}: {e}".splitlines()[0]
+        raise NetspecError.plain(file, message, "use 'cpu' or 'cuda'") from e
+    return where
+
+
+@contextlib.contextmanager
+def deterministic(seed: int, device: torch.device) -> Iterator[None]:
+    """Seeded, deterministic torch for the block; the caller's generators and settings are
+    restored after it."""
+    if device.type == "cuda":
+        # cuBLAS is deterministic only with a fixed workspace, set before CUDA starts (where
+        # CUDA has started already, it is as the process set it)
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    was = torch.are_deterministic_algorithms_enabled()
+    warn = torch.is_deterministic_algorithms_warn_only_enabled()
+    benchmark = torch.backends.cudnn.benchmark
+    gpus = [device.index or 0] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=gpus):
+        torch.manual_seed(seed)
+        torch.use_deterministic_algorithms(True, warn_only=True)
+        torch.backends.cudnn.benchmark = False
+        try:
+            yield
+        finally:
+            torch.use_deterministic_algorithms(was, warn_only=warn)
+            torch.backends.cudnn.benchmark = benchmark

@@ -1,0 +1,169 @@
+"""The epochs of one training run: the model, optimizer and loaders, and what each epoch
+writes to the run's folder (see :mod:`.runfolder`)."""
+
+from __future__ import annotations
+
+import json
+import platform
+import time
+from typing import Any
+
+import torch
+from torch import nn
+
+from .. import __version__
+from ..checkpoints import checkpoint_dict
+from ..spec import Spec
+from .data import Data
+from .loop import Pass, epoch_row, evaluate, learning_rate, make_optimizer, train_epoch
+from .metrics import Row, best_row, metrics_csv, metrics_json
+from .plots import plot_curves
+from .progress import Progress
+from .recipe import Recipe
+from .runfolder import RUN_FORMAT, RunFolder, spec_hash
+
+#: Seconds between two drawings of a run's curves while it trains (drawing takes about a
+#: second, which a short epoch should not wait for); they are drawn at its end in any case.
+PLOT_EVERY = 60
+
+
+def start_files(
+    folder: RunFolder,
+    spec: Spec,
+    data: Data,
+    recipe: Recipe,
+    hashed: str,
+    device: torch.device,
+    root: str | None,
+) -> None:
+    """Write what a new run is, before its first epoch: the spec, the recipe and run.json."""
+    about = {
+        "format": RUN_FORMAT,
+        "spec": {
+            "name": spec.name,
+            "file": spec.file,
+            "scale": spec.scale,
+            "params": spec.overrides,
+            "hash": hashed,
+        },
+        "data": {**data.plain(), "root": root},
+        "recipe": recipe.plain(),
+        "device": str(device),
+        "versions": {
+            "netspec": __version__,
+            "torch": torch.__version__,
+            "python": platform.python_version(),
+        },
+    }
+    folder.write_text("spec.yaml", spec.document.text)
+    folder.write_text("recipe.yaml", recipe.text())
+    folder.write_text("run.json", json.dumps(about, indent=2, default=str) + "\n")
+
+
+class Session:
+    """One run's training state, from its first epoch (or a restored one) to its last."""
+
+    def __init__(
+        self,
+        spec: Spec,
+        data: Data,
+        recipe: Recipe,
+        device: torch.device,
+        folder: RunFolder | None,
+        progress: Progress,
+    ) -> None:
+        self.spec = spec
+        self.data = data
+        self.recipe = recipe
+        self.device = device
+        self.folder = folder
+        self.progress = progress
+        self.model: nn.Module = spec.build(seed=recipe.seed, device=str(device))
+        self.optimizer = make_optimizer(self.model, recipe)
+        pin = device.type == "cuda"
+        workers = recipe.num_workers
+        seed = recipe.seed
+        self.train_batches, self.sampler = data.loader(
+            "train", recipe.batch, seed=seed, workers=workers, pin=pin
+        )
+        self.val_batches, _ = data.loader("val", recipe.batch, seed=seed, workers=workers, pin=pin)
+        steps = len(self.train_batches)
+        if recipe.limit_batches is not None:
+            steps = min(steps, recipe.limit_batches)
+        k = min(recipe.top_k, len(data.classes))
+        loss = nn.CrossEntropyLoss(label_smoothing=recipe.label_smoothing)
+        self.run_pass = Pass(device, recipe, k, steps, loss)
+        self.rows: list[Row] = []
+        self.epoch = 0  # finished epochs
+        self.plotted = time.monotonic()
+
+    def restore(self, state: dict[str, Any]) -> None:
+        """Continue from a checkpoint's state (see :mod:`.runfolder`)."""
+        self.model.load_state_dict(state["state_dict"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        torch.set_rng_state(state["rng"]["cpu"])
+        if self.device.type == "cuda" and state["rng"].get("cuda"):
+            torch.cuda.set_rng_state_all(state["rng"]["cuda"])
+        self.rows = list(state["metrics"])
+        self.epoch = int(state["epoch"])
+        self.progress.note(f"resumed after epoch {self.epoch} of {self.recipe.epochs}")
+
+    def run(self) -> None:
+        """Train the remaining epochs, writing each one's results."""
+        while self.epoch < self.recipe.epochs:
+            self.progress.start_epoch(self.epoch + 1, self.recipe.epochs, self.run_pass.steps)
+            self.sampler.set_epoch(self.epoch)
+            start = time.perf_counter()
+            first = self.epoch * self.run_pass.steps
+            sums, rate = train_epoch(
+                self.model, self.train_batches, self.optimizer, self.run_pass, first, self.progress
+            )
+            val = evaluate(self.model, self.val_batches, self.run_pass)
+            self.epoch += 1
+            lr = self.optimizer.param_groups[0]["lr"]
+            seconds = time.perf_counter() - start
+            row = epoch_row(self.epoch, lr, sums, val, self.run_pass.k, rate, seconds)
+            self.rows.append(row)
+            self._write(row)
+            self.progress.end_epoch(row)
+        self._plot()
+
+    def _state(self) -> dict[str, Any]:
+        steps = self.epoch * self.run_pass.steps
+        rng: dict[str, Any] = {"cpu": torch.get_rng_state()}
+        if self.device.type == "cuda":
+            rng["cuda"] = torch.cuda.get_rng_state_all()
+        return checkpoint_dict(
+            self.spec,
+            self.model.state_dict(),
+            epoch=self.epoch,
+            optimizer=self.optimizer.state_dict(),
+            schedule={"step": steps, "lr": learning_rate(self.recipe, steps, self.run_pass.steps)},
+            rng=rng,
+            metrics=list(self.rows),
+            recipe=self.recipe.plain(),
+            spec_hash=spec_hash(self.spec),
+            classes=list(self.data.classes),
+        )
+
+    def _write(self, row: Row) -> None:
+        """An epoch's files: the metrics, last.pt, best.pt if it is the best, the curves."""
+        if self.folder is None:
+            return
+        state = self._state()
+        self.folder.save("last.pt", state)
+        if best_row(self.rows) is row:
+            self.folder.save("best.pt", state)
+        best = best_row(self.rows)
+        self.folder.write_text("metrics.csv", metrics_csv(self.rows))
+        self.folder.write_text(
+            "metrics.json", metrics_json(self.rows, spec=self.spec.name, best=best)
+        )
+        if time.monotonic() - self.plotted > PLOT_EVERY:
+            self._plot()
+
+    def _plot(self) -> None:
+        """Draw the curves (at the run's end, and during a long run every PLOT_EVERY s)."""
+        if self.folder is not None and self.rows:
+            plot_curves({self.spec.name: self.rows}, self.folder.path / "curves")
+            self.plotted = time.monotonic()
