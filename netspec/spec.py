@@ -249,32 +249,7 @@ class Spec:
             model = spec.build(init_from="yolov8n.pt", renames=["model.22.dfl="], strict=True)
             spec.transfer.complete     # True
         """
-        if max_bytes is not None and (
-            isinstance(max_bytes, bool)
-            or not isinstance(max_bytes, (int, float))
-            or not max_bytes > 0
-        ):
-            raise NetspecError.plain(
-                self.file, f"max_bytes must be a number above 0, got {max_bytes!r}"
-            )
-        if device is not None and not isinstance(device, str):
-            raise NetspecError.plain(
-                self.file, f"device must be a name such as 'cpu' or 'meta', got {device!r}"
-            )
-        # netspec build's forward pass runs a batch of 2 (a norm without running statistics
-        # needs two values per channel), so the guard counts two samples
-        if max_bytes is not None and device != "meta" and self.memory(2) > max_bytes:
-            from .report import human_bytes
-
-            raise NetspecError.plain(
-                self.file,
-                f"building this network needs about {human_bytes(self.memory(2))} "
-                f"({self.num_params:,} parameters plus one forward pass); the limit is "
-                f"{human_bytes(max_bytes)}",
-                "build on the meta device (--meta), or raise the limit with --max-memory GB",
-            )
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
-            raise NetspecError.plain(self.file, f"seed must be a whole number ≥ 0, got {seed!r}")
+        _check_build_options(self, device, max_bytes, seed)
         load = None if init_from is None else self._reader(init_from, renames, strict, device)
         model = self._compiled(device, seed)
         if load is not None:
@@ -340,6 +315,35 @@ class Spec:
 
         line = summary_line(self.name, self.input_shapes, self.output_shapes, self.checked)
         return f"<Spec {line.partition(' MACs')[0]} MACs>"
+
+
+def _check_build_options(spec: Spec, device: object, max_bytes: object, seed: object) -> None:
+    """Refuse :meth:`Spec.build`'s options that are not what they should be, and a network
+    that needs more memory than ``max_bytes``, before anything is allocated."""
+    if max_bytes is not None and (
+        isinstance(max_bytes, bool) or not isinstance(max_bytes, (int, float)) or not max_bytes > 0
+    ):
+        raise NetspecError.plain(
+            spec.file, f"max_bytes must be a number above 0, got {max_bytes!r}"
+        )
+    if device is not None and not isinstance(device, str):
+        raise NetspecError.plain(
+            spec.file, f"device must be a name such as 'cpu' or 'meta', got {device!r}"
+        )
+    # netspec build's forward pass runs a batch of 2 (a norm without running statistics
+    # needs two values per channel), so the guard counts two samples
+    if max_bytes is not None and device != "meta" and spec.memory(2) > max_bytes:
+        from .report import human_bytes
+
+        raise NetspecError.plain(
+            spec.file,
+            f"building this network needs about {human_bytes(spec.memory(2))} "
+            f"({spec.num_params:,} parameters plus one forward pass); the limit is "
+            f"{human_bytes(max_bytes)}",
+            "build on the meta device (--meta), or raise the limit with --max-memory GB",
+        )
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
+        raise NetspecError.plain(spec.file, f"seed must be a whole number ≥ 0, got {seed!r}")
 
 
 def check_document(
