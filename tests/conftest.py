@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import inspect
 import io
 import os
 import subprocess
@@ -30,7 +31,8 @@ os.environ.setdefault("NETSPEC_NO_ENTRY_POINTS", "1")
 
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = ROOT / "specs"
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
+TESTS = Path(__file__).resolve().parent
+FIXTURES = TESTS / "fixtures"
 GOLDEN = Path(__file__).resolve().parent / "golden"
 BUNDLED = sorted(p.stem for p in SPECS.glob("*.yaml"))
 #: the torchvision-exact zoo, by bundled name ("torchvision/resnet50"): big networks, which the
@@ -45,6 +47,62 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--update-golden", action="store_true", help="rewrite golden files from the current output"
     )
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Spread the tests marked ``slow`` evenly over the first two thirds of the run, the others
+    keeping their order around them.
+
+    pytest-xdist sends each worker runs of consecutive tests, so slow tests side by side (the
+    zoo's, at the end of the alphabet) kept one worker busy while the other waited at the end;
+    spread out, every run holds its share of them, and the run ends on short tests, which keep
+    both workers busy to the last. Slow tests of a module that share a fixture of the suite
+    wider than a test (made once for the module) stay together, so that it is made once, and
+    come first: such a fixture is wide because it is costly (a wheel built, models made)."""
+    units = sorted(_slow_units(items), key=lambda unit: len(unit) == 1)
+    if not units:
+        return
+    moved = {id(item) for unit in units for item in unit}
+    rest = [item for item in items if id(item) not in moved]
+    span = len(rest) * 2 // 3
+    spread: list[pytest.Item] = []
+    done = 0
+    for k, unit in enumerate(units):
+        at = k * span // len(units)
+        spread += rest[done:at] + unit
+        done = at
+    items[:] = spread + rest[done:]
+
+
+def _slow_units(items: list[pytest.Item]) -> list[list[pytest.Item]]:
+    """The slow tests in order, each alone, or together with the other slow tests of its module
+    where it uses a fixture of the suite wider than a test."""
+    units: list[list[pytest.Item]] = []
+    by_module: dict[str, list[pytest.Item]] = {}
+    for item in items:
+        if item.get_closest_marker("slow") is None:
+            continue
+        module = item.nodeid.split("::")[0]
+        if not _shares_a_fixture(item):
+            units.append([item])
+        elif module in by_module:
+            by_module[module].append(item)
+        else:
+            units.append(by_module.setdefault(module, [item]))
+    return units
+
+
+def _shares_a_fixture(item: pytest.Item) -> bool:
+    """Whether the test uses a fixture defined under tests/ whose scope is wider than a test."""
+    info = getattr(item, "_fixtureinfo", None)
+    for defs in info.name2fixturedefs.values() if info else ():
+        fixture = defs[-1]
+        if fixture.scope != "function":
+            with contextlib.suppress(TypeError):
+                if Path(inspect.getfile(fixture.func)).resolve().is_relative_to(TESTS):
+                    return True
+    return False
 
 
 @pytest.fixture

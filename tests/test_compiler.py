@@ -66,6 +66,7 @@ def test_torchinfo_mult_adds_relation(name):
     assert stats.total_params == spec.num_params
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", BUNDLED + SCRIPTED_ZOO)
 def test_script_trace_and_compile(name):
     torch.manual_seed(0)
@@ -110,6 +111,7 @@ layers:
 """
 
 
+@pytest.mark.slow
 def test_inductor_compiles_every_structure():
     spec = netspec.loads(EVERY_STRUCTURE)
     model = spec.build().eval()

@@ -691,6 +691,7 @@ def test_every_kind_has_a_generator():
     assert sorted(k.name for k in all_kinds()) == sorted(GENERATORS)
 
 
+@pytest.mark.slow
 def test_the_static_check_equals_torch():
     outcomes, found, _ = campaign(cases=660, seed=11)
     assert not found, "\n".join(found[:20])

@@ -85,6 +85,7 @@ sys.exit(main(sys.argv[1:]))
 """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "args", [["render", "googlenet", "--format", "dot", "--expand"], ["build", "lenet"]]
 )
@@ -303,6 +304,7 @@ def test_sigterm_while_saving_leaves_the_old_file_and_no_temporary(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["model.pt"]
 
 
+@pytest.mark.slow
 def test_sigterm_during_a_real_save_leaves_no_temporary(tmp_path):
     out = tmp_path / "model.pt"
     out.write_text("old")

@@ -27,6 +27,7 @@ def test_graph_specs_check_build_and_equal_their_modules(path):
     assert spec.warnings == []
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", GRAPHS, ids=[p.stem for p in GRAPHS])
 def test_graph_modules_script_trace_export_and_compile(path):
     spec = ns.load(str(path))

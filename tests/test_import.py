@@ -98,6 +98,7 @@ def _torchvision(name: str, device: str = "cpu") -> nn.Module:
         return getattr(tv.models, name)(weights=None, **kwargs)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", TORCHVISION)
 def test_torchvision_round_trip(name):
     _round_trip(_torchvision(name), (3, 64, 64))
@@ -157,6 +158,7 @@ REFERENCES = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", REFERENCES)
 def test_bench_reference_round_trip(name):
     module, function, shape = REFERENCES[name]

@@ -133,6 +133,7 @@ def test_a_big_file_is_refused(tmp_path):
     assert run.code == 1 and "specs are limited to 16,777,216" in run.err
 
 
+@pytest.mark.slow
 def test_building_only_what_fits(tmp_path):
     limit = torch_peak() + PEAK_ABOVE_TORCH
     path = tmp_path / "huge.yaml"

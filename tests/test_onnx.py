@@ -133,6 +133,7 @@ def test_every_bundled_spec_exports_and_runs_in_onnxruntime(name, monkeypatch):
     assert signature(model) == expected_signature(spec)
 
 
+@pytest.mark.slow
 def test_build_o_onnx_saves_what_build_seed_builds(tmp_path):
     out = tmp_path / "lenet.onnx"
     run = netspec("build", "lenet", "--seed", "3", "-o", str(out))

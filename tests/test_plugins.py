@@ -101,6 +101,7 @@ def test_se_shorthand_default_and_expressions():
     assert [c.params for c in spec.checked.walk()[1:]] == [580, 2_128, 1_096]
 
 
+@pytest.mark.slow
 def test_cli_commands_with_the_se_plugin(tmp_path):
     # in this process, examples/plugins on sys.path (registry_restored), as PYTHONPATH puts it
     run = in_process("check", "--plugin", "netspec_se", SE_SPEC, "--table")
@@ -364,6 +365,7 @@ def fake_distribution(where: Path, name: str, entry_points: str) -> dict[str, st
     return {"PYTHONPATH": os.pathsep.join([str(where), str(PLUGINS)]), NO_ENTRY_POINTS_ENV: ""}
 
 
+@pytest.mark.slow
 def test_installed_plugins_load_on_the_command_line(tmp_path, monkeypatch):
     env = fake_distribution(tmp_path, "netspec-se", "se = netspec_se")
     assert netspec("check", SE_SPEC, env=env).code == 0

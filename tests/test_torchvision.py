@@ -96,6 +96,7 @@ def test_the_families_are_the_zoo_specs_with_scales():
     assert scaled == set(FAMILIES)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("name", "scale"), _family_members())
 def test_every_scale_is_torchvisions_model_of_that_name(name, scale):
     tv = need_torchvision()

@@ -120,6 +120,7 @@ def test_scale_on_the_command_line_and_in_the_table():
     )
 
 
+@pytest.mark.slow
 def test_scale_works_with_every_command(tmp_path: Path):
     build = cli("build", "ultralytics/yolov8-cls", "--scale", "m", "--meta")
     assert build.code == 0, build.err

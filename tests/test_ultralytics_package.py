@@ -23,6 +23,8 @@ from filelock import FileLock  # torch's own dependency
 import netspec as ns
 
 SPECS = {"detect": "ultralytics/yolov8", "classify": "ultralytics/yolov8-cls"}
+#: building Ultralytics' models takes half a minute: these tests run early, together (conftest)
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")

@@ -97,6 +97,7 @@ def test_static_pass_equals_built_module(name):
     assert_static_matches_module(spec, spec.build(device="meta"))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", NAMES)
 def test_computes_what_the_hand_written_network_computes(name):
     """The reference's weights, loaded strictly, give the reference's output: the graph is the
@@ -121,6 +122,7 @@ def test_computes_what_the_hand_written_network_computes(name):
     assert [tuple(v.meta["val"].shape) for v in result.args[0]] == [(2, 1000)]
 
 
+@pytest.mark.slow
 def test_compiles_without_graph_breaks():
     torch.manual_seed(0)
     model = ns.load("torchvision/shufflenet_v2_x1_0").build().eval()

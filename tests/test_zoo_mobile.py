@@ -118,6 +118,7 @@ def test_state_dict_is_torchvisions_and_loads_strictly(name):
     assert_static_matches_module(spec, model)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", NAMES)
 def test_computes_what_the_hand_written_network_computes(name):
     """The reference's weights, loaded strictly, give the reference's output: the blocks are
@@ -155,6 +156,7 @@ def test_computes_what_the_hand_written_network_computes(name):
         assert torch.allclose(exported.module()(x), out, atol=1e-6)
 
 
+@pytest.mark.slow
 def test_compiles_without_graph_breaks():
     torch.manual_seed(0)
     model = ns.load("torchvision/mobilenet_v3_small").build().eval()
