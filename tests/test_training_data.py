@@ -319,3 +319,15 @@ def test_whole_labels_stored_as_floats_are_labels(tmp_path):
     path = save_npz(tmp_path / "f.npz", x=np.zeros((4, 8, 8), np.uint8), y=np.array([0.0, 1, 2, 1]))
     source = read_data(path, channels=1, size=(8, 8))
     assert source.train.y.dtype == torch.int64 and source.train.y.tolist() == [0, 1, 2, 1]
+
+
+def test_images_fitted_once_equal_images_fitted_batch_by_batch():
+    from netspec.training.data import Batches
+
+    data = prepare_data(tiny(channels=3, size=20), "digits", Recipe())
+    assert data.fit.all(data.train.x, 0) is None  # too big for the budget: batch by batch
+    once = Batches(data.train, data.fit, data.fitted["train"])
+    each = Batches(data.train, data.fit)
+    rows = [5, 1, 700, 3]
+    (x_once, y_once), (x_each, y_each) = once.__getitems__(rows), each.__getitems__(rows)
+    assert torch.equal(x_once, x_each) and torch.equal(y_once, y_each)

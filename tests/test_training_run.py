@@ -207,9 +207,9 @@ def test_bf16_autocast_trains_on_the_cpu(digits):
         {"schedule": "none", "top_k": 20, "weight_decay": 0},
     ],
 )
-def test_each_recipe_option_trains(changes):
+def test_each_recipe_option_trains(changes, digits):
     recipe = quick(**changes)
-    data = prepare_data(small(), "digits", recipe)
+    data = digits if recipe.normalize else prepare_data(small(), "digits", recipe)
     result = train(small(), data, recipe, device="cpu")
     assert len(result.rows) == 2 and all(
         torch.isfinite(torch.tensor(r["train_loss"])) for r in result.rows

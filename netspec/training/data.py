@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
@@ -29,6 +29,10 @@ from ..spec import Spec
 from .images import Fit, Images, can_adapt
 from .recipe import Recipe
 from .sources import Source, read_data
+
+#: Images are fitted once, before training, where the fitted ones take at most this many
+#: bytes (Fashion-MNIST at 28×28: 188 MB); larger ones are fitted a batch at a time.
+PREFIT_BYTES = 512 * 1024**2
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,8 @@ class Data:
     fit: Fit
     #: how the validation images were chosen, in words
     split: str
+    #: the training and validation images fitted once, where they take at most PREFIT_BYTES
+    fitted: dict[str, torch.Tensor] = field(default_factory=dict, repr=False)
 
     @property
     def classes(self) -> tuple[str, ...]:
@@ -81,7 +87,7 @@ class Data:
         processes' batches of a step together are the batch one process would take.
         """
         images = self.train if which == "train" else self.val
-        dataset = Batches(images, self.fit)
+        dataset = Batches(images, self.fit, self.fitted.get(which))
         shuffle = which == "train"
         sampler: DistributedSampler[Any] = DistributedSampler(
             dataset, num_replicas=world, rank=rank, shuffle=shuffle, seed=seed
@@ -102,12 +108,14 @@ class Data:
 
 
 class Batches(Dataset[tuple[torch.Tensor, torch.Tensor]]):
-    """Images fitted to the spec a batch at a time (``__getitems__``: one indexing and one
-    resize per batch, not one per image)."""
+    """Images fitted to the spec: taken from ``fitted`` (all of them fitted once) where it is
+    given, else fitted a batch at a time (``__getitems__``: one indexing and one resize per
+    batch, not one per image)."""
 
-    def __init__(self, images: Images, fit: Fit) -> None:
+    def __init__(self, images: Images, fit: Fit, fitted: torch.Tensor | None = None) -> None:
         self.images = images
         self.fit = fit
+        self.fitted = fitted
 
     def __len__(self) -> int:
         return len(self.images)
@@ -118,6 +126,8 @@ class Batches(Dataset[tuple[torch.Tensor, torch.Tensor]]):
 
     def __getitems__(self, indices: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
         rows = torch.as_tensor(indices, dtype=torch.int64)
+        if self.fitted is not None:
+            return self.fitted[rows], self.images.y[rows]
         return self.fit(self.images.x[rows]), self.images.y[rows]
 
 
@@ -149,7 +159,9 @@ def prepare_data(
         )
     if recipe.normalize:
         fit = fit.normalized(train)
-    return Data(source, train, val, fit, split)
+    fitted = {"train": fit.all(train.x, PREFIT_BYTES), "val": fit.all(val.x, PREFIT_BYTES)}
+    ready = {which: x for which, x in fitted.items() if x is not None}
+    return Data(source, train, val, fit, split, ready)
 
 
 def _input(spec: Spec) -> tuple[int, ...]:

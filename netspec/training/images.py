@@ -21,6 +21,7 @@ reach the network, applied to each batch, and described in words (:meth:`Fit.des
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import torch
@@ -120,6 +121,15 @@ class Fit:
             std = torch.tensor(self.std).view(1, -1, 1, 1)
             out = (out - mean) / std
         return out.reshape(out.shape[0], -1) if self.flat else out.contiguous()
+
+    def all(self, x: torch.Tensor, most: int) -> torch.Tensor | None:
+        """Every image of ``x`` fitted (a chunk at a time: the same values as batch by batch),
+        or None where they would take more than ``most`` bytes."""
+        if x.shape[0] * math.prod(self.target) * 4 > most:
+            return None
+        return torch.cat(
+            [self(x[start : start + _CHUNK]) for start in range(0, x.shape[0], _CHUNK)]
+        )
 
     def normalized(self, images: Images) -> Fit:
         """This fit, with each channel's mean and standard deviation measured on (the first
