@@ -291,3 +291,23 @@ def test_a_spec_that_does_not_match_the_classes(tmp_path):
         "hint: --set num_classes=10",
     ]
     assert not (tmp_path / "run").exists()
+
+
+def test_a_damaged_run_is_refused_by_name(tmp_path, digits):
+    run = tmp_path / "run"
+    train(small(), digits, quick(epochs=1, limit_batches=1), out=run, device="cpu")
+    about = json.loads((run / "run.json").read_text(encoding="utf-8"))
+    (run / "run.json").write_text(json.dumps({**about, "recipe": "lost"}), encoding="utf-8")
+    with pytest.raises(NetspecError) as e:
+        train(small(), None, resume=run, device="cpu")
+    assert str(e.value) == f"{run}/run.json: error: is damaged: it lacks the spec, data or recipe"
+    (run / "run.json").write_text(json.dumps(about), encoding="utf-8")
+    (run / "last.pt").write_bytes(b"cut short")
+    with pytest.raises(NetspecError, match=r"last\.pt: error: cannot read the checkpoint"):
+        train(small(), None, resume=run, device="cpu")
+
+
+def test_a_device_that_is_not_there_writes_nothing(tmp_path, digits):
+    with pytest.raises(NetspecError, match="cannot train on device 'nonsense'"):
+        train(small(), digits, quick(), out=tmp_path / "run", device="nonsense")
+    assert not (tmp_path / "run").exists()

@@ -136,7 +136,9 @@ class Recipe(BaseModel):
         True, description="scale each channel to mean 0, std 1 (the training split's)"
     )
     limit_batches: int | None = Field(
-        None, ge=1, description="at most this many batches per epoch (smoke runs, tests)"
+        None,
+        ge=1,
+        description="at most this many batches an epoch, training and validation (smoke runs)",
     )
 
     @property

@@ -76,18 +76,21 @@ def train(
     recipe = recipe.resolved()
     if data is None:
         raise NetspecError.plain(spec.file, "train needs data: a data set's name or a path")
+    if folder is None and out is not None:
+        RunFolder.check_new(out)
     prepared = data if isinstance(data, Data) else prepare_data(spec, data, recipe, root=root)
     where = _device(device, spec.file)
     for line in prepared.describe():
         shown.note(line)
-    if folder is None and out is not None:
-        folder = RunFolder.new(out)
-        start_files(folder, spec, prepared, recipe, spec_hash(spec), where, root)
     start = time.perf_counter()
     with deterministic(recipe.seed, where):
-        session = Session(spec, prepared, recipe, where, folder, shown)
+        session = Session(spec, prepared, recipe, where, shown)
         if state is not None:
             session.restore(state)
+        if folder is None and out is not None:  # made once all else has succeeded
+            folder = RunFolder.new(out)
+            start_files(folder, spec, prepared, recipe, spec_hash(spec), where, root)
+        session.folder = folder
         session.run()
     return RunResult(
         model=session.model,
@@ -124,7 +127,7 @@ def _plan(
             f"the run was trained from another spec (or other params) than {spec.file}",
             "resume it with the spec it was trained from (its spec.yaml and run.json)",
         )
-    saved = Recipe.model_validate(about["recipe"])
+    saved = folder.recipe()
     if recipe is not None and recipe.resolved() != saved:
         mine, theirs = recipe.resolved().plain(), saved.plain()
         changed = ", ".join(k for k in theirs if mine[k] != theirs[k])

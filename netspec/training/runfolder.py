@@ -26,17 +26,22 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import pickle
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
+from pydantic import ValidationError
 
 from ..errors import NetspecError
 from ..files import write_atomic, write_bytes_atomic
 from ..spec import Spec
+from .recipe import Recipe
 
 RUN_FORMAT = "netspec-run/1"
+#: what run.json says of the spec, and the type of each
+_SPEC_KEYS = {"name": str, "file": str, "scale": str, "params": dict, "hash": str}
 
 
 def spec_hash(spec: Spec) -> str:
@@ -54,9 +59,9 @@ class RunFolder:
     shown: str
 
     @classmethod
-    def new(cls, path: str | os.PathLike[str]) -> RunFolder:
-        """A folder for a new run: made (with its parents) if missing; an existing one must
-        be empty, so that no earlier run is overwritten."""
+    def check_new(cls, path: str | os.PathLike[str]) -> RunFolder:
+        """The folder for a new run, unmade: refused if it is a file or a folder that holds
+        anything, so that no earlier run is overwritten."""
         folder = cls(Path(path), os.fspath(path))
         if folder.path.exists() and not folder.path.is_dir():
             raise NetspecError.plain(folder.shown, "is a file, not a folder for a run")
@@ -66,6 +71,12 @@ class RunFolder:
                 "the run folder is not empty (an earlier run?)",
                 "choose another folder with -o, or continue that run with --resume",
             )
+        return folder
+
+    @classmethod
+    def new(cls, path: str | os.PathLike[str]) -> RunFolder:
+        """A folder for a new run (see :meth:`check_new`), made with its parents if missing."""
+        folder = cls.check_new(path)
         try:
             folder.path.mkdir(parents=True, exist_ok=True)
         except OSError as e:
@@ -102,7 +113,24 @@ class RunFolder:
             raise NetspecError.plain(
                 shown, f"is not a {RUN_FORMAT} file", "a later netspec may have written it"
             )
+        spec, data = about.get("spec"), about.get("data")
+        if not (
+            isinstance(spec, dict)
+            and all(isinstance(spec.get(k), t) for k, t in _SPEC_KEYS.items())
+            and isinstance(data, dict)
+            and isinstance(data.get("source"), str)
+            and isinstance(about.get("recipe"), dict)
+        ):
+            raise NetspecError.plain(shown, "is damaged: it lacks the spec, data or recipe")
         return about
+
+    def recipe(self) -> Recipe:
+        """The recipe the run was started with (its ``run.json``'s, every value written)."""
+        try:
+            return Recipe.model_validate(self.about()["recipe"])
+        except ValidationError as e:
+            shown = os.path.join(self.shown, "run.json")
+            raise NetspecError.plain(shown, f"is damaged: its recipe is not valid ({e})") from e
 
     def last(self) -> dict[str, Any] | None:
         """The state in ``last.pt``, or None before the first epoch ended."""
@@ -112,6 +140,10 @@ class RunFolder:
         shown = os.path.join(self.shown, "last.pt")
         try:
             state = torch.load(path, map_location="cpu", weights_only=True)
+        except pickle.UnpicklingError as e:  # torch's restricted unpickler met something else
+            raise NetspecError.plain(
+                shown, "cannot read the checkpoint: it is damaged, or not one netspec wrote"
+            ) from e
         except (OSError, RuntimeError, ValueError, EOFError) as e:
             # torch.load's ways of refusing a damaged file (the unpickler raises RuntimeError)
             reason = str(e).splitlines()[0] if str(e) else type(e).__name__

@@ -69,8 +69,8 @@ class Session:
         data: Data,
         recipe: Recipe,
         device: torch.device,
-        folder: RunFolder | None,
         progress: Progress,
+        folder: RunFolder | None = None,
     ) -> None:
         self.spec = spec
         self.data = data
