@@ -15,6 +15,9 @@ medians measured in alternation, so that a shared, noisy machine affects both si
    family the slowest, the median and how many exceed the budget of 5 s.
 7. lsp: the language server's diagnostics after a change on a 200-layer spec, after a pause
    and while typing (the debounce), and with an error (bench/lsp_cases.py).
+8. diff: netspec diff on two versions of a spec of about 10,000 layers (an insertion that
+   shifts every later index, a block's width, a width param), in the process and as a command
+   (bench/diff_cases.py).
 """
 
 from __future__ import annotations

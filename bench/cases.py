@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from .diff_cases import diff_speed
 from .hostile_cases import hostile_corpus
 from .lsp_cases import lsp_latency
 
@@ -375,4 +376,5 @@ SECTIONS: dict[str, Callable[[argparse.Namespace], dict[str, Any]]] = {
     "huge": huge,
     "hostile": hostile_corpus,
     "lsp": lsp_latency,
+    "diff": diff_speed,
 }
