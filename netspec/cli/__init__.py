@@ -3,15 +3,16 @@
 Exit codes: 0 all good, 1 a spec error (diagnostics on stderr), 2 misuse of the command, 3 the
 asked file could not be made for want of a tool (render without Graphviz: the .dot instead).
 ``diff`` exits as ``diff`` does: 0 the same, 1 different, 2 trouble (misuse or a spec error).
-``check``, ``diff`` and ``list`` never import torch; ``build`` does, after the spec has been
-checked.
+``check``, ``diff`` and ``list`` never import torch; ``build`` and ``train`` do, after the spec
+(and ``train``'s recipe) has been checked. Ctrl-C exits 130 and SIGTERM 143, each once the command
+has unwound (``train``'s ``last.pt`` is that of the last finished epoch, whole).
 
 Modules, each importing only those before it: ``usage`` (exit codes, :class:`Misuse`),
 ``values`` (option values), ``outputs`` (checks of ``-o``), ``commands_spec`` (check, build,
 render, summary), ``commands_diff`` (diff), ``commands_files`` (new, schema, list, lsp),
-``commands_import`` (import), ``completion`` (what the shells complete, read off the parser;
-``netspec __complete``), ``completion_scripts`` (the scripts of bash, zsh and fish), ``parser``
-(argparse), and this one: :func:`main`, plugins and signals.
+``commands_import`` (import), ``commands_train`` (train), ``completion`` (what the shells
+complete, read off the parser; ``netspec __complete``), ``completion_scripts`` (the scripts of
+bash, zsh and fish), ``parser`` (argparse), and this one: :func:`main`, plugins and signals.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from collections.abc import Iterator, Sequence
 from ..errors import NetspecError, PluginFailure
 from .completion import HIDDEN, answer
 from .parser import _parser
-from .usage import EXIT_INCOMPLETE, EXIT_MISUSE, EXIT_SPEC_ERROR, Misuse, _shown
+from .usage import EXIT_INCOMPLETE, EXIT_MISUSE, EXIT_SPEC_ERROR, Misuse, Terminated, _shown
 from .values import parse_sets
 
 __all__ = [
@@ -39,11 +40,6 @@ __all__ = [
     "main",
     "parse_sets",
 ]
-
-
-class Terminated(BaseException):
-    """SIGTERM, raised where the command is, so that it unwinds as on Ctrl-C: a half-written
-    output's temporary file is removed and an existing output is left as it was."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -2,7 +2,8 @@
 the hidden ``netspec __complete`` that the scripts call back for what only netspec knows.
 
 A value is completed by what its option is: one of its ``choices``; a spec (metavar ``SPEC``:
-spec files and the bundled names); a file (metavar ``FILE`` or ``TARGET``); the scales of the
+spec files and the bundled names); a path (metavar ``FILE``, ``TARGET``, ``DATA``, ``RUN`` or
+``FOLDER``); the scales of the
 spec on the line (``--scale``, diff's ``--a-scale`` and ``--b-scale``); anything else is free
 text, offered nothing. A new option is completed by all three shells without touching their
 scripts (:mod:`netspec.cli.completion_scripts` writes them from :func:`commands`).
@@ -39,7 +40,11 @@ class Value(Enum):
     TEXT = "text"
 
 
-_BY_METAVAR = {"SPEC": Value.SPEC, "FILE": Value.FILE, "TARGET": Value.FILE}
+#: a path: a file, or train's data (.npz or a folder), run folder and data sets' folder
+_BY_METAVAR = {
+    "SPEC": Value.SPEC,
+    **dict.fromkeys(("FILE", "TARGET", "DATA", "RUN", "FOLDER"), Value.FILE),
+}
 
 
 @dataclass(frozen=True)

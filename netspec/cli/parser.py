@@ -14,6 +14,7 @@ from .commands_diff import _diff
 from .commands_files import _list, _lsp, _new, _schema
 from .commands_import import _import
 from .commands_spec import _build, _check, _render, _summary
+from .commands_train import _train
 from .completion import commands
 from .completion_scripts import SHELLS, script
 from .usage import _shown
@@ -90,6 +91,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_schema(sub)
     _add_list(sub)
     _add_import(sub)
+    _add_train(sub)
     _add_lsp(sub)
     _add_completion(sub, parser)
     for command in sub.choices.values():
@@ -304,6 +306,54 @@ def _add_import(sub: Subparsers) -> None:
     imp.add_argument("--name", metavar="NAME", help="the spec's name (default: CALLABLE's)")
     imp.add_argument("-o", "--output", metavar="FILE", help="write the spec here (default: stdout)")
     imp.set_defaults(run=_import)
+
+
+def _add_train(sub: Subparsers) -> None:
+    train = sub.add_parser(
+        "train",
+        help="train a spec as a classifier on data, into a run folder (netspec-nn[train])",
+        description="Train SPEC on DATA by a recipe (its file, then these options over it), "
+        "writing a run folder: the spec and recipe, metrics, curves, last.pt and best.pt. "
+        "Ctrl-C keeps last.pt (the last finished epoch); --resume RUN continues it. See "
+        "docs/training.md.",
+    )
+    train.add_argument(
+        "spec", metavar="SPEC", nargs="?", help="a spec file or bundled name (with --resume: none)"
+    )
+    train.add_argument(
+        "--data",
+        metavar="DATA",
+        help="digits (shipped, no download), fashion-mnist, mnist or cifar10 (torchvision's "
+        "download), an .npz file (x, y), or a folder of one folder per class",
+    )
+    train.add_argument("--recipe", metavar="FILE", help="a recipe file (YAML; default: defaults)")
+    for key, metavar, said in _RECIPE_HELP:
+        train.add_argument(f"--{key.replace('_', '-')}", dest=key, metavar=metavar, help=said)
+    train.add_argument("--amp", choices=("none", "bf16"), help="bf16: bfloat16 autocast")
+    train.add_argument(
+        "--device", metavar="DEVICE", help="cpu, cuda, cuda:1 (default: cuda if any)"
+    )
+    train.add_argument(
+        "-o", "--output", metavar="RUN", help="the run folder, new or empty (default: runs/NAME)"
+    )
+    train.add_argument("--resume", metavar="RUN", help="continue this run from its last epoch")
+    train.add_argument(
+        "--data-root",
+        metavar="FOLDER",
+        help="where torchvision's data sets are kept (default: ~/.cache/netspec/datasets)",
+    )
+    _add_set(train)
+    train.set_defaults(run=_train)
+
+
+#: The options of ``train`` that set a recipe's key: (key, metavar, help).
+_RECIPE_HELP = (
+    ("epochs", "N", "passes over the training data (recipe: epochs, default 10)"),
+    ("batch", "N", "images per step (recipe: batch, default 64)"),
+    ("lr", "X", "peak learning rate (recipe: lr, default 0.1 sgd, 0.001 adamw)"),
+    ("seed", "N", "seeds weights, split, batch order and dropout (recipe: seed, default 0)"),
+    ("limit_batches", "N", "at most N batches an epoch: a smoke run (recipe: limit_batches)"),
+)
 
 
 def _add_lsp(sub: Subparsers) -> None:
