@@ -51,8 +51,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Spread the tests marked ``slow`` evenly over the first two thirds of the run, the others
-    keeping their order around them.
+    """Spread the tests marked ``slow`` evenly over the first two thirds of the run, between
+    modules (a module's fixtures are made once, not again after each test moved in), the others
+    keeping their order.
 
     pytest-xdist sends each worker runs of consecutive tests, so slow tests side by side (the
     zoo's, at the end of the alphabet) kept one worker busy while the other waited at the end;
@@ -65,14 +66,24 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         return
     moved = {id(item) for unit in units for item in unit}
     rest = [item for item in items if id(item) not in moved]
+    between = [
+        i
+        for i in range(len(rest) + 1)
+        if i in (0, len(rest)) or _module(rest[i - 1]) != _module(rest[i])
+    ]
     span = len(rest) * 2 // 3
     spread: list[pytest.Item] = []
     done = 0
     for k, unit in enumerate(units):
-        at = k * span // len(units)
+        ideal = k * span // len(units)
+        at = max(done, min(between, key=lambda i: (abs(i - ideal), i)))
         spread += rest[done:at] + unit
         done = at
     items[:] = spread + rest[done:]
+
+
+def _module(item: pytest.Item) -> str:
+    return item.nodeid.split("::")[0]
 
 
 def _slow_units(items: list[pytest.Item]) -> list[list[pytest.Item]]:
@@ -83,7 +94,7 @@ def _slow_units(items: list[pytest.Item]) -> list[list[pytest.Item]]:
     for item in items:
         if item.get_closest_marker("slow") is None:
             continue
-        module = item.nodeid.split("::")[0]
+        module = _module(item)
         if not _shares_a_fixture(item):
             units.append([item])
         elif module in by_module:

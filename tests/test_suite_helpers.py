@@ -4,7 +4,6 @@ tests run (``conftest.pytest_collection_modifyitems``)."""
 
 from __future__ import annotations
 
-import itertools
 import os
 import subprocess
 import sys
@@ -131,8 +130,8 @@ def item(name: str, slow: bool = False, shared: bool = False) -> Any:
     )
 
 
-def test_slow_tests_are_spread_over_the_first_two_thirds():
-    fast = [item(f"a::fast{i}") for i in range(60)]
+def test_slow_tests_are_spread_over_the_first_two_thirds_between_modules():
+    fast = [item(f"m{i // 5}::fast{i}") for i in range(60)]  # 12 modules of 5 tests
     slow = [item(f"z::slow{i}", slow=True) for i in range(4)]
     together = [item(f"y::built{i}", slow=True, shared=True) for i in range(3)]
     items = [*fast[:30], *together, *fast[30:], *slow]
@@ -142,10 +141,13 @@ def test_slow_tests_are_spread_over_the_first_two_thirds():
     at = {i.nodeid: n for n, i in enumerate(items)}
     # the tests sharing a module's fixture come first, together, in their order
     assert [at[i.nodeid] for i in together] == [0, 1, 2]
-    # the others alone, evenly spaced, none in the last third
-    starts = [0] + [at[i.nodeid] for i in slow]
-    assert all(b - a >= 60 * 2 // 3 // 5 for a, b in itertools.pairwise(starts))
-    assert max(starts) < len(items) * 2 // 3
+    # the others alone, each between two modules, evenly: five units over the first 40 of the
+    # 60 others, one every 8 tests, at the module boundary nearest to 8, 16, 24 and 32
+    ahead = [at[i.nodeid] - n - len(together) for n, i in enumerate(slow)]
+    assert ahead == [10, 15, 25, 30]
+    for i in slow:
+        before, after = items[at[i.nodeid] - 1], items[at[i.nodeid] + 1]
+        assert before.nodeid.split("::")[0] != after.nodeid.split("::")[0]
 
 
 def test_without_slow_tests_the_order_stays():
