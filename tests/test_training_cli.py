@@ -124,6 +124,17 @@ def test_an_interrupted_run_keeps_its_last_epoch_and_resumes(here, monkeypatch, 
         assert all(torch.equal(mine[k], whole[k]) for k in mine)
 
 
+def test_resume_of_a_folder_that_is_no_run(here):
+    (here / "run").mkdir()
+    for options in ((), ("--epochs", "3")):
+        run = cli("train", "--resume", "run", *options, cwd=here)
+        assert (run.code, run.out) == (1, "")
+        assert run.err == (
+            "run: error: is not a run folder (it has no run.json)\n"
+            "hint: name the folder netspec train wrote (its -o)\n"
+        )
+
+
 def test_resume_refuses_a_changed_recipe(here):
     assert cli("train", "small.yaml", *QUICK, "-o", "run", cwd=here).code == 0
     run = cli("train", "--resume", "run", "--epochs", "3", cwd=here)

@@ -125,6 +125,8 @@ def _recipe(args: argparse.Namespace, overrides: dict[str, Any]) -> Any:
         return load_recipe(args.recipe, overrides)
     if args.recipe is None and not overrides:
         return None
+    if not (Path(args.resume) / "run.json").is_file():
+        return None  # not a run: train() says so, rather than that it has no recipe.yaml
     base = args.recipe or Path(args.resume) / "recipe.yaml"
     return load_recipe(base, overrides)  # train() names what differs from the run's own
 
