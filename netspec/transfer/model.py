@@ -121,7 +121,7 @@ class TransferReport:
         return tuple(_groups(self))
 
     def __repr__(self) -> str:
-        """One line, as a notebook shows ``spec.transfer`` (``str()`` or ``print`` for the whole
+        """One line, as a notebook shows ``spec.transfer`` (``format_transfer`` gives the whole
         report): ``<TransferReport yolov8n.pt: 354 of 360 keys loaded, 6 missing>``."""
         counts = ", ".join(
             f"{self.count(fate):,} {fate.value}"
@@ -130,11 +130,6 @@ class TransferReport:
         )
         loaded = f"{self.count(Fate.LOADED):,} of {self.spec_keys:,} keys loaded"
         return f"<TransferReport {self.checkpoint}: {loaded}{', ' + counts if counts else ''}>"
-
-    def __str__(self) -> str:
-        from .text import format_transfer  # the text imports this module's types
-
-        return format_transfer(self).rstrip("\n")
 
 
 class Places:
