@@ -14,13 +14,15 @@ import os
 import re
 import struct
 import subprocess
-import sys
+from collections.abc import Iterator
 from pathlib import Path
 
+import hostile
 import pt2_archives as A
 import pytest
 import torch
-from conftest import ROOT, cli, need_torchvision
+from conftest import cli, need_torchvision
+from forkserver import Server
 from torch import nn
 
 import netspec as ns
@@ -91,22 +93,23 @@ def test_a_symbolic_input_size_is_refused(small, tmp_path):
     )
 
 
-def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    """The command in a fresh process that must end within 60 s (it hangs if it opens a
-    FIFO)."""
-    return subprocess.run(
-        [sys.executable, "-m", "netspec", "import", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        stdin=subprocess.DEVNULL,
-    )
+@pytest.fixture(scope="module")
+def forked() -> Iterator[Server]:
+    """A server with torch imported, whose children run the command (tests/forkserver.py)."""
+    server = Server(hostile.fresh, "torch")
+    yield server
+    server.close()
+
+
+def _cli(server: Server, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """``netspec import ARGS`` in a process of its own (forked by ``server``) that must end
+    within 60 s (it hangs if it opens a FIFO): its exit code and stderr."""
+    code, _, err = server.run(["import", *args], cwd, {}, 60)
+    return subprocess.CompletedProcess(args, code, "", err)
 
 
 @pytest.mark.parametrize("named", ["passwd", "fifo", "zero"])
-def test_a_recorded_source_file_is_never_opened(small, tmp_path, named):
+def test_a_recorded_source_file_is_never_opened(forked, small, tmp_path, named):
     """The archive's stack trace names a file: its line is quoted as the archive recorded it,
     and the file (any file, a FIFO that blocks, a device that never ends) is not opened."""
     files = {"passwd": "/etc/passwd", "fifo": str(tmp_path / "fifo"), "zero": "/dev/zero"}
@@ -114,7 +117,7 @@ def test_a_recorded_source_file_is_never_opened(small, tmp_path, named):
         os.mkfifo(tmp_path / "fifo")
     text = "x = F.gelu(x)\x1b[31m"
     path = A.rewrite(small, tmp_path / "gelu.pt2", A.stack_trace(files[named], 1, text))
-    run = _cli(path.name, cwd=tmp_path)
+    run = _cli(forked, path.name, cwd=tmp_path)
     assert run.returncode == 1
     shown = os.path.relpath(files[named], tmp_path) if named == "fifo" else files[named]
     assert run.stderr == (
@@ -265,10 +268,10 @@ def test_numbered_modules_that_never_ran_are_bounded(small, tmp_path):
 
 
 @pytest.mark.parametrize("damage", ["truncated", "not a zip", "empty"])
-def test_a_broken_archive_shows_only_netspecs_message(small, tmp_path, damage):
+def test_a_broken_archive_shows_only_netspecs_message(forked, small, tmp_path, damage):
     data = {"truncated": small.read_bytes()[:500], "not a zip": b"hello\n", "empty": b""}
     (tmp_path / "broken.pt2").write_bytes(data[damage])
-    run = _cli("broken.pt2", cwd=tmp_path)
+    run = _cli(forked, "broken.pt2", cwd=tmp_path)
     assert run.returncode == 1
     assert run.stderr == (
         "broken.pt2: error: not a torch.export archive: not a zip file (no end record)\n"
@@ -276,10 +279,10 @@ def test_a_broken_archive_shows_only_netspecs_message(small, tmp_path, damage):
     )
 
 
-def test_the_output_may_not_be_the_archive(small, tmp_path):
+def test_the_output_may_not_be_the_archive(forked, small, tmp_path):
     path = tmp_path / "model.pt2"
     path.write_bytes(small.read_bytes())
-    run = _cli("model.pt2", "-o", "model.pt2", cwd=tmp_path)
+    run = _cli(forked, "model.pt2", "-o", "model.pt2", cwd=tmp_path)
     assert run.returncode == 2
     assert run.stderr.endswith("-o model.pt2 is the archive itself; choose another file\n")
     assert path.read_bytes() == small.read_bytes()
@@ -295,13 +298,13 @@ def Net():
 
 
 @pytest.mark.parametrize("output", ["mymodel.py", "helper.py"])
-def test_the_output_may_not_be_a_file_the_import_runs(tmp_path, output):
+def test_the_output_may_not_be_a_file_the_import_runs(forked, tmp_path, output):
     (tmp_path / "mymodel.py").write_text(MODEL)
     (tmp_path / "helper.py").write_text(
         "import torch.nn as nn\n\ndef act():\n    return nn.ReLU()\n"
     )
     before = {p.name: p.read_text() for p in tmp_path.glob("*.py")}
-    run = _cli("mymodel:Net", "--input", "3,8,8", "-o", output, cwd=tmp_path)
+    run = _cli(forked, "mymodel:Net", "--input", "3,8,8", "-o", output, cwd=tmp_path)
     assert run.returncode == 2, run.stderr
     module = output.removesuffix(".py")
     said = rf"{output} is the source of {module} \(\S*/{output}\), which netspec runs; choose"
@@ -309,13 +312,13 @@ def test_the_output_may_not_be_a_file_the_import_runs(tmp_path, output):
     assert {p.name: p.read_text() for p in tmp_path.glob("*.py")} == before
 
 
-def test_an_archive_named_with_a_newline_needs_a_name(small, tmp_path):
+def test_an_archive_named_with_a_newline_needs_a_name(forked, small, tmp_path):
     path = tmp_path / "a\nb.pt2"
     path.write_bytes(small.read_bytes())
-    run = _cli(path.name, cwd=tmp_path)
+    run = _cli(forked, path.name, cwd=tmp_path)
     assert run.returncode == 2
     assert "--name 'a\\nb': use letters, digits, _ . and -" in run.stderr
-    run = _cli(path.name, "--name", "ok", "-o", "ok.yaml", cwd=tmp_path)
+    run = _cli(forked, path.name, "--name", "ok", "-o", "ok.yaml", cwd=tmp_path)
     assert run.returncode == 0, run.stderr
     assert (tmp_path / "ok.yaml").read_text() == SMALL.format("a\\nb.pt2", "ok")
     assert ns.load(tmp_path / "ok.yaml").name == "ok"
@@ -333,9 +336,9 @@ def _fifo(path: Path) -> None:
         (lambda p: p.symlink_to("/dev/zero"), "is a device (character special file)"),
     ],
 )
-def test_an_archive_that_is_no_file_says_what_it_is(tmp_path, make, what):
+def test_an_archive_that_is_no_file_says_what_it_is(forked, tmp_path, make, what):
     make(tmp_path / "x.pt2")
-    run = _cli("x.pt2", cwd=tmp_path)
+    run = _cli(forked, "x.pt2", cwd=tmp_path)
     assert run.returncode == 2
     assert run.stderr.endswith(f"x.pt2: {what}, not a torch.export archive (.pt2) file\n")
     with pytest.raises(ns.NetspecError, match=re.escape(f"{what}, not an archive file")):
