@@ -1,9 +1,11 @@
 """Hostile inputs are refused quickly, in bounded memory, with a clear error (never a crash).
 
-Each case runs as a fresh `netspec` process; its exit code, message and peak memory (VmHWM) are
-checked. How long a case takes depends on the machine, so no test asserts it: the limits that
-keep it short are counts (steps, nodes, copies), each tested here by the message that names it,
-and a process still running after ``HANG_SECONDS`` only stops a real hang.
+Each case runs as a `netspec` process of its own (forked from a server that has imported the
+command line, tests/forkserver.py, as the hostile corpus's are; the building ones below, fresh);
+its exit code, message and peak memory (VmHWM) are checked. How long a case takes depends on
+the machine, so no test asserts it: the limits that keep it short are counts (steps, nodes,
+copies), each tested here by the message that names it, and a process still running after
+``HANG_SECONDS`` only stops a real hang.
 """
 
 from __future__ import annotations
@@ -11,9 +13,12 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Iterator
 
+import hostile
 import pytest
 from conftest import ROOT, cli
+from forkserver import Server
 from hostile import HANG_SECONDS, torch_peak
 
 import netspec
@@ -105,24 +110,24 @@ CASES = {
 }
 
 
+@pytest.fixture(scope="module")
+def server() -> Iterator[Server]:
+    started = Server(hostile.fresh)
+    yield started
+    started.close()
+
+
 @pytest.mark.parametrize("command", ["check", "build"])
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_hostile_input_is_refused_in_bounded_memory(tmp_path, case, command):
+def test_hostile_input_is_refused_in_bounded_memory(tmp_path, case, command, server):
     text, expected = CASES[case]
     path = tmp_path / f"{case}.yaml"
     path.write_text(text)
-    proc = subprocess.run(
-        [sys.executable, "-c", RUN, command, str(path)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=HANG_SECONDS,
-    )
-    result = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert result["code"] == 1, proc.stderr
-    assert expected in proc.stderr and "Traceback" not in proc.stderr
-    assert proc.stderr.startswith(f"{path}:")
-    assert result["peak"] < PEAK_BYTES
+    code, peak, err = server.run([command, str(path)], ROOT, {}, HANG_SECONDS)
+    assert code == 1, err
+    assert expected in err and "Traceback" not in err
+    assert err.startswith(f"{path}:")
+    assert peak < PEAK_BYTES
 
 
 def test_a_big_file_is_refused(tmp_path):
