@@ -10,14 +10,18 @@ rewrites them). The diff imports no torch.
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Iterator
 
 import pytest
 from conftest import ROOT, SPECS
 from helpers_keys import Scale, fresh_run, registered, yolov8_row
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import netspec
+from netspec.bundled import bundled_names
 from netspec.diff import (
     Aspect,
     Change,
@@ -29,6 +33,7 @@ from netspec.diff import (
     format_change,
     format_json,
     format_text,
+    sequence,
 )
 
 BASE = """name: small
@@ -179,6 +184,173 @@ def test_a_scale_with_more_repeats_adds_copies() -> None:
     assert "model.2.m.1" in added and all(".m." in p for p in added)
     times = [c for c in d.changes(Change.CHANGED) if c.new and c.new.kind == "repeat"]
     assert times and all(c.differences[0].name == "times" for c in times)
+
+
+def in_place(d: Diff, a: netspec.Spec, b: netspec.Spec) -> None:
+    """Every layer of both sides is the layer at its own path: nothing moved, and the copies
+    a repeat gained (or lost) come after those it kept, nothing both added and removed."""
+    kinds = {c.change for c in d.layers}
+    assert Change.MOVED not in kinds and not {Change.ADDED, Change.REMOVED} <= kinds
+    assert all(c.old.path == c.new.path for c in d.layers if c.old and c.new)
+    held_a = {c.path: len(c.children) for c in a.checked.walk()}
+    held_b = {c.path: len(c.children) for c in b.checked.walk()}
+    for c in d.layers:
+        if c.old is None or c.new is None:
+            holder, _, index = (c.new or c.old).path.rpartition(".")
+            kept = held_a[holder] if c.old is None else held_b[holder]
+            assert holder == c.within and index.isdigit() and int(index) >= kept, c
+    assert not d.renames
+
+
+def scaled() -> list[tuple[str, str, str]]:
+    """Each bundled spec with scales, each pair of scales next to each other, both ways."""
+    out = []
+    for name in bundled_names():
+        scales = list(netspec.load(name).scales)
+        for small, big in itertools.pairwise(scales):
+            out += [(name, small, big), (name, big, small)]
+    return out
+
+
+@pytest.mark.parametrize(("name", "old", "new"), scaled())
+def test_a_change_of_scale_changes_every_layer_in_place(name: str, old: str, new: str) -> None:
+    a = netspec.load(name, scale=old)
+    b = a.with_scale(new)
+    d = diff(a, b)
+    in_place(d, a, b)
+    assert d.changes(Change.CHANGED)
+
+
+@pytest.mark.parametrize(("old", "new"), [("n", "s"), ("s", "n")])
+def test_yolov8_n_and_s_differ_in_every_layer_in_place(old: str, new: str) -> None:
+    """n's conv 3×3 /2 of 32 is s's first conv: its width, not the same layer moved."""
+    a = netspec.load("ultralytics/yolov8", scale=old)
+    b = a.with_scale(new)
+    d = diff(a, b)
+    in_place(d, a, b)
+    assert {c.change for c in d.layers} == {Change.CHANGED}
+    assert d.count(KeyStatus.ADDED) == d.count(KeyStatus.REMOVED) == 0
+    assert d.count(KeyStatus.RESHAPED) + d.count(KeyStatus.SAME) == d.a.keys == d.b.keys
+    first = d.by_path()["model.0.conv"]
+    assert [(x.name, x.old, x.new) for x in first.differences[:1]] == [
+        ("out", 16 if old == "n" else 32, 32 if old == "n" else 16)
+    ]
+
+
+WIDTHS = """name: widths
+input: [3, 32, 32]
+params: {width: 16}
+layers:
+  - conv: {out: "${width}", kernel: 3, stride: 2, padding: 1}
+  - conv: {out: "${width * 2}", kernel: 3, stride: 2, padding: 1}
+  - conv: {out: "${width * 4}", kernel: 3, stride: 2, padding: 1}
+  - relu
+"""
+
+
+@pytest.mark.parametrize(
+    ("name", "params"),
+    [
+        ("widths", {"width": 32}),  # the first conv of b reads as the second of a
+        ("ultralytics/yolov8", {"width": 0.5}),
+        ("torchvision/mobilenet_v2", {"width": 0.75}),
+        ("torchvision/efficientnet_b0", {"width": 1.2}),
+        ("unet", {"base": 32}),
+    ],
+)
+def test_a_width_set_changes_every_layer_in_place(name: str, params: dict[str, float]) -> None:
+    a = netspec.loads(WIDTHS, file="a.yaml") if name == "widths" else netspec.load(name)
+    b = (
+        netspec.loads(WIDTHS, file="a.yaml", **params)
+        if name == "widths"
+        else netspec.load(name, **params)
+    )
+    d = diff(a, b)
+    in_place(d, a, b)
+    assert {c.change for c in d.layers} == {Change.CHANGED}
+
+
+TWINS = """name: twins
+input: [8, 16, 16]
+params: {width: 8}
+layers:
+  - conv: {out: "${width}", kernel: 3, padding: 1}
+  - conv: {out: "${width}", kernel: 3, padding: 1}
+  - relu
+"""
+
+
+@pytest.mark.parametrize("width", [8, 16])
+def test_a_conv_inserted_between_two_of_its_kind_is_the_one_inserted(width: int) -> None:
+    """Three convs after the edit: the inserted one is the one whose options are new, also
+    where every width changed too (the options that still agree tell)."""
+    one = '  - conv: {out: "${width}", kernel: 3, padding: 1}\n  - relu'
+    three = '  - conv: {out: "${width}", kernel: 1}\n' + one
+    assert TWINS.count(one) == 1
+    b = netspec.loads(TWINS.replace(one, three), file="b.yaml", width=width)
+    d = diff(netspec.loads(TWINS, file="a.yaml"), b)
+    moved = "moved" if width == 8 else "changed"
+    assert [c for c in changes(d) if c[1] != "0"] == [
+        ("added", "", "1"),
+        (moved, "1", "2"),
+        (moved, "2", "3"),
+    ]
+    assert [(r.old, r.new) for r in d.renames] == ([("1", "2")] if width == 8 else [])
+
+
+def test_a_long_list_with_scattered_inserts_is_aligned_in_few_steps(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Ten convs inserted into a list of 2,000 alternating convs and relus: the fewest
+    edits are found within a budget of steps that grows with the length times the edits
+    (difflib's grew with the square of the repeats), and each insert is one insertion."""
+    rows = ["  - conv: {out: 8, kernel: 3, padding: 1}\n  - relu\n"] * 1000
+    text = "name: long\ninput: [8, 8, 8]\nlayers:\n" + "".join(rows)
+    edited_rows = list(rows)
+    for k in range(50, 1000, 100):
+        edited_rows[k] = "  - conv: {out: 8, kernel: 1}\n" + rows[k]
+    b = netspec.loads(text.replace("".join(rows), "".join(edited_rows)), file="b.yaml")
+    monkeypatch.setattr(sequence, "BUDGET", 10 * 2_000)
+    monkeypatch.setattr(sequence, "_in_order", None)  # past the budget: a TypeError
+    d = diff(netspec.loads(text, file="a.yaml"), b)
+    added = [c.new.path for c in d.changes(Change.ADDED)]
+    assert added == [str(k * 2 + n) for n, k in enumerate(range(50, 1000, 100))]
+    assert {c.change for c in d.layers} == {Change.ADDED, Change.MOVED}
+
+
+def test_two_long_lists_that_share_little_pair_their_kinds_in_order(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(sequence, "BUDGET", 0)  # past it at once
+    a, b = list("xaxbxcxdxexf"), list("yaybycydyeyf")
+    pairs = sequence.matched(a, b)
+    assert [(a[i], b[j]) for i, j, _ in pairs] == [(k, k) for k in "abcdef"]
+    assert sequence.opcodes(a, b)[:2] == [("replace", 0, 1, 0, 1), ("equal", 1, 2, 1, 2)]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.sampled_from("abc"), max_size=12),
+    st.lists(st.sampled_from("abc"), max_size=12),
+    st.booleans(),
+)
+def test_the_alignment_has_the_fewest_edits(a: list[str], b: list[str], put: bool) -> None:
+    """An item inserted or deleted is one edit, and so is one put for another where ``put``
+    (Levenshtein's distance; else the pairs are a longest common subsequence); the pairs
+    rise on both sides and say truly whether their items are equal."""
+    pairs = sequence.matched(a, b, put)
+    assert all(p[0] < q[0] and p[1] < q[1] for p, q in itertools.pairwise(pairs))
+    assert all((a[i] == b[j]) is same for i, j, same in pairs)
+    assert put or all(same for _, _, same in pairs)
+    edits = sum(2 - put for _, _, same in pairs if not same) + len(a) + len(b) - 2 * len(pairs)
+    row = list(range(len(b) + 1))  # the table of edits, a row at a time
+    for i, x in enumerate(a, 1):
+        prev, row = row, [i] + [0] * len(b)
+        for j, y in enumerate(b, 1):
+            row[j] = min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (0 if x == y else 2 - put))
+    assert edits == row[-1]
+    ops = sequence.opcodes(a, b, put)
+    assert ops == sequence.as_opcodes(pairs, len(a), len(b))
 
 
 def test_rename_a_layer() -> None:

@@ -2,38 +2,75 @@
 
 Layers are matched level by level, down the two module trees. Among the children of two
 matched layers, those with a name of their own (not a position) match by name, wherever they
-stand; the others are aligned as sequences (difflib, on a signature of kind, block, options and
-everything inside, names and shapes aside), so that a layer inserted into a list is one
-insertion and the layers after it, their index shifted, are the same layers moved. Where a run
-of layers was replaced by another, layers of one kind pair up (a changed option); a layer that
-only changed its place (reordered) pairs with its twin.
+stand. The others are aligned as sequences on their structure first: a layer's kind and block
+and the structure of what is inside it, with a run of copies counted as one (a repeat of two
+blocks is a repeat of three at another depth), never its options or names. Two lists of one
+structure pair by position, so that a change of scale or width is every layer changed in
+place (n's second conv is not s's first because both have 32 channels); so do two lists of
+as many layers where a few differ in structure (a layer put for another is one edit, like an
+insertion: :mod:`netspec.diff.sequence`). A layer inserted into a list is one insertion and
+the layers after it, their index shifted, are the same layers moved. Options only choose
+among alignments as good on structure: which of three convs of one kind is the inserted one.
+Where a run of layers was replaced by another, layers of one kind pair up (a changed
+option); a layer that only changed its place (reordered) pairs with its twin. Two layers of
+one structure that swapped places read as both changed in place, as a change of width does:
+the structure cannot tell them apart, and names can (``name:``).
 
 Example::
 
-    for old, new, holder in align(a.checked, b.checked, own).pairs:  # None: added, removed
+    found = align(a.checked, b.checked, own, alike)
+    for old, new, holder in found.pairs:  # None where a layer was added, or removed
         ...
 """
 
 from __future__ import annotations
 
-from bisect import bisect_left
 from collections.abc import Callable, Hashable, Sequence
-from difflib import SequenceMatcher
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from ..ir import Checked
+from .sequence import opcodes, rising, slide
+
+__all__ = ["Alignment", "Keys", "align", "keys", "match", "opcodes", "reordered"]
 
 Pair = tuple[Checked | None, Checked | None]
-Opcode = tuple[str, int, int, int, int]
+
+#: how much more a pair that is the same throughout counts than one option that agrees
+_SAME = 1000
 
 
-def signatures(root: Checked, own: Callable[[Checked], Hashable]) -> dict[int, int]:
-    """A hash of each layer (by ``id``) and everything inside it, from ``own`` (what a layer
-    is, apart from its name and shapes): equal for layers that read as one in the file."""
-    found: dict[int, int] = {}
+@dataclass(slots=True)
+class Keys:
+    """What one network's layers are, each by ``id``: ``full`` everything but names and
+    shapes (equal for layers that read as one in the file), ``structure`` kinds and blocks
+    only, with a run of copies counted once."""
+
+    full: dict[int, int] = field(default_factory=dict)
+    structure: dict[int, int] = field(default_factory=dict)
+
+
+def keys(root: Checked, own: Callable[[Checked], Hashable]) -> Keys:
+    """The :class:`Keys` of every layer under ``root``; ``own`` says what a layer is apart
+    from its name, its shapes and what is inside it."""
+    found = Keys()
+    full, structure = found.full, found.structure
     for c in reversed(root.walk()):  # the children before the layer that holds them
-        found[id(c)] = hash((own(c), tuple(found[id(k)] for k in c.children)))
+        node, key = c.node, id(c)
+        if c.children:
+            inside = [id(k) for k in c.children]
+            full[key] = hash((own(c), tuple([full[k] for k in inside])))
+            runs = _runs([structure[k] for k in inside])
+            structure[key] = hash((node.kind.name, node.label, runs))
+        else:
+            full[key] = hash((own(c), ()))
+            structure[key] = hash((node.kind.name, node.label, ()))
     return found
+
+
+def _runs(values: list[int]) -> tuple[int, ...]:
+    """``values`` with each run of equal ones counted once."""
+    return tuple([v for k, v in enumerate(values) if not k or values[k - 1] != v])
 
 
 class Alignment(NamedTuple):
@@ -46,20 +83,55 @@ class Alignment(NamedTuple):
     places: dict[int, tuple[int, int]]
 
 
-def align(a: Checked, b: Checked, own: Callable[[Checked], Hashable]) -> Alignment:
+def align(
+    a: Checked,
+    b: Checked,
+    own: Callable[[Checked], Hashable],
+    alike: Callable[[Checked, Checked], int],
+) -> Alignment:
     """Every pair of matched layers (the roots first, then in b's order, each before the
-    layers inside it), and the layers only one side has, inside none of those."""
-    sig_a, sig_b = signatures(a, own), signatures(b, own)
+    layers inside it), and the layers only one side has, inside none of those. ``own`` says
+    what a layer is apart from its name, shapes and layers; ``alike``, how alike two layers
+    of one kind are (the options they share), where only that tells which is which."""
+    ka, kb = keys(a, own), keys(b, own)
     found = Alignment([], {})
     stack: list[tuple[Checked | None, Checked | None, Checked | None]] = [(a, b, None)]
+    sides = _Sides(ka, kb, alike)
     while stack:
         x, y, holder = stack.pop()
         found.pairs.append((x, y, holder))
         if x is not None and y is not None:
-            pairs = match(x.children, y.children, sig_a, sig_b)
-            found.places.update(reordered(x.children, y.children, pairs))
+            if _alongside(x.children, y.children, ka, kb):
+                pairs: list[Pair] = list(zip(x.children, y.children, strict=True))
+            else:
+                pairs = match(x.children, y.children, sides)
+                found.places.update(reordered(x.children, y.children, pairs))
             stack.extend((px, py, y) for px, py in reversed(pairs))
     return found
+
+
+def _alongside(xs: Sequence[Checked], ys: Sequence[Checked], ka: Keys, kb: Keys) -> bool:
+    """Two lists of one structure and the same names, each layer at its place: they pair by
+    position (what :func:`match` finds for them, found at once)."""
+    return len(xs) == len(ys) and all(
+        x.node.name == y.node.name and ka.structure[id(x)] == kb.structure[id(y)]
+        for x, y in zip(xs, ys, strict=True)
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Sides:
+    """The keys of both networks, and how alike two of their layers are."""
+
+    a: Keys
+    b: Keys
+    options: Callable[[Checked, Checked], int]
+
+    def alike(self, x: Checked, y: Checked) -> int:
+        """The options x (of a) and y (of b) share, and far more where they are the same
+        throughout."""
+        same = _SAME if self.a.full[id(x)] == self.b.full[id(y)] else 0
+        return same + self.options(x, y)
 
 
 def reordered(
@@ -69,34 +141,11 @@ def reordered(
     place_x = {id(x): i for i, x in enumerate(xs)}
     place_y = {id(y): j for j, y in enumerate(ys)}
     both = [(place_x[id(x)], place_y[id(y)], id(y)) for x, y in pairs if x and y]
-    keep = {both[k][2] for k in _rising([i for i, _, _ in both])}
+    keep = {both[k][2] for k in rising([i for i, _, _ in both])}
     return {key: (i, j) for i, j, key in both if key not in keep}
 
 
-def _rising(values: list[int]) -> list[int]:
-    """The indices of a longest strictly rising subsequence of ``values`` (patience sort)."""
-    tails: list[int] = []  # the smallest last value of a run of each length
-    ends: list[int] = []  # the index of that value
-    before: list[int] = []  # each index's predecessor in its run
-    for k, v in enumerate(values):
-        n = bisect_left(tails, v)
-        before.append(ends[n - 1] if n else -1)
-        if n == len(tails):
-            tails.append(v)
-            ends.append(k)
-        else:
-            tails[n], ends[n] = v, k
-    out: list[int] = []
-    k = ends[-1] if ends else -1
-    while k >= 0:
-        out.append(k)
-        k = before[k]
-    return out[::-1]
-
-
-def match(
-    xs: Sequence[Checked], ys: Sequence[Checked], sig_a: dict[int, int], sig_b: dict[int, int]
-) -> list[Pair]:
+def match(xs: Sequence[Checked], ys: Sequence[Checked], sides: _Sides) -> list[Pair]:
     """The children of two matched layers, paired (by name, by sequence, by kind, as twins)."""
     if not xs or not ys:
         return [(x, None) for x in xs] + [(None, y) for y in ys]
@@ -109,49 +158,48 @@ def match(
     rest_x = [i for i in range(len(xs)) if i not in pairs]
     taken = set(pairs.values())
     rest_y = [j for j in range(len(ys)) if j not in taken]
-    kx = [sig_a[id(xs[i])] for i in rest_x]
-    ky = [sig_b[id(ys[j])] for j in rest_y]
-    for tag, i1, i2, j1, j2 in opcodes(kx, ky):
-        if tag == "equal":
-            pairs.update(zip(rest_x[i1:i2], rest_y[j1:j2], strict=True))
-        elif tag == "replace":
-            pairs.update(_by_kind(xs, ys, rest_x[i1:i2], rest_y[j1:j2]))
-    _twins(pairs, rest_x, rest_y, kx, ky)
+    cx, cy = [xs[i] for i in rest_x], [ys[j] for j in rest_y]
+    for i, j in _in_sequence(cx, cy, sides).items():
+        pairs[rest_x[i]] = rest_y[j]
+    full_x, full_y = sides.a.full, sides.b.full
+    _twins(pairs, rest_x, rest_y, [full_x[id(x)] for x in cx], [full_y[id(y)] for y in cy])
     return _ordered(xs, ys, pairs)
 
 
-def opcodes(kx: Sequence[Hashable], ky: Sequence[Hashable]) -> list[Opcode]:
-    """difflib's opcodes, the common head and tail first taken off: linear time for the usual
-    edit of a long list (difflib alone is quadratic on lists of many equal items)."""
-    n, m = len(kx), len(ky)
-    head = 0
-    while head < min(n, m) and kx[head] == ky[head]:
-        head += 1
-    tail = 0
-    while tail < min(n, m) - head and kx[n - 1 - tail] == ky[m - 1 - tail]:
-        tail += 1
-    out: list[Opcode] = [("equal", 0, head, 0, head)] if head else []
-    if head == n == m:
-        return out
-    middle = SequenceMatcher(None, kx[head : n - tail], ky[head : m - tail], autojunk=False)
-    for tag, i1, i2, j1, j2 in middle.get_opcodes():
-        out.append((tag, i1 + head, i2 + head, j1 + head, j2 + head))
-    if tail:
-        out.append(("equal", n - tail, n, m - tail, m))
-    return out
+def _in_sequence(cx: Sequence[Checked], cy: Sequence[Checked], sides: _Sides) -> dict[int, int]:
+    """Two lists of layers aligned on their structure, the runs only one side has placed
+    where the layers they leave are most alike; a run replaced by another pairs by kind."""
+
+    def alike(i: int, j: int) -> int:
+        return sides.alike(cx[i], cy[j])
+
+    sx = [sides.a.structure[id(c)] for c in cx]
+    sy = [sides.b.structure[id(c)] for c in cy]
+    pairs: dict[int, int] = {}
+    for tag, i1, i2, j1, j2 in slide(opcodes(sx, sy), sx, sy, alike):
+        if tag == "equal":
+            pairs.update(zip(range(i1, i2), range(j1, j2), strict=True))
+        elif tag == "replace":
+            pairs.update(_by_kind(cx, cy, (i1, i2, j1, j2), alike))
+    return pairs
 
 
 def _by_kind(
-    xs: Sequence[Checked], ys: Sequence[Checked], ix: list[int], iy: list[int]
+    cx: Sequence[Checked],
+    cy: Sequence[Checked],
+    span: tuple[int, int, int, int],
+    alike: Callable[[int, int], int],
 ) -> dict[int, int]:
     """A replaced run: layers of the same kind (and block) pair up in order, then what is left
     pairs by position where both sides have as many."""
-    kinds_x = [(xs[i].node.kind.name, xs[i].node.label) for i in ix]
-    kinds_y = [(ys[j].node.kind.name, ys[j].node.label) for j in iy]
+    i0, i_end, j0, j_end = span
+    kx = [(c.node.kind.name, c.node.label) for c in cx[i0:i_end]]
+    ky = [(c.node.kind.name, c.node.label) for c in cy[j0:j_end]]
     pairs: dict[int, int] = {}
-    for tag, i1, i2, j1, j2 in opcodes(kinds_x, kinds_y):
+    ops = slide(opcodes(kx, ky, put=False), kx, ky, lambda i, j: alike(i + i0, j + j0))
+    for tag, i1, i2, j1, j2 in ops:
         if tag == "equal" or (tag == "replace" and i2 - i1 == j2 - j1):
-            pairs.update(zip(ix[i1:i2], iy[j1:j2], strict=True))
+            pairs.update(zip(range(i0 + i1, i0 + i2), range(j0 + j1, j0 + j2), strict=True))
     return pairs
 
 
@@ -160,13 +208,13 @@ def _twins(
 ) -> None:
     """Layers left on both sides that read the same: one layer, reordered."""
     taken = set(pairs.values())
-    waiting: dict[int, list[int]] = {}
-    for j, key in zip(rest_y, ky, strict=True):
+    waiting: dict[int, list[int]] = {}  # each key's layers of b, the last first
+    for j, key in zip(reversed(rest_y), reversed(ky), strict=True):
         if j not in taken:
             waiting.setdefault(key, []).append(j)
     for i, key in zip(rest_x, kx, strict=True):
         if i not in pairs and waiting.get(key):
-            pairs[i] = waiting[key].pop(0)
+            pairs[i] = waiting[key].pop()
 
 
 def _ordered(xs: Sequence[Checked], ys: Sequence[Checked], pairs: dict[int, int]) -> list[Pair]:

@@ -67,7 +67,12 @@ def diff(a: Spec, b: Spec) -> Diff:
 def _diff(a: Spec, b: Spec) -> Diff:
     keys_a, keys_b = state_keys(a.checked), state_keys(b.checked)
     cache: dict[int, dict[str, Any]] = {}
-    pairs, places = align(a.checked, b.checked, lambda c: _identity(c, cache))
+    pairs, places = align(
+        a.checked,
+        b.checked,
+        lambda c: _identity(c, cache),
+        lambda x, y: _alike(x, y, cache),
+    )
     layers = [
         c
         for x, y, holder in pairs[1:]
@@ -148,6 +153,13 @@ _PLAIN = frozenset((int, float, str, bool, type(None)))
 def _identity(c: Checked, cache: dict[int, dict[str, Any]]) -> Hashable:
     """What a layer is, apart from its name, its shapes and what is inside it."""
     return (c.node.kind.name, c.node.label, repr(options(c, cache)))
+
+
+def _alike(x: Checked, y: Checked, cache: dict[int, dict[str, Any]]) -> int:
+    """How many of its options a layer of one kind has as the other has it: which of two
+    layers of one structure is the other's, where only that tells."""
+    old, new = options(x, cache), options(y, cache)
+    return sum(name in old and old[name] == value for name, value in new.items())
 
 
 def layer(c: Checked) -> Layer:
