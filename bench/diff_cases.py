@@ -33,12 +33,14 @@ LAYERS = 10_000
 
 
 def flat(layers: int, insert: bool = False, width: int = 8) -> str:
-    """``layers`` layers one a line (conv, relu), with a conv inserted in the middle if asked."""
+    """``layers`` layers one a line (1×1 conv, relu: few YAML nodes a line, as 10,000 layers
+    written out come near the file's limit of 50,000 nodes), with a conv inserted in the middle
+    if asked."""
     lines = ["name: flat", "input: [8, 16, 16]", f"params: {{width: {width}}}", "layers:"]
     for i in range(layers // 2):
         if insert and i == layers // 4:
-            lines.append('  - conv: {out: "${width}", kernel: 1}')
-        lines += ['  - conv: {out: "${width}", kernel: 3, padding: 1}', "  - relu"]
+            lines.append('  - conv: {out: "${width}", kernel: 1, bias: false}')
+        lines += ['  - conv: {out: "${width}", kernel: 1}', "  - relu"]
     return "\n".join(lines) + "\n"
 
 
