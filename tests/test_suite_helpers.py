@@ -112,6 +112,15 @@ def test_a_run_with_its_own_environment_is_a_fresh_process(server, tmp_path):
     assert err.startswith("1 ['-c', 'check'")
 
 
+def test_each_worker_takes_its_share_of_the_cores():
+    if not os.environ.get("PYTEST_XDIST_WORKER_COUNT"):
+        pytest.skip("not under pytest-xdist")
+    import torch
+
+    # conftest sets it (a value given by the caller stays)
+    assert torch.get_num_threads() == int(os.environ["OMP_NUM_THREADS"])
+
+
 # --- the order of the slow tests ------------------------------------------------------------
 
 
