@@ -41,7 +41,9 @@ from .session import Session, start_files
 class RunResult:
     """What a run gives back: the trained model (on its device), the metrics of every epoch,
     the best epoch's row, the data it used, the folder (None when nothing was written), the
-    seconds this call trained, and the peak memory torch's allocator measured on a GPU."""
+    seconds this call trained, the peak memory of one training step predicted from the spec
+    (bytes; None when not predicted) and the peak torch's allocator measured (bytes; None when
+    not measured)."""
 
     model: nn.Module
     rows: list[Row]
@@ -50,7 +52,13 @@ class RunResult:
     recipe: Recipe
     folder: Path | None
     seconds: float
-    peak_bytes: int | None
+    peak_memory: int | None = None
+    predicted_memory: int | None = None
+
+    @property
+    def peak_bytes(self) -> int | None:
+        """The measured peak (the name before ``peak_memory``)."""
+        return self.peak_memory
 
 
 def train(
@@ -100,7 +108,7 @@ def train(
         recipe=recipe,
         folder=folder.path if folder is not None else None,
         seconds=time.perf_counter() - start,
-        peak_bytes=torch.cuda.max_memory_allocated(where) if where.type == "cuda" else None,
+        peak_memory=torch.cuda.max_memory_allocated(where) if where.type == "cuda" else None,
     )
 
 
