@@ -502,7 +502,20 @@ GOLDEN_CASES = {
         base(), edited("kernel: 3, padding: 1}\n  - pool", "kernel: 5, padding: 2}\n  - pool")
     ),
     "yolov8_row": lambda: diff(*yolov8_row("b.yaml")),
+    "long_insert": lambda: diff(*long_insert()),
 }
+
+
+def long_insert() -> tuple[netspec.Spec, netspec.Spec]:
+    """A conv inserted into a list of 40 convs and relus (a run of 24 layers moved by one place
+    after it, and of 12 renames: each a line), and one near the end (a run of 8 moves, too
+    short to fold)."""
+    rows = ["  - conv: {out: 8, kernel: 1}\n  - relu\n"] * 20
+    text = "name: long\ninput: [8, 4, 4]\nlayers:\n" + "".join(rows)
+    extra = "  - conv: {out: 8, kernel: 1, bias: false}\n"
+    edited_rows = [*rows[:4], extra, *rows[4:16], extra, *rows[16:]]
+    b = netspec.loads(text.replace("".join(rows), "".join(edited_rows)), file="b.yaml")
+    return netspec.loads(text, file="a.yaml"), b
 
 
 @pytest.mark.usefixtures("at_root")

@@ -27,6 +27,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ..gcpause import paused_gc
 from ..ir import Shape
 from .model import Diff, KeyStatus, Layer, Side
 
@@ -86,32 +87,27 @@ def diff_json(d: Diff) -> dict[str, Any]:
 
 
 def format_json(d: Diff) -> str:
-    """:func:`diff_json` as text: indented, keys in the order above, a shape or a key's entry
-    on one line, ending with a newline."""
-    return _dump(diff_json(d), "") + "\n"
+    """:func:`diff_json` as text: indented by two spaces, keys in the order above, each layer,
+    key, rename and unknown layer on one line of its own (a line a record, as ``grep`` and a
+    reader of 10,000 layers want), ending with a newline."""
+    with paused_gc():  # plain data, no cycles: a big network's would be scanned again and again
+        fields = [f"  {_encode(k)}: {_value(v)}" for k, v in diff_json(d).items()]
+    return "{\n" + ",\n".join(fields) + "\n}\n"
 
 
-def _dump(value: Any, indent: str) -> str:
-    """JSON, indented by two spaces, but on one line: a list of numbers or names (a shape), and
-    an object of such values and plain ones (a key's entry)."""
-    if _flat(value):
-        return json.dumps(value, ensure_ascii=False)
-    inner = indent + "  "
-    if isinstance(value, dict):
-        items = [f"{inner}{json.dumps(k)}: {_dump(v, inner)}" for k, v in value.items()]
-        return "{\n" + ",\n".join(items) + f"\n{indent}}}"
-    items = [inner + _dump(v, inner) for v in value]
-    return "[\n" + ",\n".join(items) + f"\n{indent}]"
+#: one encoder for every piece (``json.dumps`` with an option makes a new one each call)
+_encode = json.JSONEncoder(ensure_ascii=False).encode
 
 
-def _flat(value: Any) -> bool:
-    if isinstance(value, dict):
-        return all(not isinstance(v, (dict, list)) or _scalars(v) for v in value.values())
-    return not isinstance(value, list) or _scalars(value)
-
-
-def _scalars(value: Any) -> bool:
-    return isinstance(value, list) and not any(isinstance(v, (dict, list)) for v in value)
+def _value(value: Any) -> str:
+    """A top-level value: a list of records one a line; an object of objects (a side) a key a
+    line; anything else on one line."""
+    if isinstance(value, list) and any(isinstance(v, (dict, list)) for v in value):
+        return "[\n" + ",\n".join(f"    {_encode(v)}" for v in value) + "\n  ]"
+    if isinstance(value, dict) and any(isinstance(v, (dict, list)) for v in value.values()):
+        items = [f"    {_encode(k)}: {_encode(v)}" for k, v in value.items()]
+        return "{\n" + ",\n".join(items) + "\n  }"
+    return _encode(value)
 
 
 def _side(side: Side) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from ..errors import printable
+from ..gcpause import paused_gc
 from ..ir import Shape
 from .model import (
     Aspect,
@@ -41,7 +42,8 @@ def format_text(d: Diff) -> str:
 
         print(format_text(diff(a, b)), end="")
     """
-    parts = [_head(d), _totals(d), _layers(d), _keys(d), _renames(d), _unknown(d)]
+    with paused_gc():  # lines, no cycles: a big network's would be scanned again and again
+        parts = [_head(d), _totals(d), _layers(d), _keys(d), _renames(d), _unknown(d)]
     return "\n\n".join(p for p in parts if p) + "\n"
 
 
@@ -90,11 +92,11 @@ def _layers(d: Diff) -> str:
     wider conv) are counted, not listed: the layer before them says why."""
     if not d.layers:
         return ""
-    counts = [f"{len(d.changes(c))} {c.value}" for c in Change if d.changes(c)]
+    counts = [f"{len(d.changes(c)):,} {c.value}" for c in Change if d.changes(c)]
     shown = [c for c in d.layers if not _follows(c)]
     text = f"layers: {', '.join(counts)}"
     if shown:
-        text += "\n" + _table([_layer_row(c) for c in shown], right=(2,), indent="  ")
+        text += "\n" + _table(_layer_rows(shown), right=(2,), indent="  ")
     hidden = len(d.layers) - len(shown)
     if hidden:
         layers = "layer" if hidden == 1 else "layers"
@@ -106,6 +108,75 @@ def _follows(c: LayerChange) -> bool:
     shapes = (Aspect.INPUT, Aspect.OUTPUT)
     weightless = c.old is not None and c.new is not None and c.old.params == c.new.params == 0
     return weightless and all(x.aspect in shapes for x in c.differences) and bool(c.differences)
+
+
+def _layer_rows(shown: list[LayerChange]) -> list[list[str]]:
+    """A row per layer, but one for a run of layers moved by the same number of places (the
+    rows after one inserted into a long list)."""
+    moves = [
+        (c.old.path, c.new.path)
+        if c.change is Change.MOVED and c.old and c.new and not c.differences
+        else None
+        for c in shown
+    ]
+    rows = []
+    for start, end in _spans(moves):
+        if end - start < RUN:
+            rows += [_layer_row(c) for c in shown[start:end]]
+            continue
+        first, last = shown[start], shown[end - 1]
+        assert first.old and first.new and last.old and last.new
+        paths = _run_text(first.old.path, last.old.path, first.new.path, last.new.path)
+        places = _places(first.old.path, first.new.path)
+        rows.append([f"> {paths}", f"{end - start:,} layers, each {places}", "", first.new.at, ""])
+    return rows
+
+
+#: this many moves (or renames) in a row, each by the same number of places, take one line
+RUN = 10
+
+
+def _spans(pairs: Sequence[tuple[str, str] | None]) -> list[tuple[int, int]]:
+    """``pairs`` cut into spans ``[start, end)``: each a run of old → new paths under the same
+    parents that shift their last index by the same number, or a single item."""
+    spans: list[tuple[int, int]] = []
+    last: tuple[str, str, int, int] | None = None
+    for i, pair in enumerate(pairs):
+        shift = _shift(*pair) if pair else None
+        joins = (
+            shift is not None
+            and last is not None
+            and shift[:2] == last[:2]
+            and shift[3] == last[3]
+            and shift[2] > last[2]
+        )
+        if joins:
+            spans[-1] = (spans[-1][0], i + 1)
+        else:
+            spans.append((i, i + 1))
+        last = shift
+    return spans
+
+
+def _shift(old: str, new: str) -> tuple[str, str, int, int] | None:
+    """(a's parent, b's parent, a's index, places moved) of two paths that end in an index."""
+    parent_a, _, index_a = old.rpartition(".")
+    parent_b, _, index_b = new.rpartition(".")
+    if not (index_a.isdigit() and index_b.isdigit()):
+        return None
+    return parent_a, parent_b, int(index_a), int(index_b) - int(index_a)
+
+
+def _run_text(old_first: str, old_last: str, new_first: str, new_last: str) -> str:
+    return f"{old_first} … {old_last} → {new_first} … {new_last}"
+
+
+def _places(old: str, new: str) -> str:
+    shift = _shift(old, new)
+    assert shift is not None
+    moved = shift[3]
+    unit = "place" if abs(moved) == 1 else "places"
+    return f"{abs(moved):,} {unit} {'later' if moved > 0 else 'earlier'}"
 
 
 def _layer_row(c: LayerChange) -> list[str]:
@@ -194,7 +265,8 @@ def _keys(d: Diff) -> str:
 
 
 def _whole_row(path: str, status: KeyStatus, count: int) -> list[str]:
-    return [f"{_KEY_SIGNS[status]} {path}", f"{count:,} keys", f"the layer is {status.value}"]
+    keys = "key" if count == 1 else "keys"
+    return [f"{_KEY_SIGNS[status]} {path}", f"{count:,} {keys}", f"the layer is {status.value}"]
 
 
 def _listed(k: KeyDiff) -> bool:
@@ -255,7 +327,17 @@ def _renames(d: Diff) -> str:
         f"renames: with these, {d.carried:,} of b's {d.b.keys:,} keys load a's weights "
         f"(by name alone: {by_name:,})"
     )
-    rows = [[r.old, f"→ {r.new}", f"{r.keys:,} keys"] for r in d.renames]
+    rows = []
+    for start, end in _spans([(r.old, r.new) for r in d.renames]):
+        run = d.renames[start:end]
+        if end - start < RUN:
+            rows += [[r.old, f"→ {r.new}", f"{r.keys:,} keys"] for r in run]
+            continue
+        first, last = run[0], run[-1]
+        keys = sum(r.keys for r in run)
+        paths = _run_text(first.old, last.old, first.new, last.new)
+        places = _places(first.old, first.new)
+        rows.append([paths, f"{end - start:,} renames, each {places}", f"{keys:,} keys"])
     return head + "\n" + _table(rows, right=(2,), indent="  ")
 
 
