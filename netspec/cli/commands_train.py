@@ -10,6 +10,11 @@ Example::
 
     netspec train lenet --data digits --epochs 3 -o runs/lenet
     netspec train --resume runs/lenet          # after Ctrl-C: continues from the last epoch
+    netspec train lenet --data digits --nproc 2  # two processes (torchrun, DDP)
+
+Under torchrun (``--nproc N`` starts it; ``torchrun ... -m netspec train ...`` for many
+machines), every process runs this command; rank 0 alone shows progress, writes the run and
+reports, and the other ranks' errors are left to rank 0, which meets the same ones.
 """
 
 from __future__ import annotations
@@ -37,16 +42,39 @@ def _train(args: argparse.Namespace) -> int:
     _check_usage(args)
     recipe = _recipe(args, overrides)  # no torch yet
     spec = _load(args) if args.spec is not None else None
-    from ..training import TextProgress, resume_spec, train
+    from ..training import resume_spec
+    from ..training.distributed import World
 
+    world = World.from_env()
     if spec is None:
         spec = resume_spec(args.resume)
+    # under torchrun, every process names the folder before rank 0 makes it (after DDP starts)
     folder = args.resume or args.output or _default_folder(spec, args.scale)
+    if args.nproc is not None and args.nproc > 1:
+        if world.group:
+            raise Misuse("--nproc starts torchrun; under torchrun, leave it out")
+        from .train_launch import launch_train
+
+        return launch_train(args, recipe, folder, RECIPE_OPTIONS)
+    try:
+        return _run(args, recipe, spec, folder, world)
+    except (NetspecError, Misuse):
+        if world.lead:
+            raise
+        return 1  # rank 0 says why
+
+
+def _run(args: argparse.Namespace, recipe: Any, spec: Any, folder: str, world: Any) -> int:
+    """Train in this process (one of torchrun's, or the only one)."""
+    from ..training import Silent, TextProgress, train
+
     if args.resume is None:
         heading = f"training {spec.title} on {args.data} into {folder}"
     else:
         heading = f"continuing {spec.title} in {folder}"
-    progress = _Headed(TextProgress(sys.stderr), _shown(heading))
+    if world.size > 1:
+        heading += f" ({world.size} processes)"
+    progress = _Headed(TextProgress(sys.stderr), _shown(heading)) if world.lead else Silent()
     try:
         result = train(
             spec,
@@ -59,10 +87,14 @@ def _train(args: argparse.Namespace) -> int:
             root=args.data_root,
         )
     except (KeyboardInterrupt, Terminated):
-        if (Path(folder) / "last.pt").is_file():
-            print(f"\ninterrupted; continue with: netspec train --resume {folder}", file=sys.stderr)
+        if world.lead and (Path(folder) / "last.pt").is_file():
+            again = f"netspec train --resume {folder}"
+            if world.size > 1:
+                again += f" --nproc {world.size}"
+            print(f"\ninterrupted; continue with: {again}", file=sys.stderr)
         raise
-    _report(result)
+    if world.lead:
+        _report(result)
     return 0
 
 

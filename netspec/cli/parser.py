@@ -10,6 +10,7 @@ from typing import Any, NoReturn, TypeAlias
 
 from ..elaborate import MAX_LAYERS
 from ..errors import did_you_mean
+from .commands_compare import _compare, target_percent
 from .commands_diff import _diff
 from .commands_files import _list, _lsp, _new, _schema
 from .commands_import import _import
@@ -92,6 +93,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_list(sub)
     _add_import(sub)
     _add_train(sub)
+    _add_compare(sub)
     _add_lsp(sub)
     _add_completion(sub, parser)
     for command in sub.choices.values():
@@ -338,12 +340,57 @@ def _add_train(sub: Subparsers) -> None:
     )
     train.add_argument("--resume", metavar="RUN", help="continue this run from its last epoch")
     train.add_argument(
+        "--nproc",
+        type=_positive,
+        metavar="N",
+        help="train in N processes on this machine (torchrun, DDP: gloo on CPUs, NCCL on one "
+        "GPU each); the batch is over all of them. Many machines: run torchrun yourself",
+    )
+    train.add_argument(
         "--data-root",
         metavar="FOLDER",
         help="where torchvision's data sets are kept (default: ~/.cache/netspec/datasets)",
     )
     _add_set(train)
     train.set_defaults(run=_train)
+
+
+def _add_compare(sub: Subparsers) -> None:
+    compare = sub.add_parser(
+        "compare",
+        help="train specs by one recipe on the same data and seeds; a table and their curves",
+        description="Train each SPEC on DATA by the same recipe, once a seed, each run into "
+        "DIR/LABEL/seed-S; then a table (params, MACs, best and final accuracy, epochs to "
+        "--target, time, memory) printed and written to DIR as compare.md, .csv and .json, "
+        "and every run's curves in DIR/curves.png and .svg. See docs/training.md.",
+    )
+    compare.add_argument("specs", nargs="+", metavar="SPEC", help="spec files or bundled names")
+    compare.add_argument("--data", metavar="DATA", required=True, help="as train's --data")
+    compare.add_argument("--recipe", metavar="FILE", help="a recipe file (YAML; default: defaults)")
+    for key, metavar, said in _RECIPE_HELP:
+        if key != "seed":
+            compare.add_argument(f"--{key.replace('_', '-')}", dest=key, metavar=metavar, help=said)
+    compare.add_argument(
+        "--seeds",
+        nargs="+",
+        type=_natural,
+        metavar="N",
+        help="train once for each (default: the recipe's seed, 0)",
+    )
+    compare.add_argument(
+        "--target",
+        type=target_percent,
+        metavar="ACC",
+        help="a validation top-1 accuracy in percent: the table gives each run's first epoch there",
+    )
+    compare.add_argument("--amp", choices=("none", "bf16"), help="bf16: bfloat16 autocast")
+    compare.add_argument("--device", metavar="DEVICE", help="cpu, cuda (default: cuda if any)")
+    compare.add_argument(
+        "-o", "--output", metavar="DIR", help="a new or empty folder (default: runs/compare)"
+    )
+    compare.add_argument("--data-root", metavar="FOLDER", help="as train's --data-root")
+    _add_set(compare)
+    compare.set_defaults(run=_compare)
 
 
 #: The options of ``train`` that set a recipe's key: (key, metavar, help).

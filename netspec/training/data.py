@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -84,12 +85,15 @@ class Data:
         sampler; or "val", in order) for process ``rank`` of ``world``, ``batch`` images each.
 
         One sampler serves one process and many alike (torch's ``DistributedSampler``): the
-        processes' batches of a step together are the batch one process would take.
+        processes' batches of a step together are the batch one process would take (with
+        ``batch`` the global batch ÷ ``world``). The validation images are shared out with none
+        counted twice (:class:`Shard`).
         """
         images = self.train if which == "train" else self.val
         dataset = Batches(images, self.fit, self.fitted.get(which))
         shuffle = which == "train"
-        sampler: DistributedSampler[Any] = DistributedSampler(
+        kind = DistributedSampler if shuffle else Shard
+        sampler: DistributedSampler[Any] = kind(
             dataset, num_replicas=world, rank=rank, shuffle=shuffle, seed=seed
         )
         # a training batch of one image would fail in batchnorm: that last one is left out
@@ -105,6 +109,21 @@ class Data:
             persistent_workers=workers > 0,
         )
         return loader, sampler
+
+
+class Shard(DistributedSampler[Any]):
+    """Every ``world``-th image from the process's rank, in order: its share of the
+    validation images. (``DistributedSampler`` repeats a few images so that every process has
+    as many, which a training step needs and a sum of hits must not count.)"""
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._share())
+
+    def __len__(self) -> int:
+        return len(self._share())
+
+    def _share(self) -> range:
+        return range(self.rank, len(self.dataset), self.num_replicas)  # type: ignore[arg-type]
 
 
 class Batches(Dataset[tuple[torch.Tensor, torch.Tensor]]):

@@ -123,6 +123,8 @@ class Pass:
     #: training steps an epoch (its batches, or limit_batches)
     steps: int
     loss: nn.Module
+    #: processes training together, each on its share of a batch (for images/s)
+    world: int = 1
 
 
 def train_epoch(
@@ -150,9 +152,8 @@ def train_epoch(
         loss.backward()
         optimizer.step()
         sums.add(loss, logits, y, run.k)
-        progress.step(
-            index + 1, run.steps, sums.images, time.perf_counter() - start, sums.mean_loss
-        )
+        images = sums.images * run.world
+        progress.step(index + 1, run.steps, images, time.perf_counter() - start, sums.mean_loss)
     if run.device.type == "cuda":
         torch.cuda.synchronize(run.device)
     seconds = time.perf_counter() - start

@@ -30,6 +30,7 @@ from torch import nn
 from ..errors import NetspecError
 from ..spec import Spec
 from .data import Data, prepare_data
+from .distributed import World, check_processes, joined
 from .metrics import Row, best_row
 from .progress import Progress, Silent
 from .recipe import Recipe
@@ -79,27 +80,33 @@ def train(
     ``device``: "cuda" where a GPU is, else "cpu", unless given. ``root``: where torchvision's
     data sets are kept. Raises :class:`~netspec.NetspecError` for what the user can fix.
     """
-    shown = Silent() if progress is None else progress
-    folder, state, recipe, data = _plan(spec, data, recipe, out, resume)
+    world = World.from_env()
+    shown = Silent() if progress is None or not world.lead else progress
+    folder, state, recipe, data = _plan(spec, data, recipe, out, resume, world)
     recipe = recipe.resolved()
     if data is None:
         raise NetspecError.plain(spec.file, "train needs data: a data set's name or a path")
+    world.local_batch(recipe.batch, "recipe")
     if folder is None and out is not None:
+        # every process checks; rank 0 makes it only after DDP's first collective, which
+        # each process reaches after this check
         RunFolder.check_new(out)
-    prepared = data if isinstance(data, Data) else prepare_data(spec, data, recipe, root=root)
-    where = _device(device, spec.file)
-    for line in prepared.describe():
-        shown.note(line)
-    start = time.perf_counter()
-    with deterministic(recipe.seed, where):
-        session = Session(spec, prepared, recipe, where, shown)
-        if state is not None:
-            session.restore(state)
-        if folder is None and out is not None:  # made once all else has succeeded
-            folder = RunFolder.new(out)
-            start_files(folder, spec, prepared, recipe, spec_hash(spec), where, root)
-        session.folder = folder
-        session.run()
+    where = _device(device, spec.file, world)
+    with joined(world, where):
+        with world.lead_first():  # a data set is downloaded once, by rank 0
+            prepared = _prepared(spec, data, recipe, root)
+        for line in prepared.describe():
+            shown.note(line)
+        start = time.perf_counter()
+        with deterministic(recipe.seed + world.rank, where):
+            session = Session(spec, prepared, recipe, where, shown, world=world)
+            if state is not None:
+                session.restore(state)
+            if folder is None and out is not None and world.lead:  # once all else has succeeded
+                folder = RunFolder.new(out)
+                start_files(folder, spec, prepared, recipe, spec_hash(spec), where, root, world)
+            session.folder = folder if world.lead else None
+            session.run()
     return RunResult(
         model=session.model,
         rows=session.rows,
@@ -112,15 +119,23 @@ def train(
     )
 
 
+def _prepared(
+    spec: Spec, data: str | os.PathLike[str] | Data, recipe: Recipe, root: str | None
+) -> Data:
+    return data if isinstance(data, Data) else prepare_data(spec, data, recipe, root=root)
+
+
 def _plan(
     spec: Spec,
     data: str | os.PathLike[str] | Data | None,
     recipe: Recipe | None,
     out: str | os.PathLike[str] | None,
     resume: str | os.PathLike[str] | None,
+    world: World,
 ) -> tuple[RunFolder | None, dict[str, Any] | None, Recipe, str | os.PathLike[str] | Data | None]:
     """The folder, saved state, recipe and data of a run: a new one's as given; a resumed
-    one's from its folder, once the spec and any recipe given are checked to be its own."""
+    one's from its folder, once the spec, any recipe given and the number of processes are
+    checked to be its own."""
     if resume is None:
         return None, None, recipe or Recipe(), data
     if out is not None and Path(out).resolve() != Path(resume).resolve():
@@ -144,14 +159,17 @@ def _plan(
             f"the recipe differs from the run's own in {changed}",
             "a resumed run keeps its recipe: leave the recipe and its options out",
         )
+    check_processes(folder, world.size)
     return folder, folder.last(), saved, data if data is not None else about["data"]["source"]
 
 
-def _device(device: str | None, file: str) -> torch.device:
-    if device is None:
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+def _device(device: str | None, file: str, world: World) -> torch.device:
+    """The device ``device`` names (a GPU where there is one, for None), checked to be there;
+    under torchrun, this process's own GPU of a run on GPUs."""
+    if device is None and not torch.cuda.is_available():
+        return torch.device("cpu")
     try:
-        where = torch.device(device)
+        where = world.device(torch.device(device or "cuda"))
         torch.empty(0, device=where)
     except (RuntimeError, AssertionError) as e:
         message = f"cannot train on device {device!r}: {e}".splitlines()[0]

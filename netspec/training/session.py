@@ -10,12 +10,14 @@ from typing import Any
 
 import torch
 from torch import nn
+from torch.nn.parallel import DistributedDataParallel
 
 from .. import __version__
 from ..checkpoints import checkpoint_dict
 from ..spec import Spec
 from .data import Data
-from .loop import Pass, epoch_row, evaluate, learning_rate, make_optimizer, train_epoch
+from .distributed import World
+from .loop import Pass, Sums, epoch_row, evaluate, learning_rate, make_optimizer, train_epoch
 from .metrics import Row, best_row, metrics_csv, metrics_json
 from .plots import plot_curves
 from .progress import Progress
@@ -35,6 +37,7 @@ def start_files(
     hashed: str,
     device: torch.device,
     root: str | None,
+    world: World | None = None,
 ) -> None:
     """Write what a new run is, before its first epoch: the spec, the recipe and run.json."""
     about = {
@@ -49,6 +52,7 @@ def start_files(
         "data": {**data.plain(), "root": root},
         "recipe": recipe.plain(),
         "device": str(device),
+        "processes": 1 if world is None else world.size,
         "versions": {
             "netspec": __version__,
             "torch": torch.__version__,
@@ -61,7 +65,9 @@ def start_files(
 
 
 class Session:
-    """One run's training state, from its first epoch (or a restored one) to its last."""
+    """One run's training state, from its first epoch (or a restored one) to its last, in
+    this process of ``world``: under torchrun, the model is wrapped in DDP, the batches are
+    this process's share, and the metrics are summed over every process."""
 
     def __init__(
         self,
@@ -71,6 +77,7 @@ class Session:
         device: torch.device,
         progress: Progress,
         folder: RunFolder | None = None,
+        world: World | None = None,
     ) -> None:
         self.spec = spec
         self.data = data
@@ -78,32 +85,48 @@ class Session:
         self.device = device
         self.folder = folder
         self.progress = progress
+        self.world = world = World() if world is None else world
         self.model: nn.Module = spec.build(seed=recipe.seed, device=str(device))
+        #: what trains: the model, or DDP around it (which averages the gradients)
+        self.net: nn.Module = self.model
+        if world.group:
+            ids = [device] if device.type == "cuda" else None
+            self.net = DistributedDataParallel(self.model, device_ids=ids)
         self.optimizer = make_optimizer(self.model, recipe)
-        pin = device.type == "cuda"
-        workers = recipe.num_workers
-        seed = recipe.seed
-        self.train_batches, self.sampler = data.loader(
-            "train", recipe.batch, seed=seed, workers=workers, pin=pin
-        )
-        self.val_batches, _ = data.loader("val", recipe.batch, seed=seed, workers=workers, pin=pin)
+        batch = world.local_batch(recipe.batch, "recipe")
+        self.train_batches, self.sampler = self._loader(data, "train", batch)
+        self.val_batches, _ = self._loader(data, "val", batch)
         steps = len(self.train_batches)
         if recipe.limit_batches is not None:
             steps = min(steps, recipe.limit_batches)
         k = min(recipe.top_k, len(data.classes))
         loss = nn.CrossEntropyLoss(label_smoothing=recipe.label_smoothing)
-        self.run_pass = Pass(device, recipe, k, steps, loss)
+        self.run_pass = Pass(device, recipe, k, steps, loss, world.size)
         self.rows: list[Row] = []
         self.epoch = 0  # finished epochs
         self.plotted = time.monotonic()
+
+    def _loader(self, data: Data, which: str, batch: int) -> Any:
+        """This process's loader of ``which`` (and its sampler), ``batch`` images a step."""
+        return data.loader(
+            which,
+            batch,
+            seed=self.recipe.seed,
+            workers=self.recipe.num_workers,
+            rank=self.world.rank,
+            world=self.world.size,
+            pin=self.device.type == "cuda",
+        )
 
     def restore(self, state: dict[str, Any]) -> None:
         """Continue from a checkpoint's state (see :mod:`.runfolder`)."""
         self.model.load_state_dict(state["state_dict"])
         self.optimizer.load_state_dict(state["optimizer"])
-        torch.set_rng_state(state["rng"]["cpu"])
-        if self.device.type == "cuda" and state["rng"].get("cuda"):
-            torch.cuda.set_rng_state_all(state["rng"]["cuda"])
+        ranks = state["rng"].get("ranks") or [state["rng"]]
+        rng = ranks[self.world.rank]
+        torch.set_rng_state(rng["cpu"])
+        if self.device.type == "cuda" and rng.get("cuda"):
+            torch.cuda.set_rng_state_all(rng["cuda"])
         self.rows = list(state["metrics"])
         self.epoch = int(state["epoch"])
         self.progress.note(f"resumed after epoch {self.epoch} of {self.recipe.epochs}")
@@ -116,9 +139,12 @@ class Session:
             start = time.perf_counter()
             first = self.epoch * self.run_pass.steps
             sums, rate = train_epoch(
-                self.model, self.train_batches, self.optimizer, self.run_pass, first, self.progress
+                self.net, self.train_batches, self.optimizer, self.run_pass, first, self.progress
             )
-            val = evaluate(self.model, self.val_batches, self.run_pass)
+            mine = sums.images
+            sums = self._reduced(sums)
+            rate *= sums.images / max(mine, 1)  # every process's images in rank 0's time
+            val = self._reduced(evaluate(self.model, self.val_batches, self.run_pass))
             self.epoch += 1
             lr = self.optimizer.param_groups[0]["lr"]
             seconds = time.perf_counter() - start
@@ -128,11 +154,24 @@ class Session:
             self.progress.end_epoch(row)
         self._plot()
 
-    def _state(self) -> dict[str, Any]:
-        steps = self.epoch * self.run_pass.steps
+    def _reduced(self, sums: Sums) -> Sums:
+        """A pass's sums over every process (as they are, in one process)."""
+        if not self.world.group:
+            return sums
+        images = torch.tensor(float(sums.images), device=sums.loss.device)
+        loss, top1, topk, total = self.world.reduce([sums.loss, sums.top1, sums.topk, images])
+        return Sums(loss, top1, topk, int(total))
+
+    def _rng(self) -> dict[str, Any]:
+        """This process's generators; in a checkpoint, rank 0's beside every rank's own."""
         rng: dict[str, Any] = {"cpu": torch.get_rng_state()}
         if self.device.type == "cuda":
             rng["cuda"] = torch.cuda.get_rng_state_all()
+        ranks = self.world.gather(rng)
+        return {**ranks[0], "ranks": ranks} if self.world.group else rng
+
+    def _state(self, rng: dict[str, Any]) -> dict[str, Any]:
+        steps = self.epoch * self.run_pass.steps
         return checkpoint_dict(
             self.spec,
             self.model.state_dict(),
@@ -147,10 +186,12 @@ class Session:
         )
 
     def _write(self, row: Row) -> None:
-        """An epoch's files: the metrics, last.pt, best.pt if it is the best, the curves."""
+        """An epoch's files: the metrics, last.pt, best.pt if it is the best, the curves (by
+        rank 0 alone, once every process has given its generators' state)."""
+        rng = self._rng()
         if self.folder is None:
             return
-        state = self._state()
+        state = self._state(rng)
         self.folder.save("last.pt", state)
         if best_row(self.rows) is row:
             self.folder.save("best.pt", state)
