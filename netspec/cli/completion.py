@@ -43,7 +43,7 @@ class Value(Enum):
 #: a path: a file, or train's data (.npz or a folder), run folder and data sets' folder
 _BY_METAVAR = {
     "SPEC": Value.SPEC,
-    **dict.fromkeys(("FILE", "TARGET", "DATA", "RUN", "FOLDER"), Value.FILE),
+    **dict.fromkeys(("FILE", "TARGET", "DATA", "RUN", "FOLDER", "DIR"), Value.FILE),
 }
 
 

@@ -9,6 +9,7 @@ no torch, can be read without importing torch)::
                    progress=TextProgress(sys.stderr))
     result.best                                              # the best epoch's metrics
     train(spec, None, resume="runs/lenet")                  # continue a run after a kill
+    compare([lenet, other], "digits", recipe, seeds=(0, 1, 2), target=0.95, out="runs/cmp")
 
 See docs/training.md for the recipe's keys, the data sources and the run folder.
 """
@@ -19,6 +20,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from .comparison import Comparison, compare
     from .data import Data, prepare_data
     from .progress import Progress, Silent, TextProgress
     from .recipe import Recipe, load_recipe, parse_recipe
@@ -27,6 +29,8 @@ if TYPE_CHECKING:
     from .sources import DATA_SETS, read_data
 
 _LAZY = {
+    "Comparison": "comparison",
+    "compare": "comparison",
     "Data": "data",
     "prepare_data": "data",
     "Progress": "progress",
@@ -44,12 +48,14 @@ _LAZY = {
 
 __all__ = [
     "DATA_SETS",
+    "Comparison",
     "Data",
     "Progress",
     "Recipe",
     "RunResult",
     "Silent",
     "TextProgress",
+    "compare",
     "load_recipe",
     "parse_recipe",
     "prepare_data",
