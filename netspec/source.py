@@ -22,18 +22,13 @@ import yaml
 
 from .errors import Diagnostic, NetspecError, Pos
 from .files import read_spec_bytes
+from .plain_yaml import Limit, Plain, read_plain
 
 PathKey = tuple[str | int, ...]
 
 #: Limits that keep hostile files cheap to reject (documented in docs/language.md).
 MAX_NODES = 50_000
 MAX_DEPTH = 200
-
-_Loader: type[Any] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_TAG = "tag:yaml.org,2002:"
-_SCALAR_TAGS = {_TAG + t for t in ("str", "int", "float", "bool", "null")}
-_constructor = yaml.SafeLoader.__new__(yaml.SafeLoader)  # only its pure scalar converters are used
-yaml.constructor.SafeConstructor.__init__(_constructor)
 
 
 @dataclass
@@ -155,12 +150,12 @@ def parse_source(raw: bytes | str, file: str = "<string>") -> Document:
             file, "file is empty", "a spec needs at least `name:` and `layers:`"
         )
     doc = Document(file=file, text=text, data=None)
-    node = _compose(doc)
-    if node is None or (isinstance(node, yaml.ScalarNode) and node.tag == _TAG + "null"):
+    plain = _read(doc)
+    if plain.data is None and not plain.problems:  # no document, or only a null
         raise NetspecError.plain(
             file, "file is empty", "a spec needs at least `name:` and `layers:`"
         )
-    doc.data = _plain(doc, node)
+    doc.data = _data(doc, plain)
     if not isinstance(doc.data, dict):
         raise NetspecError(
             [
@@ -182,65 +177,37 @@ def parse_value(text: str, file: str = "<string>") -> Any:
     [1, 2.5, 'x']
     """
     doc = Document(file=file, text=text, data=None)
-    node = _compose(doc)
-    return None if node is None else _plain(doc, node)
+    return _data(doc, _read(doc))
 
 
-def _compose(doc: Document) -> yaml.Node | None:
-    """The YAML tree of ``doc``'s text, within the limits (counted before anything is built:
-    an alias bomb or a flat flood stops there)."""
+def _read(doc: Document) -> Plain:
+    """The plain data of ``doc``'s text, within the limits (each node counted as the parser
+    meets it: an alias bomb or a flat flood stops at the first node past them), with the
+    positions of its values and keys recorded in ``doc``."""
     try:
-        _count_nodes(doc)
-        node: yaml.Node | None = yaml.compose(doc.text, Loader=_Loader)
-        return node
+        plain = read_plain(doc.text, MAX_NODES, MAX_DEPTH)
+    except Limit as e:
+        message, hint = (
+            (NODES_MESSAGE, NODES_HINT) if e.what == "nodes" else (DEPTH_MESSAGE, DEPTH_HINT)
+        )
+        raise NetspecError([doc.diagnostic((), message, hint, pos=e.pos)]) from None
     except yaml.MarkedYAMLError as e:
         raise NetspecError([_yaml_diagnostic(doc, e)]) from e
     except yaml.reader.ReaderError as e:
         raise NetspecError([_reader_diagnostic(doc, e)]) from e
     except yaml.YAMLError as e:
         raise NetspecError.plain(doc.file, f"YAML syntax: {e}") from e
-    except RecursionError as e:
-        raise NetspecError.plain(
-            doc.file, "YAML nesting is too deep", f"specs are limited to {MAX_DEPTH} levels"
-        ) from e
+    doc.values, doc.keys = plain.values, plain.keys
+    return plain
 
 
-def _plain(doc: Document, node: yaml.Node) -> Any:
-    """The plain data of a YAML tree; every tag or merge key in it is an error."""
-    converter = _Converter(doc)
-    value = converter.convert(node, ())
-    if converter.errors:
-        raise NetspecError(converter.errors)
-    return value
-
-
-def _count_nodes(doc: Document) -> None:
-    """Count the file's YAML nodes as the parser meets them, aliases expanded, and refuse the
-    file at the first node past :data:`MAX_NODES` or :data:`MAX_DEPTH`.
-
-    Only events stream through here, so memory stays that of the text however many nodes
-    the file would build; the tree is composed only for a file within the limits.
-    """
-    count = 0
-    sizes: dict[str, int] = {}  # an anchor → the nodes it stands for
-    open_: list[tuple[str | None, int]] = []  # open collections: anchor, count at the start
-    for event in yaml.parse(doc.text, Loader=_Loader):
-        if isinstance(event, yaml.AliasEvent):
-            count += sizes.get(event.anchor or "", 1)
-        elif isinstance(event, (yaml.ScalarEvent, yaml.CollectionStartEvent)):
-            count += 1
-            if isinstance(event, yaml.CollectionStartEvent):
-                open_.append((event.anchor, count - 1))
-                if len(open_) > MAX_DEPTH:
-                    raise _limit(doc, event, "YAML nesting is too deep", DEPTH_HINT)
-            elif event.anchor is not None:
-                sizes[event.anchor] = 1
-        elif isinstance(event, yaml.CollectionEndEvent) and open_:
-            anchor, start = open_.pop()
-            if anchor is not None:
-                sizes[anchor] = count - start
-        if count > MAX_NODES:
-            raise _limit(doc, event, NODES_MESSAGE, NODES_HINT)
+def _data(doc: Document, plain: Plain) -> Any:
+    """The data, where it is all plain (no tag, merge key, or key written twice)."""
+    if plain.problems:
+        raise NetspecError(
+            [doc.diagnostic((), p.message, p.hint, pos=p.pos) for p in plain.problems]
+        )
+    return plain.data
 
 
 NODES_MESSAGE = f"the file expands to more than {MAX_NODES:,} YAML nodes"
@@ -248,13 +215,8 @@ NODES_HINT = (
     "a spec needs far fewer; an alias bomb looks like this: write the data out plainly, "
     "and use repeat for depth"
 )
+DEPTH_MESSAGE = "YAML nesting is too deep"
 DEPTH_HINT = f"specs are limited to {MAX_DEPTH} levels"
-
-
-def _limit(doc: Document, event: yaml.Event, message: str, hint: str) -> NetspecError:
-    mark = event.start_mark
-    pos = Pos(mark.line + 1, mark.column + 1) if mark is not None else None
-    return NetspecError([doc.diagnostic((), message, hint, pos=pos)])
 
 
 def _reader_diagnostic(doc: Document, e: yaml.reader.ReaderError) -> Diagnostic:
@@ -276,7 +238,7 @@ def _yaml_diagnostic(doc: Document, e: yaml.MarkedYAMLError) -> Diagnostic:
     if "expected a single document" in str(e.context or ""):
         problem, hint = "several YAML documents in one file", "keep one spec per file"
     if "nesting depth" in problem:
-        problem, hint = "nesting is too deep", f"specs are limited to {MAX_DEPTH} levels"
+        problem, hint = "nesting is too deep", DEPTH_HINT
     marks = [m for m in (e.problem_mark, e.context_mark) if m is not None]
     # a problem found at the end of the file is better shown where the open construct began
     usable = [m for m in marks if m.line < len(doc.lines)] or marks
@@ -321,83 +283,3 @@ def type_name(value: Any) -> str:
     if isinstance(value, dict):
         return "mapping"
     return type(value).__name__
-
-
-class _Converter:
-    def __init__(self, doc: Document) -> None:
-        self.doc = doc
-        self.count = 0
-        self.errors: list[Diagnostic] = []
-
-    def _error(self, node: yaml.Node, message: str, hint: str) -> None:
-        pos = Pos(node.start_mark.line + 1, node.start_mark.column + 1)
-        self.errors.append(self.doc.diagnostic((), message, hint, pos=pos))
-
-    def convert(self, node: yaml.Node, path: PathKey, depth: int = 0) -> Any:
-        self.count += 1
-        if self.count > MAX_NODES:
-            if self.count == MAX_NODES + 1:
-                self._error(node, NODES_MESSAGE, NODES_HINT)
-            return None
-        if depth > MAX_DEPTH:
-            if not self.errors:
-                self._error(
-                    node, "YAML nesting is too deep", f"specs are limited to {MAX_DEPTH} levels"
-                )
-            return None
-        self.doc.values[path] = Pos(node.start_mark.line + 1, node.start_mark.column + 1)
-        if isinstance(node, yaml.ScalarNode):
-            return self._scalar(node)
-        if isinstance(node, yaml.SequenceNode):
-            if node.tag != _TAG + "seq":
-                self._error(node, f"YAML tag {node.tag!r} is not allowed", _TAG_HINT)
-                return None
-            return [self.convert(item, (*path, i), depth + 1) for i, item in enumerate(node.value)]
-        assert isinstance(node, yaml.MappingNode)  # compose yields only these three
-        if node.tag != _TAG + "map":
-            self._error(node, f"YAML tag {node.tag!r} is not allowed", _TAG_HINT)
-            return None
-        out: dict[str, Any] = {}
-        for key_node, value_node in node.value:
-            if key_node.tag == _TAG + "merge":
-                self._error(
-                    key_node,
-                    "YAML merge keys (<<) are not supported",
-                    "write the keys out, or use a block",
-                )
-                continue
-            if not isinstance(key_node, yaml.ScalarNode):
-                self._error(
-                    key_node, "a mapping key must be a plain word", "use a name such as `out`"
-                )
-                continue
-            key = key_node.value
-            if key in out:
-                self._error(
-                    key_node, f'duplicate key "{key}"', "each key may appear once per mapping"
-                )
-                continue
-            self.doc.keys[(*path, key)] = Pos(
-                key_node.start_mark.line + 1, key_node.start_mark.column + 1
-            )
-            out[key] = self.convert(value_node, (*path, key), depth + 1)
-        return out
-
-    def _scalar(self, node: yaml.ScalarNode) -> Any:
-        tag = node.tag
-        if tag == _TAG + "timestamp":
-            return node.value  # a date-like word is kept as the text that was written
-        if tag not in _SCALAR_TAGS:
-            self._error(node, f"YAML tag {tag!r} is not allowed", _TAG_HINT)
-            return None
-        if tag == _TAG + "str":
-            return node.value
-        if tag == _TAG + "int" and len(node.value) > 40:
-            self._error(
-                node, "integer literal is too long", "numbers in a spec have at most 40 digits"
-            )
-            return None
-        return _constructor.yaml_constructors[tag](_constructor, node)
-
-
-_TAG_HINT = "a spec holds plain data only: remove the tag (values starting with ! or !!)"

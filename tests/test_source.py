@@ -30,6 +30,30 @@ def test_positions_of_values_and_keys():
     assert doc.pos(("layers", 1, "relu", "inplace")) == Pos(4, 5)
 
 
+def test_an_alias_is_a_fresh_copy_that_stands_where_its_anchor_was_written():
+    doc = parse_source("a: &x {p: 1, q: [1, {r: 2}]}\nb: *x\nc: [*x]\n", "x.yaml")
+    assert doc.data["b"] == doc.data["c"][0] == {"p": 1, "q": [1, {"r": 2}]}
+    assert doc.data["b"] is not doc.data["a"] and doc.data["b"]["q"] is not doc.data["a"]["q"]
+    assert doc.pos(("b", "q", 1, "r")) == doc.pos(("a", "q", 1, "r")) == Pos(1, 25)
+    assert doc.pos(("c", 0, "q"), key=True) == Pos(1, 14)
+    assert doc.pos(("b",)) == Pos(1, 4)
+
+
+@pytest.mark.parametrize(
+    ("text", "message", "where"),
+    [
+        ("&a [*a]\n", "YAML nesting is too deep", "x.yaml:1:5:"),  # an alias inside its anchor
+        ("a: &a [1, *a]\n", "YAML nesting is too deep", "x.yaml:1:11:"),
+        ("a: *nope\n", "found undefined alias 'nope'", "x.yaml:1:4:"),
+        ("a: &x 1\nb: &x 2\n", "duplicate anchor 'x'", "x.yaml:2:4:"),
+        ("a: &m {x: 1}\n? *m\n: 2\n", "a mapping key must be a plain word", "x.yaml:2:3:"),
+    ],
+)
+def test_aliases_that_cannot_be_data(text: str, message: str, where: str) -> None:
+    error = error_of(text)
+    assert error.startswith(where) and message in error
+
+
 def test_python_tags_are_rejected_without_constructing_anything():
     for text in (
         "a: !!python/object/apply:os.system ['echo hi']",
