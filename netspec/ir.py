@@ -240,6 +240,23 @@ class Cost(NamedTuple):
     buffers: int = 0
 
 
+@dataclass(frozen=True)
+class Saved:
+    """What a leaf's backward keeps of its forward pass in training (autograd's saved
+    tensors), as torch's CPU kernels keep them: for the training memory estimate.
+
+    ``input``, ``output``: it keeps the tensors it reads, the one it makes; ``extra``: values
+    a sample of other tensors it keeps, as float32 (a max pool's int64 indices count two, a
+    norm's statistics); ``alias``: its output is its input (a view, an in-place activation),
+    no new memory.
+    """
+
+    input: bool = True
+    output: bool = False
+    extra: int = 0
+    alias: bool = False
+
+
 class ExpandContext(Protocol):
     """What the elaborator offers a composite kind while expanding it."""
 
@@ -426,6 +443,25 @@ class Kind:
         (a padded copy of the input, a convolution's reordered copies or unfolded patches, a
         max pool's indices), as torch's CPU kernels allocate them: for the memory guard."""
         return 0
+
+    def saved(self, opts: Any, input: Shape, output: Shape) -> Saved:
+        """What the leaf's backward keeps for training (:class:`Saved`). The default, for a
+        plugin's kind, is what most of torch's functions keep: the tensor they read."""
+        return Saved()
+
+    def hands_back(self, checked: Checked) -> Value | None:
+        """The tensor of one of its layers that a composite returns as its own (a residual's
+        ``after``), or None where its result is a new tensor (a sum, a concatenation)."""
+        return None
+
+    def step_scratch(
+        self, opts: Any, input: Shape, output: Shape, batch: int, input_grad: bool = True
+    ) -> tuple[int, int]:
+        """Values a leaf allocates for a batch in a training step besides the tensors it makes
+        and keeps and the gradients it computes, freed before the next layer runs: in its
+        forward pass, and in its backward pass (``input_grad``: the gradient of its input is
+        computed; not for the network's input). Default: its :meth:`scratch`, then none."""
+        return self.scratch(opts, input, output, batch), 0
 
     def describe(self, opts: Any) -> str:
         """Key options as a paper writes them (``conv 3×3 /2, 64``); used by reports."""

@@ -37,6 +37,7 @@ def _check(args: argparse.Namespace) -> int:
     from ..spec import Spec
 
     overrides = parse_sets(args.set)
+    _check_train_options(args)
     failed = 0
     for name in args.specs:
         try:
@@ -61,7 +62,34 @@ def _check(args: argparse.Namespace) -> int:
             print(format_params(spec.params, overrides))
             print(format_table(spec.checked))
             print()
+        if args.train:
+            failed += _print_train_memory(spec, args)
     return EXIT_SPEC_ERROR if failed else 0
+
+
+def _check_train_options(args: argparse.Namespace) -> None:
+    if args.train and args.batch is None:
+        raise Misuse("check --train needs --batch N: the batch of the training step")
+    for option in ("batch", "optimizer"):
+        if getattr(args, option) is not None and not args.train:
+            raise Misuse(f"--{option} is an option of check --train: add --train")
+
+
+def _print_train_memory(spec: Any, args: argparse.Namespace) -> int:
+    """Print the training memory estimate (1 where the spec cannot be trained: not a
+    classifier)."""
+    from ..train_memory import Optimizer, train_memory
+    from ..train_memory_text import format_layer_memory, format_train_memory
+
+    try:
+        memory = train_memory(spec, args.batch, Optimizer(args.optimizer or "sgd"))
+    except NetspecError as e:
+        print(e.format(), file=sys.stderr)
+        return 1
+    print(format_train_memory(memory))
+    if args.table:
+        print(format_layer_memory(memory))
+    return 0
 
 
 def _build(args: argparse.Namespace) -> int:

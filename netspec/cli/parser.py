@@ -105,6 +105,17 @@ def _add_check(sub: Subparsers) -> None:
     check = sub.add_parser("check", help="validate and shape-check specs (no torch)")
     check.add_argument("specs", nargs="+", metavar="SPEC", help="spec files or bundled names")
     check.add_argument("--table", action="store_true", help="print the per-layer table")
+    check.add_argument(
+        "--train",
+        action="store_true",
+        help="predict the peak memory of one training step (needs --batch; no torch)",
+    )
+    check.add_argument("--batch", type=_batch, metavar="N", help="--train: the step's batch")
+    check.add_argument(
+        "--optimizer",
+        choices=("sgd", "adamw"),
+        help="--train: sgd (with momentum, the default) or adamw",
+    )
     _add_set(check)
     check.set_defaults(run=_check)
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 from pydantic import Field, ValidationInfo, model_validator
 
 from ..errors import Problem
-from ..ir import Shape
+from ..ir import Saved, Shape
 from ..registry import Cost, Family, Kind, register
 from ..schema import AllowExpr, Bool, Float, Int, NonNegFloat, Options, PosFloat, unevaluated
 
@@ -138,6 +138,17 @@ class Activation(Kind):
             )
         return Cost(shape, 0 if self._weights is None else self._weights(opts, shape))
 
+    def saved(self, opts: Any, input: Shape, output: Shape) -> Saved:
+        """What autograd keeps: the output or the input (``_KEEPS``), and in place the output
+        (written over the input), or a copy of the input it overwrites where the gradient
+        needs it; some keep an input-sized intermediate as well."""
+        keeps = _KEEPS.get(self.name, "input")
+        extra = input.numel if self.name in _KEEPS_INTERMEDIATE else 0
+        if getattr(opts, "inplace", False) is True:
+            copy = 0 if keeps == "output" or self.name in _INPLACE_KEEPS_OUTPUT else input.numel
+            return Saved(input=False, output=True, extra=copy + extra, alias=True)
+        return Saved(input=keeps == "input", output=keeps == "output", extra=extra)
+
     def tensors(self, opts: Any, input: Shape, output: Shape) -> dict[str, Shape]:
         if self._weights is None:
             return {}
@@ -230,6 +241,20 @@ _ACTIVATIONS = [
         shorthand="lambd",
     ),
 ]
+
+#: what each activation's gradient reads (derivatives.yaml): its "output" or "input" (default)
+_KEEPS = {
+    "relu": "output",
+    "sigmoid": "output",
+    "tanh": "output",
+    "softmax": "output",
+    "log_softmax": "output",
+    "tanhshrink": "none",  # x - tanh(x): tanh's output
+}
+#: in place, these keep their output (the in-place form's gradient reads the result)
+_INPLACE_KEEPS_OUTPUT = {"relu6", "leaky_relu", "elu", "selu", "celu", "hardtanh"}
+#: an input-sized intermediate kept besides (log_sigmoid's buffer, tanh's output, 1 + |x|)
+_KEEPS_INTERMEDIATE = {"logsigmoid", "tanhshrink", "softsign"}
 
 #: the torch module each activation imports from (``netspec import``)
 _TORCH_TYPES = {

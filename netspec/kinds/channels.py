@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 from pydantic import Field, model_validator
 
 from ..errors import Problem
-from ..ir import BuildContext, Checked, InferContext, Node, Shape, Value
+from ..ir import BuildContext, Checked, InferContext, Node, Saved, Shape, Value
 from ..registry import Cost, Kind, register
 from ..schema import Int, Options, PosInt
 
@@ -63,6 +63,9 @@ class Slice(Kind):
         lo, hi = channel_range(opts.start, opts.end, shape)
         return Cost(Shape((hi - lo, *shape.spatial)))
 
+    def saved(self, opts: SliceSpec, input: Shape, output: Shape) -> Saved:
+        return Saved(input=False, alias=True)  # a view of its input
+
     def tensors(self, opts: Any, input: Shape, output: Shape) -> dict[str, Shape]:
         return {}
 
@@ -93,6 +96,9 @@ class ChannelShuffle(Kind):
                 divisor_hint(shape.channels, opts.groups),
             )
         return Cost(shape)
+
+    def saved(self, opts: ChannelShuffleSpec, input: Shape, output: Shape) -> Saved:
+        return Saved(input=False)  # a copy; its backward shuffles the gradient back
 
     def tensors(self, opts: Any, input: Shape, output: Shape) -> dict[str, Shape]:
         return {}
@@ -156,6 +162,9 @@ class Split(Kind):
 
     def cost(self, opts: SplitSpec, shape: Shape) -> Cost:
         return Cost(Shape((self.sizes(opts, shape)[0], *shape.spatial)))
+
+    def saved(self, opts: SplitSpec, input: Shape, output: Shape) -> Saved:
+        return Saved(input=False, alias=True)  # views of its input
 
     def tensors(self, opts: Any, input: Shape, output: Shape) -> dict[str, Shape]:
         return {}

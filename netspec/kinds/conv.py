@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 from pydantic import Field
 
 from ..errors import Problem
-from ..ir import Shape
+from ..ir import Saved, Shape
 from ..registry import Cost, Family, Kind, need_rank, pair_option, register
 from ..schema import AllowExpr, Bool, Options, Padding, PosInt, PosPair
 
@@ -109,6 +109,10 @@ def check_padding_mode(opts: ConvSpec, shape: Shape) -> None:
 #: many channels per block
 ONEDNN_BLOCK = 16
 
+#: the channel block of oneDNN's copies in training, as measured on AVX2 (AVX-512: 16); the
+#: training estimate wants the likely figure, the memory guard the upper bound (ONEDNN_BLOCK)
+ONEDNN_TRAINING_BLOCK = 8
+
 #: oneDNN's unfolded patches when it computes a convolution as a matrix product come in pieces
 #: sized to a core's L2 cache (about 415 KB a thread measured on a 512 KB L2): values allowed
 #: per CPU, 2 MiB of float32, enough for an L2 of 2 MB
@@ -117,6 +121,19 @@ ONEDNN_PATCHES_PER_CPU = 2**19
 #: ATen's own kernel runs a batch of one when its input has at most this many values
 #: (``ConvParams::use_mkldnn``: "for some case, native is faster")
 NATIVE_MAX_VALUES = 20480
+
+
+def padded_input(opts: ConvSpec, input: Shape) -> tuple[int, int, int, bool]:
+    """The input a convolution's kernel reads (channels, height, width), and whether torch
+    copies it to pad it: F.pad's copy for reflect, replicate or circular (even of no padding),
+    ATen's for the extra row or column of an uneven ``same``; zero padding is skipped."""
+    c, h, w = input.dims
+    (top, bottom), (left, right) = padding_sides(opts)
+    if opts.padding_mode is not PaddingMode.ZEROS:
+        return c, h + top + bottom, w + left + right, True
+    if bottom - top or right - left:
+        return c, h + bottom - top, w + right - left, True
+    return c, h, w, False
 
 
 def blocked(channels: int) -> int:
@@ -212,16 +229,11 @@ class Conv(Kind):
         input only where torch makes one (reflect, replicate, circular; an uneven ``same``),
         never for zero padding, which its kernels skip; then oneDNN's reordered copies, or
         the unfolded patches of torch's own kernel where ATen chooses that one."""
-        c, h, w = input.dims
+        c, h, w, padded = padded_input(opts, input)
+        copy = batch * c * h * w if padded else 0
         (top, bottom), (left, right) = padding_sides(opts)
-        copy = 0
-        if opts.padding_mode is not PaddingMode.ZEROS:  # F.pad's copy, even of no padding
-            h, w = h + top + bottom, w + left + right
+        if opts.padding_mode is not PaddingMode.ZEROS:  # the copy holds all the padding
             top = bottom = left = right = 0
-            copy = batch * c * h * w
-        elif bottom - top or right - left:  # ATen pads the extra row or column of "same"
-            h, w = h + bottom - top, w + right - left
-            copy = batch * c * h * w
         (kh, kw), (oh, ow), groups = opts.kernel, output.spatial, opts.groups
         patches = batch * (c // groups) * kh * kw * oh * ow
         # ATen's slow_conv2d unfolds a 1×1 kernel only with a stride or padding
@@ -232,6 +244,31 @@ class Conv(Kind):
         plain_1x1 = (kh, kw) == (1, 1) and opts.stride == (1, 1) and opts.dilation == (1, 1)
         kernel = aten_choice(onednn, native, batch, batch * c * h * w, (kh, kw), groups, plain_1x1)
         return copy + kernel
+
+    def saved(self, opts: ConvSpec, input: Shape, output: Shape) -> Saved:
+        """Its input, or the padded copy of it that the convolution reads where torch makes
+        one."""
+        c, h, w, padded = padded_input(opts, input)
+        return Saved(input=not padded, extra=c * h * w if padded else 0)
+
+    def step_scratch(
+        self, opts: ConvSpec, input: Shape, output: Shape, batch: int, input_grad: bool = True
+    ) -> tuple[int, int]:
+        """oneDNN in training, as measured on float32 batches. Forward: the weights, and the
+        larger of the input reordered to channel blocks (from 8 channels) and the output in
+        channel blocks (then copied out). Backward, besides the gradients: the input
+        reordered, and a copy of the output's gradient (of the input's with a stride), with
+        one more of the output's for a first layer of few channels."""
+        c, h, w, padded = padded_input(opts, input)
+        weights = blocked(opts.out) * blocked(c) * opts.kernel[0] * opts.kernel[1] // opts.groups
+        reordered = c * h * w if c >= ONEDNN_TRAINING_BLOCK else 0
+        out = -(-opts.out // ONEDNN_TRAINING_BLOCK) * ONEDNN_TRAINING_BLOCK * output.numel
+        out //= opts.out
+        forward = weights + batch * max(reordered, out) + (batch * c * h * w if padded else 0)
+        backward = reordered + (c * h * w if opts.stride != (1, 1) else out)
+        if not input_grad and not reordered:
+            backward += out
+        return forward, batch * backward
 
     def tensors(self, opts: ConvSpec, input: Shape, output: Shape) -> dict[str, Shape]:
         weight = Shape((opts.out, input.channels // opts.groups, *opts.kernel))

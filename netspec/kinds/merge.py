@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..errors import Problem
-from ..ir import Checked, Node, Shape, Value
+from ..ir import Checked, Node, Saved, Shape, Value
 from ..registry import Family, InferContext, Kind, register
 from ..schema import Options
 
@@ -82,6 +82,9 @@ class Concat(_Merge):
             )
         return Shape((sum(s.channels for s in shapes), *first.spatial))
 
+    def saved(self, opts: MergeSpec, input: Shape, output: Shape) -> Saved:
+        return Saved(input=False)  # its backward only splits the gradient
+
     def module(self, opts: MergeSpec, input: Shape, output: Shape) -> nn.Module:
         from ..modules import Concatenate
 
@@ -99,6 +102,9 @@ class Add(_Merge):
                 "project one of them to the other's shape (a 1×1 conv with a stride)",
             )
         return shapes[0]
+
+    def saved(self, opts: MergeSpec, input: Shape, output: Shape) -> Saved:
+        return Saved(input=False)  # its backward passes the gradient on
 
     def module(self, opts: MergeSpec, input: Shape, output: Shape) -> nn.Module:
         from ..modules import Add as AddModule

@@ -73,6 +73,13 @@ class BatchNorm(Kind):
     def tensors(self, opts: BatchNormSpec, input: Shape, output: Shape) -> dict[str, Shape]:
         return norm_tensors(input.channels, opts.affine, opts.track_running_stats)
 
+    def step_scratch(
+        self, opts: BatchNormSpec, input: Shape, output: Shape, batch: int, input_grad: bool = True
+    ) -> tuple[int, int]:
+        """It keeps its input (the default :meth:`saved`); its CPU backward makes an
+        input-sized temporary besides the input's gradient (measured)."""
+        return 0, batch * input.numel if input_grad else 0
+
     def module(self, opts: BatchNormSpec, input: Shape, output: Shape) -> nn.Module:
         from torch import nn
 

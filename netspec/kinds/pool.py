@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 from pydantic import Field, ValidationInfo, model_validator
 
 from ..errors import Problem
-from ..ir import Shape
+from ..ir import Saved, Shape
 from ..registry import Cost, Family, Kind, need_rank, pair_option, register
 from ..schema import AllowExpr, Bool, NonNegPair, Options, PosPair, unevaluated
 
@@ -128,6 +128,18 @@ class Pool(Kind):
         without gradients (ATen's max_pool2d calls max_pool2d_with_indices): two float32
         values' worth per output value. Padding is never materialised: the kernels skip it."""
         return 2 * batch * output.numel if opts.mode is PoolMode.MAX else 0
+
+    def saved(self, opts: PoolSpec, input: Shape, output: Shape) -> Saved:
+        """A max pool keeps its input and the int64 index of each maximum; an avg pool its
+        input, but a global one is a mean over the map (ATen), which keeps nothing."""
+        if opts.mode is PoolMode.MAX:
+            return Saved(extra=2 * output.numel)
+        return Saved(input=not opts.global_)
+
+    def step_scratch(
+        self, opts: PoolSpec, input: Shape, output: Shape, batch: int, input_grad: bool = True
+    ) -> tuple[int, int]:
+        return 0, 0  # in training, a max pool's indices are kept (:meth:`saved`)
 
     def tensors(self, opts: Any, input: Shape, output: Shape) -> dict[str, Shape]:
         return {}

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 
-from ..ir import Shape
+from ..ir import Saved, Shape
 from ..registry import Cost, Kind, register
 from ..schema import Options, Prob
 
@@ -29,6 +29,9 @@ class Flatten(Kind):
 
     def cost(self, opts: FlattenSpec, shape: Shape) -> Cost:
         return Cost(Shape((shape.numel,)))
+
+    def saved(self, opts: FlattenSpec, input: Shape, output: Shape) -> Saved:
+        return Saved(input=False, alias=True)  # a view of its input
 
     def tensors(self, opts: Any, input: Shape, output: Shape) -> dict[str, Shape]:
         return {}
@@ -55,6 +58,13 @@ class Dropout(Kind):
 
     def cost(self, opts: DropoutSpec, shape: Shape) -> Cost:
         return Cost(shape)
+
+    def saved(self, opts: DropoutSpec, input: Shape, output: Shape) -> Saved:
+        """On a CPU, ATen draws a float mask as large as the input and multiplies by it,
+        keeping the mask (a GPU's fused kernel keeps a bool one); p = 0 passes the input."""
+        if opts.p == 0:
+            return Saved(input=False, alias=True)
+        return Saved(input=False, extra=input.numel if opts.p < 1 else 0)
 
     def tensors(self, opts: Any, input: Shape, output: Shape) -> dict[str, Shape]:
         return {}
@@ -83,6 +93,9 @@ class Identity(Kind):
 
     def cost(self, opts: IdentitySpec, shape: Shape) -> Cost:
         return Cost(shape)
+
+    def saved(self, opts: IdentitySpec, input: Shape, output: Shape) -> Saved:
+        return Saved(input=False, alias=True)
 
     def tensors(self, opts: Any, input: Shape, output: Shape) -> dict[str, Shape]:
         return {}

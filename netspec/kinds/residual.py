@@ -146,6 +146,14 @@ class Residual(Kind):
         refuse_named(children, "a residual")
         return Checked.of(node, path, shape, out, children)
 
+    def hands_back(self, checked: Checked) -> Value | None:
+        """The result of ``after``, the sum's own tensor where there is none."""
+        _, after = _split(checked.node)
+        last = checked.children[-1] if checked.children else None
+        if after and last is not None and last.node is after[-1] and last.results:
+            return last.results[0]
+        return None
+
     def _projection(self, node: Node, shape: Shape, out: Shape, ctx: InferContext) -> Node:
         opts: ResidualSpec = node.opts  # type: ignore[assignment]
         if shape.rank != 3 or out.rank != 3:

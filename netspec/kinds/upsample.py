@@ -15,7 +15,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from ..ir import Shape
+from ..ir import Saved, Shape
 from ..registry import Cost, Kind, need_rank, pair_option, register
 from ..schema import AllowExpr, Bool, Options, PosPair, float_text, unevaluated
 
@@ -124,6 +124,9 @@ class Upsample(Kind):
     def scratch(self, opts: UpsampleSpec, input: Shape, output: Shape, batch: int) -> int:
         """torch's CPU interpolation makes contiguous copies of its input and of its result."""
         return batch * (input.numel + output.numel)
+
+    def saved(self, opts: UpsampleSpec, input: Shape, output: Shape) -> Saved:
+        return Saved(input=False)  # its backward needs the sizes only
 
     def tensors(self, opts: Any, input: Shape, output: Shape) -> dict[str, Shape]:
         return {}
