@@ -28,13 +28,24 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True, slots=True)
 class Shape:
-    """A tensor shape without the batch dimension: ``(C, H, W)`` or ``(features,)``."""
+    """A tensor shape without the batch dimension: an image ``(C, H, W)``, flat
+    ``(features,)``, or a token sequence ``(tokens, features)`` (the one rank-2 tensor)."""
 
     dims: tuple[int, ...]
 
     @property
     def rank(self) -> int:
         return len(self.dims)
+
+    @property
+    def is_tokens(self) -> bool:
+        """A token sequence ``(tokens, features)``: each token's features on the last axis."""
+        return len(self.dims) == 2
+
+    def what(self) -> str:
+        """The tensor as a message names it: ``the token sequence (197, 768)``."""
+        name = {1: "the flat features", 2: "the token sequence", 3: "the feature map"}
+        return f"{name.get(self.rank, 'the tensor')} {self}"
 
     @property
     def channels(self) -> int:

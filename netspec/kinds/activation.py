@@ -134,7 +134,10 @@ class Activation(Kind):
         if dim is not None and not -(shape.rank + 1) <= dim <= shape.rank:
             raise Problem(
                 f"{self.name} dim={dim} is out of range for a batch of {shape}",
-                f"dim counts the batch: use 1 for {'features' if shape.rank == 1 else 'channels'}",
+                "dim counts the batch: use "
+                + {1: "1 for features", 2: "-1 for each token's features"}.get(
+                    shape.rank, "1 for channels"
+                ),
             )
         return Cost(shape, 0 if self._weights is None else self._weights(opts, shape))
 

@@ -20,9 +20,16 @@ if TYPE_CHECKING:
     from torch import nn
 
 
+_ON_TOKENS = "on a token sequence, use layernorm: it normalises each token's features"
+
+
 def need_image_or_flat(shape: Shape, what: str) -> None:
     if shape.rank not in (1, 3):
-        raise Problem(f"{what} needs (channels, height, width) or (features,), got {shape}")
+        raise Problem(
+            f"{what} needs (channels, height, width) or (features,), got "
+            f"{shape.what() if shape.is_tokens else shape}",
+            _ON_TOKENS if shape.is_tokens else "",
+        )
 
 
 def norm_tensors(channels: int, affine: bool, running: bool) -> dict[str, Shape]:
@@ -151,8 +158,8 @@ class InstanceNorm(Kind):
     summary = "instance normalisation (InstanceNorm2d): eps, momentum, affine, track_running_stats"
 
     def cost(self, opts: InstanceNormSpec, shape: Shape) -> Cost:
-        flat = shape.rank == 1
-        need_rank(shape, 3, "instancenorm", "on flat features, use layernorm" if flat else "")
+        hint = {1: "on flat features, use layernorm", 2: _ON_TOKENS}.get(shape.rank, "")
+        need_rank(shape, 3, "instancenorm", hint)
         c, h, w = shape.dims
         if h * w == 1:
             # torch refuses it whenever it uses the input's statistics (always in training)
@@ -191,20 +198,21 @@ class LayerNorm(Kind):
     Options = LayerNormSpec
     family = Family.NORM
     summary = (
-        "layer normalisation over features, or over the channels at each pixel of an image "
-        "(ConvNeXt's LayerNorm2d): eps, affine, bias"
+        "layer normalisation over features, over each token's features, or over the channels "
+        "at each pixel of an image (ConvNeXt's LayerNorm2d): eps, affine, bias"
     )
 
     def cost(self, opts: LayerNormSpec, shape: Shape) -> Cost:
-        need_image_or_flat(shape, "layernorm")
-        c = shape.channels
+        if not shape.is_tokens:
+            need_image_or_flat(shape, "layernorm")
+        c = _normalised(shape)
         weights = (c + (c if opts.bias else 0)) if opts.affine else 0
         return Cost(shape, weights)
 
     def tensors(self, opts: LayerNormSpec, input: Shape, output: Shape) -> dict[str, Shape]:
         if not opts.affine:
             return {}
-        c = Shape((input.channels,))
+        c = Shape((_normalised(input),))
         return {"weight": c, "bias": c} if opts.bias else {"weight": c}
 
     def module(self, opts: LayerNormSpec, input: Shape, output: Shape) -> nn.Module:
@@ -213,10 +221,16 @@ class LayerNorm(Kind):
         from ..modules import ChannelLayerNorm
 
         cls = ChannelLayerNorm if input.rank == 3 else nn.LayerNorm
-        return cls(input.channels, opts.eps, elementwise_affine=opts.affine, bias=opts.bias)
+        return cls(_normalised(input), opts.eps, elementwise_affine=opts.affine, bias=opts.bias)
 
     def describe(self, opts: LayerNormSpec) -> str:
         return "layernorm"
+
+
+def _normalised(shape: Shape) -> int:
+    """How many values layernorm normalises together: an image's channels at each pixel, a
+    token's features (the last axis, as ``nn.LayerNorm`` does), or the flat features."""
+    return shape.dims[-1] if shape.is_tokens else shape.channels
 
 
 register(BatchNorm())
