@@ -2,6 +2,7 @@
 
 from . import (
     activation,
+    attention,
     channels,
     conv,
     conv_transpose,
@@ -19,6 +20,7 @@ from . import (
 
 __all__ = [
     "activation",
+    "attention",
     "channels",
     "conv",
     "conv_transpose",
