@@ -199,3 +199,40 @@ def test_check_train_does_not_import_torch() -> None:
     imported = imported_modules("check", "--train", "--batch", "8", "--table", "lenet", "resnet")
     assert "netspec.train_memory" in imported
     assert not imports_torch(imported)
+
+
+TRAINED = """\
+name: small
+input: [1, 8, 8]
+layers:
+  - conv: {out: 16, kernel: 3, padding: 1}
+  - batchnorm
+  - relu
+  - pool: {kernel: 2}
+  - flatten
+  - dropout: 0.2
+  - linear: 10
+"""
+
+
+def test_train_predicts_before_and_measures_after() -> None:
+    from netspec.training import train
+
+    spec = ns.loads(TRAINED, "small.yaml")
+    recipe = Recipe(epochs=1, batch=32, limit_batches=2, optimizer="adamw")
+    result = train(spec, "digits", recipe, device="cpu")
+    assert result.predicted_memory == train_memory(spec, 32, Optimizer.ADAMW).peak
+    assert result.peak_memory == step_peak(spec, recipe)
+    assert abs(result.predicted_memory - result.peak_memory) <= TOLERANCE * result.peak_memory
+    assert result.peak_bytes is None  # the GPU's peak only, as before peak_memory
+
+
+def test_memory_note_says_predicted_then_measured() -> None:
+    from netspec.training.peak import memory_note
+
+    assert (
+        memory_note(3 * 2**20, None) == "memory: a training step is predicted to peak at 3.00 MiB"
+    )
+    assert memory_note(3 * 2**20, 2**30) == (
+        "memory: a training step peaked at 1,024.0 MiB (predicted 3.00 MiB)"
+    )

@@ -32,6 +32,7 @@ from ..spec import Spec
 from .data import Data, prepare_data
 from .distributed import World, check_processes, joined
 from .metrics import Row, best_row
+from .peak import measured_step, predicted_step
 from .progress import Progress, Silent
 from .recipe import Recipe
 from .runfolder import RunFolder, spec_hash
@@ -58,8 +59,10 @@ class RunResult:
 
     @property
     def peak_bytes(self) -> int | None:
-        """The measured peak (the name before ``peak_memory``)."""
-        return self.peak_memory
+        """The peak measured on a GPU, as before ``peak_memory`` (which a CPU measures too);
+        None on a CPU."""
+        on_gpu = any(p.is_cuda for p in self.model.parameters())
+        return self.peak_memory if on_gpu else None
 
 
 def train(
@@ -86,7 +89,7 @@ def train(
     recipe = recipe.resolved()
     if data is None:
         raise NetspecError.plain(spec.file, "train needs data: a data set's name or a path")
-    world.local_batch(recipe.batch, "recipe")
+    local = world.local_batch(recipe.batch, "recipe")
     if folder is None and out is not None:
         # every process checks; rank 0 makes it only after DDP's first collective, which
         # each process reaches after this check
@@ -97,6 +100,7 @@ def train(
             prepared = _prepared(spec, data, recipe, root)
         for line in prepared.describe():
             shown.note(line)
+        predicted = predicted_step(spec, recipe, local)
         start = time.perf_counter()
         with deterministic(recipe.seed + world.rank, where):
             session = Session(spec, prepared, recipe, where, shown, world=world)
@@ -107,6 +111,8 @@ def train(
                 start_files(folder, spec, prepared, recipe, spec_hash(spec), where, root, world)
             session.folder = folder if world.lead else None
             session.run()
+    seconds = time.perf_counter() - start
+    peak = measured_step(spec, recipe, local, where) if world.lead else None
     return RunResult(
         model=session.model,
         rows=session.rows,
@@ -114,8 +120,9 @@ def train(
         data=prepared,
         recipe=recipe,
         folder=folder.path if folder is not None else None,
-        seconds=time.perf_counter() - start,
-        peak_memory=torch.cuda.max_memory_allocated(where) if where.type == "cuda" else None,
+        seconds=seconds,
+        peak_memory=peak,
+        predicted_memory=predicted,
     )
 
 
