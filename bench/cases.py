@@ -16,6 +16,7 @@ from typing import Any
 from .diff_cases import diff_speed
 from .hostile_cases import hostile_corpus
 from .lsp_cases import lsp_latency
+from .train_memory import train_memory_peaks
 
 ROOT = Path(__file__).resolve().parent.parent
 BUNDLED = ["lenet", "alexnet", "vgg", "nin", "googlenet", "resnet"]
@@ -377,4 +378,5 @@ SECTIONS: dict[str, Callable[[argparse.Namespace], dict[str, Any]]] = {
     "hostile": hostile_corpus,
     "lsp": lsp_latency,
     "diff": diff_speed,
+    "train_memory": train_memory_peaks,
 }
