@@ -159,6 +159,25 @@ class _Moment:
         return fixed + self.gradients + self.activations + self.transient
 
 
+def layer_keeps(c: Checked) -> tuple[str, int] | None:
+    """What one layer keeps for backward, on its own, and its bytes a sample (a tensor that
+    another layer keeps too is counted here all the same): ``("its output", 16384)``; None
+    for a composite, whose layers keep what they keep."""
+    if c.children:
+        return None
+    saved = c.node.kind.saved(c.node.opts, c.input, c.output)
+    parts, values = [], saved.extra
+    if saved.input and c.sources:
+        parts.append("its input")
+        values += sum(v.shape.numel for v in c.sources)
+    if saved.output:
+        parts.append("its output")
+        values += c.output.numel
+    if saved.extra:
+        parts.append("more (indices, a mask, statistics)")
+    return " and ".join(parts) or "nothing", values * BYTES
+
+
 def classes(spec: Spec) -> int:
     """The number of classes a classifier's step is trained on: its one flat output's size."""
     shape = spec.output_shape

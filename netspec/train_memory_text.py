@@ -15,6 +15,14 @@ def mib(n: int) -> str:
     return f"{value:,.1f} MiB" if value >= 100 else f"{value:.2f} MiB"
 
 
+def binary(n: int) -> str:
+    """Bytes as people read a memory size: ``512 B``, ``16.0 KiB``, ``2.50 MiB``."""
+    for size, unit in ((2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB")):
+        if n >= size:
+            return f"{n / size:,.1f} {unit}" if n >= 100 * size else f"{n / size:.2f} {unit}"
+    return f"{n:,} B"
+
+
 def format_train_memory(memory: TrainMemory) -> str:
     """The peak of a training step and its parts, one a line::
 

@@ -11,7 +11,7 @@ mask, a residual's sum, a concatenation, views) and the optimizers' state.
 from __future__ import annotations
 
 import pytest
-from conftest import cli, imported_modules, imports_torch
+from conftest import ROOT, cli, imported_modules, imports_torch
 
 import netspec as ns
 from netspec.train_memory import Optimizer, train_memory
@@ -236,3 +236,19 @@ def test_memory_note_says_predicted_then_measured() -> None:
     assert memory_note(3 * 2**20, 2**30) == (
         "memory: a training step peaked at 1,024.0 MiB (predicted 3.00 MiB)"
     )
+
+
+def test_hover_says_what_a_layer_keeps_for_backward() -> None:
+    from netspec.lsp.analysis import analyse
+    from netspec.lsp.hover import layer_text
+
+    text = (ROOT / "specs" / "lenet.yaml").read_text(encoding="utf-8")
+    layers = {x.name: x for x in analyse(text, str(ROOT / "specs" / "lenet.yaml")).layers}
+    assert layer_text(layers["0"]).endswith(
+        "  \ntraining: keeps its input for backward, 3.06 KiB a sample"
+    )
+    assert layers["1"].keeps == ("its output", 6 * 28 * 28 * 4)  # sigmoid
+    assert layers["2"].keeps == ("its input", 6 * 28 * 28 * 4)  # avg pool
+    assert layers["6"].keeps == ("nothing", 0)  # flatten: a view
+    assert layers[""].keeps is None  # the network: its layers keep what they keep
+    assert "training:" not in layer_text(layers[""])

@@ -23,6 +23,7 @@ from ..imports import LIBRARY, STD, is_library, load_library
 from ..ir import Checked
 from ..source import Document, PathKey, parse_source, read_source
 from ..spec import check_document
+from ..train_memory import layer_keeps
 from . import recovery
 from .spans import Spans, spans_of
 
@@ -44,6 +45,8 @@ class Layer:
     written: tuple[str, PathKey]
     #: a block call's place in the calling file, where it differs from ``written``
     site: tuple[str, PathKey] | None = None
+    #: what it keeps for backward in training and its bytes a sample (None: a composite)
+    keeps: tuple[str, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -140,6 +143,7 @@ def _layer(checked: Checked, here: str) -> Layer:
         macs=checked.macs,
         written=written,
         site=site,
+        keeps=layer_keeps(checked),
     )
 
 

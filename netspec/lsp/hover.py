@@ -29,6 +29,7 @@ from lsprotocol import types
 
 from ..registry import get_kind
 from ..source import show
+from ..train_memory_text import binary
 from .analysis import Analysis, Block, Layer
 from .history import History
 from .lookup import Cursor, block_of, cursor_at, layers_at, names_layer
@@ -117,13 +118,18 @@ def _layers(analysis: Analysis, cursor: Cursor, history: History | None) -> str:
 
 
 def layer_text(layer: Layer) -> str:
-    """``stage2.0.body.conv1``: conv 3×3, 128 → (128, 12, 12), 147,456 params, 21.2 M MACs."""
+    """``stage2.0.body.conv1``: conv 3×3, 128 → (128, 12, 12), 147,456 params, 21.2 M MACs,
+    then what a leaf keeps for backward in training (``keeps its input …, 72.0 KiB a sample``)."""
     name = code(layer.name) if layer.name else "the network"
-    return (
+    shown = (
         f"{name}: {text(layer.text)}  \n"
         f"{text(layer.input)} → **{text(layer.output)}**, {layer.params:,} params, "
         f"{layer.macs:,} MACs"
     )
+    if layer.keeps is not None:
+        what, size = layer.keeps
+        shown += f"  \ntraining: keeps {text(what)} for backward, {binary(size)} a sample"
+    return shown
 
 
 def history_text(history: History | None, path: str) -> str:
