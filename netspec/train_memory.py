@@ -106,6 +106,8 @@ def train_memory(
 ) -> TrainMemory:
     """The peak memory of a training step of ``spec`` on ``batch`` samples with
     ``optimizer`` (SGD with ``momentum``, or AdamW)."""
+    if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
+        raise NetspecError.plain(spec.file, f"the batch must be a whole number ≥ 1, got {batch!r}")
     classes(spec)
     leaves = [c for c in spec.checked.walk() if not c.children]
     saved = [c.node.kind.saved(c.node.opts, c.input, c.output) for c in leaves]

@@ -14,6 +14,7 @@ import pytest
 from conftest import ROOT, cli, imported_modules, imports_torch
 
 import netspec as ns
+from netspec.errors import NetspecError
 from netspec.train_memory import Optimizer, train_memory
 from netspec.training.peak import step_peak
 from netspec.training.recipe import Recipe
@@ -252,3 +253,10 @@ def test_hover_says_what_a_layer_keeps_for_backward() -> None:
     assert layers["6"].keeps == ("nothing", 0)  # flatten: a view
     assert layers[""].keeps is None  # the network: its layers keep what they keep
     assert "training:" not in layer_text(layers[""])
+
+
+@pytest.mark.parametrize("batch", [0, -3, 2.5, True])
+def test_the_api_refuses_a_batch_that_is_no_count(batch: object) -> None:
+    with pytest.raises(NetspecError) as e:
+        train_memory(ns.load("lenet"), batch)  # type: ignore[arg-type]
+    assert str(e.value).endswith(f"error: the batch must be a whole number ≥ 1, got {batch!r}")
