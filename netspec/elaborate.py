@@ -32,7 +32,7 @@ from .layer_lists import name_layers, sequence
 from .overrides import apply_layer_overrides, split_overrides
 from .params import file_env, scale_names
 from .registry import Kind, get_kind
-from .schema import EVALUATED, SpecFile
+from .schema import SpecFile
 from .source import Document, PathKey
 from .structure import MAX_ERRORS
 from .validation import validation_diagnostics
@@ -314,7 +314,8 @@ class _Expander(FileValues):
         concrete, pending = self.layer_options(kind, raw, path, env, trace)
         concrete.update(graph)
         try:
-            opts = kind.Options.model_validate(concrete, context=None if pending else EVALUATED)
+            remember = not kind.nested  # a layer list is too big to key by
+            opts = self.shared.validate(kind.Options, concrete, not pending, remember)
         except ValidationError as e:
             self.errors.extend(
                 validation_diagnostics(

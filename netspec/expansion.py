@@ -19,6 +19,7 @@ from .ir import Node, Scope
 from .registry import Kind, get_kind
 from .schema import Options
 from .source import PathKey, type_name
+from .validation import ValidatedOnce
 
 if TYPE_CHECKING:
     from .budget import Budget
@@ -49,6 +50,8 @@ class Shared:
         self.broken: set[int] = set()  # imported files whose params failed
         self.active: list[BlockRef] = []  # the block calls being expanded, outermost first
         self.scopes: list[Scope] = []  # the tensor scopes being expanded, innermost last
+        #: layer options validated once for each distinct value
+        self.validate = ValidatedOnce()
 
 
 class Expander(Protocol):

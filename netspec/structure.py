@@ -19,7 +19,7 @@ from .interpolation import has_expression
 from .registry import get_kind, is_builtin
 from .schema import LibraryFile, SpecFile, is_name
 from .source import Document, PathKey
-from .validation import validation_diagnostics
+from .validation import ValidatedOnce, validation_diagnostics
 
 #: After this many problems the layers are not looked at further: thousands of unknown kinds
 #: cost one "did you mean" search each, and nobody reads the thousandth message.
@@ -147,6 +147,7 @@ class _Structure:
         self.calls: dict[str, list[tuple[str, PathKey, bool]]] = {}
         self.guarded = 0  # how many enclosing entries have an if: or repeat their layers
         self.stopped = False  # whether MAX_ERRORS problems ended the walk
+        self.validate = ValidatedOnce()  # layers written alike are validated once
 
     def entries(self, items: list[Any], path: PathKey) -> None:
         for i, raw in enumerate(items):
@@ -169,7 +170,7 @@ class _Structure:
             return
         try:
             opts = kind_options(kind, options)
-            kind.Options.model_validate(opts)
+            self.validate(kind.Options, opts, evaluated=False, remember=not kind.nested)
         except Problem as e:
             self.errors.append(self.doc.diagnostic(opath, e.message, e.hint))
             return

@@ -9,13 +9,60 @@ the path of what was validated, and gets positioned diagnostics back::
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Hashable
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
 from .errors import Diagnostic, did_you_mean
-from .schema import LAYER_NAME_PATTERN
+from .schema import EVALUATED, LAYER_NAME_PATTERN
 from .source import Document, PathKey, show, type_name
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class ValidatedOnce:
+    """Layer options validated once for each distinct value: the layers of a long list written
+    alike (10,000 of one conv) share one validation and one options object (options are frozen).
+    Only what passes is kept; a value that fails is validated again where it is met, for its
+    own positioned errors.
+
+    Example::
+
+        validate = ValidatedOnce()
+        opts = validate(kind.Options, {"out": 8, "kernel": 3}, evaluated=True)
+    """
+
+    def __init__(self) -> None:
+        self._done: dict[Hashable, BaseModel] = {}
+
+    def __call__(self, model: type[M], data: Any, evaluated: bool, remember: bool = True) -> M:
+        """``data`` validated by ``model`` (``evaluated``: its expressions have been worked
+        out); ``remember=False`` for options that hold layer lists, too big to key by."""
+        context = EVALUATED if evaluated else None
+        key = _frozen(data) if remember else None
+        if key is None:
+            return model.model_validate(data, context=context)
+        key = (model, evaluated, key)
+        found = self._done.get(key)
+        if found is None:
+            found = self._done[key] = model.model_validate(data, context=context)
+        return found  # type: ignore[return-value]  # keyed by its model
+
+
+def _frozen(value: Any) -> Hashable | None:
+    """``value`` (plain data) as a hashable key that tells types apart (``1``, ``1.0`` and
+    ``true`` are equal in Python); None for anything else."""
+    kind = type(value)
+    if kind is dict:
+        items = [(k, _frozen(v)) for k, v in value.items()]
+        return None if any(v is None for _, v in items) else (dict, tuple(items))
+    if kind is list:
+        found = [_frozen(v) for v in value]
+        return None if any(v is None for v in found) else (list, tuple(found))
+    if kind in (str, int, float, bool) or value is None:
+        return (kind, value)
+    return None
 
 
 def validation_diagnostics(
