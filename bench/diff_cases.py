@@ -12,8 +12,9 @@ The specs (``layers`` about 10,000; 1,000 with ``--quick``):
 - ``scaled``: the flat spec with its width param changed, every layer changed in place.
 
 Each figure is the median of ``runs`` (5; 1 with ``--quick``): ``diff_s`` (the diff itself),
-``text_s`` and ``json_s`` (formatting it), and ``command_s`` (``netspec diff A B`` as a
-process: the interpreter, reading and checking both files, the diff and its text).
+``text_s`` and ``json_s`` (formatting it), ``load_s`` (reading and checking both files, as
+``netspec check`` does), and ``command_s`` (``netspec diff A B`` as a process: the
+interpreter, reading and checking both files, the diff and its text).
 """
 
 from __future__ import annotations
@@ -65,6 +66,12 @@ def _median(fn: Callable[[], Any], runs: int) -> float:
     return round(statistics.median(samples), 3)
 
 
+def _load(path: Path) -> Any:
+    import netspec
+
+    return netspec.load(path, max_layers=1_000_000)
+
+
 def diff_speed(args: argparse.Namespace) -> dict[str, Any]:
     import netspec
     from netspec.diff import diff, format_json, format_text
@@ -92,6 +99,7 @@ def diff_speed(args: argparse.Namespace) -> dict[str, Any]:
                 "diff_s": _median(lambda a=a, b=b: diff(a, b), runs),
                 "text_s": _median(lambda d=d: format_text(d), runs),
                 "json_s": _median(lambda d=d: format_json(d), runs),
+                "load_s": _median(lambda f=files: [_load(p) for p in f], runs),
                 "command_s": _median(run, runs),
             }
     return out
