@@ -141,6 +141,7 @@ class ExpandScope:
     ) -> None:
         self.ex, self.path, self.raw, self.env, self.trace = ex, path, raw, env, trace
         self.depth = depth
+        self.copy_names: set[str] = set()  # a repeat's copies named by an expression
 
     def _items(self, subpath: tuple[str | int, ...], scope: Mapping[str, Any]) -> list[Node]:
         value: Any = self.raw
@@ -167,7 +168,23 @@ class ExpandScope:
 
     def copies(self, *subpath: str | int, env: dict[str, Any], name: str) -> Node:
         children = self._items(subpath, layered(self.env, env))
-        return self.ex.sequence(children, (*self.path, *subpath), self.trace, name, own_name=True)
+        # a copy is named by its index, unless its one layer's name is written to differ from
+        # copy to copy (``name: "encoder_layer_${i}"``): then that name is its key
+        written = self.written(*subpath)
+        at = _expression_name(written)
+        node = self.ex.sequence(
+            children, (*self.path, *subpath), self.trace, name, own_name=at is None
+        )
+        if at is not None:
+            if node.name in self.copy_names:
+                self.ex.fail(
+                    (*self.path, *subpath, *at),
+                    f'two copies of this repeat are named "{node.name}"',
+                    'make the name differ from copy to copy, e.g. "block${i}" with the index',
+                    trace=self.trace,
+                )
+            self.copy_names.add(node.name)
+        return node
 
     def remaining(self) -> int:
         return self.ex.max_layers - self.ex.shared.count
@@ -196,6 +213,18 @@ class ExpandScope:
                 severity="warning",
             )
         )
+
+
+def _expression_name(body: Any) -> PathKey | None:
+    """Where a repeat's body, one layer, writes its ``name:`` as an expression, or None."""
+    one = isinstance(body, list) and len(body) == 1
+    entry = body[0] if one else body
+    if not isinstance(entry, dict) or len(entry) != 1:
+        return None
+    kind, options = next(iter(entry.items()))
+    if not isinstance(options, dict) or not has_expression(options.get("name")):
+        return None
+    return (0, kind, "name") if one else (kind, "name")
 
 
 @functools.cache
