@@ -303,6 +303,11 @@ def need_rank(shape: Shape, rank: int, what: str, hint: str = "") -> None:
     """Raise a :class:`Problem` unless ``shape`` has ``rank`` dimensions."""
     if shape.rank != rank:
         want = "(channels, height, width)" if rank == 3 else "a flat (features,)"
+        if not hint and shape.is_tokens and rank == 3:
+            hint = (
+                "a token sequence (tokens, features) is no feature map: on tokens, use linear, "
+                "layernorm and attention"
+            )
         raise Problem(f"{what} needs {want} input, got {shape}", hint)
 
 

@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 import netspec
+from netspec.modules import SelfAttention
 
 Shapes = dict[str, tuple[int, ...]]
 Results = dict[str, list[tuple[int, ...]]]
@@ -51,8 +52,11 @@ def measure_results(
                 macs[name] = mod.weight.numel() * math.prod(tensors[0].shape[2:])
             elif isinstance(mod, nn.ConvTranspose2d):  # every input pixel meets every weight
                 macs[name] = mod.weight.numel() * math.prod(args[0].shape[2:])
-            elif isinstance(mod, nn.Linear):
-                macs[name] = mod.weight.numel()
+            elif isinstance(mod, nn.Linear):  # once per token (or row) of what it reads
+                macs[name] = mod.weight.numel() * math.prod(tensors[0].shape[1:-1])
+            elif isinstance(mod, SelfAttention):  # its out_proj is an nn.Linear, counted above
+                tokens, width = args[0].shape[1:]
+                macs[name] = 3 * tokens * width * width + 2 * tokens * tokens * width
 
         hooks.append(module.register_forward_hook(hook))
     device = next(model.parameters(), torch.zeros(0)).device

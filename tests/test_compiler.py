@@ -44,6 +44,15 @@ def _torchinfo_extra(checked: Checked) -> int:
     extra = 0
     for c in checked.walk():
         kind, opts = c.node.kind.name, c.node.opts
+        if kind == "linear" and c.input.rank > 1:  # its weights and bias once, not per token
+            extra += c.params - c.macs
+            continue
+        if kind == "attention":  # its out_proj only (an nn.Linear), once
+            width = c.input.dims[-1]
+            extra += width * width + (width if opts.bias else 0) - c.macs
+            continue
+        if kind == "layernorm":
+            extra += c.params
         if kind == "conv_transpose":  # netspec: weights × input positions
             weights = c.macs // math.prod(c.input.dims[1:])
             extra += weights * math.prod(c.output.dims[1:]) - c.macs

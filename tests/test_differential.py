@@ -46,6 +46,9 @@ DELIBERATE = {
     r"instancenorm on .* normalises each channel's one value to 0": (
         "torch refuses it in training (netspec checks for training, the trial runs in eval)"
     ),
+    r"attention needs a token sequence .* got the flat features": (
+        "torch reads a batch of flat vectors (N, D) as one unbatched sequence of N tokens"
+    ),
     r"(linear|conv|conv_transpose|pool|upsample|instancenorm) needs": (
         "torch also runs some kinds on other ranks (linear on the last dimension of an image); "
         "netspec wants the rank the layer is meant for"
@@ -246,6 +249,38 @@ def gen_linear(r: random.Random) -> Trial:
         return nn.Linear(shape[-1], out, bias=o.get("bias", True))
 
     return Trial("linear", o, [shape], reference)
+
+
+class _SelfAttention(nn.Module):
+    """torch's own multi-head attention, called as self-attention."""
+
+    def __init__(self, attention: nn.MultiheadAttention) -> None:
+        super().__init__()
+        self.attention = attention
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.attention(x, x, x, need_weights=False)[0]
+
+
+def gen_attention(r: random.Random) -> Trial:
+    o: dict[str, Any] = {"heads": r.choice([1, 2, 3, 4, 8])}
+    _maybe(r, o, "bias", r.random() < 0.5)
+    _maybe(r, o, "dropout", r.choice([0.0, 0.1]))
+    tokens = (r.randint(1, 6), r.choice([1, 4, 6, 8, 12]))
+    shape = tokens if r.random() < 0.8 else _shape(r)
+
+    def reference() -> nn.Module:
+        return _SelfAttention(
+            nn.MultiheadAttention(
+                shape[-1],
+                o["heads"],
+                dropout=o.get("dropout", 0.0),
+                bias=o.get("bias", True),
+                batch_first=True,
+            )
+        )
+
+    return Trial("attention", o, [shape], reference)
 
 
 def gen_batchnorm(r: random.Random) -> Trial:
@@ -557,6 +592,7 @@ GENERATORS: dict[str, Callable[[random.Random], Trial]] = {
     "batchnorm": gen_batchnorm,
     "groupnorm": gen_groupnorm,
     "instancenorm": gen_instancenorm,
+    "attention": gen_attention,
     "layernorm": gen_layernorm,
     "slice": gen_slice,
     "split": gen_split,

@@ -289,8 +289,8 @@ def test_what_recovery_keeps_is_what_the_valid_file_gives(path: Path) -> None:
     valid = {(x.name, x.written, x.site): x for x in analyse(text, str(path)).layers}
     doc = read_source(path)
     entries = [e for e in _entries(doc, network=True) if e[-1] > 0]
-    assert entries
     inner = _entries(doc, network=False)
+    assert entries or inner  # a network of one repeat (transformer_encoder): its inner layers
     chosen = [*entries[:: max(1, len(entries) // 3)][:3], *inner[len(inner) // 2 :][:1]]
     for where in chosen:
         analysis = analyse(_misspelt(text, doc, where), str(path), recover=True)

@@ -54,6 +54,10 @@ EXAMPLES: dict[str, tuple[list[int], list[Any]]] = {
         [3, 4, 4],
         [{"instancenorm": {"affine": True, "track_running_stats": True}}, "instancenorm"],
     ),
+    "attention": (
+        [6, 8],
+        [{"attention": 2}, {"attention": {"heads": 4, "bias": False, "dropout": 0.1}}],
+    ),
     "layernorm": (
         [3, 4, 4],
         ["layernorm", {"layernorm": {"bias": False}}, "flatten", {"layernorm": {"affine": False}}],

@@ -91,7 +91,7 @@ class Attention(Kind):
         return self.scratch(opts, input, output, batch), 0
 
     def module(self, opts: AttentionSpec, input: Shape, output: Shape) -> nn.Module:
-        from ..attention_module import SelfAttention
+        from ..modules import SelfAttention
 
         return SelfAttention(input.dims[-1], opts.heads, opts.dropout, opts.bias)
 
