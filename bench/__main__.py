@@ -18,6 +18,9 @@ medians measured in alternation, so that a shared, noisy machine affects both si
 8. diff: netspec diff on two versions of a spec of about 10,000 layers (an insertion that
    shifts every later index, a block's width, a width param), in the process and as a command
    (bench/diff_cases.py).
+9. training: images/s of netspec.training.train against a hand-written PyTorch loop on the
+   same model, data, batch and optimizer (LeNet at 28×28, ResNet-18 at 96×96), and the hand
+   loop against itself (bench/training.py).
 10. train_memory: the peak memory of a training step predicted from the spec against torch's
    CPU allocator (profiler memory events), six classic specs and ResNet-50 at batch 32, each
    measured in a process of its own (bench/train_memory.py).

@@ -17,6 +17,7 @@ from .diff_cases import diff_speed
 from .hostile_cases import hostile_corpus
 from .lsp_cases import lsp_latency
 from .train_memory import train_memory_peaks
+from .training import training_speed
 
 ROOT = Path(__file__).resolve().parent.parent
 BUNDLED = ["lenet", "alexnet", "vgg", "nin", "googlenet", "resnet"]
@@ -379,4 +380,5 @@ SECTIONS: dict[str, Callable[[argparse.Namespace], dict[str, Any]]] = {
     "lsp": lsp_latency,
     "diff": diff_speed,
     "train_memory": train_memory_peaks,
+    "training": training_speed,
 }
