@@ -154,6 +154,17 @@ def test_a_run_resumed_under_ddp_ends_as_one_without_a_stop(here):
     assert "cut: rank 0 after epoch 1" in done.stdout.splitlines()
 
 
+@pytest.mark.slow
+def test_an_error_in_the_processes_is_said_once_and_is_the_commands_exit(here):
+    """Every process meets a missing data folder; rank 0 alone says so, and the command exits
+    as it did (1), with nothing written."""
+    done = netspec_process("train", "small.yaml", "--data", "nosuch", "--nproc", "2", cwd=here)
+    assert (done.returncode, done.stdout) == (1, "")
+    assert done.stderr.count("error:") == 1 and "nosuch" in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr
+    assert sorted(p.name for p in here.iterdir()) == ["small.yaml"]
+
+
 @pytest.mark.parametrize("value", ["0", "-1", "two"])
 def test_nproc_must_be_a_positive_number(here, value):
     run = cli("train", "small.yaml", *QUICK, "--nproc", value, cwd=here)

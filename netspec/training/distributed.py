@@ -81,12 +81,29 @@ class World:
 
     @contextlib.contextmanager
     def lead_first(self) -> Iterator[None]:
-        """The block in rank 0, then in the others (what rank 0 downloads, they find)."""
-        if self.group and not self.lead:
-            dist.barrier()
+        """The block in each machine's first process (``LOCAL_RANK`` 0), then in the others:
+        what it downloads, they find. Where it fails in a first process, the others stop
+        too (their error is not shown: the first process says why)."""
+        if not self.group:
+            yield
+            return
+        if self.local_rank == 0:
+            try:
+                yield
+            except BaseException:
+                self._all_went_well(False)
+                raise
+            self._all_went_well(True)
+            return
+        if not self._all_went_well(True):
+            raise NetspecError.plain(f"rank {self.rank}", "another process failed")
         yield
-        if self.group and self.lead:
-            dist.barrier()
+
+    def _all_went_well(self, mine: bool) -> bool:
+        """Whether every process went well (each says for itself; a collective)."""
+        flag = torch.tensor([int(mine)], device=_collective_device())
+        dist.all_reduce(flag, op=dist.ReduceOp.MIN)
+        return bool(flag.item())
 
     def reduce(self, values: Sequence[torch.Tensor]) -> list[torch.Tensor]:
         """The sums over every process of ``values`` (scalars; as they are in one process)."""
@@ -103,6 +120,13 @@ class World:
         every: list[Any] = [None] * self.size
         dist.all_gather_object(every, value)
         return every
+
+
+def _collective_device() -> torch.device:
+    """Where the group's collectives take their tensors: this process's GPU under NCCL."""
+    if dist.get_backend() == "nccl":
+        return torch.device("cuda", torch.cuda.current_device())
+    return torch.device("cpu")
 
 
 def batch_error(batch: int, size: int, file: str) -> NetspecError:
@@ -158,11 +182,12 @@ def launch(nproc: int, words: Sequence[str]) -> int:
     from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
     from torch.distributed.launcher.api import LaunchConfig, elastic_launch
 
-    # the agent's own log (starting, stopping workers) is torchrun's, not the run's; each of
-    # its modules' loggers has a level of its own (torchrun's LOGLEVEL)
+    # the agent's own log (starting, stopping workers, which failed) is torchrun's, not the
+    # run's, whose processes say why they fail; each of its modules' loggers has a level of its
+    # own (torchrun's LOGLEVEL)
     for name in list(logging.root.manager.loggerDict):
         if name.startswith("torch.distributed"):
-            logging.getLogger(name).setLevel(logging.ERROR)
+            logging.getLogger(name).setLevel(logging.CRITICAL)
     if "OMP_NUM_THREADS" not in os.environ:
         os.environ["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) // nproc))
     config = LaunchConfig(
