@@ -67,10 +67,15 @@ def test_a_run_on_digits_writes_its_folder_and_says_what_it_did(here):
         "split: 1,617 training, 180 validation (val_split 0.1, seed 0)",
     ]
     assert err[3].startswith("inputs: 1×8×8 → 1×8×8: values ÷ 16")
+    predicted = r"memory: a training step is predicted to peak at (\d+\.\d\d) MiB"
+    assert re.fullmatch(predicted, err[4])  # before training, from the spec alone
     assert re.fullmatch(r"epoch 1/1  loss \d\.\d{4}  val_loss .* s", err[-1])
     out = run.out.splitlines()
     assert re.fullmatch(r"best: epoch 1  val_loss \d\.\d{4}  val_top1 .* %  val_top5 .* %", out[0])
-    assert out[1:] == ["run: run (best.pt, last.pt, metrics.csv, curves.png; --resume run)"]
+    guess = re.fullmatch(predicted, err[4]).group(1)
+    measured = rf"memory: a training step peaked at [\d,]+\.\d+ MiB \(predicted {guess} MiB\)"
+    assert re.fullmatch(measured, out[1])  # after, as torch's CPU allocator held it
+    assert out[2:] == ["run: run (best.pt, last.pt, metrics.csv, curves.png; --resume run)"]
     recipe = (here / "run" / "recipe.yaml").read_text(encoding="utf-8")  # the options, in it
     for line in ("epochs: 1", "batch: 16", "limit_batches: 3", "lr: 0.05"):
         assert f"\n{line}\n" in recipe

@@ -232,7 +232,8 @@ def test_progress_as_plain_lines(digits):
     train(small(), digits, quick(limit_batches=4), device="cpu", progress=TextProgress(out))
     lines = out.getvalue().splitlines()
     assert lines[:3] == digits.describe()
-    shown = [line.split("  loss")[0] for line in lines[3:]]
+    assert lines[3].startswith("memory: a training step is predicted to peak at ")
+    shown = [line.split("  loss")[0] for line in lines[4:]]
     assert shown == [
         f"epoch {e}/2{step}"
         for e in (1, 2)

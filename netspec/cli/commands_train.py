@@ -175,17 +175,17 @@ def _default_folder(spec: Any, scale: str | None) -> str:
 
 
 def _report(result: Any) -> None:
-    """The best epoch's metrics and where the run is, on stdout."""
+    """The best epoch's metrics, the memory a step took, and where the run is, on stdout."""
+    from ..training.peak import memory_note
+
     best = result.best
     if best is not None:
         accuracies = "  ".join(
             f"{key} {100 * value:.1f} %" for key, value in best.items() if key.startswith("val_top")
         )
         print(f"best: epoch {best['epoch']}  val_loss {best['val_loss']:.4f}  {accuracies}")
-    if result.peak_bytes is not None:
-        print(
-            f"peak memory: {result.peak_bytes / 2**20:,.1f} MiB (torch.cuda.max_memory_allocated)"
-        )
+    if result.peak_memory is not None:
+        print(memory_note(result.predicted_memory, result.peak_memory))
     if result.folder is not None:
         folder = _shown(result.folder)
         print(f"run: {folder} (best.pt, last.pt, metrics.csv, curves.png; --resume {folder})")

@@ -32,7 +32,7 @@ from ..spec import Spec
 from .data import Data, prepare_data
 from .distributed import World, check_processes, joined
 from .metrics import Row, best_row
-from .peak import measured_step, predicted_step
+from .peak import measured_step, memory_note, predicted_step
 from .progress import Progress, Silent
 from .recipe import Recipe
 from .runfolder import RunFolder, spec_hash
@@ -56,13 +56,6 @@ class RunResult:
     seconds: float
     peak_memory: int | None = None
     predicted_memory: int | None = None
-
-    @property
-    def peak_bytes(self) -> int | None:
-        """The peak measured on a GPU, as before ``peak_memory`` (which a CPU measures too);
-        None on a CPU."""
-        on_gpu = any(p.is_cuda for p in self.model.parameters())
-        return self.peak_memory if on_gpu else None
 
 
 def train(
@@ -101,6 +94,8 @@ def train(
         for line in prepared.describe():
             shown.note(line)
         predicted = predicted_step(spec, recipe, local)
+        if predicted is not None:
+            shown.note(memory_note(predicted, None))
         start = time.perf_counter()
         with deterministic(recipe.seed + world.rank, where):
             session = Session(spec, prepared, recipe, where, shown, world=world)
