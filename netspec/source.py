@@ -22,6 +22,7 @@ import yaml
 
 from .errors import Diagnostic, NetspecError, Pos
 from .files import read_spec_bytes
+from .gcpause import paused_gc
 from .plain_yaml import Limit, Plain, read_plain
 
 PathKey = tuple[str | int, ...]
@@ -185,7 +186,8 @@ def _read(doc: Document) -> Plain:
     meets it: an alias bomb or a flat flood stops at the first node past them), with the
     positions of its values and keys recorded in ``doc``."""
     try:
-        plain = read_plain(doc.text, MAX_NODES, MAX_DEPTH)
+        with paused_gc():  # plain data holds no cycles
+            plain = read_plain(doc.text, MAX_NODES, MAX_DEPTH)
     except Limit as e:
         message, hint = (
             (NODES_MESSAGE, NODES_HINT) if e.what == "nodes" else (DEPTH_MESSAGE, DEPTH_HINT)
