@@ -212,6 +212,11 @@ def summary_notes(s: SummaryData) -> list[str]:
         f"activations:   {_mb(t.activation_bytes)} "
         f"(every layer's output, forward, batch {s.batch})",
     ]
+    if t.train_bytes is not None:
+        lines.append(
+            f"training:      {_mb(t.train_bytes)} at the peak of a training step (batch "
+            f"{s.batch}, SGD with momentum, float32; netspec check --train shows its parts)"
+        )
     return lines
 
 
@@ -247,6 +252,7 @@ def _summary_json(s: SummaryData) -> str:
             **({"mult_adds": t.mult_adds} if t.mult_adds is not None else {}),
             "param_bytes": t.param_bytes,
             "activation_bytes": t.activation_bytes,
+            **({"train_bytes": t.train_bytes} if t.train_bytes is not None else {}),
         },
     }
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"

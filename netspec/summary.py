@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from .errors import NetspecError
 from .ir import Checked, Shape
 from .summary_data import Row, SummaryData, Totals
+from .train_memory import train_memory
 
 if TYPE_CHECKING:
     from torch import nn
@@ -87,8 +88,21 @@ def static_summary(spec: Summarisable, batch: int = 1, depth: int | None = None)
         param_bytes=checked.params * BYTES_PER_VALUE,
         activation_bytes=activation_values(checked) * batch * BYTES_PER_VALUE,
         buffers=checked.buffers,
+        train_bytes=training_bytes(spec, batch),
     )
     return Summary(spec.name, spec.file, "static", batch, spec.input_shape.dims, rows, totals)
+
+
+def training_bytes(spec: Summarisable, batch: int) -> int | None:
+    """The peak memory of a training step on ``batch`` samples (SGD with momentum, float32:
+    :func:`netspec.train_memory.train_memory`); None for a network that is not a classifier
+    (what ``netspec train`` trains) or something else than a :class:`~netspec.Spec`."""
+    if not hasattr(spec, "output_shapes"):
+        return None
+    try:
+        return train_memory(spec, batch).peak  # type: ignore[arg-type]  # a Spec, as checked
+    except NetspecError:  # not one flat output of class scores
+        return None
 
 
 def torch_summary(spec: Summarisable, batch: int = 1, depth: int | None = None) -> Summary:
@@ -149,6 +163,7 @@ def torch_summary(spec: Summarisable, batch: int = 1, depth: int | None = None) 
         activation_bytes=activation_values(checked) * batch * BYTES_PER_VALUE,
         buffers=checked.buffers,
         mult_adds=int(stats.total_mult_adds),
+        train_bytes=training_bytes(spec, batch),
     )
     if totals.params != checked.params:
         raise NetspecError.plain(

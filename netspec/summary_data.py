@@ -29,6 +29,8 @@ class Totals:
     activation_bytes: int
     buffers: int
     mult_adds: int | None = None
+    #: the peak of a training step (SGD with momentum, float32); None: not a classifier
+    train_bytes: int | None = None
 
     @property
     def non_trainable_params(self) -> int:

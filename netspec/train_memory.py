@@ -27,10 +27,31 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from .errors import NetspecError
-from .ir import Checked, Saved, Value
-from .spec import Spec
+from .ir import Checked, Saved, Shape, Value
+
+
+class Spec(Protocol):
+    """What the estimate reads of a spec (:class:`netspec.Spec` is one): its checked network,
+    file, and input and output shapes."""
+
+    @property
+    def checked(self) -> Checked: ...
+
+    @property
+    def file(self) -> str: ...
+
+    @property
+    def input_shapes(self) -> dict[str, Shape]: ...
+
+    @property
+    def output_shapes(self) -> dict[str, Shape]: ...
+
+    @property
+    def output_shape(self) -> Shape: ...
+
 
 #: float32
 BYTES = 4

@@ -351,13 +351,13 @@ def test_a_mistyped_command_is_misuse_naming_the_closest():
     assert run.code == 2
     assert run.err.splitlines()[-1] == (
         'netspec: error: no command "chek": did you mean "check"? valid commands: build, check, '
-        "completion, diff, import, list, lsp, new, render, schema, summary, train"
+        "compare, completion, diff, import, list, lsp, new, render, schema, summary, train"
     )
     run = netspec("frobnicate")
     assert run.code == 2
     assert run.err.splitlines()[-1] == (
-        'netspec: error: no command "frobnicate": valid commands: build, check, completion, '
-        "diff, import, list, lsp, new, render, schema, summary, train"
+        'netspec: error: no command "frobnicate": valid commands: build, check, compare, '
+        "completion, diff, import, list, lsp, new, render, schema, summary, train"
     )
 
 
