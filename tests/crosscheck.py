@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 import netspec
+from netspec.ir import Checked
 from netspec.modules import SelfAttention
 
 Shapes = dict[str, tuple[int, ...]]
@@ -114,3 +115,29 @@ def assert_static_matches_module(
         real_macs = sum(inside)
         assert real_macs == c.macs, c.path
     assert sum(p.numel() for p in model.parameters()) == spec.num_params
+
+
+def torchinfo_extra(checked: Checked) -> int:
+    """What torchinfo's mult-adds add to netspec's MACs, per sample: bias × output positions,
+    norm weights, a per-token linear's and attention's output projection once, and a transposed
+    conv's weights × its output positions rather than its input positions."""
+    extra = 0
+    for c in checked.walk():
+        kind, opts = c.node.kind.name, c.node.opts
+        if kind == "linear" and c.input.rank > 1:  # its weights and bias once, not per token
+            extra += c.params - c.macs
+            continue
+        if kind == "attention":  # its out_proj only (an nn.Linear), once
+            width = c.input.dims[-1]
+            extra += width * width + (width if opts.bias else 0) - c.macs
+            continue
+        if kind == "layernorm":
+            extra += c.params  # torchinfo counts a layernorm's weight and bias once
+        if kind == "conv_transpose":  # torchinfo: weights × output positions, netspec: × input
+            weights = c.macs // math.prod(c.input.dims[1:])
+            extra += weights * math.prod(c.output.dims[1:]) - c.macs
+        if kind in ("conv", "linear", "conv_transpose") and opts.bias:
+            extra += c.output.numel  # one add per output value
+        elif kind == "batchnorm":
+            extra += c.params  # torchinfo counts batchnorm's weight and bias once per value
+    return extra

@@ -10,16 +10,13 @@ so any size above a few dozen pixels works; U-Net's needs a multiple of 2^depth)
 
 from __future__ import annotations
 
-import math
-
 import pytest
 import torch
 import torchinfo
 from conftest import BIG, BUNDLED, ZOO, cli
-from crosscheck import assert_static_matches_module
+from crosscheck import assert_static_matches_module, torchinfo_extra
 
 import netspec
-from netspec.ir import Checked
 
 #: the zoo's image size for real forward passes: 224 would take seconds per network
 ZOO_IMAGE = 64
@@ -38,31 +35,6 @@ def test_bundled_static_pass_equals_built_module(name):
     assert_static_matches_module(spec, spec.build(device=_device(name)))
 
 
-def _torchinfo_extra(checked: Checked) -> int:
-    """What torchinfo counts beyond weight MACs: bias × output positions, BN affine params, and a
-    transposed conv's weights × its output positions rather than its input positions."""
-    extra = 0
-    for c in checked.walk():
-        kind, opts = c.node.kind.name, c.node.opts
-        if kind == "linear" and c.input.rank > 1:  # its weights and bias once, not per token
-            extra += c.params - c.macs
-            continue
-        if kind == "attention":  # its out_proj only (an nn.Linear), once
-            width = c.input.dims[-1]
-            extra += width * width + (width if opts.bias else 0) - c.macs
-            continue
-        if kind == "layernorm":
-            extra += c.params
-        if kind == "conv_transpose":  # netspec: weights × input positions
-            weights = c.macs // math.prod(c.input.dims[1:])
-            extra += weights * math.prod(c.output.dims[1:]) - c.macs
-        if kind in ("conv", "linear", "conv_transpose") and opts.bias:
-            extra += c.output.numel
-        elif kind == "batchnorm":
-            extra += c.params
-    return extra
-
-
 @pytest.mark.parametrize("name", BUNDLED + ZOO)
 def test_torchinfo_mult_adds_relation(name):
     spec = netspec.load(name)
@@ -71,7 +43,7 @@ def test_torchinfo_mult_adds_relation(name):
     stats = torchinfo.summary(
         model, input_size=(1, *spec.input_shape.dims), verbose=0, device=device
     )
-    assert stats.total_mult_adds == spec.macs + _torchinfo_extra(spec.checked)
+    assert stats.total_mult_adds == spec.macs + torchinfo_extra(spec.checked)
     assert stats.total_params == spec.num_params
 
 

@@ -5,41 +5,17 @@ from __future__ import annotations
 import csv
 import io
 import json
-import math
 import subprocess
 import sys
 
 import pytest
 from conftest import BUNDLED, ROOT, ZOO, cli
+from crosscheck import torchinfo_extra
 
 import netspec as ns
 from netspec.summary import static_summary, torch_summary
 
 ROW_KEYS = {"path", "module", "layer", "depth", "output", "params", "macs", "mult_adds"}
-
-
-def bias_and_norm_terms(spec: ns.Spec) -> int:
-    """What torchinfo's mult-adds add to netspec's MACs, per sample."""
-    extra = 0
-    for c in spec.checked.walk():
-        kind, opts = c.node.kind.name, c.node.opts
-        if kind == "linear" and c.input.rank > 1:  # its weights and bias once, not per token
-            extra += c.params - c.macs
-            continue
-        if kind == "attention":  # its out_proj only (an nn.Linear), once
-            width = c.input.dims[-1]
-            extra += width * width + (width if opts.bias else 0) - c.macs
-            continue
-        if kind == "layernorm":
-            extra += c.params  # torchinfo counts a layernorm's weight and bias once
-        if kind == "conv_transpose":  # torchinfo: weights × output positions, netspec: × input
-            weights = c.macs // math.prod(c.input.dims[1:])
-            extra += weights * math.prod(c.output.dims[1:]) - c.macs
-        if kind in ("conv", "linear", "conv_transpose") and opts.bias:
-            extra += c.output.numel  # one add per output value
-        elif kind == "batchnorm":
-            extra += c.params  # torchinfo counts batchnorm's weight and bias once per value
-    return extra
 
 
 @pytest.mark.parametrize("name", BUNDLED + ZOO)
@@ -52,7 +28,7 @@ def test_torchinfo_summary_agrees_with_static(name):
     ]
     assert dynamic.totals.params == static.totals.params == spec.num_params
     assert dynamic.totals.macs == static.totals.macs == spec.macs
-    assert dynamic.totals.mult_adds == batch * (spec.macs + bias_and_norm_terms(spec))
+    assert dynamic.totals.mult_adds == batch * (spec.macs + torchinfo_extra(spec.checked))
     assert dynamic.totals.activation_bytes == static.totals.activation_bytes
 
 
