@@ -10,24 +10,13 @@ from pathlib import Path
 import pytest
 import torch
 from conftest import cli
+from training_specs import SMALL
 
 from netspec.cli import Terminated, _parser
 from netspec.cli.completion import Value, commands
 from netspec.training.progress import TextProgress
 
-#: an 8×8 classifier, the size of digits' images: nothing to resize, seconds a run
-SPEC = """\
-name: small
-input: [1, 8, 8]
-output: ["${num_classes}"]
-params: {num_classes: 10}
-layers:
-  - conv: {out: 4, kernel: 3, padding: 1}
-  - relu
-  - pool: {mode: max, kernel: 2}
-  - flatten
-  - linear: ${num_classes}
-"""
+SPEC = SMALL
 
 #: one epoch of three batches
 QUICK = ("--data", "digits", "--epochs", "1", "--batch", "16", "--limit-batches", "3")

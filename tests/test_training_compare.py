@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT, cli
+from training_specs import SMALL
 
 import netspec
 from netspec import NetspecError
@@ -21,19 +22,8 @@ from netspec.training import Recipe, compare
 from netspec.training.comparison import distinct_labels
 from netspec.training.comparison_text import CSV_COLUMNS, report_markdown
 
-#: an 8×8 classifier (digits' size: nothing to resize); ACTIVATION is relu or sigmoid
-SPEC = """\
-name: NAME
-input: [1, 8, 8]
-output: ["${num_classes}"]
-params: {num_classes: 10}
-layers:
-  - conv: {out: 4, kernel: 3, padding: 1}
-  - ACTIVATION
-  - pool: {mode: max, kernel: 2}
-  - flatten
-  - linear: ${num_classes}
-"""
+#: the small spec named NAME, with ACTIVATION (relu or sigmoid) after its conv
+SPEC = SMALL.replace("name: small", "name: NAME").replace("  - relu\n", "  - ACTIVATION\n")
 
 #: one epoch of two batches a run
 QUICK = {"epochs": 1, "batch": 16, "limit_batches": 2, "lr": 0.05}

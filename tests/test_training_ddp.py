@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 import torch
 from conftest import cli
+from training_specs import SMALL
 
 import netspec
 from netspec.cli import _parser
@@ -25,20 +26,7 @@ from netspec.cli.train_launch import worker_words
 from netspec.training import Recipe, train
 from netspec.training.distributed import World
 
-#: an 8×8 classifier with neither batchnorm (its statistics are each process's half batch)
-#: nor dropout (each process draws its own masks): two processes train it as one does
-SPEC = """\
-name: small
-input: [1, 8, 8]
-output: ["${num_classes}"]
-params: {num_classes: 10}
-layers:
-  - conv: {out: 4, kernel: 3, padding: 1}
-  - relu
-  - pool: {mode: max, kernel: 2}
-  - flatten
-  - linear: ${num_classes}
-"""
+SPEC = SMALL
 
 #: two epochs of four global batches of 16 (8 a process)
 QUICK = ("--data", "digits", "--epochs", "2", "--batch", "16", "--limit-batches", "4")
