@@ -49,7 +49,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--networks", nargs="*", choices=choices, help=networks)
     parser.add_argument("--batches", nargs="*", type=int, help="forward, compiled: these batches")
     parser.add_argument(
-        "--runs", type=int, help="forward, compiled: runs per module (default: by size)"
+        "--runs",
+        type=int,
+        help="runs a figure (forward, compiled: per module; latency, lsp; default: each its own)",
     )
     args = parser.parse_args(argv)
     results: dict[str, object] = {

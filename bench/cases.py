@@ -53,17 +53,18 @@ def _median_process(cmd: list[str], runs: int) -> float:
 
 def latency(args: argparse.Namespace) -> dict[str, Any]:
     """Wall time of the static commands as processes, against importing torch."""
-    runs = 3 if args.quick else 11
+    runs = args.runs or (3 if args.quick else 11)
     specs = [f"specs/{n}.yaml" for n in BUNDLED]
     py = sys.executable
     torch_import = _median_process([py, "-c", "import torch"], runs)
     check = _median_process([py, "-m", "netspec", "check", *specs], runs)
+    drawn = BUNDLED[:1] if args.quick else BUNDLED  # --quick checks that it runs
     with tempfile.TemporaryDirectory() as tmp:
         render = statistics.median(
             _median_process(
                 [py, "-m", "netspec", "render", n, "--format", "dot", "-o", f"{tmp}/{n}.dot"], runs
             )
-            for n in BUNDLED
+            for n in drawn
         )
     return {
         "import_torch_s": round(torch_import, 3),

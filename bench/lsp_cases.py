@@ -11,7 +11,7 @@ it (tests/lsp_client.py), on a spec of 200 layers written out one a line.
 - ``analyse_s`` and ``analyse_recover_s``: the check alone, in this process, of the valid
   spec and of the broken one with its recovery.
 
-Each figure is the median of ``runs`` measurements (11; 3 with ``--quick``).
+Each figure is the median of ``runs`` measurements (11; 3 with ``--quick``; ``--runs N``).
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ def lsp_latency(args: argparse.Namespace) -> dict[str, Any]:
 
     from netspec.lsp.server import DEBOUNCE
 
-    runs = 3 if args.quick else 11
+    runs = args.runs or (3 if args.quick else 11)
     client = Client()
     client.initialize()
     out: dict[str, Any] = {"layers": LAYERS, "debounce_s": DEBOUNCE, "runs": runs}
