@@ -339,10 +339,7 @@ def _add_train(sub: Subparsers) -> None:
         help="digits (shipped, no download), fashion-mnist, mnist or cifar10 (torchvision's "
         "download), an .npz file (x, y), or a folder of one folder per class",
     )
-    train.add_argument("--recipe", metavar="FILE", help="a recipe file (YAML; default: defaults)")
-    for key, metavar, said in _RECIPE_HELP:
-        train.add_argument(f"--{key.replace('_', '-')}", dest=key, metavar=metavar, help=said)
-    train.add_argument("--amp", choices=("none", "bf16"), help="bf16: bfloat16 autocast")
+    _add_recipe_options(train)
     train.add_argument(
         "--device", metavar="DEVICE", help="cpu, cuda, cuda:1 (default: cuda if any)"
     )
@@ -377,10 +374,7 @@ def _add_compare(sub: Subparsers) -> None:
     )
     compare.add_argument("specs", nargs="+", metavar="SPEC", help="spec files or bundled names")
     compare.add_argument("--data", metavar="DATA", required=True, help="as train's --data")
-    compare.add_argument("--recipe", metavar="FILE", help="a recipe file (YAML; default: defaults)")
-    for key, metavar, said in _RECIPE_HELP:
-        if key != "seed":
-            compare.add_argument(f"--{key.replace('_', '-')}", dest=key, metavar=metavar, help=said)
+    _add_recipe_options(compare, without="seed")  # --seeds below
     compare.add_argument(
         "--seeds",
         nargs="+",
@@ -394,7 +388,6 @@ def _add_compare(sub: Subparsers) -> None:
         metavar="ACC",
         help="a validation top-1 accuracy in percent: the table gives each run's first epoch there",
     )
-    compare.add_argument("--amp", choices=("none", "bf16"), help="bf16: bfloat16 autocast")
     compare.add_argument("--device", metavar="DEVICE", help="cpu, cuda (default: cuda if any)")
     compare.add_argument(
         "-o", "--output", metavar="DIR", help="a new or empty folder (default: runs/compare)"
@@ -402,6 +395,16 @@ def _add_compare(sub: Subparsers) -> None:
     compare.add_argument("--data-root", metavar="FOLDER", help="as train's --data-root")
     _add_set(compare)
     compare.set_defaults(run=_compare)
+
+
+def _add_recipe_options(p: argparse.ArgumentParser, without: str = "") -> None:
+    """--recipe, the options that set a recipe's keys (but ``without``), and --amp: what
+    train and compare take alike."""
+    p.add_argument("--recipe", metavar="FILE", help="a recipe file (YAML; default: defaults)")
+    for key, metavar, said in _RECIPE_HELP:
+        if key != without:
+            p.add_argument(f"--{key.replace('_', '-')}", dest=key, metavar=metavar, help=said)
+    p.add_argument("--amp", choices=("none", "bf16"), help="bf16: bfloat16 autocast")
 
 
 #: The options of ``train`` that set a recipe's key: (key, metavar, help).
