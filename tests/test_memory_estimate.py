@@ -3,7 +3,8 @@
 Each case is a one-layer spec. Its measured peak is the most memory torch's CPU allocator held
 at once while the module was built, its inputs made and one forward pass run (a batch of 2 in
 eval mode without gradients, as ``netspec build`` does), read from
-``torch.profiler.profile(profile_memory=True)``: every allocation and free of c10's CPU
+the profiler's memory events (``netspec.training.peak.cpu_peak``, which ``netspec train``
+measures with too): every allocation and free of c10's CPU
 allocator, in order, which oneDNN's reordered tensors and scratchpads go through too. It is
 exact to the byte and deterministic, unlike a process's peak resident memory (VmHWM), which
 moves with glibc reusing freed pages and counts torch's own import; so it runs in this
@@ -24,12 +25,12 @@ from typing import Any
 import pytest
 import torch
 from conftest import netspec
-from torch.profiler import ProfilerActivity, profile
 
 import netspec as ns
 from netspec.build import DEFAULT_MAX_BYTES, FORWARD_BATCH, example_inputs
 from netspec.errors import NetspecError
 from netspec.kinds.conv import ONEDNN_PATCHES_PER_CPU
+from netspec.training.peak import cpu_peak
 
 SLACK = 2**20 + ONEDNN_PATCHES_PER_CPU * (os.cpu_count() or 1) * 4
 
@@ -108,18 +109,15 @@ def _spec(input: str, layer: str) -> ns.Spec:
 def measured_peak(spec: ns.Spec, batch: int) -> int:
     """The most bytes torch's CPU allocator held at once while building ``spec``, making its
     inputs and running one forward pass of ``batch`` in eval mode without gradients."""
-    with torch.no_grad(), profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
-        model = spec.build().eval()
-        inputs = example_inputs(spec, batch)
-        model(*inputs)
-        del model, inputs
-    events: Any = prof.profiler.kineto_results.events()  # type: ignore[union-attr]
-    held = peak = 0
-    for event in sorted(events, key=lambda e: e.start_ns()):
-        if event.name() == "[memory]":
-            held += event.nbytes()
-            peak = max(peak, held)
-    return peak
+
+    def run() -> None:
+        with torch.no_grad():
+            model = spec.build().eval()
+            inputs = example_inputs(spec, batch)
+            model(*inputs)
+            del model, inputs
+
+    return cpu_peak(run)
 
 
 @pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel")

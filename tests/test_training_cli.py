@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 from conftest import cli
-from training_specs import SMALL
+from training_specs import RUN_FILES, SMALL
 
 from netspec.cli import Terminated, _parser
 from netspec.cli.completion import Value, commands
@@ -20,18 +20,6 @@ SPEC = SMALL
 
 #: one epoch of three batches
 QUICK = ("--data", "digits", "--epochs", "1", "--batch", "16", "--limit-batches", "3")
-
-RUN_FILES = [
-    "best.pt",
-    "curves.png",
-    "curves.svg",
-    "last.pt",
-    "metrics.csv",
-    "metrics.json",
-    "recipe.yaml",
-    "run.json",
-    "spec.yaml",
-]
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ import sys
 
 import pytest
 import torch
+from training_specs import RUN_FILES
 
 import netspec
 from netspec import NetspecError
@@ -70,18 +71,7 @@ def same(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> bool:
 def test_a_run_writes_its_folder(tmp_path, digits):
     run = tmp_path / "run"
     result = train(small(), digits, quick(), out=run, device="cpu")
-    names = sorted(p.name for p in run.iterdir())
-    assert names == [
-        "best.pt",
-        "curves.png",
-        "curves.svg",
-        "last.pt",
-        "metrics.csv",
-        "metrics.json",
-        "recipe.yaml",
-        "run.json",
-        "spec.yaml",
-    ]
+    assert sorted(p.name for p in run.iterdir()) == RUN_FILES
     assert [row["epoch"] for row in result.rows] == [1, 2]
     header = (run / "metrics.csv").read_text(encoding="utf-8").splitlines()[0]
     assert (

@@ -1,7 +1,7 @@
-"""The small spec the training tests train on digits: an 8×8 classifier, the size of digits'
-images (nothing to resize, seconds a run), with neither batchnorm (its statistics would be
-each process's half batch) nor dropout (each process draws its own masks), so that two
-processes train it as one does."""
+"""What the training tests share: the small spec they train on digits, an 8×8 classifier, the
+size of digits' images (nothing to resize, seconds a run), with neither batchnorm (its
+statistics would be each process's half batch) nor dropout (each process draws its own
+masks), so that two processes train it as one does; and the files of a run folder."""
 
 from __future__ import annotations
 
@@ -17,3 +17,16 @@ layers:
   - flatten
   - linear: ${num_classes}
 """
+
+#: what a finished run's folder holds, sorted
+RUN_FILES = [
+    "best.pt",
+    "curves.png",
+    "curves.svg",
+    "last.pt",
+    "metrics.csv",
+    "metrics.json",
+    "recipe.yaml",
+    "run.json",
+    "spec.yaml",
+]

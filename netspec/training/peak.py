@@ -55,7 +55,7 @@ def step_peak(spec: Spec, recipe: Recipe | None = None, device: str = "cpu") -> 
             return _cuda_peak(spec, recipe, where, (shapes, classes))
         model = spec.build(seed=recipe.seed)
         held = _tensor_bytes(model)
-        return held + _cpu_peak(lambda: _steps(model, recipe, where, (shapes, classes)))
+        return held + cpu_peak(lambda: _steps(model, recipe, where, (shapes, classes)))
 
 
 #: the shapes of a sample's inputs, and the number of classes
@@ -84,7 +84,7 @@ def _tensor_bytes(model: nn.Module) -> int:
     return sum(t.numel() * t.element_size() for t in tensors)
 
 
-def _cpu_peak(run: Callable[[], None]) -> int:
+def cpu_peak(run: Callable[[], None]) -> int:
     """The most bytes c10's CPU allocator held at once during ``run``, above what it held
     before."""
     # autograd's profiler, which torch.profiler wraps: the same events, without the seconds
