@@ -42,6 +42,12 @@ class Summarisable(Protocol):
     @property
     def input_shapes(self) -> dict[str, Shape]: ...
 
+    @property
+    def output_shape(self) -> Shape: ...
+
+    @property
+    def output_shapes(self) -> dict[str, Shape]: ...
+
     def build(self, *, device: str | None = None, max_bytes: int | None = None) -> nn.Module: ...
 
 
@@ -96,11 +102,9 @@ def static_summary(spec: Summarisable, batch: int = 1, depth: int | None = None)
 def training_bytes(spec: Summarisable, batch: int) -> int | None:
     """The peak memory of a training step on ``batch`` samples (SGD with momentum, float32:
     :func:`netspec.train_memory.train_memory`); None for a network that is not a classifier
-    (what ``netspec train`` trains) or something else than a :class:`~netspec.Spec`."""
-    if not hasattr(spec, "output_shapes"):
-        return None
+    (what ``netspec train`` trains)."""
     try:
-        return train_memory(spec, batch).peak  # type: ignore[arg-type]  # a Spec, as checked
+        return train_memory(spec, batch).peak
     except NetspecError:  # not one flat output of class scores
         return None
 
