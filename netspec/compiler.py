@@ -19,7 +19,7 @@ import operator
 from collections import OrderedDict
 from collections.abc import Sequence
 
-from torch import fx, nn
+from torch import Tensor, fx, nn
 
 from .dataflow import Dataflow
 from .errors import NetspecError, Problem
@@ -100,7 +100,11 @@ class _Builder:
         if not self.flow.knows(checked):  # inside a kind that builds its own module
             self.flow.add(checked)
             self.roots.add(id(checked))
-        children = OrderedDict((c.node.name, self.module(c)) for c in checked.children)
+        children = OrderedDict(
+            (c.node.name, self.module(c))
+            for c in checked.children
+            if c.node.kind.holds_tensor is None
+        )
         if self._is_chain(checked):
             return nn.Sequential(children)
         return self._graph(checked, children)
@@ -113,6 +117,8 @@ class _Builder:
             return False
         previous = checked.sources[0] if checked.sources else None
         for child in checked.children:
+            if child.node.kind.holds_tensor is not None:
+                return False  # a tensor the container holds: a graph's attribute
             if [id(v) for v in self.flow.inputs(child)] != [id(previous)]:
                 return False
             exports = self.exports(child)
@@ -129,11 +135,16 @@ class _Builder:
         for i, v in enumerate(reads):
             env[id(v)] = graph.placeholder(_argument(v.name or ("input" if i == 0 else f"x{i}")))
         for child in checked.children:
-            args = [env[id(v)] for v in self.flow.inputs(child)]
             exports = self.exports(child)
+            if child.node.kind.holds_tensor is not None:
+                if exports:
+                    env[id(exports[0])] = graph.get_attr(child.node.name)
+                continue
+            args = [env[id(v)] for v in self.flow.inputs(child)]
             if not exports:
                 continue  # nothing it makes is read: an empty repeat, a layer left dangling
             if child.node.kind.multi_input:
+                args = _batched(graph, args, self.flow.inputs(child))
                 call = graph.call_module(child.node.name, (args,))
             else:
                 call = graph.call_module(child.node.name, tuple(args))
@@ -152,6 +163,9 @@ class _Builder:
         holder = nn.Module()
         for name, module in children.items():
             holder.add_module(name, module)
+        tensors = {c.node.name: _value(c) for c in checked.children if c.node.kind.holds_tensor}
+        for name, value in tensors.items():  # fx copies the ones get_attr reads
+            holder.register_buffer(name, value)
         label = checked.node.label if checked.node.label.isidentifier() else ""
         module = fx.GraphModule(holder, graph, class_name=label or "Graph")
         # every child, in the order written (fx keeps only the called ones, in call order)
@@ -159,4 +173,42 @@ class _Builder:
             del module._modules[name]
         for name, child_module in children.items():
             module.add_module(name, child_module)
+        _hold(module, tensors, checked)
         return module
+
+
+def _value(c: Checked) -> nn.Parameter | Tensor:
+    """The tensor a ``parameter`` or ``buffer`` layer holds, as its init says."""
+    value: Tensor = c.node.kind.value(c.node.opts)  # type: ignore[attr-defined]
+    return nn.Parameter(value) if c.node.kind.holds_tensor == "parameter" else value
+
+
+def _hold(module: nn.Module, tensors: dict[str, Tensor], checked: Checked) -> None:
+    """Register the container's tensors under their layers' names, in the order written (a
+    ``state_dict`` lists the parameters, then the buffers), non-persistent buffers as such."""
+    for name in tensors:
+        module._buffers.pop(name, None)
+        module._parameters.pop(name, None)
+    for c in checked.children:
+        name = c.node.name
+        if name not in tensors:
+            continue
+        value = tensors[name]
+        if isinstance(value, nn.Parameter):
+            module.register_parameter(name, value)
+        else:
+            module.register_buffer(name, value, persistent=getattr(c.node.opts, "persistent", True))
+
+
+def _batched(graph: fx.Graph, args: list[fx.Node], values: list[Value]) -> list[fx.Node]:
+    """A merge's inputs with each tensor that has no batch axis (a class token) expanded to
+    the batch of the first that has one, as torchvision's ``class_token.expand(n, -1, -1)``:
+    ``torch.cat`` does not broadcast."""
+    batched = [a for a, v in zip(args, values, strict=True) if not v.batchless()]
+    if not batched or len(batched) == len(args):
+        return args
+    n = graph.call_method("size", (batched[0], 0))
+    return [
+        a if not v.batchless() else graph.call_method("expand", (a, n, *[-1] * v.shape.rank))
+        for a, v in zip(args, values, strict=True)
+    ]

@@ -156,6 +156,24 @@ class Value:
     index: int = 0
     name: str = ""
 
+    def batchless(self) -> bool:
+        """Whether it is the same for every sample (no batch axis): a parameter or buffer,
+        or what layers make from those alone (a position bias gathered from its table)."""
+        stack: list[Value] = [self]
+        seen: set[int] = set()
+        while stack:
+            value = stack.pop()
+            producer = value.producer
+            if producer is None or producer.children:
+                return False  # the network's input, or a block that reads it
+            if id(value) in seen or producer.node.kind.holds_tensor is not None:
+                continue
+            seen.add(id(value))
+            if not producer.sources:
+                return False
+            stack.extend(producer.sources)
+        return True
+
     def where(self) -> str:
         """The layer that makes it and its place in the file: ``layer 0 at net.yaml:4:5``."""
         if self.producer is None:
@@ -389,6 +407,10 @@ class Kind:
     #: its own (group, repeat, residual, inception), so that its ``state_dict`` keys are its
     #: children's; a composite kind that does not say so has keys nobody knows statically
     holds_children: ClassVar[bool] = False
+    #: a layer that reads nothing and is one tensor its container holds (a class token, a
+    #: layer scale): ``"parameter"`` (learnable) or ``"buffer"`` (fixed); its ``state_dict``
+    #: key is its own path, it has no batch axis, and its readers broadcast it
+    holds_tensor: ClassVar[str | None] = None
 
     def options_from(self, module: Any) -> dict[str, Any] | None:
         """The options (in-channels left out) that rebuild ``module``, one of :attr:`torch_types`;

@@ -83,17 +83,24 @@ def state_keys(checked: Checked) -> StateKeys:
         layer = stack.pop()
         kind = layer.node.kind
         if kind.holds_children:
-            stack.extend(reversed(layer.children))
+            held = [c for c in layer.children if c.node.kind.holds_tensor]
+            for c in sorted(held, key=lambda c: c.node.kind.holds_tensor != "parameter"):
+                _add(found, c, _tensors(c.node.kind, c))  # its own: before its children's
+            stack.extend(reversed([c for c in layer.children if not c.node.kind.holds_tensor]))
             continue
-        tensors = None if layer.children else _tensors(kind, layer)
-        if tensors is None:
-            found.unknown.append(layer)
-            continue
-        prefix = f"{layer.path}." if layer.path else ""
-        for name, shape in tensors.items():
-            key = prefix + name
-            found.entries[key] = StateKey(key, shape, layer)
+        _add(found, layer, None if layer.children else _tensors(kind, layer))
     return found
+
+
+def _add(found: StateKeys, layer: Checked, tensors: dict[str, Shape] | None) -> None:
+    """A layer's keys: its path and each tensor's name (a parameter layer's: its path)."""
+    if tensors is None:
+        found.unknown.append(layer)
+        return
+    prefix = f"{layer.path}." if layer.path else ""
+    for name, shape in tensors.items():
+        key = prefix + name if name else layer.path
+        found.entries[key] = StateKey(key, shape, layer)
 
 
 def _tensors(kind: Kind, layer: Checked) -> dict[str, Shape] | None:

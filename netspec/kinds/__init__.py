@@ -15,6 +15,7 @@ from . import (
     repeat,
     reshape,
     residual,
+    tensor,
     upsample,
 )
 
@@ -33,5 +34,6 @@ __all__ = [
     "repeat",
     "reshape",
     "residual",
+    "tensor",
     "upsample",
 ]

@@ -29,7 +29,7 @@ class _Merge(Kind):
 
     def infer(self, node: Node, sources: list[Value], ctx: InferContext, path: str) -> Checked:
         try:
-            shape = self.merged([v.shape for v in sources])
+            shape = self.joined(sources)
         except _Mismatch as e:
             notes = tuple(
                 f"{_name(v, i)} is {v.shape}, "
@@ -43,6 +43,10 @@ class _Merge(Kind):
 
     def tensors(self, opts: Any, input: Shape, output: Shape) -> dict[str, Shape]:
         return {}
+
+    def joined(self, sources: list[Value]) -> Shape:
+        """The shape of the result; a kind that reads where each tensor comes from overrides it."""
+        return self.merged([v.shape for v in sources])
 
     def merged(self, shapes: list[Shape]) -> Shape:
         raise NotImplementedError
@@ -93,15 +97,19 @@ class Concat(_Merge):
 
 class Add(_Merge):
     name = "add"
-    summary = "add named tensors of one shape: from: [a, b, ...]"
+    summary = "add named tensors, broadcasting as torch does: from: [a, b, ...]"
 
-    def merged(self, shapes: list[Shape]) -> Shape:
-        if any(s != shapes[0] for s in shapes):
-            raise _Mismatch(
+    def joined(self, sources: list[Value]) -> Shape:
+        maps = all(v.shape.rank == 3 and not v.batchless() for v in sources)
+        return broadcast(
+            sources,
+            _Mismatch(
                 "they differ in shape",
-                "project one of them to the other's shape (a 1×1 conv with a stride)",
-            )
-        return shapes[0]
+                "project one of them to the other's shape (a 1×1 conv with a stride)"
+                if maps
+                else "make their sizes equal, axis by axis (a size 1 is shared along its axis)",
+            ),
+        )
 
     def saved(self, opts: MergeSpec, input: Shape, output: Shape) -> Saved:
         return Saved(input=False)  # its backward passes the gradient on
@@ -116,28 +124,41 @@ class Mul(_Merge):
     name = "mul"
     summary = "multiply named tensors, broadcasting (a (C, 1, 1) gate over (C, H, W))"
 
-    def merged(self, shapes: list[Shape]) -> Shape:
-        rank = shapes[0].rank
-        if any(s.rank != rank for s in shapes):
-            raise _Mismatch(
+    def joined(self, sources: list[Value]) -> Shape:
+        return broadcast(
+            sources,
+            _Mismatch(
+                "each size must be equal or 1 to broadcast",
+                "a gate is (C, 1, 1) with the C of the tensor it scales",
+            ),
+            _Mismatch(
                 "they have different ranks",
                 "keep the gate's dimensions: pool with global: true gives (C, 1, 1)",
-            )
-        dims = []
-        for sizes in zip(*(s.dims for s in shapes), strict=True):
-            big = {d for d in sizes if d != 1}
-            if len(big) > 1:
-                raise _Mismatch(
-                    "each size must be equal or 1 to broadcast",
-                    "a gate is (C, 1, 1) with the C of the tensor it scales",
-                )
-            dims.append(max(sizes))
-        return Shape(tuple(dims))
+            ),
+        )
 
     def module(self, opts: MergeSpec, input: Shape, output: Shape) -> nn.Module:
         from ..modules import Multiply
 
         return Multiply()
+
+
+def broadcast(sources: list[Value], sizes: Problem, ranks: Problem | None = None) -> Shape:
+    """The shape of tensors combined element by element, as torch broadcasts them: trailing
+    axes aligned, a size 1 stretched; ``sizes`` is raised where two sizes differ and neither
+    is 1. A tensor without a batch axis (a parameter) may have fewer axes; tensors of a batch
+    must all have the most (their batch axes align), else ``ranks`` (``sizes`` if None)."""
+    rank = max(v.shape.rank for v in sources)
+    if any(v.shape.rank < rank and not v.batchless() for v in sources):
+        raise ranks or sizes
+    dims: list[int] = []
+    for axis in range(-rank, 0):
+        found = {v.shape.dims[axis] for v in sources if v.shape.rank >= -axis}
+        if len(found - {1}) > 1:
+            raise sizes
+        dims.append(max(found))
+    widest = next(v.shape for v in sources if v.shape.rank == rank)
+    return Shape(tuple(dims)) if tuple(dims) != widest.dims else widest
 
 
 register(Concat())
