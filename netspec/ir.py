@@ -26,12 +26,67 @@ if TYPE_CHECKING:
     from .source import Document, PathKey
 
 
+class Layout(enum.Enum):
+    """What a tensor's axes mean (batch axis left out); each rank has a default (:meth:`of`).
+
+    ``channels_first``: channels, then positions, an image ``(C, H, W)`` (the default of rank
+    3) or a flattened one ``(C, H·W)``; ``channels_last``: positions, then channels, ConvNeXt's
+    and Swin's ``(H, W, C)`` (of rank 2: a token sequence); ``tensor``: other axes, the
+    features on the last (Swin's windows ``(windows, tokens, C)``, heads; the default from rank
+    4).
+    """
+
+    FLAT = "flat"
+    TOKENS = "tokens"
+    CHANNELS_FIRST = "channels_first"
+    CHANNELS_LAST = "channels_last"
+    TENSOR = "tensor"
+
+    @staticmethod
+    def of(rank: int) -> Layout:
+        """The layout a tensor of ``rank`` axes has unless a layer says otherwise."""
+        return _DEFAULT_LAYOUT.get(rank, Layout.TENSOR)
+
+
+_DEFAULT_LAYOUT = {1: Layout.FLAT, 2: Layout.TOKENS, 3: Layout.CHANNELS_FIRST}
+_LAYOUT_WORDS = {
+    Layout.FLAT: "the flat features",
+    Layout.TOKENS: "the token sequence",
+    Layout.CHANNELS_FIRST: "the feature map",
+    Layout.CHANNELS_LAST: "the channels-last map",
+    Layout.TENSOR: "the tensor",
+}
+
+
 @dataclass(frozen=True, slots=True)
 class Shape:
     """A tensor shape without the batch dimension: an image ``(C, H, W)``, flat
-    ``(features,)``, or a token sequence ``(tokens, features)`` (the one rank-2 tensor)."""
+    ``(features,)``, a token sequence ``(tokens, features)``, or any other tensor.
+
+    ``tag`` says what the axes mean where that is not the rank's default (:class:`Layout`):
+    None for the default, so that ``Shape(dims)`` is what it always was. Equality and hashing
+    look at the sizes alone: the layout is what the checks and messages read.
+    """
 
     dims: tuple[int, ...]
+    tag: Layout | None = field(default=None, compare=False, repr=False)
+
+    @staticmethod
+    def laid(dims: tuple[int, ...], layout: Layout) -> Shape:
+        """A shape with the layout ``layout``, said as the rank's default where it is one: a
+        rank-1 tensor is always flat, a rank-2 one with its features last a token sequence."""
+        rank = len(dims)
+        if rank == 1:
+            layout = Layout.FLAT
+        elif rank == 2 and layout in (Layout.CHANNELS_LAST, Layout.TENSOR, Layout.FLAT):
+            layout = Layout.TOKENS
+        elif rank != 2 and layout is Layout.TOKENS:
+            layout = Layout.TENSOR
+        return Shape(dims, None if layout is Layout.of(rank) else layout)
+
+    @property
+    def layout(self) -> Layout:
+        return self.tag or Layout.of(len(self.dims))
 
     @property
     def rank(self) -> int:
@@ -40,12 +95,22 @@ class Shape:
     @property
     def is_tokens(self) -> bool:
         """A token sequence ``(tokens, features)``: each token's features on the last axis."""
-        return len(self.dims) == 2
+        return self.layout is Layout.TOKENS
+
+    @property
+    def is_map(self) -> bool:
+        """An image ``(channels, height, width)``: what conv, pool and batchnorm read."""
+        return len(self.dims) == 3 and self.layout is Layout.CHANNELS_FIRST
+
+    @property
+    def features_last(self) -> bool:
+        """Whether the last axis holds the features (flat, tokens, channels last, a tensor):
+        where ``linear`` and ``layernorm`` apply, as ``nn.Linear`` does."""
+        return self.layout is not Layout.CHANNELS_FIRST
 
     def what(self) -> str:
         """The tensor as a message names it: ``the token sequence (197, 768)``."""
-        name = {1: "the flat features", 2: "the token sequence", 3: "the feature map"}
-        return f"{name.get(self.rank, 'the tensor')} {self}"
+        return f"{_LAYOUT_WORDS[self.layout]} {self}"
 
     @property
     def channels(self) -> int:

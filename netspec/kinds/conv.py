@@ -8,9 +8,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import Field
 
+from ..axes import need_map
 from ..errors import Problem
 from ..ir import Saved, Shape
-from ..registry import Cost, Family, Kind, need_rank, pair_option, register
+from ..registry import Cost, Family, Kind, pair_option, register
 from ..schema import AllowExpr, Bool, Options, Padding, PosInt, PosPair
 
 if TYPE_CHECKING:
@@ -204,7 +205,7 @@ class Conv(Kind):
         }
 
     def cost(self, opts: ConvSpec, shape: Shape) -> Cost:
-        need_rank(shape, 3, "conv", "on flat features, use linear" if shape.rank == 1 else "")
+        need_map(shape, "conv", "on flat features, use linear" if shape.rank == 1 else "")
         c, h, w = shape.dims
         check_groups("conv", c, opts.out, opts.groups)
         (kh, kw), (sh, sw), (dh, dw) = opts.kernel, opts.stride, opts.dilation

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import Field
 
+from ..errors import Problem
 from ..ir import Shape
 from ..registry import Cost, Family, Kind, need_rank, register
 from ..schema import AllowExpr, Bool, Options, PosInt
@@ -46,12 +47,19 @@ class Linear(Kind):
         return {"out": module.out_features, "bias": module.bias is not None}
 
     def cost(self, opts: LinearSpec, shape: Shape) -> Cost:
-        if opts.over is Over.FEATURES and not shape.is_tokens:
+        if opts.over is Over.FEATURES and not shape.features_last:
+            if shape.rank == 2:  # (channels, positions): a map flattened, not yet tokens
+                raise Problem(
+                    f"linear applies to the last axis, but {shape.what()} has its channels "
+                    "on the first",
+                    'add "- transpose: [0, 1]" before this layer for tokens (tokens, '
+                    'features), or "- flatten" for flat features',
+                )
             need_rank(shape, 1, "linear", 'add "- flatten" before this layer')
         width = shape.dims[-1]
         weights = width * opts.out
         rows = math.prod(shape.dims[:-1])  # one product per token (or row): nn.Linear's
-        out = Shape((*shape.dims[:-1], opts.out))
+        out = Shape.laid((*shape.dims[:-1], opts.out), shape.layout)
         return Cost(out, weights + (opts.out if opts.bias else 0), weights * rows)
 
     def tensors(self, opts: LinearSpec, input: Shape, output: Shape) -> dict[str, Shape]:

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from pydantic import Field
+
+from ..axes import axis as axis_index
 from ..errors import Problem
 from ..ir import Checked, Node, Saved, Shape, Value
 from ..registry import Family, InferContext, Kind, register
-from ..schema import Options
+from ..schema import Int, Options
 
 if TYPE_CHECKING:
     from torch import nn
@@ -64,9 +67,23 @@ def _name(value: Value, index: int) -> str:
     return f'"{value.name}"' if value.name else f"input {index + 1}"
 
 
+class ConcatSpec(MergeSpec):
+    axis: Int | None = Field(
+        default=None,
+        description="the axis to join along (0: the first after the batch); default: channels",
+    )
+
+
 class Concat(_Merge):
     name = "concat"
-    summary = "concatenate named tensors along channels: from: [a, b, ...]"
+    Options = ConcatSpec
+    summary = "concatenate named tensors along channels, or along axis: from: [a, b, ...]"
+
+    def infer(self, node: Node, sources: list[Value], ctx: InferContext, path: str) -> Checked:
+        opts = node.opts
+        if not isinstance(opts, ConcatSpec) or opts.axis is None:
+            return super().infer(node, sources, ctx, path)
+        return _ConcatAlong(opts.axis).infer(node, sources, ctx, path)
 
     def merged(self, shapes: list[Shape]) -> Shape:
         first = shapes[0]
@@ -89,10 +106,47 @@ class Concat(_Merge):
     def saved(self, opts: MergeSpec, input: Shape, output: Shape) -> Saved:
         return Saved(input=False)  # its backward only splits the gradient
 
-    def module(self, opts: MergeSpec, input: Shape, output: Shape) -> nn.Module:
+    def module(self, opts: ConcatSpec, input: Shape, output: Shape) -> nn.Module:
         from ..modules import Concatenate
 
-        return Concatenate(1)
+        along = 0 if opts.axis is None else axis_index(opts.axis, output, "concat")
+        return Concatenate(along + 1)
+
+
+class _ConcatAlong(_Merge):
+    """A concat along ``along`` (as written): its shape rule, for :meth:`Concat.infer`."""
+
+    name = "concat"
+
+    def __init__(self, along: int) -> None:
+        self.along = along
+
+    def merged(self, shapes: list[Shape]) -> Shape:
+        first = shapes[0]
+        if any(s.rank != first.rank for s in shapes):
+            raise _Mismatch(
+                f"they have different ranks ({', '.join(str(s.rank) for s in shapes)})",
+                "concat joins tensors of one rank: reshape or select first",
+            )
+        at = axis_index(self.along, first, "concat")
+        differ = [
+            str(a)
+            for a in range(first.rank)
+            if a != at and any(s.dims[a] != first.dims[a] for s in shapes)
+        ]
+        if differ:
+            axes = (
+                f"axes {', '.join(differ[:-1])} and {differ[-1]}"
+                if differ[1:]
+                else f"axis {differ[0]}"
+            )
+            raise _Mismatch(
+                f"their sizes differ on {axes}, not only on axis {at}",
+                f"every axis but the one joined (axis: {self.along}) must have one size",
+            )
+        dims = list(first.dims)
+        dims[at] = sum(s.dims[at] for s in shapes)
+        return Shape.laid(tuple(dims), first.layout)
 
 
 class Add(_Merge):

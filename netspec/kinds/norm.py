@@ -6,14 +6,16 @@ parameters are the affine scale and shift, their buffers the running statistics.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import enum
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import Field
 
+from ..axes import need_map
 from ..errors import Problem
-from ..ir import Shape
-from ..registry import Cost, Family, Kind, need_rank, register
-from ..schema import Bool, Options, PosFloat, PosInt, Prob
+from ..ir import Layout, Shape
+from ..registry import Cost, Family, Kind, register
+from ..schema import AllowExpr, Bool, Options, PosFloat, PosInt, Prob
 from .channels import divisor_hint
 
 if TYPE_CHECKING:
@@ -24,12 +26,19 @@ _ON_TOKENS = "on a token sequence, use layernorm: it normalises each token's fea
 
 
 def need_image_or_flat(shape: Shape, what: str) -> None:
-    if shape.rank not in (1, 3):
+    if shape.is_map or shape.layout is Layout.FLAT:
+        return
+    if shape.rank == 3:
         raise Problem(
-            f"{what} needs (channels, height, width) or (features,), got "
-            f"{shape.what() if shape.is_tokens else shape}",
-            _ON_TOKENS if shape.is_tokens else "",
+            f"{what} needs (channels, height, width) or (features,), got {shape.what()}",
+            'its channels are last: add "- permute: [2, 0, 1]" before this layer to bring '
+            "them first, or use layernorm",
         )
+    raise Problem(
+        f"{what} needs (channels, height, width) or (features,), got "
+        f"{shape.what() if shape.is_tokens else shape}",
+        _ON_TOKENS if shape.is_tokens else "",
+    )
 
 
 def norm_tensors(channels: int, affine: bool, running: bool) -> dict[str, Shape]:
@@ -159,7 +168,7 @@ class InstanceNorm(Kind):
 
     def cost(self, opts: InstanceNormSpec, shape: Shape) -> Cost:
         hint = {1: "on flat features, use layernorm", 2: _ON_TOKENS}.get(shape.rank, "")
-        need_rank(shape, 3, "instancenorm", hint)
+        need_map(shape, "instancenorm", hint)
         c, h, w = shape.dims
         if h * w == 1:
             # torch refuses it whenever it uses the input's statistics (always in training)
@@ -185,7 +194,19 @@ class InstanceNorm(Kind):
         return "instancenorm"
 
 
+class NormOver(enum.Enum):
+    """Which values layernorm normalises together."""
+
+    CHANNELS = "channels"  # an image's channels at each pixel; the features of anything else
+    LAST = "last"  # the last axis, as nn.LayerNorm does
+
+
 class LayerNormSpec(Options):
+    over: Annotated[NormOver, AllowExpr] | None = Field(
+        default=None,
+        description="channels (at each pixel of an image) or last (the last axis); default: "
+        "an image's channels, any other tensor's last axis",
+    )
     eps: PosFloat = Field(
         default=1e-5, description="a small number added to the variance, for numerical stability"
     )
@@ -203,16 +224,14 @@ class LayerNorm(Kind):
     )
 
     def cost(self, opts: LayerNormSpec, shape: Shape) -> Cost:
-        if not shape.is_tokens:
-            need_image_or_flat(shape, "layernorm")
-        c = _normalised(shape)
+        c = _normalised(shape, opts.over)
         weights = (c + (c if opts.bias else 0)) if opts.affine else 0
         return Cost(shape, weights)
 
     def tensors(self, opts: LayerNormSpec, input: Shape, output: Shape) -> dict[str, Shape]:
         if not opts.affine:
             return {}
-        c = Shape((_normalised(input),))
+        c = Shape((_normalised(input, opts.over),))
         return {"weight": c, "bias": c} if opts.bias else {"weight": c}
 
     def module(self, opts: LayerNormSpec, input: Shape, output: Shape) -> nn.Module:
@@ -220,17 +239,34 @@ class LayerNorm(Kind):
 
         from ..modules import ChannelLayerNorm
 
-        cls = ChannelLayerNorm if input.rank == 3 else nn.LayerNorm
-        return cls(_normalised(input), opts.eps, elementwise_affine=opts.affine, bias=opts.bias)
+        cls = ChannelLayerNorm if _over_channels(input, opts.over) else nn.LayerNorm
+        return cls(
+            _normalised(input, opts.over), opts.eps, elementwise_affine=opts.affine, bias=opts.bias
+        )
 
     def describe(self, opts: LayerNormSpec) -> str:
-        return "layernorm"
+        return "layernorm" + (f" over {opts.over.value}" if opts.over is not None else "")
 
 
-def _normalised(shape: Shape) -> int:
-    """How many values layernorm normalises together: an image's channels at each pixel, a
-    token's features (the last axis, as ``nn.LayerNorm`` does), or the flat features."""
-    return shape.dims[-1] if shape.is_tokens else shape.channels
+def _over_channels(shape: Shape, over: NormOver | None) -> bool:
+    """Whether layernorm normalises an image's channels at each pixel (torchvision's
+    ``LayerNorm2d``) rather than the last axis."""
+    return over is not NormOver.LAST and shape.layout is Layout.CHANNELS_FIRST
+
+
+def _normalised(shape: Shape, over: NormOver | None) -> int:
+    """How many values layernorm normalises together: an image's channels at each pixel, or
+    the last axis (a token's features, a channels-last map's channels, the flat features), as
+    ``nn.LayerNorm`` does."""
+    if not _over_channels(shape, over):
+        return shape.dims[-1]
+    if not shape.is_map:
+        raise Problem(
+            f"layernorm over the channels needs (channels, height, width), got {shape.what()}",
+            'bring the channels last ("- transpose: [0, 1]") and normalise there, or write '
+            "over: last",
+        )
+    return shape.channels
 
 
 register(BatchNorm())

@@ -7,9 +7,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import Field, ValidationInfo, model_validator
 
+from ..axes import need_map
 from ..errors import Problem
 from ..ir import Saved, Shape
-from ..registry import Cost, Family, Kind, need_rank, pair_option, register
+from ..registry import Cost, Family, Kind, pair_option, register
 from ..schema import AllowExpr, Bool, NonNegPair, Options, PosPair, unevaluated
 
 if TYPE_CHECKING:
@@ -110,7 +111,7 @@ class Pool(Kind):
         return opts
 
     def cost(self, opts: PoolSpec, shape: Shape) -> Cost:
-        need_rank(shape, 3, "pool")
+        need_map(shape, "pool")
         c, h, w = shape.dims
         if opts.global_:
             return Cost(Shape((c, 1, 1)))

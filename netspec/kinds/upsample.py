@@ -15,8 +15,9 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from ..axes import need_map
 from ..ir import Saved, Shape
-from ..registry import Cost, Kind, need_rank, pair_option, register
+from ..registry import Cost, Kind, pair_option, register
 from ..schema import AllowExpr, Bool, Options, PosPair, float_text, unevaluated
 
 if TYPE_CHECKING:
@@ -112,7 +113,7 @@ class Upsample(Kind):
         return opts
 
     def cost(self, opts: UpsampleSpec, shape: Shape) -> Cost:
-        need_rank(shape, 3, "upsample")
+        need_map(shape, "upsample")
         c, h, w = shape.dims
         if opts.size is not None:
             return Cost(Shape((c, *opts.size)))
