@@ -100,6 +100,7 @@ def diff_speed(args: argparse.Namespace) -> dict[str, Any]:
                 "text_s": _median(lambda d=d: format_text(d), runs),
                 "json_s": _median(lambda d=d: format_json(d), runs),
                 "load_s": _median(lambda f=files: [_load(p) for p in f], runs),
-                "command_s": _median(run, runs),
             }
+            if not (args.quick and len(out) > 1):  # --quick: the command once, not per case
+                out[name]["command_s"] = _median(run, runs)
     return out
