@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", nargs="*", choices=cases.SECTIONS, help="run these sections")
     parser.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
     networks = "forward, compiled, guards: these networks only"
-    choices = [*cases.BUNDLED, *cases.GRAPHS]
+    choices = [*cases.BUNDLED, *cases.GRAPHS, *cases.shipped_transformers()]
     parser.add_argument("--networks", nargs="*", choices=choices, help=networks)
     parser.add_argument("--batches", nargs="*", type=int, help="forward, compiled: these batches")
     parser.add_argument(

@@ -23,6 +23,8 @@ ROOT = Path(__file__).resolve().parent.parent
 BUNDLED = ["lenet", "alexnet", "vgg", "nin", "googlenet", "resnet"]
 #: graph networks timed against hand-written references (bench/reference_graphs.py, _mobile.py)
 GRAPHS = ["unet", "torchvision/efficientnet_b0"]
+#: networks of tokens and attention timed against torchvision's own models (those shipped)
+TRANSFORMERS = ["torchvision/vit_b_16", "torchvision/swin_t", "torchvision/convnext_tiny"]
 
 
 def reference(name: str) -> Any:
@@ -35,7 +37,19 @@ def reference(name: str) -> Any:
         "unet": reference_graphs.unet,
         "torchvision/efficientnet_b0": reference_mobile.efficientnet_b0,
     }
-    return graphs[name]()
+    if name in graphs:
+        return graphs[name]()
+    import torchvision
+
+    return getattr(torchvision.models, name.removeprefix("torchvision/"))()
+
+
+def shipped_transformers() -> list[str]:
+    """The :data:`TRANSFORMERS` whose specs ship (those not yet written are left out)."""
+    from netspec.bundled import bundled_names
+
+    shipped = set(bundled_names())
+    return [name for name in TRANSFORMERS if name in shipped]
 
 
 def cpu_count() -> int:
@@ -189,6 +203,8 @@ def forward(args: argparse.Namespace) -> dict[str, Any]:
     torch.set_num_threads(args.threads)
     device = args.device
     names = ["lenet", "resnet"] if args.quick else (args.networks or [*BUNDLED, *GRAPHS])
+    if not args.quick and not args.networks:
+        names += shipped_transformers()
     out: dict[str, Any] = {}
     for name in names:
         spec = netspec.load(name)
