@@ -103,7 +103,7 @@ class _Builder:
         children = OrderedDict(
             (c.node.name, self.module(c))
             for c in checked.children
-            if c.node.kind.holds_tensor is None
+            if c.node.kind.holds_tensor is None and c.node.reuses is None
         )
         if self._is_chain(checked):
             return nn.Sequential(children)
@@ -119,6 +119,8 @@ class _Builder:
         for child in checked.children:
             if child.node.kind.holds_tensor is not None:
                 return False  # a tensor the container holds: a graph's attribute
+            if child.node.reuses is not None:  # a call: runs a module a second time
+                return False
             if [id(v) for v in self.flow.inputs(child)] != [id(previous)]:
                 return False
             exports = self.exports(child)
@@ -143,11 +145,14 @@ class _Builder:
             args = [env[id(v)] for v in self.flow.inputs(child)]
             if not exports:
                 continue  # nothing it makes is read: an empty repeat, a layer left dangling
-            if child.node.kind.multi_input:
+            reuse = child.node.reuses  # a call: runs the module of the layer it names
+            target = child.node.name if reuse is None else reuse.layer.name
+            kind = (reuse.layer if reuse else child.node).kind
+            if kind.multi_input:
                 args = _batched(graph, args, self.flow.inputs(child))
-                call = graph.call_module(child.node.name, (args,))
+                call = graph.call_module(target, (args,))
             else:
-                call = graph.call_module(child.node.name, tuple(args))
+                call = graph.call_module(target, tuple(args))
             if len(exports) == 1:
                 env[id(exports[0])] = call
             else:

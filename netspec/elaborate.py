@@ -32,6 +32,7 @@ from .layer_lists import name_layers, sequence
 from .overrides import apply_layer_overrides, split_overrides
 from .params import file_env, scale_names
 from .registry import Kind, get_kind
+from .reuse import Written, pair_calls
 from .schema import SpecFile
 from .source import Document, PathKey
 from .structure import MAX_ERRORS
@@ -233,6 +234,7 @@ class _Expander(FileValues):
                     continue
                 children.extend([node] if spliced is None else spliced)
         name_layers(children, self.shared.scopes[-1], self.errors)
+        pair_calls(children, self.shared.written, self.errors)
         return children
 
     def sequence(
@@ -275,14 +277,19 @@ class _Expander(FileValues):
                     )
                 ]
             )
+        written = Written(self, raw, path, env, trace, index, depth)
         try:
             if has_expression(raw):  # an entry given by an expression, e.g. "${act}"
                 raw = self.value(raw, path, env, trace)
             word, options, opath = parse_entry(raw, path, self.doc, self.blocks)
             kind = get_kind(word)
             if kind is None:
-                return expand_call(self, word, options, opath, env, trace, index, depth)
-            return self.layer(kind, options, opath, env, trace, index, depth)
+                node = expand_call(self, word, options, opath, env, trace, index, depth)
+            else:
+                node = self.layer(kind, options, opath, env, trace, index, depth)
+            if node is not None:  # a later call: of it elaborates it again
+                self.shared.written[id(node)] = (node, written)
+            return node
         except EntryError as e:
             self.errors.append(replace(e.diagnostic, notes=short_trace(trace)))
         except Failed:

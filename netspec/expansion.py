@@ -52,6 +52,8 @@ class Shared:
         self.scopes: list[Scope] = []  # the tensor scopes being expanded, innermost last
         #: layer options validated once for each distinct value
         self.validate = ValidatedOnce()
+        #: each layer elaborated, by id, with its entry as written: what a call: copies
+        self.written: dict[int, tuple[Node, Any]] = {}
 
 
 class Expander(Protocol):
@@ -164,14 +166,36 @@ class ExpandScope:
         self, *subpath: str | int, env: dict[str, Any] | None = None, name: str = ""
     ) -> Node:
         children = self._items(subpath, layered(self.env, env or {}))
+        if len(children) == 1 and name and not name.isdigit():
+            self._renamed(children[0], name)
         return self.ex.sequence(children, (*self.path, *subpath), self.trace, name)
+
+    def _renamed(self, only: Node, name: str) -> None:
+        """A warning where a list's one layer, named in the file, takes the list's name."""
+        if only.given is None or only.given == name:
+            return
+        keep = f'keep: true keeps the group around it ("{name}.{only.given}"), or leave'
+        group = self.raw.get("keep") is not None or "layers" in self.raw
+        doc, at = only.site or (only.doc, only.path)  # a block call's: where it is called
+        self.ex.shared.warnings.append(
+            doc.diagnostic(
+                (*at, "name"),
+                f'this list holds one layer, which is named "{name}" after it: its own name '
+                f'"{only.given}" is not used',
+                f"{keep if group else 'leave'} one of the names out",
+                severity="warning",
+            )
+        )
 
     def copies(self, *subpath: str | int, env: dict[str, Any], name: str) -> Node:
         children = self._items(subpath, layered(self.env, env))
         # a copy is named by its index, unless its one layer's name is written to differ from
         # copy to copy (``name: "encoder_layer_${i}"``): then that name is its key
         written = self.written(*subpath)
-        at = _expression_name(written)
+        at, given = _one_name(written)
+        if not has_expression(given):
+            self._constant_name(subpath, at, given)
+            at = None
         node = self.ex.sequence(
             children, (*self.path, *subpath), self.trace, name, own_name=at is None
         )
@@ -185,6 +209,29 @@ class ExpandScope:
                 )
             self.copy_names.add(node.name)
         return node
+
+    def _constant_name(self, subpath: PathKey, at: PathKey | None, given: Any) -> None:
+        """A warning at a constant name of a repeat's one layer: every copy would have it, so
+        the copies are numbered and the name is not used (said once, not for every copy)."""
+        inline = isinstance(self.raw, dict) and self.raw.get("inline") is True
+        if at is None or not isinstance(given, str) or self.copy_names or inline:
+            return  # an inline repeat's copies keep their names (and clash)
+        self.copy_names.add("")  # said
+        where = self.ex.doc.diagnostic(
+            (*self.path, *subpath, *at),
+            f'every copy of this repeat would be named "{given}": they are numbered 0, 1, ... '
+            "and the name is not used",
+            f'name each copy by its index, e.g. name: "{given}_${{{self._index()}}}", '
+            "or leave the name out",
+            notes=short_trace(self.trace),
+            severity="warning",
+        )
+        if where not in self.ex.shared.warnings:  # a block's repeat, met at each call
+            self.ex.shared.warnings.append(where)
+
+    def _index(self) -> str:
+        index = self.raw.get("index", "i") if isinstance(self.raw, dict) else "i"
+        return index if isinstance(index, str) else "i"
 
     def remaining(self) -> int:
         return self.ex.max_layers - self.ex.shared.count
@@ -215,16 +262,17 @@ class ExpandScope:
         )
 
 
-def _expression_name(body: Any) -> PathKey | None:
-    """Where a repeat's body, one layer, writes its ``name:`` as an expression, or None."""
+def _one_name(body: Any) -> tuple[PathKey | None, Any]:
+    """Where a repeat's body, one layer, writes its ``name:``, and what it writes there
+    (None, None where it writes none)."""
     one = isinstance(body, list) and len(body) == 1
     entry = body[0] if one else body
     if not isinstance(entry, dict) or len(entry) != 1:
-        return None
+        return None, None
     kind, options = next(iter(entry.items()))
-    if not isinstance(options, dict) or not has_expression(options.get("name")):
-        return None
-    return (0, kind, "name") if one else (kind, "name")
+    if not isinstance(options, dict) or options.get("name") is None:
+        return None, None
+    return ((0, kind, "name") if one else (kind, "name")), options["name"]
 
 
 @functools.cache

@@ -202,10 +202,24 @@ class Node:
     site: tuple[Document, PathKey] | None = None
     #: a block call whose arguments read shapes: expands it once its input is known
     later: Callable[[Callable[[str | None], tuple[int, ...]]], Node] | None = None
+    #: a ``call:`` of an earlier layer: that layer, whose module it runs again
+    reuses: Reuse | None = None
+    #: what the shape pass made of it last (a ``call:`` compares its layer's with its own)
+    checked: Checked | None = None
 
     @property
     def display(self) -> str:
         return self.label or self.kind.name
+
+
+@dataclass(frozen=True, slots=True)
+class Reuse:
+    """What a ``call:`` runs: an earlier ``layer`` of its list, whose module (and weights) it
+    calls again, and a ``copy`` of that layer elaborated apart, which the shape pass checks on
+    the call's input (its parameters are the layer's, counted once)."""
+
+    layer: Node
+    copy: Node
 
 
 @dataclass(eq=False, slots=True)
@@ -269,6 +283,9 @@ class Checked:
     children: list[Checked] = field(default_factory=list)
     sources: list[Value] = field(default_factory=list)
     results: list[Value] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.node.checked = self  # the latest check of a node: what a later call: compares
 
     @classmethod
     def of(

@@ -18,7 +18,17 @@ from ..report import human
 from .ghosts import place_ghosts
 from .marks import Changes, Mark
 from .picture import Box, Frame, Line, Picture
-from .style import CLUSTER, COLOURS, MARK_WIDTH, SKIP_COLOUR, SKIP_EDGE, esc, label, label_size
+from .style import (
+    CLUSTER,
+    COLOURS,
+    MARK_WIDTH,
+    SAME_MODULE,
+    SKIP_COLOUR,
+    SKIP_EDGE,
+    esc,
+    label,
+    label_size,
+)
 
 #: a container that says no more than its kind's name is described by its layers up to this many
 SHOWN_LAYERS = 3
@@ -216,16 +226,28 @@ class Drawer:
     def leaf(self, c: Checked, graph: Place, layer: Checked | None = None) -> list[Port]:
         """A layer's box; ``layer``: the one layer a collapsed block ``c`` holds, drawn as
         that layer with the block's name (``inner_blocks.0: conv 1×1, 256``)."""
-        family = (layer or c).node.kind.family
+        reuse = (layer or c).node.reuses  # a call: drawn as its layer, dashed
+        family = (reuse.layer if reuse else (layer or c).node).kind.family
         self.families.add(family)
         notes = [f"{c.params:,} params"] if c.params else []
         head = c.text() if layer is None else f"{block_name(c)}: {layer.text()}"
         attrs = {"fillcolor": COLOURS[family], "tooltip": c.path}
+        if reuse is not None:
+            notes.append(f"same module as {reuse.layer.name}")
+            attrs["style"] = "rounded,filled,dashed"
         flag = self.marked(c, attrs)
         text = label(head, *notes, flag=flag)
         size = label_size(head, *notes, flag=flag[0] if flag else "")
         self.box(graph, c.path, text, attrs, size, c.output)
+        if reuse is not None and reuse.layer.checked is not None:
+            self.same_module(reuse.layer.checked.path, c.path)
         return self.placed(c, c.path)
+
+    def same_module(self, first: str, call: str) -> None:
+        """A double line from a layer's box to a box that calls its module again (where the
+        layer is drawn as one box), which does not move either."""
+        if any(box.id == first for box in self.picture.boxes):
+            self.picture.lines.append(Line(first, call, dict(SAME_MODULE)))
 
     def placed(self, c: Checked, node: str) -> list[Port]:
         """Connect a drawn node to what it reads; every tensor made inside comes out of it.

@@ -33,6 +33,14 @@ SKIP_EDGE = {
     "arrowsize": "0.8",
     "style": "solid",
 }
+#: from a layer to a call: of it (the same module run again): a grey double line, without an
+#: arrow, free of the layout (constraint false): neither a tensor nor a block's dashed border
+SAME_MODULE = {
+    "color": "#999999:#ffffff:#999999",
+    "penwidth": "1.0",
+    "arrowhead": "none",
+    "constraint": "false",
+}
 #: a block's border: thin, dashed and light, so it stays behind the layers and the skips
 CLUSTER = {
     "style": "rounded,dashed",
