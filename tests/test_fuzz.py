@@ -25,7 +25,7 @@ from netspec.summary import static_summary, torch_summary
 
 SEEDS = [
     p.read_text()
-    for folder in (SPECS, FIXTURES / "seed_mistakes", FIXTURES / "graphs")
+    for folder in (SPECS, FIXTURES / "seed_mistakes", FIXTURES / "graphs", FIXTURES / "tokens")
     for p in sorted(folder.glob("*.yaml"))
 ]
 #: what a build may cost in the fuzz run, and how long one case may take before it is a hang
@@ -85,6 +85,40 @@ WORDS = [
     "conv_transpose",
     "slice",
     "level",
+    # tokens, layouts, attention and learnable tensors
+    "attention",
+    "heads",
+    "layernorm",
+    "eps",
+    "gelu",
+    "reshape",
+    "shape",
+    "layout",
+    "permute",
+    "transpose",
+    "axes",
+    "axis",
+    "select",
+    "index",
+    "strided_slice",
+    "start",
+    "end",
+    "step",
+    "pixel_unshuffle",
+    "factor",
+    "roll",
+    "shifts",
+    "pad",
+    "amounts",
+    "parameter",
+    "buffer",
+    "init",
+    "std",
+    "batch_axis",
+    "persistent",
+    "tokens",
+    "channels",
+    "last",
 ]
 scalars = st.one_of(
     st.integers(-3, 300),
