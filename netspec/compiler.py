@@ -149,7 +149,8 @@ class _Builder:
             target = child.node.name if reuse is None else reuse.layer.name
             kind = (reuse.layer if reuse else child.node).kind
             if kind.multi_input:
-                args = _batched(graph, args, self.flow.inputs(child))
+                if not kind.broadcasts:
+                    args = _batched(graph, args, self.flow.inputs(child))
                 call = graph.call_module(target, (args,))
             else:
                 call = graph.call_module(target, tuple(args))

@@ -493,6 +493,9 @@ class Kind:
     #: layer scale): ``"parameter"`` (learnable) or ``"buffer"`` (fixed); its ``state_dict``
     #: key is its own path, it has no batch axis, and its readers broadcast it
     holds_tensor: ClassVar[str | None] = None
+    #: a merge whose module broadcasts its inputs as torch does (add, mul); one that does not
+    #: (concat) is handed a tensor without a batch axis expanded to the batch
+    broadcasts: ClassVar[bool] = False
 
     def options_from(self, module: Any) -> dict[str, Any] | None:
         """The options (in-channels left out) that rebuild ``module``, one of :attr:`torch_types`;

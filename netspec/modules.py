@@ -128,6 +128,30 @@ class Multiply(nn.Module):
         return product
 
 
+class DropPath(nn.Module):
+    """Stochastic depth per sample, torchvision's ``StochasticDepth(p, "row")``: in training,
+    each sample is zeroed with probability ``p`` and the rest scaled by ``1 / (1 - p)``."""
+
+    __constants__ = ("p",)
+
+    def __init__(self, p: float) -> None:
+        super().__init__()
+        self.p = p
+
+    def forward(self, x: Tensor) -> Tensor:
+        if not self.training or self.p == 0.0:
+            return x
+        survival = 1.0 - self.p
+        size = [x.shape[0]] + [1] * (x.dim() - 1)
+        noise = torch.empty(size, dtype=x.dtype, device=x.device).bernoulli_(survival)
+        if survival > 0.0:
+            noise.div_(survival)
+        return x * noise
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"
+
+
 class Slice(nn.Module):
     """``x[:, start:end]``: a range of channels (or features); both ends are non-negative."""
 

@@ -86,7 +86,11 @@ def static_summary(spec: Summarisable, batch: int = 1, depth: int | None = None)
     """The checker's own per-layer table (never imports torch)."""
     _check_batch(spec, batch)
     checked = spec.checked
-    rows = [_row(c) for c in checked.walk()[1:] if depth is None or c.depth <= depth]
+    rows = [
+        _row(c)
+        for c in checked.walk()[1:]
+        if (depth is None or c.depth <= depth) and not c.node.kind.holds_tensor
+    ]  # a parameter is no module, as torchinfo lists them: it counts in its holder's row
     totals = Totals(
         params=checked.params,
         trainable_params=checked.params,

@@ -174,3 +174,41 @@ def test_arange_along_an_axis_it_lacks_is_an_error():
                 {"add": {"from": ["input", "b"]}},
             ],
         )
+
+
+# drop_path: torchvision's StochasticDepth(p, "row")
+
+
+def drop_path_model(p: float) -> torch.nn.Module:
+    return load([4, 3, 3], [{"drop_path": {"name": "stochastic_depth", "p": p}}]).build()
+
+
+def test_drop_path_is_the_identity_in_eval_and_has_no_tensors():
+    spec = load([4, 3, 3], [{"drop_path": 0.5}])
+    model = spec.build().eval()
+    x = torch.randn(8, 4, 3, 3)
+    assert model(x) is x or torch.equal(model(x), x)
+    assert spec.num_params == 0 and static_keys(spec) == built_keys(model) == {}
+
+
+@pytest.mark.parametrize("p", [0.0, 0.3, 1.0])
+def test_drop_path_in_training_draws_as_torchvisions_stochastic_depth(p):
+    from torchvision.ops import StochasticDepth
+
+    model = drop_path_model(p).train()
+    reference = StochasticDepth(p, "row").train()
+    x = torch.randn(64, 4, 3, 3)
+    torch.manual_seed(0)
+    got = model(x)
+    torch.manual_seed(0)
+    assert torch.equal(got, reference(x))
+    kept = got.flatten(1).abs().sum(1) > 0  # whole samples, dropped or scaled
+    assert torch.allclose(got[kept], x[kept] / (1 - p)) if p < 1 else not kept.any()
+
+
+def test_drop_path_imports_from_stochastic_depth():
+    from torchvision.ops import StochasticDepth
+
+    kind = netspec.registry.get_kind("drop_path")
+    assert kind.options_from(StochasticDepth(0.2, "row")) == {"p": 0.2}
+    assert kind.options_from(StochasticDepth(0.2, "batch")) is None

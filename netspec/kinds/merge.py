@@ -152,6 +152,7 @@ class _ConcatAlong(_Merge):
 class Add(_Merge):
     name = "add"
     summary = "add named tensors, broadcasting as torch does: from: [a, b, ...]"
+    broadcasts = True
 
     def joined(self, sources: list[Value]) -> Shape:
         maps = all(v.shape.rank == 3 and not v.batchless() for v in sources)
@@ -177,6 +178,7 @@ class Add(_Merge):
 class Mul(_Merge):
     name = "mul"
     summary = "multiply named tensors, broadcasting (a (C, 1, 1) gate over (C, H, W))"
+    broadcasts = True
 
     def joined(self, sources: list[Value]) -> Shape:
         return broadcast(
