@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import Field, ValidationInfo, model_validator
 
+from ..axes import axis as axis_index
 from ..errors import Problem
 from ..ir import Saved, Shape
 from ..registry import Cost, Family, Kind, register
@@ -54,6 +55,26 @@ class SoftmaxSpec(Options):
         default=1,
         description="the dimension to normalise, counting the batch (1: channels or features)",
     )
+    axis: Int | None = Field(
+        default=None,
+        description="the axis to normalise, as layout operations count them (0: the first "
+        "after the batch, -1: the last); instead of dim",
+    )
+
+    @model_validator(mode="after")
+    def _one_way(self, info: ValidationInfo) -> SoftmaxSpec:
+        if self.axis is not None and "dim" in self.model_fields_set:
+            raise ValueError(
+                "softmax takes dim (counting the batch) or axis (not counting it), not both"
+            )
+        return self
+
+    @property
+    def along(self) -> int:
+        """The dimension torch normalises, counting the batch."""
+        if self.axis is None:
+            return self.dim
+        return self.axis + 1 if self.axis >= 0 else self.axis
 
 
 class PlainSpec(Options):
@@ -130,6 +151,8 @@ class Activation(Kind):
         self._weights = weights
 
     def cost(self, opts: Any, shape: Shape) -> Cost:
+        if isinstance(opts, SoftmaxSpec) and opts.axis is not None:
+            axis_index(opts.axis, shape, self.name)
         dim = getattr(opts, "dim", None)
         if dim is not None and not -(shape.rank + 1) <= dim <= shape.rank:
             raise Problem(
@@ -171,7 +194,12 @@ class Activation(Kind):
         if self.name == "prelu":  # the slopes themselves are weights, loaded with the rest
             return {"channels": module.num_parameters > 1}
         fields = [f for f in self.Options.model_fields if f not in Options.model_fields]
-        opts = {f: getattr(module, f, None) for f in fields}
+        model = self.Options.model_fields
+        opts = {
+            f: getattr(module, f, None)
+            for f in fields
+            if hasattr(module, f) or model[f].default is not None  # softmax's axis: dim says it
+        }
         return None if None in opts.values() else opts
 
 
@@ -195,13 +223,17 @@ _ACTIVATIONS = [
     Activation("hardswish", InplaceSpec, lambda nn, o: nn.Hardswish(o.inplace), "hard swish"),
     Activation("mish", InplaceSpec, lambda nn, o: nn.Mish(o.inplace), "mish"),
     Activation(
-        "softmax", SoftmaxSpec, lambda nn, o: nn.Softmax(o.dim), "softmax over dim (1)", "dim"
+        "softmax",
+        SoftmaxSpec,
+        lambda nn, o: nn.Softmax(o.along),
+        "softmax over dim (1) or axis",
+        "dim",
     ),
     Activation(
         "log_softmax",
         SoftmaxSpec,
-        lambda nn, o: nn.LogSoftmax(o.dim),
-        "log-softmax over dim (1)",
+        lambda nn, o: nn.LogSoftmax(o.along),
+        "log-softmax over dim (1) or axis",
         "dim",
     ),
     Activation("hardsigmoid", InplaceSpec, lambda nn, o: nn.Hardsigmoid(o.inplace), "hard sigmoid"),

@@ -25,10 +25,11 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import Field
 
+from .. import windows
 from ..errors import Problem
 from ..ir import Checked, Node, Saved, Shape, Value
 from ..registry import Family, InferContext, Kind, register
-from ..schema import AllowExpr, Bool, Float, Int, Options, PosFloat, PosInt
+from ..schema import AllowExpr, Bool, Float, Int, NonNegInt, Options, PosFloat, PosInt
 
 if TYPE_CHECKING:
     import torch
@@ -43,6 +44,9 @@ class Init(enum.Enum):
     NORMAL = "normal"
     TRUNC_NORMAL = "trunc_normal"
     ARANGE = "arange"
+    #: Swin's window inits (netspec.windows), for a buffer
+    RELATIVE_POSITION_INDEX = "relative_position_index"
+    SHIFTED_WINDOW_MASK = "shifted_window_mask"
 
 
 class ParameterSpec(Options):
@@ -52,7 +56,8 @@ class ParameterSpec(Options):
     init: Annotated[Init, AllowExpr] | Float = Field(
         default=Init.ZEROS,
         description="zeros, ones, normal, trunc_normal (std; cut at ±2), arange (0, 1, ... "
-        "along axis) or a number (every value that number: a layer scale's 1.0e-6)",
+        "along axis), a number (every value that number: a layer scale's 1.0e-6), or for a "
+        "buffer relative_position_index and shifted_window_mask (window, shift, size)",
     )
     std: PosFloat = Field(default=1.0, description="normal and trunc_normal: the deviation")
     axis: Int = Field(default=0, description="arange: the axis its values count along")
@@ -66,6 +71,13 @@ class BufferSpec(ParameterSpec):
     persistent: Bool = Field(
         default=True,
         description="in the state_dict (torch's default; false: rebuilt from init on load)",
+    )
+    window: PosInt | None = Field(
+        default=None, description="Swin's inits: the window's height and width (7)"
+    )
+    shift: NonNegInt = Field(default=0, description="shifted_window_mask: the roll (3)")
+    size: Annotated[list[PosInt], Field(min_length=2, max_length=2)] | None = Field(
+        default=None, description="shifted_window_mask: the padded map's [height, width]"
     )
 
 
@@ -82,6 +94,13 @@ class _Tensor(Kind):
                 f"{shape.rank} {'axis' if shape.rank == 1 else 'axes'}",
                 f"use an axis from 0 to {shape.rank - 1} (or -1 for the last)",
             )
+        if isinstance(opts.init, Init) and opts.init.value in windows.INITS:
+            if self.holds_tensor != "buffer":
+                raise Problem(
+                    f"init: {opts.init.value} makes fixed values: it is a buffer's",
+                    f"write - buffer: instead of - {self.name}:",
+                )
+            windows.check(opts.init.value, opts, shape)
         values = shape.numel
         learnable = self.holds_tensor == "parameter"
         checked = Checked(node, path, shape, shape, values if learnable else 0, 0)
@@ -112,6 +131,8 @@ class _Tensor(Kind):
         dims = tuple(opts.shape)
         tensor = torch.empty((1, *dims) if opts.batch_axis else dims)
         init = opts.init
+        if init is Init.RELATIVE_POSITION_INDEX or init is Init.SHIFTED_WINDOW_MASK:
+            return windows.values(init.value, opts).reshape(tensor.shape)  # int64 for an index
         if init is Init.ZEROS or init is Init.ONES:
             tensor.fill_(1.0 if init is Init.ONES else 0.0)
         elif init is Init.NORMAL:
