@@ -212,3 +212,25 @@ def test_drop_path_imports_from_stochastic_depth():
     kind = netspec.registry.get_kind("drop_path")
     assert kind.options_from(StochasticDepth(0.2, "row")) == {"p": 0.2}
     assert kind.options_from(StochasticDepth(0.2, "batch")) is None
+
+
+def test_drop_path_scripts_and_draws_as_in_eager_mode_in_training():
+    model = drop_path_model(0.5).train()
+    scripted = torch.jit.script(model)
+    x = torch.randn(16, 4, 3, 3)
+    torch.manual_seed(2)
+    want = model(x)
+    torch.manual_seed(2)
+    assert torch.equal(scripted(x), want)
+
+
+def test_a_tensor_is_drawn_as_data_that_reads_nothing():
+    from netspec.diagram import to_dot
+
+    dot = to_dot(load([5, 8], CLASS_TOKEN).checked, "tensors", depth=2)
+    node = next(line for line in dot.splitlines() if line.strip().startswith("class_token ["))
+    assert "shape=note" in node and "class_token: parameter 1×8 zeros" in node
+    edges = [line.strip() for line in dot.splitlines() if "->" in line]
+    assert not any(e.endswith("class_token") or "-> class_token " in e for e in edges)
+    into_concat = next(e for e in edges if e.startswith("class_token -> 1"))
+    assert "style=solid" not in into_concat  # read where it is used, not a skip connection

@@ -235,6 +235,9 @@ class Drawer:
         if reuse is not None:
             notes.append(f"same module as {reuse.layer.name}")
             attrs["style"] = "rounded,filled,dashed"
+        if c.node.kind.holds_tensor:  # a tensor the network holds: data, not an operation
+            attrs.update(shape="note", style="filled")
+            head = f"{c.node.name}: {head}" if c.node.given else head
         flag = self.marked(c, attrs)
         text = label(head, *notes, flag=flag)
         size = label_size(head, *notes, flag=flag[0] if flag else "")
@@ -256,13 +259,16 @@ class Drawer:
         input's first reader, whatever the order, is where that input goes, not a skip.
         """
         previous = self.order[-1] if self.order else ""
-        self.order.append(node)
+        holds = bool(c.node.kind.holds_tensor)  # reads nothing, and is no step of the chain
+        if not holds:
+            self.order.append(node)
         chain = None if c.node.sources or not c.sources else c.sources[0]
-        for v in self.flow.inputs(c) if self.flow.knows(c) else c.sources:
+        for v in [] if holds else self.flow.inputs(c) if self.flow.knows(c) else c.sources:
             port = self.port(v)
             first_read = id(v) in self.unread
             self.unread.discard(id(v))
-            skip = v is not chain and port.id != previous and not first_read
+            held = v.producer is not None and v.producer.node.kind.holds_tensor
+            skip = v is not chain and port.id != previous and not first_read and not held
             self.connect([port], node, skip=skip)
         for v in c.results:
             self.ports[id(v)] = Port(node, v.shape)
