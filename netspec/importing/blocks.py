@@ -228,7 +228,8 @@ def _member_word(block: Block) -> str:
 
 def _public_name(cls: type) -> str:
     """Where a class is found: ``torch.nn.Sequential`` rather than the module it is defined
-    in, when a shorter module already imported has it."""
+    in, when a shorter module already imported has it; a stand-in's, the class it stands for."""
+    cls = getattr(cls, "stands_for", cls)  # torch's transformer modules, made traceable
     parts = cls.__module__.split(".")
     for n in range(1, len(parts)):
         module = sys.modules.get(".".join(parts[:n]))

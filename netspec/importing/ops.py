@@ -113,6 +113,13 @@ def _activation(kind: str, inplace: bool | None = None) -> Callable[[fx.Node], M
     return mapped
 
 
+def _gelu(node: fx.Node) -> Mapped:
+    approximate = _arg(node, 1, "approximate", "none")
+    return [("gelu", {} if approximate == "none" else {"approximate": approximate})], [
+        _tensor(node)
+    ]
+
+
 def _adaptive(mode: str) -> Callable[[fx.Node], Mapped]:
     def mapped(node: fx.Node) -> Mapped:
         opts = adaptive_options(mode, _arg(node, 1, "output_size", None))
@@ -231,6 +238,7 @@ FUNCTIONS: dict[Any, Callable[[fx.Node], Mapped]] = {
     F.hardswish: _activation("hardswish"),
     F.hardsigmoid: _activation("hardsigmoid"),
     F.silu: _activation("silu"),
+    F.gelu: _gelu,
     torch.sigmoid: _activation("sigmoid"),
     F.sigmoid: _activation("sigmoid"),
     torch.tanh: _activation("tanh"),

@@ -33,6 +33,7 @@ from .ops import (
     shape_read,
 )
 from .schedule import module_path, schedule
+from .transformer import FALLBACKS, self_attention, traceable
 
 
 @dataclass(eq=False)
@@ -96,7 +97,8 @@ class _Tracer(fx.Tracer):
 def trace(module: nn.Module, origin: str) -> tuple[Group, fx.Graph]:
     """The tree of ``module``'s layers; ``origin`` names the model in errors."""
     kinds = _kinds_by_type()
-    tracer = _Tracer({*kinds, *MODULES}, module)
+    module = traceable(module)  # torch's transformer modules, without their fast path
+    tracer = _Tracer({*kinds, *MODULES, *FALLBACKS}, module)
     try:
         graph = tracer.trace(module)
     except Exception as e:  # the one boundary around torch.fx: whatever it raises
@@ -107,6 +109,15 @@ def trace(module: nn.Module, origin: str) -> tuple[Group, fx.Graph]:
             "netspec imports models whose forward torch.fx can trace (no data-dependent "
             "control flow)",
         ) from e
+    other = self_attention(graph, module)
+    if other is not None:
+        raise error_at(
+            other,
+            origin,
+            f"module {other.target} is an nn.MultiheadAttention used otherwise than as "
+            "self-attention without masks (attn(x, x, x)[0]), which netspec's attention is",
+            _PLUGIN_HINT,
+        )
     return tree(graph, module, origin)
 
 
@@ -144,6 +155,17 @@ def tree(graph: fx.Graph, module: nn.Module, origin: str) -> tuple[Group, fx.Gra
                 taken.add(layer.name)
             group.items.append(layer)
     return root, graph
+
+
+def _fallback(
+    node: fx.Node, sub: nn.Module, fallback: Any, sources: list[fx.Node], origin: str
+) -> Layer:
+    kind, options = fallback
+    try:
+        opts = options(sub)
+    except NotExpressible as e:
+        raise error_at(node, origin, f"cannot import module {node.target} ({sub}): {e}") from None
+    return Layer(kind, opts, node, sources, _own_name(str(node.target)), sub)
 
 
 def _part(node: fx.Node, splits: dict[fx.Node, Layer]) -> bool:
@@ -196,6 +218,9 @@ def _layers(node: fx.Node, root: nn.Module, kinds: dict[str, Any], origin: str) 
             name, note = stand_in(sub)
             return [Layer(name, {}, node, sources[:1], _own_name(target), sub, note)]
         kind = kinds.get(type(sub).__name__)
+        fallback = FALLBACKS.get(type(sub).__name__) if kind is None else None
+        if fallback is not None:  # a torch module no kind names (nn.LayerNorm)
+            return [_fallback(node, sub, fallback, sources[:1], origin)]
         opts = kind.options_from(sub) if kind is not None else None
         if kind is None or opts is None:
             what = "no kind for" if kind is None else f"netspec's {kind.name} cannot express"
