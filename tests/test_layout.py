@@ -218,6 +218,10 @@ def test_vit_patches_are_torchvisions_process_input():
     ("layers", "message"),
     [
         ([{"reshape": [-1, -1]}], "reshape [-1, -1] is no shape"),
+        (
+            [{"reshape": {"shape": [6, 80], "layout": "flat"}}],
+            "reshape [6, 80] has 2 axes, but layout: flat has 1",
+        ),
         ([{"transpose": [1, -2]}], "transpose [1, -2] names axis 1 twice"),
         ([{"select": {"axis": 3, "index": 0}}], "select axis=3 is not an axis of the feature map"),
         ([{"flatten": {"start": 2, "end": 1}}], "flatten start=2 comes after end=1"),
@@ -254,3 +258,15 @@ def test_layout_modules_script_and_trace():
         y = model(x)
         assert torch.equal(torch.jit.script(model)(x), y)
         assert torch.equal(torch.jit.trace(model, x)(x), y)
+
+
+def test_torch_modules_import_as_layout_kinds():
+    from netspec.registry import get_kind
+
+    flatten, unshuffle = get_kind("flatten"), get_kind("pixel_unshuffle")
+    assert flatten is not None and unshuffle is not None
+    assert flatten.options_from(torch.nn.Flatten()) == {}
+    assert flatten.options_from(torch.nn.Flatten(2, 3)) == {"start": 1, "end": 2}
+    assert flatten.options_from(torch.nn.Flatten(1, -2)) == {"end": -2}
+    assert flatten.options_from(torch.nn.Flatten(0)) is None  # it joins the batch in
+    assert unshuffle.options_from(torch.nn.PixelUnshuffle(2)) == {"factor": 2}

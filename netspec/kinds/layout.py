@@ -58,6 +58,14 @@ class Reshape(_Layout):
 
     def cost(self, opts: ReshapeSpec, shape: Shape) -> Cost:
         dims = _resolve(opts.shape, shape)
+        fits = {Layout.FLAT: 1, Layout.TOKENS: 2}.get(opts.layout or Layout.TENSOR, len(dims))
+        if fits != len(dims):
+            raise Problem(
+                f"reshape {_written(opts.shape)} has {len(dims)} axes, but layout: "
+                f"{opts.layout.value if opts.layout else ''} has {fits}",
+                "flat is one axis, tokens two (tokens, features); use channels_first, "
+                "channels_last or tensor for the others",
+            )
         return Cost(Shape.laid(dims, opts.layout or reshaped(shape, dims)))
 
     def module(self, opts: ReshapeSpec, input: Shape, output: Shape) -> nn.Module:
