@@ -22,7 +22,7 @@ import netspec
 ZOO_IMAGE = 64
 #: scripting, tracing and compiling takes 4-14 s per zoo network; only ResNet-18 has a module
 #: that no bundled spec has (SequentialResidual), the others repeat bundled specs' modules
-SCRIPTED_ZOO = ["torchvision/resnet18"]
+SCRIPTED_ZOO = ["torchvision/resnet18", "torchvision/convnext_tiny"]
 
 
 def _device(name: str) -> str | None:
