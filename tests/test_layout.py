@@ -240,7 +240,7 @@ def test_errors_name_the_axes(layers, message):
     assert message in error([6, 8, 10], layers)
 
 
-def test_layout_modules_script_and_trace():
+def test_layout_modules_script_trace_and_export():
     spec = load(
         [6, 8, 8],
         [
@@ -258,6 +258,8 @@ def test_layout_modules_script_and_trace():
         y = model(x)
         assert torch.equal(torch.jit.script(model)(x), y)
         assert torch.equal(torch.jit.trace(model, x)(x), y)
+        assert torch.equal(torch.fx.symbolic_trace(model)(x), y)
+        assert torch.equal(torch.export.export(model, (x,)).module()(x), y)
 
 
 def test_torch_modules_import_as_layout_kinds():
