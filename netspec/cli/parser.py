@@ -8,16 +8,15 @@ import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn, TypeAlias
 
-from ..elaborate import MAX_LAYERS
 from ..errors import did_you_mean
-from .commands_compare import _compare, target_percent
 from .commands_diff import _diff
 from .commands_files import _list, _lsp, _new, _schema
 from .commands_import import _import
 from .commands_spec import _build, _check, _render, _summary
-from .commands_train import _train
 from .completion import commands
 from .completion_scripts import SHELLS, script
+from .options import add_plugin_options, add_set
+from .parser_training import add_compare, add_train
 from .usage import _shown
 from .values import _batch, _gigabytes, _natural, _positive
 
@@ -92,12 +91,12 @@ def _parser() -> argparse.ArgumentParser:
     _add_schema(sub)
     _add_list(sub)
     _add_import(sub)
-    _add_train(sub)
-    _add_compare(sub)
+    add_train(sub)
+    add_compare(sub)
     _add_lsp(sub)
     _add_completion(sub, parser)
     for command in sub.choices.values():
-        _add_plugin_options(command)
+        add_plugin_options(command)
     return parser
 
 
@@ -116,7 +115,7 @@ def _add_check(sub: Subparsers) -> None:
         choices=("sgd", "adamw"),
         help="--train: sgd (with momentum, the default) or adamw",
     )
-    _add_set(check)
+    add_set(check)
     check.set_defaults(run=_check)
 
 
@@ -166,7 +165,7 @@ def _add_build(sub: Subparsers) -> None:
         action="store_true",
         help="with --init-from: fail, loading nothing, unless every key loads",
     )
-    _add_set(build)
+    add_set(build)
     build.set_defaults(run=_build)
 
 
@@ -221,7 +220,7 @@ def _add_render(sub: Subparsers) -> None:
         metavar="NAME=VALUE",
         help="override a param of the --diff version (repeatable; wins --set)",
     )
-    _add_set(render)
+    add_set(render)
     render.set_defaults(run=_render)
 
 
@@ -244,7 +243,7 @@ def _add_diff(sub: Subparsers) -> None:
     diff.add_argument(
         "--format", choices=("text", "json"), default="text", help="text (default) or json"
     )
-    _add_set(diff)
+    add_set(diff)
     for side in ("a", "b"):
         diff.add_argument(
             f"--{side}-scale", metavar="NAME", help=f"the scale of {side.upper()} (wins --scale)"
@@ -269,7 +268,7 @@ def _add_summary(sub: Subparsers) -> None:
         "--static", action="store_true", help="netspec's own table from the static pass (no torch)"
     )
     summary.add_argument("-o", "--output", metavar="FILE", help="write to FILE, not stdout")
-    _add_set(summary)
+    add_set(summary)
     summary.set_defaults(run=_summary)
 
 
@@ -321,102 +320,6 @@ def _add_import(sub: Subparsers) -> None:
     imp.set_defaults(run=_import)
 
 
-def _add_train(sub: Subparsers) -> None:
-    train = sub.add_parser(
-        "train",
-        help="train a spec as a classifier on data, into a run folder (netspec-nn[train])",
-        description="Train SPEC on DATA by a recipe (its file, then these options over it), "
-        "writing a run folder: the spec and recipe, metrics, curves, last.pt and best.pt. "
-        "Ctrl-C keeps last.pt (the last finished epoch); --resume RUN continues it. See "
-        "docs/training.md.",
-    )
-    train.add_argument(
-        "spec", metavar="SPEC", nargs="?", help="a spec file or bundled name (with --resume: none)"
-    )
-    train.add_argument(
-        "--data",
-        metavar="DATA",
-        help="digits (shipped, no download), fashion-mnist, mnist or cifar10 (torchvision's "
-        "download), an .npz file (x, y), or a folder of one folder per class",
-    )
-    _add_recipe_options(train)
-    train.add_argument(
-        "--device", metavar="DEVICE", help="cpu, cuda, cuda:1 (default: cuda if any)"
-    )
-    train.add_argument(
-        "-o", "--output", metavar="RUN", help="the run folder, new or empty (default: runs/NAME)"
-    )
-    train.add_argument("--resume", metavar="RUN", help="continue this run from its last epoch")
-    train.add_argument(
-        "--nproc",
-        type=_positive,
-        metavar="N",
-        help="train in N processes on this machine (torchrun, DDP: gloo on CPUs, NCCL on one "
-        "GPU each); the batch is over all of them. Many machines: run torchrun yourself",
-    )
-    train.add_argument(
-        "--data-root",
-        metavar="FOLDER",
-        help="where torchvision's data sets are kept (default: ~/.cache/netspec/datasets)",
-    )
-    _add_set(train)
-    train.set_defaults(run=_train)
-
-
-def _add_compare(sub: Subparsers) -> None:
-    compare = sub.add_parser(
-        "compare",
-        help="train specs by one recipe on the same data and seeds; a table and their curves",
-        description="Train each SPEC on DATA by the same recipe, once a seed, each run into "
-        "DIR/LABEL/seed-S; then a table (params, MACs, best and final accuracy, epochs to "
-        "--target, time, memory) printed and written to DIR as compare.md, .csv and .json, "
-        "and every run's curves in DIR/curves.png and .svg. See docs/training.md.",
-    )
-    compare.add_argument("specs", nargs="+", metavar="SPEC", help="spec files or bundled names")
-    compare.add_argument("--data", metavar="DATA", required=True, help="as train's --data")
-    _add_recipe_options(compare, without="seed")  # --seeds below
-    compare.add_argument(
-        "--seeds",
-        nargs="+",
-        type=_natural,
-        metavar="N",
-        help="train once for each (default: the recipe's seed, 0)",
-    )
-    compare.add_argument(
-        "--target",
-        type=target_percent,
-        metavar="ACC",
-        help="a validation top-1 accuracy in percent: the table gives each run's first epoch there",
-    )
-    compare.add_argument("--device", metavar="DEVICE", help="cpu, cuda (default: cuda if any)")
-    compare.add_argument(
-        "-o", "--output", metavar="DIR", help="a new or empty folder (default: runs/compare)"
-    )
-    compare.add_argument("--data-root", metavar="FOLDER", help="as train's --data-root")
-    _add_set(compare)
-    compare.set_defaults(run=_compare)
-
-
-def _add_recipe_options(p: argparse.ArgumentParser, without: str = "") -> None:
-    """--recipe, the options that set a recipe's keys (but ``without``), and --amp: what
-    train and compare take alike."""
-    p.add_argument("--recipe", metavar="FILE", help="a recipe file (YAML; default: defaults)")
-    for key, metavar, said in _RECIPE_HELP:
-        if key != without:
-            p.add_argument(f"--{key.replace('_', '-')}", dest=key, metavar=metavar, help=said)
-    p.add_argument("--amp", choices=("none", "bf16"), help="bf16: bfloat16 autocast")
-
-
-#: The options of ``train`` that set a recipe's key: (key, metavar, help).
-_RECIPE_HELP = (
-    ("epochs", "N", "passes over the training data (recipe: epochs, default 10)"),
-    ("batch", "N", "images per step (recipe: batch, default 64)"),
-    ("lr", "X", "peak learning rate (recipe: lr, default 0.1 sgd, 0.001 adamw)"),
-    ("seed", "N", "seeds weights, split, batch order and dropout (recipe: seed, default 0)"),
-    ("limit_batches", "N", "at most N batches an epoch: a smoke run (recipe: limit_batches)"),
-)
-
-
 def _add_lsp(sub: Subparsers) -> None:
     lsp = sub.add_parser("lsp", help="a language server for editors, on stdio (netspec[lsp])")
     lsp.set_defaults(run=_lsp)
@@ -437,41 +340,3 @@ def _add_completion(sub: Subparsers, parser: argparse.ArgumentParser) -> None:
         return 0
 
     completion.set_defaults(run=run)
-
-
-def _add_plugin_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--plugin",
-        action="append",
-        default=[],
-        metavar="MODULE",
-        help="load the kinds of a plugin, given by its module name (repeatable)",
-    )
-    p.add_argument(
-        "--no-entry-points",
-        action="store_true",
-        help="do not load installed plugins (also: NETSPEC_NO_ENTRY_POINTS=1)",
-    )
-
-
-def _add_set(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--scale",
-        metavar="NAME",
-        help="one of the spec's scales (its sizes: n, s, m, ...); default: the first it lists",
-    )
-    p.add_argument(
-        "--max-layers",
-        type=_positive,
-        default=MAX_LAYERS,
-        metavar="N",
-        help=f"refuse specs that expand to more layers (default {MAX_LAYERS:,})",
-    )
-    p.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="override a param, or one layer's option by its path (head.fc.out=100); "
-        "repeatable; VALUE is read as YAML: 10, 0.5, true, [1, 2]",
-    )
