@@ -80,7 +80,7 @@ class Shape:
             layout = Layout.FLAT
         elif rank == 2 and layout in (Layout.CHANNELS_LAST, Layout.TENSOR, Layout.FLAT):
             layout = Layout.TOKENS
-        elif rank != 2 and layout is Layout.TOKENS:
+        elif rank != 2 and layout in (Layout.TOKENS, Layout.FLAT):
             layout = Layout.TENSOR
         return Shape(dims, None if layout is Layout.of(rank) else layout)
 

@@ -127,6 +127,7 @@ def test_a_layout_is_no_part_of_equality():
     assert last == Shape((8, 8, 96)) and hash(last) == hash(Shape((8, 8, 96)))
     assert Shape.laid((5, 7), Layout.CHANNELS_LAST).is_tokens
     assert Shape.laid((7,), Layout.TENSOR).layout is Layout.FLAT
+    assert Shape.laid((2, 3, 4), Layout.FLAT).layout is Layout.TENSOR  # flat is one axis
 
 
 @pytest.mark.parametrize(
