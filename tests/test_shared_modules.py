@@ -187,12 +187,33 @@ def test_the_picture_draws_a_call_as_its_layer_tied_to_it():
 
 
 def test_ultralytics_sppf_is_one_pool_called_three_times():
-    spec = netspec.load("ultralytics/yolov8", scale="n")
-    sppf = spec.checked.child("model")
+    text = """
+name: sppf
+input: [16, 8, 8]
+imports: [std:ultralytics]
+layers:
+  - SPPF: {name: sppf, c2: 32}
+"""
+    spec = netspec.loads(text)
+    sppf = spec.checked.child("sppf")
     assert sppf is not None
-    layer = sppf.child("9")
-    assert layer is not None
-    assert [c.text() for c in layer.children[1:4]] == ["maxpool 5×5"] + 2 * ["call m: maxpool 5×5"]
-    module = spec.build(device="meta").get_submodule("model.9")
+    assert [c.text() for c in sppf.children[1:4]] == ["maxpool 5×5"] + 2 * ["call m: maxpool 5×5"]
+    module = spec.build().get_submodule("sppf")
+    assert [n for n, _ in module.named_children()] == ["cv1", "m", "4", "cv2"]
     assert isinstance(module.get_submodule("m"), nn.MaxPool2d)
-    assert "self.m(m)" in module.code.replace("m_1 = self.m(m)", "self.m(m)")
+    assert module.code.count("self.m(") == 3
+
+
+def test_a_call_keeps_the_channels_its_layer_read():
+    """A split keeps its input's channels in its module: called on fewer, it is an error, though
+    it has no weights to compare."""
+    text = """
+name: split_again
+input: [4, 8, 8]
+layers:
+  - split: {name: sp, parts: 2, to: [a, b]}
+  - call: {layer: sp, from: a}
+"""
+    with pytest.raises(netspec.NetspecError, match="the same channels") as e:
+        netspec.loads(text)
+    assert "made for (4, 8, 8)" in str(e.value)

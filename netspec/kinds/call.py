@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import Field
 
 from ..errors import NetspecError, Problem
-from ..ir import Checked, Node, Shape, Value
+from ..ir import Checked, Layout, Node, Shape, Value
 from ..registry import BuildContext, Family, InferContext, Kind, register
 from ..schema import LayerName, Options
 from ..state_keys import state_keys
@@ -103,7 +103,11 @@ def _keys(checked: Checked) -> dict[str, Shape] | None:
 
 
 def _mismatch(first: Checked, again: Checked) -> str:
-    """Why the module made for ``first`` cannot run ``again`` ("" where it can)."""
+    """Why the module made for ``first`` cannot run ``again`` ("" where it can): its weights
+    would differ, or the input differs in more than its positions (a module may keep sizes of
+    its input's channels, as a split does, but none of its height, width or token count)."""
+    if _channels(first.input) != _channels(again.input):
+        return "a call may read other heights, widths or token counts, but the same channels"
     mine, theirs = _keys(first), _keys(again)
     if mine is None or theirs is None:
         if first.params == again.params:
@@ -116,6 +120,12 @@ def _mismatch(first: Checked, again: Checked) -> str:
             return f"its {key} is {shape.times()}, this input needs {need}"
     extra = next((k for k in theirs if k not in mine), None)
     return f"this input needs a {extra} the module does not have" if extra else ""
+
+
+def _channels(shape: Shape) -> tuple[int, ...]:
+    """The rank and the size of the channels (or features): what a call must keep."""
+    axis = 0 if shape.layout is Layout.CHANNELS_FIRST else shape.rank - 1
+    return shape.rank, shape.dims[axis]
 
 
 def _misfit(layer: Node, first: Checked, shape: Shape, why: str) -> Problem:
