@@ -106,20 +106,22 @@ def _mismatch(first: Checked, again: Checked) -> str:
     """Why the module made for ``first`` cannot run ``again`` ("" where it can): its weights
     would differ, or the input differs in more than its positions (a module may keep sizes of
     its input's channels, as a split does, but none of its height, width or token count)."""
-    if _channels(first.input) != _channels(again.input):
-        return "a call may read other heights, widths or token counts, but the same channels"
     mine, theirs = _keys(first), _keys(again)
     if mine is None or theirs is None:
-        if first.params == again.params:
-            return ""
-        return f"it would need {again.params:,} parameters, the module has {first.params:,}"
-    for key, shape in mine.items():
-        other = theirs.get(key)
-        if other != shape:
-            need = f"{other.times()}" if other is not None else "none"
-            return f"its {key} is {shape.times()}, this input needs {need}"
-    extra = next((k for k in theirs if k not in mine), None)
-    return f"this input needs a {extra} the module does not have" if extra else ""
+        if first.params != again.params:
+            return f"it would need {again.params:,} parameters, the module has {first.params:,}"
+    else:
+        for key, shape in mine.items():
+            other = theirs.get(key)
+            if other != shape:
+                need = f"{other.times()}" if other is not None else "none"
+                return f"its {key} is {shape.times()}, this input needs {need}"
+        extra = next((k for k in theirs if k not in mine), None)
+        if extra:
+            return f"this input needs a {extra} the module does not have"
+    if _channels(first.input) != _channels(again.input):
+        return "a call may read other heights, widths or token counts, but the same channels"
+    return ""
 
 
 def _channels(shape: Shape) -> tuple[int, ...]:
