@@ -49,7 +49,16 @@ def _outputs(out: Any) -> list[torch.Tensor]:
     return list(out.values()) if isinstance(out, dict) else [out]
 
 
-@pytest.mark.parametrize("name", [n.removeprefix("torchvision/") for n in ZOO])
+#: the zoo's networks of tokens and attention, each compared with torchvision in a file of its
+#: own (tests/test_zoo_vit.py, ...): at the image size they need (ViT takes 224 only), with
+#: their scales made on the meta device rather than built
+OWN_FILE = {"vit_b_16", "swin_t", "convnext_tiny"}
+COMPARED = [
+    n.removeprefix("torchvision/") for n in ZOO if n.removeprefix("torchvision/") not in OWN_FILE
+]
+
+
+@pytest.mark.parametrize("name", COMPARED)
 def test_torchvision_weights_load_and_compute_the_same(name):
     tv = need_torchvision()
     torch.manual_seed(0)
@@ -92,7 +101,7 @@ def _family_members() -> list[tuple[str, str]]:
 
 
 def test_the_families_are_the_zoo_specs_with_scales():
-    scaled = {n.removeprefix("torchvision/") for n in ZOO if ns.load(n).scales}
+    scaled = {n for n in COMPARED if ns.load(f"torchvision/{n}").scales}
     assert scaled == set(FAMILIES)
 
 
