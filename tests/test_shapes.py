@@ -181,6 +181,18 @@ EXAMPLES: dict[str, tuple[list[int], list[Any]]] = {
             {"mul": {"from": ["input", "gate"]}},
         ],
     ),
+    # layouts (issue 20)
+    "reshape": (
+        [6, 4, 4],
+        [{"reshape": [-1, 8]}, {"reshape": {"shape": [4, 3, 8], "layout": "tensor"}}],
+    ),
+    "permute": ([6, 4, 5], [{"permute": [1, 2, 0]}, {"linear": 3}, {"permute": [-1, 0, 1]}]),
+    "transpose": ([6, 4, 5], [{"flatten": {"start": 1}}, {"transpose": [0, 1]}, {"linear": 2}]),
+    "select": ([5, 6], [{"select": 0}, {"linear": 2}]),
+    "strided_slice": ([6, 8, 8], [{"strided_slice": {"axis": 1, "start": 1, "step": 2}}]),
+    "pixel_unshuffle": ([3, 8, 8], [{"pixel_unshuffle": 2}, {"conv": {"out": 4, "kernel": 1}}]),
+    "roll": ([4, 6, 6], [{"roll": {"shifts": [-2, 3], "axes": [1, 2]}}]),
+    "pad": ([4, 6, 6], [{"pad": {"amounts": [[0, 0], [0, 1], [1, 1]], "value": 1.0}}]),
 }
 ACTIVATION_INPUT = ([3, 4, 4], None)
 ACTIVATIONS = {
