@@ -234,3 +234,14 @@ def test_a_tensor_is_drawn_as_data_that_reads_nothing():
     assert not any(e.endswith("class_token") or "-> class_token " in e for e in edges)
     into_concat = next(e for e in edges if e.startswith("class_token -> 1"))
     assert "style=solid" not in into_concat  # read where it is used, not a skip connection
+
+
+def test_a_block_that_starts_with_a_parameter_reads_the_blocks_input():
+    layers = [
+        {"parameter": {"name": "layer_scale", "shape": [4, 1, 1], "to": "s"}},
+        {"conv": {"out": 4, "kernel": 1, "from": "input", "to": "x"}},
+        {"mul": {"from": ["s", "x"]}},
+    ]
+    spec = load([3, 6, 6], [{"group": {"name": "block", "layers": layers}}])
+    assert spec.checked.child("block").input.dims == (3, 6, 6)
+    assert "3×6×6 → 4×6×6" in spec.to_dot(depth=1)

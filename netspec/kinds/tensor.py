@@ -103,7 +103,8 @@ class _Tensor(Kind):
             windows.check(opts.init.value, opts, shape)
         values = shape.numel
         learnable = self.holds_tensor == "parameter"
-        checked = Checked(node, path, shape, shape, values if learnable else 0, 0)
+        # it reads nothing; a block whose first layer it is still reads the block's input
+        checked = Checked(node, path, sources[0].shape, shape, values if learnable else 0, 0)
         checked.buffers = 0 if learnable else values
         return checked
 
