@@ -30,6 +30,7 @@ from typing import Any
 
 import pytest
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 import netspec
@@ -62,6 +63,24 @@ DELIBERATE = {
     ),
     r"(batchnorm|groupnorm|layernorm) needs \(channels, height, width\) or \(features,\)": (
         "the same, for the norms"
+    ),
+    # layouts (issue 20)
+    r"(select index|strided_slice (start|end))=-?\d+ is outside": (
+        "torch clips an out-of-range slice silently"
+    ),
+    r"strided_slice takes nothing": "an empty slice is an empty tensor",
+    r"select takes one value of the flat features": "one value a sample has no axis left",
+    r"layernorm over the channels needs": (
+        "a channels-first tensor of two axes: torch would normalise its last axis"
+    ),
+    r"needs \(channels, height, width\) input, got the (channels-last map|tensor)": (
+        "torch runs a conv on any 3-axis tensor; netspec wants the channels first"
+    ),
+    r"transpose .* names axis \d+ twice": "torch swaps an axis with itself silently: a mistake",
+    r"is not an axis of": "one past the first axis is the batch to torch",
+    r"pad gives \d+ \[before, after\] pairs": "netspec pads the axes of a sample, never the batch",
+    r"linear applies to the last axis, but the feature map": (
+        "torch runs a linear on (C, positions); netspec asks for tokens or flat features"
     ),
 }
 
@@ -583,6 +602,112 @@ def gen_inception(r: random.Random) -> Trial:
     return Trial("inception", {"branches": [e for e, _ in chains]}, [shape], reference)
 
 
+# layouts (issue 20)
+
+
+def _tensor(r: random.Random) -> tuple[int, ...]:
+    return tuple(r.choice([1, 2, 3, 4, 6]) for _ in range(r.randint(1, 4)))
+
+
+def _axis(r: random.Random, rank: int) -> int:
+    return r.randint(-rank - 1, rank)  # one past each end: an error on both sides
+
+
+def gen_reshape(r: random.Random) -> Trial:
+    shape = _tensor(r)
+    n = math.prod(shape)
+    sizes = [d for d in range(1, n + 1) if n % d == 0]
+    target = [r.choice(sizes) for _ in range(r.randint(1, 3))]
+    if r.random() < 0.6:
+        target[r.randrange(len(target))] = -1
+    if r.random() < 0.1:
+        target.append(r.choice([0, -2, 5]))
+    o = {"shape": target}
+    return Trial("reshape", o, [shape], lambda: _Lambda(lambda x: x.reshape(x.shape[0], *target)))
+
+
+def gen_permute(r: random.Random) -> Trial:
+    shape = _tensor(r)
+    order = list(range(len(shape)))
+    r.shuffle(order)
+    order = [a - len(shape) if r.random() < 0.3 else a for a in order]
+    if r.random() < 0.15:
+        order[0] = order[-1]  # not a permutation
+    o = {"axes": order}
+    torch_order = [0, *(a + 1 if a >= 0 else a for a in order)]
+    return Trial("permute", o, [shape], lambda: _Lambda(lambda x: x.permute(torch_order)))
+
+
+def gen_transpose(r: random.Random) -> Trial:
+    shape = _tensor(r)
+    a, b = _axis(r, len(shape)), _axis(r, len(shape))
+    o = {"axes": [a, b]}
+    ta, tb = (v + 1 if v >= 0 else v for v in (a, b))
+    # torch swaps an axis with itself; netspec refuses it (DELIBERATE: "names axis")
+    return Trial("transpose", o, [shape], lambda: _Lambda(lambda x: x.transpose(ta, tb)))
+
+
+def gen_flatten_between(r: random.Random) -> Trial:
+    shape = _tensor(r)
+    o = {"start": _axis(r, len(shape)), "end": _axis(r, len(shape))}
+    s, e = (v + 1 if v >= 0 else v for v in (o["start"], o["end"]))
+    return Trial("flatten", o, [shape], lambda: nn.Flatten(s, e))
+
+
+def gen_select(r: random.Random) -> Trial:
+    shape = _tensor(r)
+    axis = _axis(r, len(shape))
+    size = shape[axis] if -len(shape) <= axis < len(shape) else 1
+    o = {"axis": axis, "index": r.randint(-size - 1, size)}
+    t = axis + 1 if axis >= 0 else axis
+    return Trial("select", o, [shape], lambda: _Lambda(lambda x: x.select(t, o["index"])))
+
+
+def gen_strided_slice(r: random.Random) -> Trial:
+    shape = _tensor(r)
+    axis = _axis(r, len(shape))
+    size = shape[axis] if -len(shape) <= axis < len(shape) else 1
+    o: dict[str, Any] = {"axis": axis}
+    _maybe(r, o, "start", r.randint(-size - 1, size + 1))
+    _maybe(r, o, "end", r.randint(-size - 1, size + 1))
+    _maybe(r, o, "step", r.randint(1, 3))
+    t = axis + 1 if axis >= 0 else axis
+
+    def reference() -> nn.Module:
+        part = slice(o.get("start", 0), o.get("end"), o.get("step", 1))
+        return _Lambda(lambda x: x.transpose(t, -1)[..., part].transpose(t, -1))
+
+    return Trial("strided_slice", o, [shape], reference)
+
+
+def gen_pixel_unshuffle(r: random.Random) -> Trial:
+    o = {"factor": r.randint(1, 3)}
+    return Trial("pixel_unshuffle", o, [_image(r)], lambda: nn.PixelUnshuffle(o["factor"]))
+
+
+def gen_roll(r: random.Random) -> Trial:
+    shape = _tensor(r)
+    axes = [_axis(r, len(shape)) for _ in range(r.randint(1, 2))]
+    shifts = [r.randint(-5, 5) for _ in range(len(axes) if r.random() < 0.9 else 3)]
+    o = {"shifts": shifts, "axes": axes}
+    t = [a + 1 if a >= 0 else a for a in axes]
+    return Trial("roll", o, [shape], lambda: _Lambda(lambda x: torch.roll(x, shifts, t)))
+
+
+def gen_pad(r: random.Random) -> Trial:
+    shape = _tensor(r)
+    rank = len(shape) if r.random() < 0.9 else len(shape) + 1
+    amounts = [[r.randint(0, 2), r.randint(0, 2)] for _ in range(rank)]
+    o = {"amounts": amounts, "value": r.choice([0.0, 1.5])}
+    flat = [n for pair in reversed(amounts) for n in pair]
+    return Trial("pad", o, [shape], lambda: _Lambda(lambda x: F.pad(x, flat, value=o["value"])))
+
+
+def gen_flatten_any(r: random.Random) -> Trial:
+    """Plain flatten, or between two axes."""
+    return gen_flatten(r) if r.random() < 0.5 else gen_flatten_between(r)
+
+
 GENERATORS: dict[str, Callable[[random.Random], Trial]] = {
     "conv": gen_conv,
     "conv_transpose": gen_conv_transpose,
@@ -600,7 +725,15 @@ GENERATORS: dict[str, Callable[[random.Random], Trial]] = {
     "concat": _merge("concat", lambda a, b: torch.cat([a, b], 1)),
     "add": _merge("add", lambda a, b: a + b),
     "mul": _merge("mul", lambda a, b: a * b),
-    "flatten": gen_flatten,
+    "flatten": gen_flatten_any,
+    "reshape": gen_reshape,
+    "permute": gen_permute,
+    "transpose": gen_transpose,
+    "select": gen_select,
+    "strided_slice": gen_strided_slice,
+    "pixel_unshuffle": gen_pixel_unshuffle,
+    "roll": gen_roll,
+    "pad": gen_pad,
     "dropout": gen_dropout,
     "identity": gen_identity,
     "group": gen_group,
