@@ -122,7 +122,7 @@ def test_it_scripts_and_traces():
             [3, 8, 8],
             [{"attention": 1}],
             "attention needs a token sequence (tokens, features), got the feature map (3, 8, 8)",
-            "declare the input as [tokens, features]",
+            '"- flatten: {start: 1, end: 2}" then "- transpose: [0, 1]"',
         ),
         (
             [4, 8],
@@ -170,3 +170,11 @@ def test_encoder_loads_torchs_weights_strictly_and_computes_the_same(encoder):
     x = torch.randn(2, 32, 512)
     with torch.no_grad():  # torch's own fast path for the encoder, in eval
         torch.testing.assert_close(model(x), reference(x), **TOLERANCE)
+
+
+def test_the_hint_for_a_map_makes_it_tokens():
+    """What the error on a feature map says to write is a network that checks."""
+    layers = "  - conv: {out: 64, kernel: 4, stride: 4}\n"
+    fixed = layers + "  - flatten: {start: 1, end: 2}\n  - transpose: [0, 1]\n"
+    spec = netspec.loads(f"name: x\ninput: [3, 32, 32]\nlayers:\n{fixed}  - attention: 8\n")
+    assert spec.output_shape.dims == (64, 64)  # 8×8 positions, 64 channels each

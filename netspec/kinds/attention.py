@@ -103,13 +103,18 @@ def _tokens(shape: Shape) -> tuple[int, int]:
     """The tokens and their width, or the error that says why this is no token sequence."""
     if shape.is_tokens:
         return shape.dims[0], shape.dims[1]
-    hint = (
-        "attention mixes the tokens of a sequence; a flat vector has none: keep the tokens "
-        "(no flatten or global pooling before it)"
-        if shape.rank == 1
-        else "attention reads a token sequence; declare the input as [tokens, features] "
-        "(netspec cannot yet turn a feature map into tokens)"
-    )
+    if shape.rank == 1:
+        hint = (
+            "attention mixes the tokens of a sequence; a flat vector has none: keep the tokens "
+            "(no flatten or global pooling before it)"
+        )
+    elif shape.is_map:
+        hint = (
+            'make each position a token, as ViT does with its patches: "- flatten: {start: 1, '
+            'end: 2}" then "- transpose: [0, 1]" give (positions, channels)'
+        )
+    else:
+        hint = f'make it (tokens, features) first, e.g. "- reshape: [-1, {shape.dims[-1]}]"'
     raise Problem(f"attention needs a token sequence (tokens, features), got {shape.what()}", hint)
 
 
