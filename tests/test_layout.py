@@ -131,7 +131,19 @@ def test_a_layout_is_no_part_of_equality():
 
 
 @pytest.mark.parametrize(
-    "layer", ["conv", "pool", "batchnorm", "upsample", "instancenorm", "pixel_unshuffle"]
+    "layer",
+    [
+        "conv",
+        "pool",
+        "batchnorm",
+        "upsample",
+        "instancenorm",
+        "pixel_unshuffle",
+        "conv_transpose",
+        "slice",
+        "split",
+        "channel_shuffle",
+    ],
 )
 def test_a_channels_last_map_is_no_image(layer):
     options = {
@@ -139,9 +151,13 @@ def test_a_channels_last_map_is_no_image(layer):
         "pool": {"pool": {"kernel": 2}},
         "upsample": {"upsample": {"scale": 2}},
         "pixel_unshuffle": {"pixel_unshuffle": 2},
+        "conv_transpose": {"conv_transpose": {"out": 4, "kernel": 2}},
+        "slice": {"slice": {"start": 0, "end": 2}},
+        "split": {"split": 2},
+        "channel_shuffle": {"channel_shuffle": 2},
     }
     message = error([6, 8, 8], [{"permute": [1, 2, 0]}, options.get(layer, layer)])
-    assert "got the channels-last map (8, 8, 6)" in message
+    assert "the channels-last map (8, 8, 6)" in message
     assert '"- permute: [2, 0, 1]"' in message
 
 

@@ -1,7 +1,9 @@
 """``slice``, ``split`` and ``channel_shuffle``: layers that pick or reorder channels.
 
 They have no weights and work along the channels of ``(C, H, W)`` or the features of
-``(features,)``. ``split`` makes several tensors: name them with ``to: [a, b]``.
+``(features,)``; on a map with its channels last they are an error (``strided_slice`` and
+``permute`` say what is meant there). ``split`` makes several tensors: name them with
+``to: [a, b]``.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 from pydantic import Field, model_validator
 
 from ..errors import Problem
-from ..ir import BuildContext, Checked, InferContext, Node, Saved, Shape, Value
+from ..ir import BuildContext, Checked, InferContext, Layout, Node, Saved, Shape, Value
 from ..registry import Cost, Kind, register
 from ..schema import Int, Options, PosInt
 
@@ -32,9 +34,22 @@ class SliceSpec(Options):
     )
 
 
+def channels_first(shape: Shape, what: str) -> None:
+    """Refuse a map whose channels are last: these layers take the first axis as channels."""
+    if shape.layout is Layout.CHANNELS_LAST:
+        hint = 'bring them first with "- permute: [2, 0, 1]"'
+        if what != "channel_shuffle":
+            hint += ', or take them along the last axis: "- strided_slice: {axis: -1, ...}"'
+        raise Problem(
+            f"{what} works on the channels, the first axis, and {shape.what()} has them last",
+            hint,
+        )
+
+
 def channel_range(start: int, end: int | None, shape: Shape) -> tuple[int, int]:
     """``start`` and ``end`` as non-negative channel indices, as Python's slicing reads them,
     except that an out-of-range index or an empty range is an error rather than clipped."""
+    channels_first(shape, "slice")
     count = shape.channels
     bounds = []
     for option, value in (("start", start), ("end", count if end is None else end)):
@@ -89,6 +104,7 @@ class ChannelShuffle(Kind):
     summary = "ShuffleNet's channel shuffle: interleave groups of channels (`- channel_shuffle: 2`)"
 
     def cost(self, opts: ChannelShuffleSpec, shape: Shape) -> Cost:
+        channels_first(shape, "channel_shuffle")
         if shape.channels % opts.groups:
             raise Problem(
                 f"channel_shuffle has groups={opts.groups}, but the {shape.channels} channels "
@@ -143,6 +159,7 @@ class Split(Kind):
         return checked
 
     def sizes(self, opts: SplitSpec, shape: Shape) -> list[int]:
+        channels_first(shape, "split")
         count = shape.channels
         if opts.parts is not None:
             if count % opts.parts:

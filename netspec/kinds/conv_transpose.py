@@ -10,9 +10,10 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 
+from ..axes import need_map
 from ..errors import Problem
 from ..ir import Shape
-from ..registry import Cost, Family, Kind, need_rank, pair_option, register
+from ..registry import Cost, Family, Kind, pair_option, register
 from ..schema import Bool, NonNegPair, Options, PosInt, PosPair
 from .conv import (
     aten_choice,
@@ -99,7 +100,7 @@ class ConvTranspose(Kind):
 
     def cost(self, opts: ConvTransposeSpec, shape: Shape) -> Cost:
         flat = shape.rank == 1
-        need_rank(shape, 3, "conv_transpose", "on flat features, use linear" if flat else "")
+        need_map(shape, "conv_transpose", "on flat features, use linear" if flat else "")
         c, h, w = shape.dims
         check_groups("conv_transpose", c, opts.out, opts.groups)
         (kh, kw), (sh, sw), (dh, dw) = opts.kernel, opts.stride, opts.dilation
