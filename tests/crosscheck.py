@@ -97,7 +97,11 @@ def assert_static_matches_module(
     results, macs = measure_results(model, [s.dims for s in spec.input_shapes.values()])
     macs.update(extra_macs or {})
     modules = dict(model.named_modules())
+    tensors = dict(model.named_parameters()) | dict(model.named_buffers())
     for c in spec.checked.walk():
+        if c.node.kind.holds_tensor:  # a parameter or buffer: its holder's, counted there
+            assert c.path in tensors or not c.buffers, f"no tensor at {c.path!r}"
+            continue
         assert c.path in modules, f"no module at {c.path!r}"
         module = modules[c.path]
         if c.path not in results:  # never called: only an empty repeat, which passes through

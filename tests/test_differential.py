@@ -515,6 +515,13 @@ def gen_dropout(r: random.Random) -> Trial:
     return Trial("dropout", o, [_shape(r)], lambda: nn.Dropout(o["p"]))
 
 
+def gen_drop_path(r: random.Random) -> Trial:
+    from torchvision.ops import StochasticDepth
+
+    o = {"p": r.choice([0.0, 0.2, 1.0])}
+    return Trial("drop_path", o, [_shape(r)], lambda: StochasticDepth(o["p"], "row"))
+
+
 def gen_identity(r: random.Random) -> Trial:
     return Trial("identity", {}, [_shape(r)], nn.Identity)
 
@@ -735,6 +742,7 @@ GENERATORS: dict[str, Callable[[random.Random], Trial]] = {
     "roll": gen_roll,
     "pad": gen_pad,
     "dropout": gen_dropout,
+    "drop_path": gen_drop_path,
     "identity": gen_identity,
     "group": gen_group,
     "repeat": gen_repeat,
@@ -856,8 +864,13 @@ def campaign(cases: int, seed: int) -> tuple[Counter[str], list[str], Counter[st
     return outcomes, found, per_kind
 
 
+#: kinds a one-layer trial cannot hold: a parameter or buffer reads nothing, and is read by
+#: name (tests/test_tensors.py and test_shapes' examples compare them with torch)
+READ_BY_NAME = {"parameter", "buffer"}
+
+
 def test_every_kind_has_a_generator():
-    assert sorted(k.name for k in all_kinds()) == sorted(GENERATORS)
+    assert sorted(k.name for k in all_kinds()) == sorted([*GENERATORS, *READ_BY_NAME])
 
 
 @pytest.mark.slow

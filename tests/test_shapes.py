@@ -40,6 +40,24 @@ EXAMPLES: dict[str, tuple[list[int], list[Any]]] = {
     "linear": ([12], [{"linear": 7}, {"linear": {"out": 3, "bias": False}}]),
     "flatten": ([2, 3, 4], ["flatten"]),
     "dropout": ([5], [{"dropout": 0.3}]),
+    "drop_path": ([4, 3, 3], [{"drop_path": 0.2}]),
+    "parameter": (
+        [5, 8],
+        [
+            {"parameter": {"name": "cls", "shape": [1, 8], "batch_axis": True, "to": "c"}},
+            {"concat": {"from": ["c", "input"], "to": "t"}},
+            {"parameter": {"shape": [6, 8], "init": "normal", "std": 0.02, "to": "p"}},
+            {"add": {"from": ["t", "p"]}},
+        ],
+    ),
+    "buffer": (
+        [4, 3],
+        [
+            {"buffer": {"shape": [4, 3], "init": "arange", "axis": -1, "to": "b"}},
+            {"buffer": {"shape": [3], "init": "ones", "persistent": False, "to": "o"}},
+            {"mul": {"from": ["input", "b", "o"]}},
+        ],
+    ),
     "identity": ([5], ["identity"]),
     "batchnorm": (
         [3, 4, 4],
