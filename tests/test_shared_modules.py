@@ -217,3 +217,32 @@ layers:
     with pytest.raises(netspec.NetspecError, match="the same channels") as e:
         netspec.loads(text)
     assert "made for (4, 8, 8)" in str(e.value)
+
+
+class _SharedHead(nn.Module):
+    """A conv applied to two levels, a pool applied three times: one module, several calls."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.cv1 = nn.Conv2d(8, 8, 3, padding=1)
+        self.m = nn.MaxPool2d(5, 1, 2)
+        self.head = nn.Conv2d(8, 4, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.m(self.m(self.m(self.cv1(x))))
+        small = nn.functional.max_pool2d(y, 2)
+        return self.head(y) + nn.functional.interpolate(self.head(small), scale_factor=2.0)
+
+
+def test_import_writes_a_module_with_weights_called_again_as_a_call():
+    torch.manual_seed(0)
+    model = _SharedHead().eval()
+    text = netspec.from_module(model, [8, 16, 16])
+    assert "- call: {layer: head, from: pool}" in text
+    spec = netspec.loads(text)
+    built = spec.build().eval()
+    built.load_state_dict(model.state_dict(), strict=True)
+    assert spec.num_params == sum(p.numel() for p in model.parameters())
+    x = torch.randn(2, 8, 16, 16)
+    with torch.no_grad():
+        torch.testing.assert_close(built(x), model(x))

@@ -149,9 +149,9 @@ def tree(graph: fx.Graph, module: nn.Module, origin: str) -> tuple[Group, fx.Gra
                 count = layer.opts.get("parts") or len(layer.opts.get("sizes", []))
                 layer.parts = [None] * count
                 splits[layer.node] = layer
+            if layer.name is not None and layer.name in taken:
+                layer = _again(layer, node, origin, taken)
             if layer.name is not None:
-                if layer.name in taken:
-                    layer.name = _again(layer, node, origin, taken)
                 taken.add(layer.name)
             group.items.append(layer)
     return root, graph
@@ -196,16 +196,20 @@ def _own_name(path: str) -> str | None:
     return last
 
 
-def _again(layer: Layer, node: fx.Node, origin: str, taken: set[str]) -> str:
-    """A module called a second time (torchvision's ResNet calls one ReLU three times): fine
-    for one without weights, which gets a new name; weights shared between calls are not."""
+def _again(layer: Layer, node: fx.Node, origin: str, taken: set[str]) -> Layer:
+    """A module called a second time: one with weights is a ``call:`` of its first layer (the
+    weights shared); one without (torchvision's ResNet calls one ReLU three times) a layer of
+    its own under a new name, as before ``call:`` existed (the same keys: none)."""
     assert layer.module is not None and layer.name is not None
     if any(True for _ in layer.module.parameters()) or any(True for _ in layer.module.buffers()):
-        raise error_at(node, origin, f"module {node.target} is called twice (shared weights)")
+        if len(layer.sources) != 1:
+            raise error_at(node, origin, f"module {node.target} is called again on several tensors")
+        return Layer("call", {"layer": layer.name}, node, layer.sources)
     n = 1
     while f"{layer.name}_{n}" in taken:
         n += 1
-    return f"{layer.name}_{n}"
+    layer.name = f"{layer.name}_{n}"
+    return layer
 
 
 def _layers(node: fx.Node, root: nn.Module, kinds: dict[str, Any], origin: str) -> list[Layer]:

@@ -63,8 +63,14 @@ class Call(Kind):
             node.sources,
             node.site,
         )
+        # the copy is no layer of the network (the call is): what the shape pass lists as
+        # checked (for the editor's recovery) leaves it out
+        done: list[Checked] | None = getattr(ctx, "done", None)
+        before = len(done) if done is not None else 0
         try:
             again = ctx.check(copy, sources[0], path.rpartition(".")[0])
+            if done is not None:
+                del done[before:]
         except NetspecError as e:
             raise _misfit(reuse.layer, first, sources[0].shape, e.diagnostics[0].message) from None
         assert again is not None  # the copy's if: is the call's, decided before
