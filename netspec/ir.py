@@ -599,3 +599,8 @@ class Kind:
     def copies(self, checked: Checked) -> int | None:
         """How many copies a collapsed node stands for (a repeat's ``×4``), if any."""
         return None
+
+    def notes(self, checked: Checked) -> tuple[str, ...]:
+        """Lines that a diagram's box of the layer shows under its words and its parameters,
+        what they leave out (a call's ``same module as m``); none by default."""
+        return ()

@@ -230,10 +230,10 @@ class Drawer:
         family = (reuse.layer if reuse else (layer or c).node).kind.family
         self.families.add(family)
         notes = [f"{c.params:,} params"] if c.params else []
+        notes += (layer or c).node.kind.notes(layer or c)
         head = c.text() if layer is None else f"{block_name(c)}: {layer.text()}"
         attrs = {"fillcolor": COLOURS[family], "tooltip": c.path}
         if reuse is not None:
-            notes.append(f"same module as {reuse.layer.name}")
             attrs["style"] = "rounded,filled,dashed"
         if c.node.kind.holds_tensor:  # a tensor the network holds: data, not an operation
             attrs.update(shape="note", style="filled")

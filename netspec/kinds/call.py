@@ -82,6 +82,10 @@ class Call(Kind):
         checked.results = [Value(v.shape, checked, i) for i, v in enumerate(again.results)]
         return checked
 
+    def notes(self, checked: Checked) -> tuple[str, ...]:
+        reuse = checked.node.reuses
+        return (f"same module as {reuse.layer.name}",) if reuse is not None else ()
+
     def tensors(self, opts: Any, input: Shape, output: Shape) -> dict[str, Shape]:
         return {}  # its layer's module holds them
 
