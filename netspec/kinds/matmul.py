@@ -107,7 +107,7 @@ def _product(first: Value, second: Value, transpose: bool) -> tuple[tuple[int, .
     if inner != other:
         fix = (
             "with transpose: true the second is used as its transpose: drop it"
-            if transpose and b.dims[-1] == inner
+            if transpose and b.dims[-2] == inner
             else "add transpose: true to multiply by the second's transpose (Q·Kᵀ)"
             if not transpose and b.dims[-1] == inner
             else "the first's last size must equal the second's second-to-last"
