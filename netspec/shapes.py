@@ -133,7 +133,9 @@ class _Infer:
             called.condition = None  # decided above
             node = called
         self.arity(node, sources)
-        self.tensors.read.update(id(v) for v in sources)
+        reads = node.kind.holds_tensor is None  # a parameter or buffer reads nothing
+        if reads:
+            self.tensors.read.update(id(v) for v in sources)
         inner_env = env
         if node.opens is not None and node.opens is not scope:
             inner_env = self.tensors.env(
@@ -156,7 +158,7 @@ class _Infer:
             ) from None
         finally:
             self.scopes.pop()
-        checked.sources = sources
+        checked.sources = sources if reads else []
         opened = node.opens
         if opened is not None and opened.outputs:
             inner = self.tensors.envs[opened]

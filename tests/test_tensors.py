@@ -245,3 +245,19 @@ def test_a_block_that_starts_with_a_parameter_reads_the_blocks_input():
     spec = load([3, 6, 6], [{"group": {"name": "block", "layers": layers}}])
     assert spec.checked.child("block").input.dims == (3, 6, 6)
     assert "3×6×6 → 4×6×6" in spec.to_dot(depth=1)
+
+
+def test_a_tensor_layer_reads_nothing_so_an_unread_tensor_before_it_is_said():
+    """A parameter has no input: the tensor made just before it is not read by it, and a
+    tensor nothing reads is reported at its to:."""
+    text = (
+        "name: x\ninput: [4, 8, 8]\nlayers:\n"
+        "  - conv: {out: 4, kernel: 1, to: lost}\n"
+        "  - parameter: {shape: [4, 1, 1], to: p}\n"
+        "  - mul: {from: [input, p]}\n"
+    )
+    spec = netspec.loads(text)
+    assert [(w.message, w.pos and w.pos.line) for w in spec.warnings] == [
+        ('tensor "lost" is never used', 4)
+    ]
+    assert [c.sources for c in spec.checked.children if c.node.kind.name == "parameter"] == [[]]

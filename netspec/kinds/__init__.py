@@ -3,6 +3,7 @@
 from . import (
     activation,
     attention,
+    call,
     channels,
     conv,
     conv_transpose,
@@ -26,6 +27,7 @@ from . import (
 __all__ = [
     "activation",
     "attention",
+    "call",
     "channels",
     "conv",
     "conv_transpose",
