@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from pydantic import Field
 
 from ..errors import Problem
-from ..ir import Saved, Shape
+from ..ir import Checked, Saved, Shape
 from ..registry import Cost, Family, Kind, register
 from ..schema import Bool, Options, PosInt, Prob
 
@@ -97,6 +97,13 @@ class Attention(Kind):
 
     def describe(self, opts: AttentionSpec) -> str:
         return f"attention {opts.heads} heads"
+
+    def notes(self, checked: Checked) -> tuple[str, ...]:
+        """Its width, shared by the heads: ``512 wide, 8 × 64``."""
+        width = checked.input.dims[-1]
+        opts: AttentionSpec = checked.node.opts  # type: ignore[assignment]
+        heads = opts.heads
+        return (f"{width} wide, {heads} × {width // heads}",)
 
 
 def _tokens(shape: Shape) -> tuple[int, int]:
