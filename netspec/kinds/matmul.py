@@ -156,7 +156,7 @@ class ScaleSpec(Options):
 class Scale(Kind):
     name = "scale"
     Options = ScaleSpec
-    family = Family.ACTIVATION
+    family = Family.OTHER  # not an activation: the differential campaign draws those from torch
     shorthand = "by"
     summary = "multiply by a constant: by (`- scale: ${head_dim ** -0.5}`)"
 
