@@ -102,6 +102,11 @@ def assert_static_matches_module(
         if c.node.kind.holds_tensor:  # a parameter or buffer: its holder's, counted there
             assert c.path in tensors or not c.buffers, f"no tensor at {c.path!r}"
             continue
+        if c.node.reuses is not None:  # a call: the module is its layer's, at that layer's path
+            parent = c.path.rpartition(".")[0]
+            layer = ".".join(filter(None, (parent, c.node.reuses.layer.name)))
+            assert c.params == 0 and layer in modules, (c.path, layer)
+            continue
         assert c.path in modules, f"no module at {c.path!r}"
         module = modules[c.path]
         if c.path not in results:  # never called: only an empty repeat, which passes through

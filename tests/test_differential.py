@@ -865,8 +865,9 @@ def campaign(cases: int, seed: int) -> tuple[Counter[str], list[str], Counter[st
 
 
 #: kinds a one-layer trial cannot hold: a parameter or buffer reads nothing, and is read by
-#: name (tests/test_tensors.py and test_shapes' examples compare them with torch)
-READ_BY_NAME = {"parameter", "buffer"}
+#: name; a call runs an earlier layer's module again (tests/test_tensors.py,
+#: tests/test_shared_modules.py and test_shapes' examples compare them with torch)
+READ_BY_NAME = {"parameter", "buffer", "call"}
 
 
 def test_every_kind_has_a_generator():

@@ -41,6 +41,15 @@ EXAMPLES: dict[str, tuple[list[int], list[Any]]] = {
     "flatten": ([2, 3, 4], ["flatten"]),
     "dropout": ([5], [{"dropout": 0.3}]),
     "drop_path": ([4, 3, 3], [{"drop_path": 0.2}]),
+    # SPPF's one pool, run three times
+    "call": (
+        [4, 8, 8],
+        [
+            {"pool": {"name": "m", "kernel": 5, "stride": 1, "padding": 2}},
+            {"call": "m"},
+            {"call": "m"},
+        ],
+    ),
     "parameter": (
         [5, 8],
         [
