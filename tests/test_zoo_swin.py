@@ -100,6 +100,10 @@ def test_every_scale_is_torchvisions_model_of_that_name(scale):
     ours = [(e.key, e.shape.dims) for e in state_keys(spec.checked)]
     assert _merging_first(ours) == _merging_first(want)
     assert spec.num_params == sum(p.numel() for p in theirs.parameters())
+    # torchvision's published figures for its weights: swin_s 8.741 G, swin_b 15.431 G
+    weights = getattr(need_torchvision().models, f"Swin_{scale.upper()}_Weights").IMAGENET1K_V1
+    assert published(spec.macs, weights.meta["_ops"])
+    assert spec.num_params == weights.meta["num_params"]
     rates = [m.p for n, m in theirs.named_modules() if n.endswith("stochastic_depth")]
     drops = [c for c in spec.checked.walk() if c.node.kind.name == "drop_path"]
     # two a block, after the attention and after the MLP (torchvision: one module called twice)
