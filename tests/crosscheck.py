@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 import netspec
+from netspec.attention_modules import MatMul
 from netspec.ir import Checked
 from netspec.modules import SelfAttention
 
@@ -55,6 +56,8 @@ def measure_results(
                 macs[name] = mod.weight.numel() * math.prod(args[0].shape[2:])
             elif isinstance(mod, nn.Linear):  # once per token (or row) of what it reads
                 macs[name] = mod.weight.numel() * math.prod(tensors[0].shape[1:-1])
+            elif isinstance(mod, MatMul):  # the product: its output's values × the inner size
+                macs[name] = math.prod(tensors[0].shape[1:]) * args[0][0].shape[-1]
             elif isinstance(mod, SelfAttention):  # its out_proj is an nn.Linear, counted above
                 tokens, width = args[0].shape[1:]
                 macs[name] = 3 * tokens * width * width + 2 * tokens * tokens * width
@@ -139,6 +142,9 @@ def torchinfo_extra(checked: Checked) -> int:
         if kind == "attention":  # its out_proj only (an nn.Linear), once
             width = c.input.dims[-1]
             extra += width * width + (width if opts.bias else 0) - c.macs
+            continue
+        if kind == "matmul":  # torchinfo sees no weights: no mult-adds
+            extra -= c.macs
             continue
         if kind == "layernorm":
             extra += c.params  # torchinfo counts a layernorm's weight and bias once

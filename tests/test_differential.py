@@ -710,6 +710,30 @@ def gen_pad(r: random.Random) -> Trial:
     return Trial("pad", o, [shape], lambda: _Lambda(lambda x: F.pad(x, flat, value=o["value"])))
 
 
+def gen_matmul(r: random.Random) -> Trial:
+    """Two batched tensors of 2 to 4 axes, their last two matrices; batch axes broadcast."""
+    rank = r.randint(2, 4)
+    rows, inner, cols = (r.choice([1, 2, 3, 5]) for _ in range(3))
+    batch = tuple(r.choice([1, 2, 3]) for _ in range(rank - 2))
+    other = tuple(d if r.random() < 0.7 else r.choice([1, d, 2]) for d in batch)
+    transpose = r.random() < 0.5
+    a = (*batch, rows, inner)
+    b = (*other, cols, inner) if transpose else (*other, inner, cols)
+    if r.random() < 0.15:  # inner sizes that disagree
+        b = (*b[:-1], b[-1] + 1) if transpose else (*b[:-2], b[-2] + 1, b[-1])
+    o = {"from": ["a", "b"], "transpose": transpose}
+
+    def product(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return torch.matmul(x, y.transpose(-2, -1) if transpose else y)
+
+    return Trial("matmul", o, [a, b], lambda: _Lambda(product))
+
+
+def gen_scale(r: random.Random) -> Trial:
+    o = {"by": r.choice([0.125, -2.0, 0.0, 1.0])}
+    return Trial("scale", o, [_shape(r)], lambda: _Lambda(lambda x: x * o["by"]))
+
+
 def gen_flatten_any(r: random.Random) -> Trial:
     """Plain flatten, or between two axes."""
     return gen_flatten(r) if r.random() < 0.5 else gen_flatten_between(r)
@@ -741,6 +765,8 @@ GENERATORS: dict[str, Callable[[random.Random], Trial]] = {
     "pixel_unshuffle": gen_pixel_unshuffle,
     "roll": gen_roll,
     "pad": gen_pad,
+    "matmul": gen_matmul,
+    "scale": gen_scale,
     "dropout": gen_dropout,
     "drop_path": gen_drop_path,
     "identity": gen_identity,
@@ -865,9 +891,10 @@ def campaign(cases: int, seed: int) -> tuple[Counter[str], list[str], Counter[st
 
 
 #: kinds a one-layer trial cannot hold: a parameter or buffer reads nothing, and is read by
-#: name; a call runs an earlier layer's module again (tests/test_tensors.py,
-#: tests/test_shared_modules.py and test_shapes' examples compare them with torch)
-READ_BY_NAME = {"parameter", "buffer", "call"}
+#: name; a call runs an earlier layer's module again; gather reads a parameter and a buffer
+#: (tests/test_tensors.py, test_shared_modules.py, test_matmul.py and test_shapes' examples
+#: compare them with torch)
+READ_BY_NAME = {"parameter", "buffer", "call", "gather"}
 
 
 def test_every_kind_has_a_generator():

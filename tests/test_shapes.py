@@ -41,6 +41,36 @@ EXAMPLES: dict[str, tuple[list[int], list[Any]]] = {
     "flatten": ([2, 3, 4], ["flatten"]),
     "dropout": ([5], [{"dropout": 0.3}]),
     "drop_path": ([4, 3, 3], [{"drop_path": 0.2}]),
+    # attention written as a block (Swin's windows): scores, a scale, a bias read from a table
+    "matmul": (
+        [2, 5, 4],
+        [
+            {"identity": {"to": "x"}},
+            {"matmul": {"from": ["x", "x"], "transpose": True, "to": "scores"}},
+            {"matmul": {"from": ["scores", "x"]}},
+        ],
+    ),
+    "scale": ([4, 3, 3], [{"scale": 0.5}, {"scale": {"by": -2}}]),
+    "gather": (
+        [3, 4, 4],
+        [
+            {"identity": {"to": "x"}},
+            {"parameter": {"name": "table", "shape": [9, 3], "to": "t"}},
+            {
+                "buffer": {
+                    "name": "index",
+                    "shape": [16],
+                    "init": "relative_position_index",
+                    "window": 2,
+                    "to": "i",
+                }
+            },
+            {"gather": {"from": ["t", "i"]}},
+            {"reshape": [4, 4, 3]},
+            {"permute": {"axes": [2, 0, 1], "to": "bias"}},
+            {"add": {"from": ["x", "bias"]}},
+        ],
+    ),
     # SPPF's one pool, run three times
     "call": (
         [4, 8, 8],
