@@ -23,16 +23,16 @@ TASKS = {"ultralytics/yolov8": "detect", "ultralytics/yolov8-cls": "classify"}
 
 
 def recorded_counts() -> dict[tuple[str, str], int]:
-    """(spec, scale) → parameter count, from counts.txt (the detector without its DFL conv)."""
+    """(spec, scale) → parameter count, from counts.txt (the detector's with its DFL conv)."""
     counts = {}
     for line in (DATA / "counts.txt").read_text().splitlines():
         found = re.match(
-            r"yolov8(\w)(-cls)?\.yaml (detect|classify) (\d+)(?: without_dfl (\d+))?$", line
+            r"yolov8(\w)(-cls)?\.yaml (detect|classify) (\d+)(?: without_dfl \d+)?$", line
         )
         if found:
-            scale, cls, _, total, without_dfl = found.groups()
+            scale, cls, _, total = found.groups()
             spec = "ultralytics/yolov8-cls" if cls else "ultralytics/yolov8"
-            counts[(spec, scale)] = int(without_dfl or total)
+            counts[(spec, scale)] = int(total)
     return counts
 
 
@@ -52,13 +52,14 @@ def test_parameter_counts_are_ultralytics(spec_name, scale):
     assert spec.num_params == recorded_counts()[(spec_name, scale)]
 
 
-def test_detector_outputs_are_the_three_raw_maps():
+def test_detector_outputs_are_the_three_raw_maps_and_the_dfl_distances():
     spec = ns.load("ultralytics/yolov8")
-    assert spec.output_names == ["p3", "p4", "p5"]
+    assert spec.output_names == ["p3", "p4", "p5", "distances"]
     assert [s.dims for s in spec.output_shapes.values()] == [
         (144, 80, 80),
         (144, 40, 40),
         (144, 20, 20),
+        (4, 8400),
     ]
     # Detect's inputs, as counts.txt records them for yolov8n at 640×640
     lines = (DATA / "counts.txt").read_text().splitlines()
@@ -78,7 +79,7 @@ def test_detector_outputs_are_the_three_raw_maps():
 )
 def test_state_dict_is_ultralytics_and_its_checkpoint_loads_strictly(spec_name, keys):
     model = ns.load(spec_name, scale="n").build(device="meta")
-    expected = [(k, s) for k, s in recorded_keys(keys) if not k.startswith("model.22.dfl.")]
+    expected = recorded_keys(keys)  # Detect's fixed DFL conv (model.22.dfl.conv.weight) too
     # the same keys and shapes; not in the same order: C2f registers cv2 before m, where
     # netspec registers layers in the order they run (a strict load does not mind)
     got = [(k, tuple(v.shape)) for k, v in model.state_dict().items()]

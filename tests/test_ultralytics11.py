@@ -1,0 +1,181 @@
+"""The YOLO11 family (specs/ultralytics/yolo11*.yaml) against Ultralytics' figures and its models.
+
+``tests/data/ultralytics`` holds Ultralytics 8.4.190's parameter counts for every scale (the
+detector's with Detect's fixed DFL conv) and yolo11n's state_dict keys and shapes. The
+comparison with Ultralytics' own yolo11n and yolo11n-cls (weights, outputs, GFLOPs) runs them
+in a process of their own (tests/ultralytics11_peer.py), as test_ultralytics_package.py does
+for YOLOv8; without Ultralytics those tests skip, and under ``CI=true`` they fail.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+import torch
+from conftest import ROOT, state_dict_keys
+from filelock import FileLock  # torch's own dependency
+
+import netspec as ns
+
+DATA = ROOT / "tests" / "data" / "ultralytics"
+SCALES = "nsmlx"
+SPECS = {"detect": "ultralytics/yolo11", "classify": "ultralytics/yolo11-cls"}
+
+
+def recorded_counts() -> dict[tuple[str, str], int]:
+    """(task, scale) → parameter count of Ultralytics' model, DFL conv included."""
+    counts = {}
+    for line in (DATA / "counts.txt").read_text().splitlines():
+        found = re.match(r"yolo11(\w)(?:-cls)?\.yaml (detect|classify) (\d+)", line)
+        if found:
+            scale, task, total = found.groups()
+            counts[(task, scale)] = int(total)
+    return counts
+
+
+def test_counts_file_covers_every_scale_of_both_tasks():
+    assert sorted(recorded_counts()) == sorted((t, s) for t in SPECS for s in SCALES)
+
+
+@pytest.mark.parametrize("scale", SCALES)
+@pytest.mark.parametrize("task", sorted(SPECS))
+def test_parameter_counts_are_ultralytics(task, scale):
+    spec = ns.load(SPECS[task], scale=scale)
+    assert spec.scale == scale
+    assert spec.num_params == recorded_counts()[(task, scale)]
+
+
+def test_state_dict_is_ultralytics_and_its_checkpoint_loads_strictly():
+    model = ns.load("ultralytics/yolo11", scale="n").build(device="meta")
+    expected = state_dict_keys(DATA / "yolo11n.txt")
+    got = [(k, tuple(v.shape)) for k, v in model.state_dict().items()]
+    # the same keys and shapes; not in the same order (netspec registers layers as they run)
+    assert len(got) == len(expected) and dict(got) == dict(expected)
+    checkpoint = {k: torch.empty(s, device="meta") for k, s in expected}
+    result = model.load_state_dict(checkpoint, strict=True, assign=True)
+    assert not result.missing_keys and not result.unexpected_keys
+
+
+def test_rows_and_blocks_are_numbered_as_ultralytics_numbers_them():
+    spec = ns.load("ultralytics/yolo11", scale="m")
+    kinds = {c.path: c.node.label for c in spec.checked.walk()}
+    rows = [kinds[f"model.{i}"] for i in range(24)]
+    assert rows[2] == rows[22] == "C3k2" and rows[10] == "C2PSA" and rows[23] == "Detect"
+    # parse_model sets c3k for m, l and x: every C3k2 then holds C3k blocks of two Bottlenecks
+    assert kinds["model.2.m.0"] == "C3k" and kinds["model.2.m.0.m.1"] == "Bottleneck"
+    small = {c.path: c.node.label for c in ns.load("ultralytics/yolo11").checked.walk()}
+    assert small["model.2.m.0"] == "Bottleneck" and small["model.6.m.0"] == "C3k"
+    # YOLO11's class branch: DWConv and a 1×1 Conv, twice, then the 1×1 conv to nc
+    assert kinds["model.23.cv3.0.0.0"] == "DWConv" and kinds["model.23.cv3.0.1.1"] == "Conv"
+
+
+def test_detect_gives_the_raw_maps_and_the_dfl_distances():
+    spec = ns.load("ultralytics/yolo11")
+    assert spec.output_names == ["p3", "p4", "p5", "distances"]
+    assert [s.dims for s in spec.output_shapes.values()] == [
+        (144, 80, 80),
+        (144, 40, 40),
+        (144, 20, 20),
+        (4, 80 * 80 + 40 * 40 + 20 * 20),
+    ]
+    rows = {c.path: c for c in spec.checked.walk()}
+    # the DFL's fixed weights are a (1, 16, 1, 1) tensor, its expectation one product
+    assert rows["model.23.dfl.conv.weight"].output.dims == (1, 16, 1, 1)
+    assert rows["model.23.dfl.conv"].macs == 4 * 16 * 8400
+    model = spec.build(device="cpu")
+    weight = model.state_dict()["model.23.dfl.conv.weight"]
+    assert torch.equal(weight, torch.arange(16.0).view(1, 16, 1, 1))
+
+
+def test_attention_counts_both_products():
+    spec = ns.load("ultralytics/yolo11")
+    rows = {c.path: c for c in spec.checked.walk()}
+    # C2PSA at 20×20 with 256 channels: 128 per PSABlock, 2 heads of 64, keys of 32
+    positions, heads, key_dim, head_dim = 400, 2, 32, 64
+    scores = rows["model.10.m.0.attn.6"]
+    mixed = rows["model.10.m.0.attn.9"]
+    assert scores.output.dims == (heads, positions, positions)
+    assert scores.macs == heads * positions * positions * key_dim
+    assert mixed.macs == heads * head_dim * positions * positions
+
+
+@pytest.fixture(scope="module")
+def peer(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    if importlib.util.find_spec("ultralytics") is None:
+        if os.environ.get("CI"):
+            pytest.fail("Ultralytics is not installed; CI compares the YOLO11 specs with it")
+        pytest.skip("Ultralytics is not installed (make test sets it up)")
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent  # the session's folder, above each worker's own
+    target = shared / "ultralytics11_peer.pt"
+    with FileLock(f"{target}.lock"):
+        if not target.exists():
+            partial = shared / "ultralytics11_peer.partial"
+            run = subprocess.run(
+                [sys.executable, str(ROOT / "tests" / "ultralytics11_peer.py"), str(partial)],
+                capture_output=True,
+                text=True,
+                timeout=600,
+            )
+            assert run.returncode == 0, run.stderr[-3000:]
+            partial.rename(target)
+    result: dict[str, Any] = torch.load(target, weights_only=False)
+    return result
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("task", sorted(SPECS))
+def test_counts_and_gflops_are_ultralytics(peer, task):
+    spec = ns.load(SPECS[task])
+    figures = peer[task]
+    assert spec.num_params == figures["params"] == recorded_counts()[(task, "n")]
+    # Ultralytics' GFLOPs are 2 × MACs of conv, linear (as netspec's), attention's two
+    # products and the DFL's (in netspec's too), 4 per batchnorm output, and the average
+    # pool's adds and divisions
+    rows = spec.checked.walk()
+    norms = sum(c.output.numel for c in rows if c.node.kind.name == "batchnorm")
+    pools = sum(
+        c.input.numel + c.output.numel
+        for c in rows
+        if c.node.kind.name == "pool" and c.node.opts.mode.value == "avg"
+    )
+    assert 2 * (spec.macs + 4 * norms + pools) / 1e9 == pytest.approx(figures["gflops"], rel=1e-9)
+
+
+def _at_size(task: str, size: int) -> ns.Spec:
+    """The spec with its input (and the detector's declared outputs) at size × size."""
+    spec = ns.load(SPECS[task])
+    if task == "classify":
+        return spec
+    text = spec.document.text.replace("input: [3, 640, 640]", f"input: [3, {size}, {size}]")
+    for stride in (8, 16, 32):
+        full = 640 // stride
+        text = text.replace(f", {full}, {full}]", f", {size // stride}, {size // stride}]")
+    anchors = sum((size // stride) ** 2 for stride in (8, 16, 32))
+    text = text.replace("distances: [4, 8400]", f"distances: [4, {anchors}]")
+    return ns.loads(text, spec.file)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("task", sorted(SPECS))
+def test_outputs_equal_ultralytics_with_its_weights(peer, task):
+    recorded = peer[task]
+    model = _at_size(task, recorded["input"].shape[-1]).build().eval()
+    result = model.load_state_dict(recorded["state_dict"], strict=True)
+    assert not result.missing_keys and not result.unexpected_keys
+    with torch.no_grad():
+        out = model(recorded["input"])
+    got = list(out.values()) if isinstance(out, dict) else [out]
+    assert len(got) == len(recorded["outputs"])
+    # the raw maps (and the logits) to float rounding; measured equal, DFL 1.5e-6 apart
+    for mine, theirs in zip(got, recorded["outputs"], strict=True):
+        torch.testing.assert_close(mine, theirs, rtol=1e-5, atol=1e-5)
+    if task == "detect":  # Ultralytics keeps the DFL weights fixed
+        assert recorded["frozen"] == ["model.23.dfl.conv.weight"]
