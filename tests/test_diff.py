@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -198,7 +199,9 @@ def in_place(d: Diff, a: netspec.Spec, b: netspec.Spec) -> None:
         if c.old is None or c.new is None:
             holder, _, index = (c.new or c.old).path.rpartition(".")
             kept = held_a[holder] if c.old is None else held_b[holder]
-            assert holder == c.within and index.isdigit() and int(index) >= kept, c
+            # a copy's name is its index, or a name that ends with it (encoder_layer_12)
+            number = re.search(r"\d+$", index)
+            assert holder == c.within and number and int(number.group()) >= kept, c
     assert not d.renames
 
 
@@ -208,6 +211,8 @@ def scaled() -> list[tuple[str, str, str]]:
     for name in bundled_names():
         scales = list(netspec.load(name).scales)
         for small, big in itertools.pairwise(scales):
+            if name.startswith("ultralytics/yolo11") and (small, big) == ("s", "m"):
+                continue  # parse_model turns C3k2's Bottlenecks into C3k blocks from m on
             out += [(name, small, big), (name, big, small)]
     return out
 
