@@ -106,12 +106,14 @@ def test_inductor_compiles_every_structure():
 
 def test_forward_has_no_python_overhead_structures():
     """The built tree holds only torch.nn modules, netspec's own small modules (merges,
-    residuals, slices, ...) and the torch.fx GraphModules of graph-shaped blocks."""
+    residuals, slices, layout operations, attention's parts, ...) and the torch.fx
+    GraphModules of graph-shaped blocks."""
+    own = {"netspec.modules", "netspec.layout_modules", "netspec.attention_modules"}
     for name in BUNDLED + ZOO:
         for module in netspec.load(name).build(device=_device(name)).modules():
             assert (
                 type(module).__module__.startswith("torch.nn")
-                or type(module).__module__ == "netspec.modules"
+                or type(module).__module__ in own
                 or isinstance(module, torch.fx.GraphModule)
             ), type(module)
 
