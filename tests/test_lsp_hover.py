@@ -24,7 +24,7 @@ pytest.importorskip("pygls")
 from lsprotocol import types
 
 from netspec.lsp.analysis import Analysis, Layer, analyse
-from netspec.lsp.hover import hover
+from netspec.lsp.hover import hover, layer_text
 from netspec.lsp.places import entry_ends
 from netspec.lsp.positions import Text
 from netspec.lsp.recovery import MAX_ROUNDS
@@ -378,3 +378,14 @@ def test_hover_layer_block_and_param(client: Client) -> None:
     row = next(i for i, line in enumerate(lines) if "linear: ${num_classes}" in line)
     value = client.at("hover", path.as_uri(), row, lines[row].index("num_classes") + 2)
     assert value["contents"]["value"] == "`num_classes` = `10` (param)"
+
+
+def test_a_parameter_reads_nothing_in_its_hover() -> None:
+    """A class token has no input: its hover gives its shape alone, not the tensor before it."""
+    text = (
+        "name: x\ninput: [4, 8]\nlayers:\n"
+        "  - parameter: {name: cls, shape: [1, 8], to: c}\n"
+        "  - concat: {from: [c, input], axis: 0}\n"
+    )
+    (token,) = [x for x in analyse(text, None, "x.yaml").layers if x.name == "cls"]
+    assert token.input == "" and layer_text(token).splitlines()[1].startswith("**")

@@ -137,7 +137,9 @@ def _layer(checked: Checked, here: str) -> Layer:
     return Layer(
         name=checked.path,
         text=checked.text(),
-        input=str(checked.input),
+        # a parameter or buffer reads nothing: no input to show (nor one a broken layer before
+        # it could change)
+        input="" if node.kind.holds_tensor else str(checked.input),
         output=str(checked.output),
         params=checked.params,
         macs=checked.macs,

@@ -121,9 +121,10 @@ def layer_text(layer: Layer) -> str:
     """``stage2.0.body.conv1``: conv 3×3, 128 → (128, 12, 12), 147,456 params, 21.2 M MACs,
     then what a leaf keeps for backward in training (``keeps its input …, 72.0 KiB a sample``)."""
     name = code(layer.name) if layer.name else "the network"
+    flow = f"{text(layer.input)} → " if layer.input else ""  # a parameter reads nothing
     shown = (
         f"{name}: {text(layer.text)}  \n"
-        f"{text(layer.input)} → **{text(layer.output)}**, {layer.params:,} params, "
+        f"{flow}**{text(layer.output)}**, {layer.params:,} params, "
         f"{layer.macs:,} MACs"
     )
     if layer.keeps is not None:
