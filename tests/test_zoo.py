@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import ROOT, ZOO, cli, state_dict_keys
+from conftest import ROOT, ZOO, cli, need_torchvision, state_dict_keys
 from crosscheck import assert_static_matches_module, measure
 from torch import nn
 
@@ -77,6 +77,27 @@ def assert_figures_are_torchvisions(
         model = hand_written()
     assert sum(measure(model, (3, 224, 224))[1].values()) == macs
     assert published(macs, gflops)
+
+
+def torchvision_model(name: str, device: str = "cpu") -> nn.Module:
+    """torchvision's model of that name without weights, made on ``device`` (``"meta"``: its
+    keys, shapes and counts without memory or init)."""
+    tv = need_torchvision()
+    with torch.device(device):
+        model: nn.Module = getattr(tv.models, name)(weights=None)
+    return model
+
+
+def assert_computes_the_same(ours: nn.Module, theirs: nn.Module, x: torch.Tensor) -> None:
+    """The same outputs in eval and, drawing the same random numbers, in training (each
+    stochastic depth's rate and place)."""
+    with torch.no_grad():
+        assert torch.allclose(ours.eval()(x), theirs.eval()(x), atol=1e-5, rtol=1e-5)
+        ours.train(), theirs.train()
+        torch.manual_seed(1)
+        got = ours(x)
+        torch.manual_seed(1)
+        assert torch.allclose(got, theirs(x), atol=1e-5, rtol=1e-5)
 
 
 def assert_loads_torchvisions_checkpoint(name: str) -> ns.Spec:

@@ -14,8 +14,12 @@ from __future__ import annotations
 
 import pytest
 import torch
-from conftest import need_torchvision
-from test_zoo import assert_loads_torchvisions_checkpoint, published
+from test_zoo import (
+    assert_computes_the_same,
+    assert_loads_torchvisions_checkpoint,
+    published,
+    torchvision_model,
+)
 
 import netspec as ns
 from netspec.state_keys import state_keys
@@ -28,10 +32,7 @@ SCALES = ["tiny", "small", "base", "large"]
 
 
 def _theirs(scale: str, device: str = "cpu") -> torch.nn.Module:
-    tv = need_torchvision()
-    with torch.device(device):
-        model: torch.nn.Module = getattr(tv.models, f"convnext_{scale}")(weights=None)
-    return model
+    return torchvision_model(f"convnext_{scale}", device)
 
 
 def test_params_and_macs_are_torchvisions():
@@ -57,15 +58,8 @@ def test_outputs_equal_torchvisions_in_eval_and_in_training():
                 p.uniform_(0.5, 1.5)
     ours = ns.load("torchvision/convnext_tiny").build()
     ours.load_state_dict(theirs.state_dict(), strict=True)
-    x = torch.randn(2, 3, 64, 64)
-    with torch.no_grad():
-        assert torch.allclose(ours.eval()(x), theirs.eval()(x), atol=1e-5, rtol=1e-5)
-        # stochastic depth: the same draws, block by block, where each block's rate is theirs
-        ours.train(), theirs.train()
-        torch.manual_seed(1)
-        got = ours(x)
-        torch.manual_seed(1)
-        assert torch.allclose(got, theirs(x), atol=1e-5, rtol=1e-5)
+    # stochastic depth in training: the same draws, block by block, each block's rate theirs
+    assert_computes_the_same(ours, theirs, torch.randn(2, 3, 64, 64))
 
 
 @pytest.mark.parametrize("scale", SCALES)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import pytest
 import torch
 from conftest import need_torchvision
-from test_zoo import published, reference
+from test_zoo import assert_computes_the_same, published, reference, torchvision_model
 
 import netspec as ns
 from netspec.state_keys import state_keys
@@ -28,10 +28,7 @@ SCALES = ["t", "s", "b"]
 
 
 def _theirs(scale: str, device: str = "cpu") -> torch.nn.Module:
-    tv = need_torchvision()
-    with torch.device(device):
-        model: torch.nn.Module = getattr(tv.models, f"swin_{scale}")(weights=None)
-    return model
+    return torchvision_model(f"swin_{scale}", device)
 
 
 def _merging_first(keys: list[tuple[str, tuple[int, ...]]]) -> list[tuple[str, tuple[int, ...]]]:
@@ -81,15 +78,8 @@ def test_outputs_equal_torchvisions_in_eval_and_in_training():
         ours.state_dict()["features.5.3.attn.relative_position_index"],
         theirs.state_dict()["features.5.3.attn.relative_position_index"],
     )
-    x = torch.randn(2, 3, 64, 64)
-    with torch.no_grad():
-        assert torch.allclose(ours.eval()(x), theirs.eval()(x), atol=1e-5, rtol=1e-5)
-        # stochastic depth: twice a block, the same draws as torchvision's
-        ours.train(), theirs.train()
-        torch.manual_seed(1)
-        got = ours(x)
-        torch.manual_seed(1)
-        assert torch.allclose(got, theirs(x), atol=1e-5, rtol=1e-5)
+    # stochastic depth in training: twice a block, the same draws as torchvision's
+    assert_computes_the_same(ours, theirs, torch.randn(2, 3, 64, 64))
 
 
 @pytest.mark.parametrize("scale", SCALES)
