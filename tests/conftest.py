@@ -260,6 +260,38 @@ def need_torchvision() -> Any:
     return torchvision
 
 
+def ultralytics_peer(tmp_path_factory: pytest.TempPathFactory, script: str, family: str) -> Any:
+    """What ``tests/SCRIPT`` records of Ultralytics' own models (run once a session, in a
+    process of its own, shared by the xdist workers through a file lock); without Ultralytics
+    the test skips, and under ``CI=true`` fails."""
+    import importlib.util
+
+    import torch
+    from filelock import FileLock  # torch's own dependency
+
+    if importlib.util.find_spec("ultralytics") is None:
+        if os.environ.get("CI"):
+            pytest.fail(f"Ultralytics is not installed; CI compares the {family} specs with it")
+        pytest.skip("Ultralytics is not installed (make test sets it up)")
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent  # the session's folder, above each worker's own
+    stem = script.removesuffix(".py")
+    target = shared / f"{stem}.pt"
+    with FileLock(f"{target}.lock"):
+        if not target.exists():
+            partial = shared / f"{stem}.partial"
+            run = subprocess.run(
+                [sys.executable, str(ROOT / "tests" / script), str(partial)],
+                capture_output=True,
+                text=True,
+                timeout=600,
+            )
+            assert run.returncode == 0, run.stderr[-3000:]
+            partial.rename(target)
+    return torch.load(target, weights_only=False)
+
+
 def tree_places(tree: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     """Every place in a tree of dicts and lists, as its path of keys and indices (the root
     first): where the fuzz targets mutate a spec or an archive's program."""

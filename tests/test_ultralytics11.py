@@ -9,17 +9,12 @@ for YOLOv8; without Ultralytics those tests skip, and under ``CI=true`` they fai
 
 from __future__ import annotations
 
-import importlib.util
-import os
 import re
-import subprocess
-import sys
 from typing import Any
 
 import pytest
 import torch
-from conftest import ROOT, state_dict_keys
-from filelock import FileLock  # torch's own dependency
+from conftest import ROOT, state_dict_keys, ultralytics_peer
 
 import netspec as ns
 
@@ -107,26 +102,7 @@ def test_attention_counts_both_products():
 
 @pytest.fixture(scope="module")
 def peer(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    if importlib.util.find_spec("ultralytics") is None:
-        if os.environ.get("CI"):
-            pytest.fail("Ultralytics is not installed; CI compares the YOLO11 specs with it")
-        pytest.skip("Ultralytics is not installed (make test sets it up)")
-    shared = tmp_path_factory.getbasetemp()
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        shared = shared.parent  # the session's folder, above each worker's own
-    target = shared / "ultralytics11_peer.pt"
-    with FileLock(f"{target}.lock"):
-        if not target.exists():
-            partial = shared / "ultralytics11_peer.partial"
-            run = subprocess.run(
-                [sys.executable, str(ROOT / "tests" / "ultralytics11_peer.py"), str(partial)],
-                capture_output=True,
-                text=True,
-                timeout=600,
-            )
-            assert run.returncode == 0, run.stderr[-3000:]
-            partial.rename(target)
-    result: dict[str, Any] = torch.load(target, weights_only=False)
+    result: dict[str, Any] = ultralytics_peer(tmp_path_factory, "ultralytics11_peer.py", "YOLO11")
     return result
 
 

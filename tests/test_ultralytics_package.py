@@ -9,16 +9,11 @@ read its file (building the ten models takes half a minute or more).
 
 from __future__ import annotations
 
-import importlib.util
-import os
-import subprocess
-import sys
 from typing import Any
 
 import pytest
 import torch
-from conftest import ROOT
-from filelock import FileLock  # torch's own dependency
+from conftest import ultralytics_peer
 
 import netspec as ns
 
@@ -29,26 +24,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def peer(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    if importlib.util.find_spec("ultralytics") is None:
-        if os.environ.get("CI"):
-            pytest.fail("Ultralytics is not installed; CI compares the YOLOv8 specs with it")
-        pytest.skip("Ultralytics is not installed (make test sets it up)")
-    shared = tmp_path_factory.getbasetemp()
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        shared = shared.parent  # the session's folder, above each worker's own
-    target = shared / "ultralytics_peer.pt"
-    with FileLock(f"{target}.lock"):
-        if not target.exists():
-            partial = shared / "ultralytics_peer.partial"
-            run = subprocess.run(
-                [sys.executable, str(ROOT / "tests" / "ultralytics_peer.py"), str(partial)],
-                capture_output=True,
-                text=True,
-                timeout=600,
-            )
-            assert run.returncode == 0, run.stderr[-3000:]
-            partial.rename(target)
-    result: dict[str, Any] = torch.load(target, weights_only=False)
+    result: dict[str, Any] = ultralytics_peer(tmp_path_factory, "ultralytics_peer.py", "YOLOv8")
     return result
 
 

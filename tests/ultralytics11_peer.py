@@ -22,7 +22,7 @@ os.environ.setdefault("YOLO_AUTOINSTALL", "False")
 import torch  # before ultralytics, which would otherwise set one thread
 from ultralytics.nn.tasks import ClassificationModel, DetectionModel
 from ultralytics.utils.torch_utils import get_flops
-from ultralytics_peer import _keep, randomise
+from ultralytics_peer import outputs, randomise
 
 #: (task, input size) of the models whose outputs are compared
 SIZES = {"detect": 256, "classify": 224}
@@ -32,29 +32,6 @@ def build(task: str) -> torch.nn.Module:
     if task == "detect":
         return DetectionModel("yolo11n.yaml", nc=80, verbose=False)
     return ClassificationModel("yolo11n-cls.yaml", nc=1000, verbose=False)
-
-
-def outputs(task: str, model: torch.nn.Module, x: torch.Tensor) -> list[torch.Tensor]:
-    """Detect's raw maps and DFL distances, or Classify's logits, by hooks."""
-    head = model.model[-1]
-    seen: dict[str, torch.Tensor] = {}
-    hooks = []
-    if task == "detect":
-        for i in range(head.nl):
-            for branch in ("cv2", "cv3"):
-                module = getattr(head, branch)[i]
-                hooks.append(module.register_forward_hook(_keep(seen, f"{branch}.{i}")))
-        hooks.append(head.dfl.register_forward_hook(_keep(seen, "dfl")))
-    else:
-        hooks.append(head.linear.register_forward_hook(_keep(seen, "logits")))
-    with torch.no_grad():
-        model(x)
-    for h in hooks:
-        h.remove()
-    if task == "detect":
-        maps = [torch.cat([seen[f"cv2.{i}"], seen[f"cv3.{i}"]], 1) for i in range(head.nl)]
-        return [*maps, seen["dfl"]]
-    return [seen["logits"]]
 
 
 def main(target: str) -> None:
@@ -72,7 +49,7 @@ def main(target: str) -> None:
             "frozen": [k for k, p in model.named_parameters() if not p.requires_grad],
             "state_dict": {k: v.clone() for k, v in model.state_dict().items()},
             "input": x,
-            "outputs": outputs(task, model, x),
+            "outputs": outputs(task, model, x, dfl=True),
         }
     torch.save(result, target)
 

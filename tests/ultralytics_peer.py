@@ -51,8 +51,11 @@ def randomise(model: torch.nn.Module) -> None:
             m.bias.data.copy_(torch.rand(shape, generator=generator) * 0.2 - 0.1)
 
 
-def outputs(task: str, model: torch.nn.Module, x: torch.Tensor) -> list[torch.Tensor]:
-    """Detect's raw maps, cat(cv2[i](x_i), cv3[i](x_i)), or Classify's logits, by hooks."""
+def outputs(
+    task: str, model: torch.nn.Module, x: torch.Tensor, dfl: bool = False
+) -> list[torch.Tensor]:
+    """Detect's raw maps, cat(cv2[i](x_i), cv3[i](x_i)) (and with ``dfl`` its DFL's box
+    distances after them), or Classify's logits, by hooks."""
     head = model.model[-1]
     seen: dict[str, torch.Tensor] = {}
     hooks = []
@@ -61,6 +64,8 @@ def outputs(task: str, model: torch.nn.Module, x: torch.Tensor) -> list[torch.Te
             for branch in ("cv2", "cv3"):
                 module = getattr(head, branch)[i]
                 hooks.append(module.register_forward_hook(_keep(seen, f"{branch}.{i}")))
+        if dfl:
+            hooks.append(head.dfl.register_forward_hook(_keep(seen, "dfl")))
     else:
         hooks.append(head.linear.register_forward_hook(_keep(seen, "logits")))
     with torch.no_grad():
@@ -68,7 +73,8 @@ def outputs(task: str, model: torch.nn.Module, x: torch.Tensor) -> list[torch.Te
     for h in hooks:
         h.remove()
     if task == "detect":
-        return [torch.cat([seen[f"cv2.{i}"], seen[f"cv3.{i}"]], 1) for i in range(head.nl)]
+        maps = [torch.cat([seen[f"cv2.{i}"], seen[f"cv3.{i}"]], 1) for i in range(head.nl)]
+        return [*maps, seen["dfl"]] if dfl else maps
     return [seen["logits"]]
 
 
