@@ -112,6 +112,14 @@ class Permute(_Layout):
     Options = PermuteSpec
     shorthand = "axes"
     summary = "reorder the axes (`- permute: [1, 2, 0]`: channels last)"
+    torch_types = ("Permute",)  # torchvision.ops.misc.Permute
+
+    def options_from(self, module: Any) -> dict[str, Any] | None:
+        """torchvision's ``Permute([0, 2, 3, 1])``: the batch stays first, the rest move."""
+        dims = list(getattr(module, "dims", []))
+        if len(dims) < 2 or dims[0] != 0 or sorted(dims) != list(range(len(dims))):
+            return None
+        return {"axes": [d - 1 for d in dims[1:]]}
 
     def cost(self, opts: PermuteSpec, shape: Shape) -> Cost:
         order = _permutation(opts.axes, shape)
