@@ -19,9 +19,11 @@ from test_diagram import edges
 
 import netspec as ns
 from netspec.diagram import LAYOUTS, Depth, Layout, auto_depth
+from netspec.diagram.columns import clean_cuts
 from netspec.diagram.drawer import draw
 from netspec.diagram.layout import arrange
 from netspec.diagram.plan import READABLE, SCREEN, fit
+from netspec.diagram.sizes import Sizes
 from netspec.diagram.style import FRAME_POINTS, frame_points
 
 EVERY = [*BUNDLED, *ZOO, "ultralytics/yolov8", "ultralytics/yolov8-cls"]
@@ -30,6 +32,7 @@ FPN = "torchvision/resnet50_fpn"
 #: the long thin ones of issue 21, every layer drawn
 LONG = ["vgg", "alexnet", "nin", "resnet", "googlenet", "unet", "torchvision/vgg16"]
 LONG += ["torchvision/resnet50", "torchvision/densenet121", "ultralytics/yolov8"]
+LONG += ["ultralytics/yolo11", "torchvision/convnext_tiny", "torchvision/swin_t"]
 
 
 @pytest.fixture
@@ -213,24 +216,27 @@ def test_default_pictures_are_not_strips(name):
     _not_a_strip(name, None)
 
 
-#: drawn whole, YOLOv8's Detect with its DFL (the box distances, a fourth output, issue 20)
-#: finds no clean place to start a new column: one column 180 inches long. Known, not fixed.
-STRIPS_WHOLE = {"ultralytics/yolov8"}
-
-
 @pytest.mark.usefixtures("dot_program")
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(n, marks=pytest.mark.xfail(strict=True, reason="a known strip: see above"))
-        if n in STRIPS_WHOLE
-        else n
-        for n in LONG
-    ],
-)
+@pytest.mark.parametrize("name", LONG)
 def test_every_layer_drawn_is_not_a_strip(name):
-    """Densenet-121 drawn whole was 4.5 × 365 inches (80:1), ResNet-18 60 inches tall."""
+    """Densenet-121 drawn whole was 4.5 × 365 inches (80:1), ResNet-18 60 inches tall; YOLOv8
+    with its DFL 15 × 180 inches (its weights, read in the last block, were estimated at the
+    top, level with the input: no column could be cut)."""
     _not_a_strip(name, FULL)
+
+
+def test_data_is_estimated_beside_its_reader():
+    """A parameter reads nothing: the estimate puts it one rank above its first reader, as dot
+    draws it, and what is made from it alone just below (at the top, YOLO's DFL weights held
+    every box before them level with the input, and no column could be cut)."""
+    for name, weight in [("ultralytics/yolov8", "model.22"), ("ultralytics/yolo11", "model.23")]:
+        spec = ns.load(name)
+        picture = draw(spec.checked, spec.name, Depth(FULL, FULL))
+        rank = dict(zip((b.id for b in picture.boxes), Sizes(picture).rank, strict=True))
+        weight += ".dfl.conv.weight"
+        reader = min(rank[line.head] for line in picture.lines if line.tail == weight)
+        assert rank[weight] == reader - 1 > rank["model.21.cv2.act" if "v8" in name else "input"]
+        assert clean_cuts(picture, Sizes(picture))
 
 
 @pytest.mark.usefixtures("dot_program")

@@ -135,6 +135,27 @@ def ranks(picture: Picture, rows: list[list[int]]) -> list[int]:
                 rank[i] = top
         if not moved:
             break
+    return _settle_data(picture, into, rank, {i for level in levels for i in level})
+
+
+def _settle_data(
+    picture: Picture, into: list[list[int]], rank: list[int], level: set[int]
+) -> list[int]:
+    """Each box that no input leads to (a parameter, what is made from it alone) one rank
+    above its first reader, as dot draws it (its ranking keeps edges short), not at the top:
+    there it held every box after it level with the top, and no column could be cut (YOLO's
+    DFL weights, read in its last block). A box kept level with others stays where they are."""
+    inputs = set(picture.inputs)
+    fed = [box.id in inputs for box in picture.boxes]
+    for i, tails in enumerate(into):  # tails come first, in drawing order
+        fed[i] = fed[i] or any(fed[t] for t in tails)
+    readers: list[list[int]] = [[] for _ in rank]
+    for i, tails in enumerate(into):
+        for t in tails:
+            readers[t].append(i)
+    for i in range(len(rank) - 1, -1, -1):
+        if not fed[i] and readers[i] and i not in level:
+            rank[i] = max(rank[i], min(rank[r] for r in readers[i]) - 1)
     return rank
 
 
