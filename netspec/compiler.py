@@ -186,7 +186,9 @@ class _Builder:
 def _value(c: Checked) -> nn.Parameter | Tensor:
     """The tensor a ``parameter`` or ``buffer`` layer holds, as its init says."""
     value: Tensor = c.node.kind.value(c.node.opts)  # type: ignore[attr-defined]
-    return nn.Parameter(value) if c.node.kind.holds_tensor == "parameter" else value
+    if c.node.kind.holds_tensor != "parameter":
+        return value
+    return nn.Parameter(value, requires_grad=c.node.opts.trainable)  # type: ignore[attr-defined]
 
 
 def _hold(module: nn.Module, tensors: dict[str, Tensor], checked: Checked) -> None:

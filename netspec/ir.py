@@ -280,6 +280,8 @@ class Checked:
     params: int = 0
     macs: int = 0
     buffers: int = 0
+    #: of ``params``, those that do not learn (a ``parameter`` with ``trainable: false``)
+    frozen: int = 0
     children: list[Checked] = field(default_factory=list)
     sources: list[Value] = field(default_factory=list)
     results: list[Value] = field(default_factory=list)
@@ -300,6 +302,7 @@ class Checked:
             params=sum(c.params for c in children),
             macs=sum(c.macs for c in children),
             buffers=sum(c.buffers for c in children),
+            frozen=sum(c.frozen for c in children),
             children=children,
         )
 

@@ -122,8 +122,12 @@ def table_notes(checked: Checked) -> list[str]:
         f"MACs: {checked.macs:,} ({human(checked.macs)}; "
         "conv and linear weights, as torchvision counts)"
     ]
+    if checked.frozen:
+        lines.append(f"frozen: {checked.frozen:,} of the params keep their values in training")
     if checked.buffers:
-        lines.append(f"buffers: {checked.buffers:,} (batchnorm running statistics, not parameters)")
+        held = any(c.node.kind.holds_tensor == "buffer" for c in checked.walk())
+        what = "batchnorm running statistics" + (" and fixed tensors" if held else "")
+        lines.append(f"buffers: {checked.buffers:,} ({what}, not parameters)")
     return lines
 
 
@@ -198,7 +202,7 @@ def summary_notes(s: SummaryData) -> list[str]:
         f"{s.spec}: input {_dims(s.input)}, batch {s.batch}; summary from {source}",
         f"params:        {t.params:,} (trainable {t.trainable_params:,}, "
         f"non-trainable {t.non_trainable_params:,})",
-        f"buffers:       {t.buffers:,} values (batchnorm running statistics)",
+        f"buffers:       {t.buffers:,} values (running statistics, fixed tensors)",
         f"MACs:          {t.macs:,} per sample ({human(t.macs)}): multiply-accumulates of conv "
         "and linear weights, as torchvision counts",
     ]

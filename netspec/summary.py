@@ -93,7 +93,7 @@ def static_summary(spec: Summarisable, batch: int = 1, depth: int | None = None)
     ]  # a parameter is no module, as torchinfo lists them: it counts in its holder's row
     totals = Totals(
         params=checked.params,
-        trainable_params=checked.params,
+        trainable_params=checked.params - checked.frozen,
         macs=checked.macs,
         param_bytes=checked.params * BYTES_PER_VALUE,
         activation_bytes=activation_values(checked) * batch * BYTES_PER_VALUE,

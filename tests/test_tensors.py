@@ -144,6 +144,27 @@ def test_a_parameter_is_learnable():
     assert model.p.requires_grad and torch.equal(model.p.grad, torch.full((4,), 2.0))
 
 
+def test_a_parameter_that_is_not_trainable_keeps_its_values():
+    layers = [
+        {"parameter": {"name": "p", "shape": [4], "init": "arange", "trainable": False, "to": "p"}},
+        {"parameter": {"name": "q", "shape": [4], "to": "q"}},
+        {"add": {"from": ["input", "p", "q"]}},
+    ]
+    spec = load([4], layers)
+    model = spec.build()
+    assert spec.num_params == 8 and spec.checked.frozen == 4
+    assert spec.summary(static=True).totals.trainable_params == 4
+    assert list(model.state_dict()) == ["p", "q"]
+    model(torch.randn(2, 4)).sum().backward()
+    assert not model.p.requires_grad and model.p.grad is None and model.q.grad is not None
+    assert "frozen: 4 of the params" in str(spec.table())
+
+
+def test_trainable_is_a_parameters_option_not_a_buffers():
+    with pytest.raises(NetspecError, match="trainable"):
+        load([4], [{"buffer": {"name": "b", "shape": [4], "trainable": False, "to": "b"}}])
+
+
 def test_parameters_come_before_buffers_as_torch_lists_them():
     layers = [
         {"buffer": {"name": "b", "shape": [4], "to": "b"}},

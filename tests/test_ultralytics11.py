@@ -139,6 +139,11 @@ def _at_size(task: str, size: int) -> ns.Spec:
     return ns.loads(text, spec.file)
 
 
+def spec_frozen(task: str) -> int:
+    """The values the static pass counts as params that do not learn."""
+    return ns.load(SPECS[task]).checked.frozen
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("task", sorted(SPECS))
 def test_outputs_equal_ultralytics_with_its_weights(peer, task):
@@ -153,5 +158,9 @@ def test_outputs_equal_ultralytics_with_its_weights(peer, task):
     # the raw maps (and the logits) to float rounding; measured equal, DFL 1.5e-6 apart
     for mine, theirs in zip(got, recorded["outputs"], strict=True):
         torch.testing.assert_close(mine, theirs, rtol=1e-5, atol=1e-5)
-    if task == "detect":  # Ultralytics keeps the DFL weights fixed
-        assert recorded["frozen"] == ["model.23.dfl.conv.weight"]
+    # Ultralytics keeps the DFL weights fixed (requires_grad False); so does the spec
+    frozen = [k for k, p in model.named_parameters() if not p.requires_grad]
+    assert (
+        frozen == recorded["frozen"] == (["model.23.dfl.conv.weight"] if task == "detect" else [])
+    )
+    assert spec_frozen(task) == sum(model.get_parameter(k).numel() for k in frozen)

@@ -49,7 +49,7 @@ class Init(enum.Enum):
     SHIFTED_WINDOW_MASK = "shifted_window_mask"
 
 
-class ParameterSpec(Options):
+class TensorSpec(Options):
     shape: Annotated[list[PosInt], Field(min_length=1, max_length=6)] = Field(
         description="its sizes, without the batch axis: [1, 768], [197, 768], [96, 1, 1]"
     )
@@ -67,7 +67,15 @@ class ParameterSpec(Options):
     )
 
 
-class BufferSpec(ParameterSpec):
+class ParameterSpec(TensorSpec):
+    trainable: Bool = Field(
+        default=True,
+        description="false: it keeps its values in training (torch's requires_grad=False, as "
+        "Ultralytics' DFL weights): counted, but not trained",
+    )
+
+
+class BufferSpec(TensorSpec):
     persistent: Bool = Field(
         default=True,
         description="in the state_dict (torch's default; false: rebuilt from init on load)",
@@ -86,7 +94,7 @@ class _Tensor(Kind):
     shorthand = "shape"
 
     def infer(self, node: Node, sources: list[Value], ctx: InferContext, path: str) -> Checked:
-        opts: ParameterSpec = node.opts  # type: ignore[assignment]
+        opts: TensorSpec = node.opts  # type: ignore[assignment]
         shape = Shape(tuple(opts.shape))
         if opts.init is Init.ARANGE and not -shape.rank <= opts.axis < shape.rank:
             raise Problem(
@@ -106,6 +114,7 @@ class _Tensor(Kind):
         # it reads nothing; a block whose first layer it is still reads the block's input
         checked = Checked(node, path, sources[0].shape, shape, values if learnable else 0, 0)
         checked.buffers = 0 if learnable else values
+        checked.frozen = 0 if not learnable or opts.trainable else values  # type: ignore[attr-defined]
         return checked
 
     def tensors(self, opts: Any, input: Shape, output: Shape) -> dict[str, Shape]:
@@ -124,7 +133,7 @@ class _Tensor(Kind):
             "put the layers that use it in a group: - group: {layers: [...]}",
         )
 
-    def value(self, opts: ParameterSpec) -> torch.Tensor:
+    def value(self, opts: TensorSpec) -> torch.Tensor:
         """The tensor, with its values as ``init`` says."""
         import torch
         from torch import nn
