@@ -15,7 +15,7 @@ PIP := -m pip install --quiet --disable-pip-version-check
 YAML_LS := tools/yaml-ls
 YAML_LS_STAMP := $(YAML_LS)/node_modules/.installed
 
-.PHONY: demo test lint setup setup-test graphviz libgl shells-editors yaml-ls gallery
+.PHONY: demo test lint setup setup-test graphviz system-packages yaml-ls gallery
 
 setup: $(STAMP)
 
@@ -45,7 +45,7 @@ demo: $(STAMP)
 test: $(TEST_STAMP)
 	@{ env -u PYTHONDONTWRITEBYTECODE $(TEST_BIN)/python -m compileall -q netspec bench; \
 	  $(TEST_BIN)/python -m mypy; } >/dev/null 2>&1 & warming=$$!; \
-	$(MAKE) --no-print-directory graphviz libgl shells-editors yaml-ls; made=$$?; \
+	$(MAKE) --no-print-directory system-packages yaml-ls; made=$$?; \
 	wait $$warming; exit $$made
 	env -u PYTHONDONTWRITEBYTECODE $(TEST_BIN)/python -m pytest -n 2 -q
 
@@ -55,21 +55,20 @@ graphviz:
 		&& apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq graphviz >/dev/null; } \
 		|| echo "note: Graphviz's dot is not installed: install it to render (tests needing it fail under CI=true)"
 
-# The OpenGL library that Ultralytics' OpenCV (opencv-python) loads on import; the tests that
-# compare the YOLOv8 specs with Ultralytics need it.
-libgl:
-	@ldconfig -p 2>/dev/null | grep -q 'libGL\.so\.1' || { command -v apt-get >/dev/null 2>&1 \
-		&& [ "$$(id -u)" = 0 ] && apt-get update -qq \
-		&& DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libgl1 libglib2.0-0 >/dev/null; } \
-		|| echo "note: libGL is not installed: the tests that compare with Ultralytics fail under CI=true"
-
-# The shells whose completion scripts the tests run (bash is there already) and Neovim, whose
-# headless run tests docs/editors.md's snippet: Debian's packages, installed with apt as root.
-shells-editors:
-	@{ command -v zsh && command -v fish && command -v nvim; } >/dev/null 2>&1 || { command -v apt-get >/dev/null 2>&1 \
-		&& [ "$$(id -u)" = 0 ] && apt-get update -qq \
-		&& DEBIAN_FRONTEND=noninteractive apt-get install -y -qq zsh fish neovim >/dev/null; } \
-		|| echo "note: zsh, fish or nvim is not installed: the tests of shell completion and of the Neovim set-up fail under CI=true"
+# The other Debian packages the suite needs, installed with apt as root in one update: the
+# OpenGL library that Ultralytics' OpenCV (opencv-python) loads on import (the tests comparing
+# the YOLO specs with Ultralytics), the shells whose completion scripts the tests run (bash is
+# there already) and Neovim, whose headless run tests docs/editors.md's snippet; and Graphviz.
+system-packages:
+	@missing=""; \
+	command -v dot >/dev/null 2>&1 || missing="$$missing graphviz"; \
+	ldconfig -p 2>/dev/null | grep -q 'libGL\.so\.1' || missing="$$missing libgl1 libglib2.0-0"; \
+	command -v zsh >/dev/null 2>&1 || missing="$$missing zsh"; \
+	command -v fish >/dev/null 2>&1 || missing="$$missing fish"; \
+	command -v nvim >/dev/null 2>&1 || missing="$$missing neovim"; \
+	[ -z "$$missing" ] || { command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] \
+		&& apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; } \
+		|| echo "note: could not install$$missing with apt: without them rendering, the Ultralytics comparisons, shell completion and Neovim tests fail under CI=true"
 
 # The real yaml-language-server (VS Code's YAML extension), which tests/test_schema_yls.py runs
 # against netspec's JSON Schema: the version in tools/yaml-ls/package-lock.json, installed with
