@@ -24,7 +24,7 @@ from netspec.diagram.drawer import draw
 from netspec.diagram.layout import arrange
 from netspec.diagram.plan import READABLE, SCREEN, fit
 from netspec.diagram.sizes import Sizes
-from netspec.diagram.style import FRAME_POINTS, frame_points
+from netspec.diagram.style import FRAME_POINTS, SAME_MODULE, frame_points
 
 EVERY = [*BUNDLED, *ZOO, "ultralytics/yolov8", "ultralytics/yolov8-cls"]
 FULL = 10**6
@@ -53,6 +53,8 @@ class Drawn:
     nodes: dict[str, tuple[float, float]]
     #: each cluster's box (left, bottom, right, top) and label
     clusters: dict[str, tuple[tuple[float, ...], str]]
+    #: each edge drawn: its tail's and head's names, and its spline's points, tail first
+    lines: list[tuple[str, str, list[tuple[float, float]]]]
 
     def x(self, node: str) -> float:
         return self.nodes[node][0]
@@ -66,14 +68,23 @@ def laid_out(dot: str) -> Drawn:
     graph = json.loads(run.stdout)
     width, height = (float(v) for v in graph["bb"].split(",")[2:])
     nodes, clusters = {}, {}
-    for item in graph.get("objects", []):
+    objects = graph.get("objects", [])
+    for item in objects:
         if "pos" in item:
             x, y = (float(v) for v in item["pos"].split(","))
             nodes[item["name"]] = (x, y)
         elif item["name"].startswith("cluster") and "bb" in item:
             box = tuple(float(v) for v in item["bb"].split(","))
             clusters[item["name"]] = (box, item.get("label", ""))
-    return Drawn(width, height, nodes, clusters)
+    lines = []
+    for edge in graph.get("edges", []):
+        if edge.get("style") == "invis":
+            continue
+        first = edge.get("pos", "").split(";")[0]  # a line in several splines: its first
+        spline = [p for p in first.split() if not p.startswith(("e,", "s,"))]
+        points = [(float(x), float(y)) for x, y in (p.split(",") for p in spline)]
+        lines.append((objects[edge["tail"]]["name"], objects[edge["head"]]["name"], points))
+    return Drawn(width, height, nodes, clusters, lines)
 
 
 def heads(dot: str) -> list[str]:
@@ -338,3 +349,64 @@ def test_render_layout_option(tmp_path):
         assert ('subgraph "cluster_/column1"' in dot) == bool(columns), layout
         assert ("dir=back" in dot) == bool(turned), layout  # a U's right side goes up
     assert netspec("render", "vgg", "--layout", "spiral").code == 2
+
+
+# --- shared modules and held tensors --------------------------------------------------------
+
+#: a head shared by two levels of a pyramid: a block called on a second level
+SHARED_HEAD = """
+name: shared_head
+inputs: {p3: [16, 8, 8], p4: [16, 4, 4]}
+outputs: {o3: null, o4: null}
+layers:
+  - group:
+      name: head
+      from: p3
+      to: o3
+      layers: [{conv: {out: 16, kernel: 3, padding: 1}}, relu, {conv: {out: 5, kernel: 1}}]
+  - call: {layer: head, from: p4, to: o4}
+"""
+
+
+@pytest.mark.usefixtures("dot_program")
+def test_a_block_called_again_is_tied_to_its_frame():
+    """A block drawn with its layers and called again: the grey double line of one module
+    leaves its frame's border for the call's box (there was none: only a block drawn as one
+    box was tied to its calls)."""
+    spec = ns.loads(SHARED_HEAD)
+    grey = SAME_MODULE["color"]
+    assert [(t, h) for t, h, a in edges(spec.to_dot(depth=1)) if a.get("color") == grey] == [
+        ("head", "1")  # drawn as one box, the block is tied to its call by its box
+    ]
+    drawn = laid_out(spec.to_dot(depth=9))
+    left, bottom, right, top = drawn.clusters["cluster_head"][0]
+    tied = [points for tail, head, points in drawn.lines if head == "1" and tail != "input/p4"]
+    assert len(tied) == 1
+    x, y = tied[0][0]  # where it starts: on the frame's border, not inside it
+    assert left - 2 <= x <= right + 2 and bottom - 2 <= y <= top + 2
+    assert min(x - left, right - x, y - bottom, top - y) < 3, (x, y, left, right)
+
+
+HELD = """
+name: bias
+input: [4, 8]
+layers:
+  - linear: {out: 8, to: x}
+  - parameter: {name: bias, shape: [8], init: zeros, to: b}
+  - add: {from: [x, b]}
+"""
+
+
+def test_the_legend_says_what_a_shared_line_and_a_held_tensor_are():
+    """The legend explains the grey double line of one module called again and the note box
+    of a parameter (a square cell), only where the picture draws them; a parameter is no
+    "other" layer."""
+    shared = ns.loads(SHARED_HEAD).to_dot(depth=9)
+    legend = shared[shared.index('"/legend" [') :]
+    assert "same module</td>" in legend and "parameter" not in legend
+    held = ns.loads(HELD).to_dot(depth=9)
+    legend = held[held.index('"/legend" [') :]
+    assert ">parameter</td>" in legend and ">other</td>" not in legend
+    assert "same module" not in legend
+    plain = ns.load("lenet").to_dot(depth=9)
+    assert "same module" not in plain and ">parameter" not in plain

@@ -16,19 +16,10 @@ from ..dataflow import Dataflow
 from ..ir import Checked, Family, Port, Shape, Value
 from ..report import human
 from .ghosts import place_ghosts
+from .legend import Uses, legend
 from .marks import Changes, Mark
 from .picture import Box, Frame, Line, Picture
-from .style import (
-    CLUSTER,
-    COLOURS,
-    MARK_WIDTH,
-    SAME_MODULE,
-    SKIP_COLOUR,
-    SKIP_EDGE,
-    esc,
-    label,
-    label_size,
-)
+from .style import COLOURS, MARK_WIDTH, SAME_MODULE, SKIP_EDGE, label, label_size
 
 #: a container that says no more than its kind's name is described by its layers up to this many
 SHOWN_LAYERS = 3
@@ -126,6 +117,8 @@ class Drawer:
         self.order: list[str] = []  # node ids in drawing order
         self.labelled: set[tuple[str, str]] = set()  # (node, shape): tensors whose shape is shown
         self.skips = False  # whether any edge skips ahead
+        self.shared = False  # whether a module is tied to a call of it
+        self.held: set[str] = set()  # the kinds of tensor held drawn (parameter, buffer)
         self.unread: set[int] = set()  # the network's inputs no layer has read yet
         self.flow = Dataflow(root)
         #: the drawn node each tensor comes out of, by the tensor's id
@@ -228,14 +221,18 @@ class Drawer:
         that layer with the block's name (``inner_blocks.0: conv 1×1, 256``)."""
         reuse = (layer or c).node.reuses  # a call: drawn as its layer, dashed
         family = (reuse.layer if reuse else (layer or c).node).kind.family
-        self.families.add(family)
+        held = c.node.kind.holds_tensor  # a tensor the network holds: data, not an operation
+        if held:
+            self.held.add(held)
+        else:
+            self.families.add(family)
         notes = [f"{c.params:,} params"] if c.params else []
         notes += (layer or c).node.kind.notes(layer or c)
         head = c.text() if layer is None else f"{block_name(c)}: {layer.text()}"
         attrs = {"fillcolor": COLOURS[family], "tooltip": c.path}
         if reuse is not None:
             attrs["style"] = "rounded,filled,dashed"
-        if c.node.kind.holds_tensor:  # a tensor the network holds: data, not an operation
+        if held:
             attrs.update(shape="note", style="filled")
             head = f"{c.node.name}: {head}" if c.node.given else head
         flag = self.marked(c, attrs)
@@ -247,10 +244,18 @@ class Drawer:
         return self.placed(c, c.path)
 
     def same_module(self, first: str, call: str) -> None:
-        """A double line from a layer's box to a box that calls its module again (where the
-        layer is drawn as one box), which does not move either."""
-        if any(box.id == first for box in self.picture.boxes):
-            self.picture.lines.append(Line(first, call, dict(SAME_MODULE)))
+        """A double line to a box that calls a module again, from its layer's box, or from the
+        frame of its block drawn with its layers (the line leaves the frame's border: a head
+        shared by the levels of a pyramid); it moves neither."""
+        boxes = self.picture.boxes
+        attrs = dict(SAME_MODULE)
+        if not any(box.id == first for box in boxes):
+            inside = next((box.id for box in boxes if first in box.frames), None)
+            if inside is None:
+                return
+            first, attrs["ltail"] = inside, f"cluster_{first}"
+        self.picture.lines.append(Line(first, call, attrs))
+        self.shared = True
 
     def placed(self, c: Checked, node: str) -> list[Port]:
         """Connect a drawn node to what it reads; every tensor made inside comes out of it.
@@ -316,32 +321,9 @@ class Drawer:
         return frame
 
     def legend(self) -> str:
-        """A small table listing only what the picture uses, in two columns (a row of legend
-        nodes beside the output made a 200 px graph a 1,000 px picture)."""
-        swatch = 'border="1" color="#555555" style="rounded"'  # outlined, as the nodes are
-        cells = [
-            f'<td bgcolor="{COLOURS[family]}" {swatch}>{family.value}</td>'
-            for family in Family
-            if family in self.families
-        ]
-        if self.skips:
-            arrow = '<font point-size="12"><b>→</b></font>'
-            cells.append(f'<td><font color="{SKIP_COLOUR}">{arrow} skip</font></td>')
-        if self.picture.frames:
-            cells.append(f'<td border="1" style="dashed" color="{CLUSTER["color"]}">block</td>')
-        cells += [mark_cell(mark) for mark in Mark if mark in self.marks]
-        if not cells:
-            return ""
-        rows = ["<tr>" + "".join(cells[i : i + 2]) + "</tr>" for i in range(0, len(cells), 2)]
-        table = '<table border="0" cellborder="0" cellspacing="2" cellpadding="2">'
-        return f"<{table}{''.join(rows)}</table>>"
-
-
-def mark_cell(mark: Mark) -> str:
-    """A legend's cell for a diff's mark: its sign and name, bordered as the boxes it marks."""
-    style = "dashed" if mark in (Mark.INSIDE, Mark.REMOVED) else "rounded"
-    words = f'<font color="{mark.colour}"><b>{esc(mark.sign)} {mark.value}</b></font>'
-    return f'<td border="2" color="{mark.colour}" style="{style}">{words}</td>'
+        """The legend of what this picture uses (:mod:`.legend`)."""
+        frames = bool(self.picture.frames)
+        return legend(Uses(self.families, self.skips, self.shared, self.held, frames, self.marks))
 
 
 def block_name(c: Checked) -> str:

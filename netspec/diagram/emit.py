@@ -50,6 +50,8 @@ def write(picture: Picture, plan: Plan, rankdir: str = "TB") -> str:
         # a second pass over the clusters undid the order of branches (dot 2.43)
         remincross="false",
     )
+    if any("ltail" in line.attrs for line in picture.lines):  # a line from a frame's border
+        g.attr(compound="true")
     g.attr(
         "node",
         shape="box",

@@ -115,7 +115,8 @@ def ranks(picture: Picture, rows: list[list[int]]) -> list[int]:
     into: list[list[int]] = [[] for _ in picture.boxes]
     for line in picture.lines:
         tail, head = where.get(line.tail), where.get(line.head)
-        if tail is not None and head is not None and tail < head:
+        held = line.attrs.get("constraint") == "false"  # no rank for dot (a module's call)
+        if tail is not None and head is not None and tail < head and not held:
             into[head].append(tail)
     levels = [[where[i] for i in level if i in where] for level in picture.levels]
     levels += rows
