@@ -154,6 +154,19 @@ def test_parallel_branches_keep_the_spec_order(depth):
 
 
 @pytest.mark.usefixtures("dot_program")
+@pytest.mark.parametrize(("name", "depth"), [(FPN, 3), ("ultralytics/yolo11", None)])
+def test_outputs_keep_the_spec_order(name, depth):
+    """A network's outputs side by side, left to right as its spec lists them (the FPN's pool
+    came before p4 and p5, below them; YOLO11's distances before p3)."""
+    spec = ns.load(name)
+    drawn = laid_out(spec.to_dot(depth=depth))
+    outputs = [f"output/{n}" for n in spec.checked.node.opens.outputs]
+    xs = [drawn.x(o) for o in outputs]
+    assert len(outputs) >= 4 and xs == sorted(xs), dict(zip(outputs, xs, strict=True))
+    assert len({drawn.y(o) for o in outputs}) == 1
+
+
+@pytest.mark.usefixtures("dot_program")
 def test_inception_branches_and_two_heads_keep_the_spec_order():
     drawn = laid_out(ns.load("googlenet").to_dot(depth=FULL))
     for block in ("b3.0", "b4.2", "b5.1"):

@@ -78,6 +78,7 @@ def draw(root: Checked, title: str, depth: Depth, changes: Changes | None = None
         drawer.box(top, node, "\n".join(lines), attrs, oval_size(*lines), value.shape)
         drawer.connect([drawer.port(value)], node)
         drawer.picture.outputs.append(node)
+    drawer.level(top, drawer.picture.outputs)  # in the spec's order (YOLO's distances came first)
     if changes is not None and place_ghosts(drawer.picture, changes.ghosts):
         drawer.marks.add(Mark.REMOVED)
     drawer.picture.legend = drawer.legend()
