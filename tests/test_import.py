@@ -21,6 +21,7 @@ from torch import nn
 import netspec as ns
 
 sys.path.insert(0, str(Path(__file__).parent / "fixtures" / "importing"))
+import beyond
 import models
 
 
@@ -246,8 +247,8 @@ def test_several_outputs_are_named_outputs():
     "model,golden_name",
     [
         (models.WithBilinear, "unsupported_module"),
-        (models.WithView, "unsupported_call"),
-        (models.ReadsShape, "reads_shape"),
+        (beyond.WithCumsum, "unsupported_call"),
+        (beyond.ScalesBySize, "reads_shape"),
     ],
 )
 def test_what_netspec_cannot_express_is_named_at_its_line(model, golden_name, golden, monkeypatch):

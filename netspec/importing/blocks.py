@@ -118,7 +118,10 @@ def infer_arguments(block: Block, members: list[list[Slot]]) -> None:
 def _arg_names(slots: list[SlotId], hints: dict[SlotId, str]) -> dict[SlotId, str]:
     """An option's name where only one argument sets it (``out``, ``stride``), else the
     option after the layer or call that has it (``branch2_out``, ``out1``, ``out2``)."""
-    keys = [str(slot[-1]).rstrip("_") for slot in slots]
+    keys = [  # a size of a held tensor's shape: shape0, shape1, ...
+        f"{slot[-2]}{slot[-1]}" if isinstance(slot[-1], int) else str(slot[-1]).rstrip("_")
+        for slot in slots
+    ]
     names: dict[SlotId, str] = {}
     taken = set(TAKEN_WORDS)
     counts: dict[str, int] = {}

@@ -229,14 +229,21 @@ class Scope:
                 yield ("R", first, id(item.body.block), position(item.calls[0].group), *links)
 
     def slots(self) -> list[Slot]:
-        """The body's values, each at its slot."""
-        return list(self._slots(self.folded.of(self.group), ()))
+        """The body's values, each at its slot; a held tensor's sizes last (each its own
+        slot, so that ``shape: ["${out}", 1, 1]`` reads an argument named for a layer's
+        option rather than naming it)."""
+        found = list(self._slots(self.folded.of(self.group), ()))
+        return [s for s in found if not _sized(s)] + [s for s in found if _sized(s)]
 
     def _slots(self, items: list[Item], at: SlotId) -> Iterator[Slot]:
         for n, item in enumerate(items):
             if isinstance(item, Layer):
                 for key, value in item.opts.items():
                     if isinstance(value, ShapeOf):  # a tensor's name: structure, in the key
+                        continue
+                    if item.kind in HELD and key == "shape":  # sizes, each maybe an argument
+                        for j, size in enumerate(value):
+                            yield (*at, n, key, j), size, item.name or "", "channels"
                         continue
                     sort = "channels" if key in CHANNELS else key
                     yield (*at, n, key), value, item.name or "", sort
@@ -253,6 +260,14 @@ class Scope:
                         yield (*at, n, part, arg), value, hint, call.block.sorts[arg]
             else:
                 yield from self._slots(self.folded.of(item), (*at, n))
+
+
+#: the kinds of held tensors, whose shape is written size by size
+HELD = ("parameter", "buffer")
+
+
+def _sized(slot: Slot) -> bool:
+    return isinstance(slot[0][-1], int) and slot[0][-2] == "shape"
 
 
 def position(item: Group | Layer) -> int | None:

@@ -283,15 +283,11 @@ WRAPPED = (
 )
 
 
-def _stochastic_depth(module: Any) -> tuple[str, str]:
-    return "identity", "torchvision's StochasticDepth, as it is in eval mode"
-
-
 #: modules of other libraries with no kind of their own, by class name: the kind that computes
 #: what they compute in eval mode (a spec's module is built for inference and fine-tuning
 #: alike, so each says what it leaves out, as a comment beside its layer)
 MODULES: dict[str, Callable[[Any], tuple[str, str]]] = {
-    "StochasticDepth": _stochastic_depth,
+    # none now: torchvision's StochasticDepth is drop_path (its kind's torch_types)
 }
 
 

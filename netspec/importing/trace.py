@@ -22,13 +22,13 @@ from ..errors import MAX_LINE, Diagnostic, NetspecError, Pos, printable
 from ..files import shorten
 from ..registry import Kind, all_kinds, get_kind
 from ..schema import is_layer_name
+from .layout_ops import FALLBACKS as LAYOUT_FALLBACKS
+from .layout_ops import drop_unread, held_tensor, lookup, sizes, wrapped
 from .ops import (
     MODULES,
     WRAPPED,
     NotExpressible,
     ShapeOf,
-    is_shape,
-    lookup,
     named_functions,
     shape_read,
 )
@@ -86,7 +86,8 @@ def _kinds_by_type() -> dict[str, Any]:
 
 class _Tracer(fx.Tracer):
     def __init__(self, leaves: set[str], model: nn.Module) -> None:
-        super().__init__(autowrap_functions=(*WRAPPED, *named_functions(model)))
+        functions: tuple[Any, ...] = (*WRAPPED, *wrapped(), *named_functions(model))
+        super().__init__(autowrap_functions=functions)
         self.leaves = leaves
         self.record_stack_traces = True
 
@@ -98,7 +99,7 @@ def trace(module: nn.Module, origin: str) -> tuple[Group, fx.Graph]:
     """The tree of ``module``'s layers; ``origin`` names the model in errors."""
     kinds = _kinds_by_type()
     module = traceable(module)  # torch's transformer modules, without their fast path
-    tracer = _Tracer({*kinds, *MODULES, *FALLBACKS}, module)
+    tracer = _Tracer({*kinds, *MODULES, *FALLBACKS, *LAYOUT_FALLBACKS}, module)
     try:
         graph = tracer.trace(module)
     except Exception as e:  # the one boundary around torch.fx: whatever it raises
@@ -109,6 +110,7 @@ def trace(module: nn.Module, origin: str) -> tuple[Group, fx.Graph]:
             "netspec imports models whose forward torch.fx can trace (no data-dependent "
             "control flow)",
         ) from e
+    drop_unread(graph)  # attention's weights, unpacked and never read (x, _ = attn(...))
     other = self_attention(graph, module)
     if other is not None:
         raise error_at(
@@ -129,6 +131,7 @@ def tree(graph: fx.Graph, module: nn.Module, origin: str) -> tuple[Group, fx.Gra
     closed: set[str] = set()
     names: dict[str, set[str]] = {}
     splits: dict[fx.Node, Layer] = {}
+    computed = sizes(graph)
     for node in schedule(graph):
         stack = module_path(node)
         while open_groups[-1].path and open_groups[-1].path not in stack:
@@ -142,9 +145,11 @@ def tree(graph: fx.Graph, module: nn.Module, origin: str) -> tuple[Group, fx.Gra
             open_groups.append(group)
         group = open_groups[-1]
         taken = names.setdefault(group.path, set())
-        if _part(node, splits) or is_shape(node) or shape_read(node) is not None:
+        if _part(node, splits) or node in computed or shape_read(node) is not None:
             continue  # no layer: a split's part, or a size a layer's option reads
         for layer in _layers(node, module, kinds, origin):
+            if any(s in computed for s in layer.sources):  # a size, used as a tensor
+                raise _reads_shape_error(node, origin)
             if layer.kind == "split":
                 count = layer.opts.get("parts") or len(layer.opts.get("sizes", []))
                 layer.parts = [None] * count
@@ -222,7 +227,8 @@ def _layers(node: fx.Node, root: nn.Module, kinds: dict[str, Any], origin: str) 
             name, note = stand_in(sub)
             return [Layer(name, {}, node, sources[:1], _own_name(target), sub, note)]
         kind = kinds.get(type(sub).__name__)
-        fallback = FALLBACKS.get(type(sub).__name__) if kind is None else None
+        fallbacks = {**FALLBACKS, **LAYOUT_FALLBACKS}
+        fallback = fallbacks.get(type(sub).__name__) if kind is None else None
         if fallback is not None:  # a torch module no kind names (nn.LayerNorm)
             return [_fallback(node, sub, fallback, sources[:1], origin)]
         opts = kind.options_from(sub) if kind is not None else None
@@ -245,14 +251,7 @@ def _layers(node: fx.Node, root: nn.Module, kinds: dict[str, Any], origin: str) 
             else _function_name(node.target)
         )
         if entry is None and _reads_shape(node):
-            raise error_at(
-                node,
-                origin,
-                "this reads a tensor's shape while the model runs (x.shape, x.size()); a spec's "
-                "sizes are fixed when it is checked",
-                "write the sizes the model has at this input size, or a plugin kind for the "
-                "module that does this (docs/plugins.md) and import with --plugin",
-            )
+            raise _reads_shape_error(node, origin)
         if entry is None:
             raise error_at(node, origin, f"no kind for {what}", _PLUGIN_HINT)
         try:
@@ -263,7 +262,25 @@ def _layers(node: fx.Node, root: nn.Module, kinds: dict[str, Any], origin: str) 
             Layer(k, _drop_defaults(k, o), node, sources if i == 0 else [])
             for i, (k, o) in enumerate(chain)
         ]
+    if node.op == "get_attr":
+        try:
+            kind_name, opts, note = held_tensor(node, root)
+        except NotExpressible as e:
+            raise error_at(node, origin, f"cannot import {node.target}: {e}") from None
+        name = str(node.target).rsplit(".", 1)[-1]
+        return [Layer(kind_name, _drop_defaults(kind_name, opts), node, [], name, note=note)]
     raise error_at(node, origin, f"cannot import {node.op} {node.target} (a {node.op} node)")
+
+
+def _reads_shape_error(node: fx.Node, origin: str) -> NetspecError:
+    return error_at(
+        node,
+        origin,
+        "this reads a tensor's shape while the model runs (x.shape, x.size()); a spec's "
+        "sizes are fixed when it is checked",
+        "write the sizes the model has at this input size, or a plugin kind for the "
+        "module that does this (docs/plugins.md) and import with --plugin",
+    )
 
 
 def _reads_shape(node: fx.Node) -> bool:

@@ -171,11 +171,15 @@ class BodyWriter(Writer):
         self.block = block
 
     def _expression(self, slot: SlotId, value: Any) -> Any:
+        if slot not in self.block.exprs and isinstance(value, list):  # sizes, one by one
+            return [self.block.exprs.get((*slot, j), v) for j, v in enumerate(value)]
         return self.block.exprs.get(slot, value)
 
     def _keys(self, layer: Layer, at: SlotId) -> list[str]:
         """Every option some member sets (the first may leave one at its default)."""
         keys = [s[-1] for s in self.block.exprs if len(s) == len(at) + 1 and s[:-1] == at]
+        sized = [s[-2] for s in self.block.exprs if len(s) == len(at) + 2 and s[:-2] == at]
+        keys += [k for k in dict.fromkeys(sized) if isinstance(k, str) and k not in keys]
         return keys + [k for k, v in layer.opts.items() if isinstance(v, ShapeOf)]
 
     def lines(self) -> Iterator[str]:

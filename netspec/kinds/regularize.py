@@ -36,7 +36,8 @@ class DropPath(Kind):
     torch_types = ("StochasticDepth",)
 
     def options_from(self, module: Any) -> dict[str, Any] | None:
-        return {"p": float(module.p)} if module.mode == "row" else None
+        mode = getattr(module, "mode", "row")  # a port without modes drops rows (bench's)
+        return {"p": float(module.p)} if mode == "row" else None
 
     def cost(self, opts: DropPathSpec, shape: Shape) -> Cost:
         return Cost(shape)
