@@ -16,6 +16,7 @@ from ..entries import CALL_KEYS
 from ..helpers import HELPERS
 from ..registry import all_kinds
 from ..schema import is_name
+from .library import LIBRARY_BLOCKS
 from .trace import REQUIRED, Group, Layer, option_default
 
 #: where in a body a value sits: item positions, then the option or argument
@@ -194,7 +195,7 @@ def name_blocks(blocks: list[Block]) -> None:
     ResNet's ``layer1`` ... ``layer4`` call ``layer``); where one class has several
     structures, the simplest takes the plain name and the others are named by the children
     they add (ResNet's ``bottleneck`` and ``bottleneck_downsample``)."""
-    taken = {k.name for k in all_kinds()}
+    taken = {k.name for k in all_kinds()} | set(LIBRARY_BLOCKS)  # std:swin's, called by name
     by_class: dict[Any, list[Block]] = {}
     for block in blocks:
         own = block.cls.__module__.startswith("torch.nn.") and block.cls.__name__ in _CONTAINERS

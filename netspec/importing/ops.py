@@ -199,11 +199,17 @@ def _channel_shuffle(node: fx.Node) -> Mapped:
     return [("channel_shuffle", {"groups": _arg(node, 1, "groups", None)})], [_tensor(node)]
 
 
+def _patch_merging_pad(node: fx.Node) -> Mapped:
+    return [("patch_merging_pad", {})], [_tensor(node)]  # std:swin's block (importing.library)
+
+
 #: functions of the model's own code, by name, that stand for one kind: ShuffleNet's
 #: ``channel_shuffle(x, groups)`` (torchvision's and every port of it), written with view and
-#: transpose, which have no kind and need the shape at run time
+#: transpose, which have no kind and need the shape at run time; torchvision's Swin's
+#: ``_patch_merging_pad`` (strided slices joined on the last axis), std:swin's block of its name
 NAMED: dict[str, Callable[[fx.Node], Mapped]] = {
     "channel_shuffle": _channel_shuffle,
+    "_patch_merging_pad": _patch_merging_pad,
 }
 
 

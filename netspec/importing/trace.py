@@ -24,6 +24,7 @@ from ..registry import Kind, all_kinds, get_kind
 from ..schema import is_layer_name
 from .layout_ops import FALLBACKS as LAYOUT_FALLBACKS
 from .layout_ops import drop_unread, held_tensor, lookup, sizes, wrapped
+from .library import block_args, is_required
 from .ops import (
     MODULES,
     WRAPPED,
@@ -33,7 +34,12 @@ from .ops import (
     shape_read,
 )
 from .schedule import module_path, schedule
-from .transformer import FALLBACKS, self_attention, traceable
+from .swin import FALLBACKS as SWIN_FALLBACKS
+from .transformer import FALLBACKS as TRANSFORMER_FALLBACKS
+from .transformer import self_attention, traceable
+
+#: modules no kind names, by class name: their kind (or library block) and options
+FALLBACKS = {**TRANSFORMER_FALLBACKS, **SWIN_FALLBACKS}
 
 
 @dataclass(eq=False)
@@ -169,7 +175,8 @@ def _fallback(
     try:
         opts = options(sub)
     except NotExpressible as e:
-        raise error_at(node, origin, f"cannot import module {node.target} ({sub}): {e}") from None
+        what = f"{type(sub).__module__}.{type(sub).__name__}"  # its repr may run over lines
+        raise error_at(node, origin, f"cannot import module {node.target} ({what}): {e}") from None
     return Layer(kind, opts, node, sources, _own_name(str(node.target)), sub)
 
 
@@ -314,7 +321,12 @@ REQUIRED = object()
 
 def option_default(kind: str, key: str) -> Any:
     """The value a kind's option has when a spec leaves it out (``REQUIRED`` if it must be
-    written), as a spec would write it: ``3`` for ``(3, 3)``, an enum as its value."""
+    written), as a spec would write it: ``3`` for ``(3, 3)``, an enum as its value. A
+    library block's argument (``window_attention``'s ``window``) has its file's default."""
+    args = block_args(kind)
+    if args is not None:
+        spec = args.get(key, REQUIRED)
+        return REQUIRED if spec is REQUIRED or is_required(spec) else spec
     fields = kind_named(kind).Options.model_fields
     found = fields.get(key) or fields.get(key + "_")
     if found is None or found.is_required():

@@ -14,6 +14,7 @@ from ..errors import NetspecError, printable
 from .blocks import Block, Call, Repeat, SlotId
 from .flow import inputs, outputs
 from .fold import Folded, Item, Scope, fold, position
+from .library import block_args, imports_line
 from .ops import ShapeOf
 from .trace import REQUIRED, Group, Layer, kind_named, option_default
 
@@ -202,8 +203,10 @@ def _first_position(item: Item) -> int | None:
 
 
 def _option_order(kind: str, keys: list[str]) -> list[str]:
-    """Options in the order their kind declares them (out, kernel, stride, ...)."""
-    fields = list(kind_named(kind).Options.model_fields)
+    """Options in the order their kind declares them (out, kernel, stride, ...), or a library
+    block its arguments."""
+    args = block_args(kind)
+    fields = list(args) if args is not None else list(kind_named(kind).Options.model_fields)
 
     def rank(key: str) -> int:
         for name in (key, key + "_"):
@@ -243,6 +246,9 @@ def write(
         lines.append(f"input: {scalar(list(shapes[0]))}")
     else:
         lines.append(f"inputs: {flow({k: list(v) for k, v in zip(taken, shapes, strict=True)}, 8)}")
+    imports = imports_line({layer.kind for layer in root.layers()})
+    if imports is not None:  # library blocks it calls (std:swin's window_attention)
+        lines.insert(2, imports)
     if "" not in returned:  # the model's own keys, where they are names (else out0, ...)
         lines.append(f"outputs: {flow(dict.fromkeys(returned), 9)}")
     if folded.blocks:
