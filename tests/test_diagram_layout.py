@@ -24,7 +24,7 @@ from netspec.diagram.drawer import draw
 from netspec.diagram.layout import arrange
 from netspec.diagram.plan import READABLE, SCREEN, fit
 from netspec.diagram.sizes import Sizes
-from netspec.diagram.style import FRAME_POINTS, SAME_MODULE, frame_points
+from netspec.diagram.style import FRAME_POINTS, SAME_MODULE, SKIP_EDGE, frame_points
 
 EVERY = [*BUNDLED, *ZOO, "ultralytics/yolov8", "ultralytics/yolov8-cls"]
 FULL = 10**6
@@ -423,3 +423,22 @@ def test_the_legend_says_what_a_shared_line_and_a_held_tensor_are():
     assert "same module" not in legend
     plain = ns.load("lenet").to_dot(depth=9)
     assert "same module" not in plain and ">parameter" not in plain
+
+
+def test_branches_of_an_attention_block_are_not_skips():
+    """Query, key and value read from one tensor are branches, not shortcuts: a blue skip
+    arrow only where something else leads from its tail to its head (Swin-T's window
+    attention had 8 blue arrows a block, YOLO's DFL its softmax's). A residual's shortcut and
+    a projection's stay blue."""
+    swin = edges(ns.load("torchvision/swin_t").to_dot(depth=FULL))
+    blue = {(t, h) for t, h, a in swin if a.get("color") == SKIP_EDGE["color"]}
+    assert not [(t, h) for t, h in blue if ".attn." in t + h]
+    adds = {h for _, h in blue}  # each block's two residual adds, its 4th and 8th layers
+    assert len(blue) == 2 * 12 and all(re.fullmatch(r"features\.\d\.\d\.[37]", h) for h in adds)
+    yolo = edges(ns.load("ultralytics/yolov8").to_dot(depth=FULL))
+    into = [a for t, h, a in yolo if h == "model.22.dfl.conv.2"]
+    assert len(into) == 2 and all(a.get("color") != SKIP_EDGE["color"] for a in into)
+    resnet = edges(ns.load("resnet").to_dot(depth=FULL))
+    assert any(
+        t.endswith(".shortcut") and a.get("color") == SKIP_EDGE["color"] for t, _, a in resnet
+    )

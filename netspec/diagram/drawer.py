@@ -19,6 +19,7 @@ from .ghosts import place_ghosts
 from .legend import Uses, legend
 from .marks import Changes, Mark
 from .picture import Box, Frame, Line, Picture
+from .skips import unskip_branches
 from .style import COLOURS, MARK_WIDTH, SAME_MODULE, SKIP_EDGE, label, label_size
 
 #: a container that says no more than its kind's name is described by its layers up to this many
@@ -81,6 +82,7 @@ def draw(root: Checked, title: str, depth: Depth, changes: Changes | None = None
     drawer.level(top, drawer.picture.outputs)  # in the spec's order (YOLO's distances came first)
     if changes is not None and place_ghosts(drawer.picture, changes.ghosts):
         drawer.marks.add(Mark.REMOVED)
+    drawer.skips = unskip_branches(drawer.picture)
     drawer.picture.legend = drawer.legend()
     return drawer.picture
 
@@ -142,7 +144,9 @@ class Drawer:
     def port(self, value: Value) -> Port:
         return self.ports.get(id(value), Port("input", value.shape))
 
-    def connect(self, ports: list[Port], target: str, skip: bool = False) -> None:
+    def connect(
+        self, ports: list[Port], target: str, skip: bool = False, found: bool = False
+    ) -> None:
         for port in ports:
             attrs = dict(SKIP_EDGE) if skip else {}
             self.skips |= skip
@@ -150,7 +154,7 @@ class Drawer:
             if (port.id, shape) not in self.labelled:  # a fan-out says its shape once
                 self.labelled.add((port.id, shape))
                 attrs = {"label": shape, **attrs}
-            self.picture.lines.append(Line(port.id, target, attrs, skip))
+            self.picture.lines.append(Line(port.id, target, attrs, skip, found and skip))
 
     def junction(self, graph: Place, id: str, label: str, **attrs: str) -> None:
         self.families.add(Family.MERGE)
@@ -275,7 +279,7 @@ class Drawer:
             self.unread.discard(id(v))
             held = v.producer is not None and v.producer.node.kind.holds_tensor
             skip = v is not chain and port.id != previous and not first_read and not held
-            self.connect([port], node, skip=skip)
+            self.connect([port], node, skip=skip, found=True)
         for v in c.results:
             self.ports[id(v)] = Port(node, v.shape)
         for made in c.walk()[1:]:

@@ -48,6 +48,9 @@ class Line:
     attrs: dict[str, str]
     #: whether it goes around something (a shortcut, a named tensor read further on)
     skip: bool = False
+    #: a skip the drawer found from the order (a tensor read from further back than the box
+    #: drawn before), not one a kind said (a residual's shortcut): :mod:`.skips` checks it
+    found: bool = False
 
 
 @dataclass(eq=False, slots=True)
