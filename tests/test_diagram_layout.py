@@ -315,7 +315,11 @@ def test_frame_names_grow_with_the_block():
 
 
 @pytest.mark.usefixtures("dot_program")
-@pytest.mark.parametrize("name", ["vgg", "unet", "torchvision/densenet121", "ultralytics/yolov8"])
+@pytest.mark.parametrize(
+    "name",
+    ["vgg", "unet", "torchvision/densenet121", "ultralytics/yolov8", "ultralytics/yolo11"]
+    + ["torchvision/swin_t"],
+)
 def test_the_estimate_is_near_what_dot_draws(name):
     """The layout decides from an estimate of the picture's size: within a factor of 1.6 of
     what dot draws, at the default depth and with every layer drawn."""
