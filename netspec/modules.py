@@ -109,13 +109,45 @@ class Concatenate(nn.Module):
 
 
 class Add(nn.Module):
-    """The sum of the tensors it is given (of one shape)."""
+    """The sum of the tensors it is given (of one shape, or broadcasting).
+
+    ``into``: the index of one of two operands that the sum may be written into, as
+    ``result += input``, -1 for none. :func:`netspec.accumulate.accumulate_in_place` sets it
+    where nothing reads that operand afterwards; the sum is still a new tensor where autograd
+    records the add or the other operand does not broadcast into the one written.
+    """
+
+    __constants__ = ("into",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.into = -1
 
     def forward(self, xs: list[Tensor]) -> Tensor:
+        if self.into >= 0 and len(xs) == 2 and _may_write(xs[self.into], xs[1 - self.into]):
+            return xs[self.into].add_(xs[1 - self.into])
         total = xs[0]
         for i in range(1, len(xs)):
             total = total + xs[i]
         return total
+
+
+def _may_write(written: Tensor, other: Tensor) -> bool:
+    """Whether ``written += other`` gives ``written + other`` without a graph to keep: no
+    gradient recorded, the same dtype and device, ``other`` broadcast into ``written``. fx's
+    symbolic tracing hands proxies, not tensors: it records the plain sum."""
+    if not isinstance(written, Tensor) or not isinstance(other, Tensor):
+        return False
+    if torch.is_grad_enabled() and (written.requires_grad or other.requires_grad):
+        return False
+    if written.dtype != other.dtype or written.device != other.device:
+        return False
+    if other.dim() > written.dim():
+        return False
+    for i in range(1, other.dim() + 1):
+        if other.shape[-i] != written.shape[-i] and other.shape[-i] != 1:
+            return False
+    return True
 
 
 class Multiply(nn.Module):

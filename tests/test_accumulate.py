@@ -1,0 +1,114 @@
+"""Residual adds that write into a tensor nothing reads afterwards
+(:func:`netspec.accumulate.accumulate_in_place`): which adds may, the same sums bit for bit,
+a new tensor wherever autograd records the add, and the module still traces and scripts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import torch
+import yaml
+from torch import Tensor, nn
+
+import netspec
+from netspec.accumulate import accumulate_in_place
+from netspec.modules import Add
+
+X = torch.randn(2, 8, 6, 6)
+
+
+def build(layers: list[Any]) -> tuple[nn.Module, nn.Module, int]:
+    """The network of ``layers`` on (8, 6, 6) twice, with the same weights: as built, and
+    with its adds marked; how many were marked."""
+    spec = netspec.loads(yaml.safe_dump({"name": "acc", "input": [8, 6, 6], "layers": layers}))
+    plain, marked = spec.build(seed=0).eval(), spec.build(seed=0).eval()
+    return plain, marked, accumulate_in_place(marked)
+
+
+def sums(model: nn.Module, x: Tensor) -> list[tuple[bool, Tensor]]:
+    """Each add's result in one forward pass, and whether it is one of its operands' storage."""
+    seen: list[tuple[bool, Tensor]] = []
+
+    def hook(module: nn.Module, args: tuple[list[Tensor]], out: Tensor) -> None:
+        seen.append((any(out.data_ptr() == t.data_ptr() for t in args[0]), out.detach()))
+
+    for m in model.modules():
+        if isinstance(m, Add):
+            m.register_forward_hook(hook)
+    model(x)
+    return seen
+
+
+BRANCH = {"conv": {"out": 8, "kernel": 3, "padding": 1, "to": "branch"}}
+
+
+def test_writes_into_the_branch_made_for_the_add() -> None:
+    plain, marked, count = build([BRANCH, {"add": {"from": ["input", "branch"]}}])
+    assert count == 1
+    with torch.no_grad():
+        written = sums(marked, X)
+        assert [w for w, _ in written] == [True]
+        assert torch.equal(written[0][1], plain(X))
+
+
+def test_leaves_a_tensor_read_after_the_add() -> None:
+    layers = [
+        BRANCH,
+        {"add": {"from": ["branch", "input"], "to": "total"}},
+        {"mul": {"from": ["total", "branch"]}},
+    ]
+    plain, marked, count = build(layers)
+    assert count == 0  # the branch is read by the product, the input is the caller's
+    x = X.clone()
+    with torch.no_grad():
+        assert torch.equal(marked(x), plain(X))
+    assert torch.equal(x, X)
+
+
+def test_training_makes_a_new_tensor_with_the_same_gradients() -> None:
+    plain, marked, _ = build([BRANCH, {"add": {"from": ["branch", "input"]}}])
+    written = sums(marked, X)
+    assert [w for w, _ in written] == [False]
+    marked(X).sum().backward()
+    plain(X).sum().backward()
+    for (name, a), b in zip(marked.named_parameters(), plain.parameters(), strict=True):
+        assert a.grad is not None and b.grad is not None
+        assert torch.equal(a.grad, b.grad), name
+
+
+def test_a_sum_that_does_not_fit_the_operand_is_new() -> None:
+    # the gate (8, 1, 1) is made for the add, but the sum is (8, 6, 6): it cannot hold it
+    layers = [
+        {"pool": {"mode": "avg", "global": True}},
+        {"conv": {"out": 8, "kernel": 1, "to": "gate"}},
+        {"add": {"from": ["gate", "input"]}},
+    ]
+    plain, marked, count = build(layers)
+    assert count == 1
+    with torch.no_grad():
+        written = sums(marked, X)
+        assert [w for w, _ in written] == [False]
+        assert torch.equal(written[0][1], plain(X))
+
+
+def test_traces_and_scripts() -> None:
+    plain, marked, _ = build([BRANCH, {"add": {"from": ["input", "branch"]}}])
+    with torch.no_grad():
+        want = plain(X)
+        for module in (torch.fx.symbolic_trace(marked), torch.jit.script(marked)):
+            assert torch.equal(module(X), want)
+
+
+@pytest.mark.parametrize("name", ["torchvision/convnext_tiny", "torchvision/swin_t"])
+def test_shipped_residual_blocks(name: str) -> None:
+    spec = netspec.load(name)
+    plain, marked = spec.build(seed=0).eval(), spec.build(seed=0).eval()
+    accumulate_in_place(marked)
+    adds = [(k, m) for k, m in marked.named_modules() if isinstance(m, Add)]
+    # every residual add (its block's input plus a branch) writes into the branch
+    blocks = [k for k, m in adds if k.count(".") == 3]
+    assert blocks and all(m.into >= 0 for k, m in adds if k in blocks)
+    x = torch.randn(1, *spec.input_shape.dims)
+    with torch.no_grad():
+        assert torch.equal(marked(x), plain(x))
