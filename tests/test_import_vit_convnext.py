@@ -108,6 +108,7 @@ def test_vit_computes_as_torchvision(image_size):
     tokens = (image_size // 8) ** 2 + 1
     assert f"parameter: {{name: pos_embedding, shape: [{tokens}, 16]" in text
     assert "attention: {name: self_attention, heads: 2}" in text
+    assert 'body: [{encoder_block: {name: "encoder_layer_${i}"}}]' in text, text
     assert "select: {index: 0}" in text
 
 

@@ -11,6 +11,7 @@ the same everywhere stays a literal.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -90,10 +91,14 @@ def _height(group: Group) -> int:
 
 def _repeats(items: list[Item], flow: Flow) -> list[Item]:
     """Runs of equal numbered calls, each reading the one before, as repeats (with ``first``
-    where the run's first call differs, as a stage's first block does)."""
+    where the run's first call differs, as a stage's first block does); calls named by their
+    number from 0 (ViT's ``encoder_layer_0`` ... ``encoder_layer_11``) too, all equal, their
+    copies named by an expression of it."""
 
     def call(item: Item) -> Call | None:
-        return item if isinstance(item, Call) and item.group.name is None else None
+        if not isinstance(item, Call):
+            return None
+        return item if item.group.name is None or numbered(item.group.name) else None
 
     def same(a: Call, b: Call) -> bool:
         return a.block is b.block and a.values == b.values
@@ -110,6 +115,9 @@ def _repeats(items: list[Item], flow: Flow) -> list[Item]:
             if len(run) > 1 and not same(run[1], nxt):
                 break
             run.append(nxt)
+        named = numbered(run[0].group.name or "") if run else None
+        if named and (named[1] != 0 or not all(same(run[0], c) for c in run)):
+            run = []  # copies named by an expression of i: from 0, and nothing that differs
         if len(run) >= 3 or (len(run) == 2 and same(run[0], run[1])):
             first = None if same(run[0], run[1]) else run[0]
             out.append(Repeat(run[1], first, run))
@@ -123,7 +131,17 @@ def _repeats(items: list[Item], flow: Flow) -> list[Item]:
 def _next_to(a: Call, b: Call) -> bool:
     """``b`` is numbered right after ``a`` (a repeat's copies are numbered without gaps)."""
     first, second = position(a.group), position(b.group)
-    return first is not None and second == first + 1
+    if first is not None:
+        return second == first + 1
+    named, after = numbered(a.group.name or ""), numbered(b.group.name or "")
+    return bool(named and after and after == (named[0], named[1] + 1))
+
+
+def numbered(name: str) -> tuple[str, int] | None:
+    """A name that ends in a number (``encoder_layer_11``): what comes before, and the
+    number."""
+    found = re.fullmatch(r"(.*?[A-Za-z_])(\d+)", name)
+    return (found[1], int(found[2])) if found else None
 
 
 class Scope:

@@ -13,7 +13,7 @@ from torch import fx
 from ..errors import NetspecError, printable
 from .blocks import Block, Call, Repeat, SlotId
 from .flow import inputs, outputs
-from .fold import Folded, Item, Scope, fold, position
+from .fold import Folded, Item, Scope, fold, numbered, position
 from .library import block_args, imports_line
 from .ops import ShapeOf
 from .trace import REQUIRED, Group, Layer, kind_named, option_default
@@ -119,10 +119,12 @@ class Writer:
         head.update(self._links(repeat))
         for key, value in head.items():
             yield f"{indent}    {key}: {scalar(value)}"
+        named = numbered(repeat.body.group.name or "")  # encoder_layer_${i}
+        copies = f"{named[0]}${{i}}" if named else None
         for part, call in (("first", repeat.first), ("body", repeat.body)):
             if call is not None:
                 start = f"{indent}    {part}: [{{"
-                yield f"{start}{self.call(call, (*at, part), None, len(start))}}}]"
+                yield f"{start}{self.call(call, (*at, part), copies, len(start))}}}]"
 
     def call(
         self, call: Call, at: SlotId, name: str | None, column: int, links: Item | None = None
