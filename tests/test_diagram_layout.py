@@ -26,9 +26,12 @@ from netspec.diagram.plan import READABLE, SCREEN, fit
 from netspec.diagram.sizes import Sizes
 from netspec.diagram.style import FRAME_POINTS, SAME_MODULE, SKIP_EDGE, frame_points
 
-EVERY = [*BUNDLED, *ZOO, "ultralytics/yolov8", "ultralytics/yolov8-cls"]
+EVERY = [*BUNDLED, *ZOO, "ultralytics/yolov8", "ultralytics/yolov8-cls", "ultralytics/yolo11"]
+EVERY += ["ultralytics/yolo11-cls"]
 FULL = 10**6
 FPN = "torchvision/resnet50_fpn"
+#: pictures whose estimated size is compared with what dot draws
+ESTIMATED = ["vgg", "unet", "torchvision/densenet121", "ultralytics/yolov8"]
 #: the long thin ones of issue 21, every layer drawn
 LONG = ["vgg", "alexnet", "nin", "resnet", "googlenet", "unet", "torchvision/vgg16"]
 LONG += ["torchvision/resnet50", "torchvision/densenet121", "ultralytics/yolov8"]
@@ -315,11 +318,7 @@ def test_frame_names_grow_with_the_block():
 
 
 @pytest.mark.usefixtures("dot_program")
-@pytest.mark.parametrize(
-    "name",
-    ["vgg", "unet", "torchvision/densenet121", "ultralytics/yolov8", "ultralytics/yolo11"]
-    + ["torchvision/swin_t"],
-)
+@pytest.mark.parametrize("name", [*ESTIMATED, "ultralytics/yolo11", "torchvision/swin_t"])
 def test_the_estimate_is_near_what_dot_draws(name):
     """The layout decides from an estimate of the picture's size: within a factor of 1.6 of
     what dot draws, at the default depth and with every layer drawn."""
