@@ -175,18 +175,22 @@ def test_a_forward_calling_stochastic_depth_itself_imports_as_drop_path():
 
 
 @pytest.mark.parametrize(
-    "model,golden_name",
+    "model,shape,golden_name",
     [
-        (beyond.Masked, "attention_mask"),
-        (beyond.PaddingMask, "attention_key_padding_mask"),
-        (beyond.OtherKeys, "attention_other_keys"),
-        (beyond_torchvision.BatchMode, "stochastic_depth_batch"),
-        (beyond_torchvision.BatchModeCall, "stochastic_depth_batch_call"),
-        (beyond_torchvision.MovesTheBatch, "permute_moves_the_batch"),
+        (beyond.Masked, [4, 8], "attention_mask"),
+        (beyond.PaddingMask, [4, 8], "attention_key_padding_mask"),
+        (beyond.OtherKeys, [4, 8], "attention_other_keys"),
+        (beyond_torchvision.BatchMode, [4, 8], "stochastic_depth_batch"),
+        (beyond_torchvision.BatchModeCall, [4, 8], "stochastic_depth_batch_call"),
+        (beyond_torchvision.MovesTheBatch, [4, 8], "permute_moves_the_batch"),
+        (beyond.ReadsItsChildsTensor, [3, 4, 4], "parameter_read_elsewhere"),
+        (beyond.MakesATensor, [3, 4, 4], "tensor_made_in_forward"),
     ],
 )
-def test_what_stays_inexpressible_is_named_at_its_line(model, golden_name, golden, monkeypatch):
-    monkeypatch.chdir(Path(__file__).parent.parent)  # this file's path as the golden has it
+def test_what_stays_inexpressible_is_named_at_its_line(
+    model, shape, golden_name, golden, monkeypatch
+):
+    monkeypatch.chdir(Path(__file__).parent.parent)  # the fixture's path as the golden has it
     with pytest.raises(ns.NetspecError) as e:
-        ns.from_module(model(), [4, 8])
+        ns.from_module(model(), shape)
     golden(f"import/{golden_name}.txt", e.value.format() + "\n")

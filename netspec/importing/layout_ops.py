@@ -276,6 +276,11 @@ def held_tensor(node: fx.Node, root: nn.Module) -> tuple[str, dict[str, Any], st
     path, _, name = str(node.target).rpartition(".")
     owner = root.get_submodule(path)
     tensor = getattr(owner, name)
+    if name not in owner._parameters and name not in owner._buffers:
+        raise NotExpressible(
+            "a tensor made in forward (torch.tensor(...), a constant) is neither a parameter "
+            "nor a buffer of the model, so no state_dict holds it"
+        )
     if not isinstance(tensor, torch.Tensor) or tensor.dim() == 0:
         raise NotExpressible(f"{node.target} is not a tensor of at least one axis")
     dims = list(tensor.shape)

@@ -156,6 +156,8 @@ def tree(graph: fx.Graph, module: nn.Module, origin: str) -> tuple[Group, fx.Gra
         for layer in _layers(node, module, kinds, origin):
             if any(s in computed for s in layer.sources):  # a size, used as a tensor
                 raise _reads_shape_error(node, origin)
+            if node.op == "get_attr" and str(node.target).rpartition(".")[0] != group.path:
+                raise _held_elsewhere(node, origin, group.path)
             if layer.kind == "split":
                 count = layer.opts.get("parts") or len(layer.opts.get("sizes", []))
                 layer.parts = [None] * count
@@ -277,6 +279,17 @@ def _layers(node: fx.Node, root: nn.Module, kinds: dict[str, Any], origin: str) 
         name = str(node.target).rsplit(".", 1)[-1]
         return [Layer(kind_name, _drop_defaults(kind_name, opts), node, [], name, note=note)]
     raise error_at(node, origin, f"cannot import {node.op} {node.target} (a {node.op} node)")
+
+
+def _held_elsewhere(node: fx.Node, origin: str, path: str) -> NetspecError:
+    reader = f"module {path}" if path else "the model itself"
+    return error_at(
+        node,
+        origin,
+        f"{node.target} is read by {reader}, not by the module that holds it; a spec's "
+        "parameter or buffer belongs to the group that reads it, so its key would change",
+        "read it in the forward of the module that holds it, or move it to the reader",
+    )
 
 
 def _reads_shape_error(node: fx.Node, origin: str) -> NetspecError:
