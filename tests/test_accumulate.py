@@ -112,3 +112,16 @@ def test_shipped_residual_blocks(name: str) -> None:
     x = torch.randn(1, *spec.input_shape.dims)
     with torch.no_grad():
         assert torch.equal(marked(x), plain(x))
+
+
+def test_a_small_strided_operand_is_made_dense_before_the_add() -> None:
+    # Swin's relative position bias: (heads, w², w²) permuted from its table's (w², heads)
+    bias = torch.randn(49, 49, 3).permute(2, 0, 1).unsqueeze(0)
+    scores = torch.randn(16, 3, 49, 49)
+    with torch.profiler.profile() as p:
+        out = Add()([scores, bias])
+    assert torch.equal(out, scores + bias)
+    assert "aten::clone" in {e.key for e in p.key_averages()}  # the bias, made contiguous
+    with torch.profiler.profile() as p:  # as large as the sum: read where it lies
+        Add()([scores, scores.transpose(-2, -1)])
+    assert "aten::clone" not in {e.key for e in p.key_averages()}
