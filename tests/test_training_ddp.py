@@ -4,19 +4,23 @@ what it cannot do (a bad --nproc, a batch the processes cannot share, a run resu
 number of processes) before any process starts.
 
 The runs of two processes are processes of their own (torchrun's): about 20 s each on a loaded
-two-core machine, most of it importing torch; they are marked slow."""
+two-core machine, most of it importing torch; they are marked slow. Their launcher, torchrun's
+agent, runs in the test's process (``--nproc`` through conftest.cli, and torchrun's own main),
+which has imported torch already: a launcher process of its own imported it again, about 3 s of
+CPU a run; the processes it starts write to this process's stdout and stderr (read by capfd)."""
 
 from __future__ import annotations
 
 import csv
 import json
-import subprocess
-import sys
+import os
+import signal
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import torch
-from conftest import cli
+from conftest import Run, cli
 from training_specs import SMALL
 
 import netspec
@@ -42,14 +46,30 @@ def here(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def netspec_process(*words: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "netspec", *words],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+#: the signals torchrun's agent handles (it stops its processes), for its own process's life
+AGENT_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT)
+
+
+@pytest.fixture
+def launcher() -> Iterator[None]:
+    """torchrun's agent may run in this process: the signal handlers and the variables it sets
+    (OMP_NUM_THREADS where none is, the signals it handles) are as they were after the test."""
+    handlers = {sig: signal.getsignal(sig) for sig in AGENT_SIGNALS}
+    environ = dict(os.environ)
+    yield
+    for sig, handler in handlers.items():
+        signal.signal(sig, handler)
+    os.environ.clear()
+    os.environ.update(environ)
+
+
+def launched(capfd: pytest.CaptureFixture[str], *words: str, cwd: Path) -> Run:
+    """``netspec WORDS`` (with ``--nproc``), its launcher in this process: its exit code, and
+    what its processes and it wrote, each stream in the order written."""
+    capfd.readouterr()
+    run = cli(*words, cwd=cwd)
+    written = capfd.readouterr()
+    return Run(run.code, run.out + written.out, run.err + written.err)
 
 
 def rows(run: Path) -> list[dict[str, str]]:
@@ -58,9 +78,9 @@ def rows(run: Path) -> list[dict[str, str]]:
 
 
 @pytest.mark.slow
-def test_two_processes_train_as_one_and_only_rank_0_writes(here):
-    two = netspec_process("train", "small.yaml", *QUICK, "--nproc", "2", "-o", "two", cwd=here)
-    assert two.returncode == 0, two.stderr
+def test_two_processes_train_as_one_and_only_rank_0_writes(here, launcher, capfd):
+    two = launched(capfd, "train", "small.yaml", *QUICK, "--nproc", "2", "-o", "two", cwd=here)
+    assert two.code == 0, two.err
     one = cli("train", "small.yaml", *QUICK, "-o", "one", cwd=here)
     assert one.code == 0, one.err
     for a, b in zip(rows(here / "one"), rows(here / "two"), strict=True):
@@ -70,10 +90,10 @@ def test_two_processes_train_as_one_and_only_rank_0_writes(here):
     for key, value in weights[0]["state_dict"].items():
         torch.testing.assert_close(weights[1]["state_dict"][key], value, rtol=1e-4, atol=1e-6)
     # rank 0 alone speaks and writes: one heading, one report, the files of one run
-    assert two.stderr.splitlines()[0] == "training small on digits into two (2 processes)"
-    assert two.stderr.count("digits: 1,797 images") == 1
-    assert two.stderr.count("memory: a training step is predicted") == 1
-    out = two.stdout.splitlines()
+    assert two.err.splitlines()[0] == "training small on digits into two (2 processes)"
+    assert two.err.count("digits: 1,797 images") == 1
+    assert two.err.count("memory: a training step is predicted") == 1
+    out = two.out.splitlines()
     assert out[1].startswith("memory: a training step peaked at ")  # rank 0's share of a step
     assert out[2:] == ["run: two (best.pt, last.pt, metrics.csv, curves.png; --resume two)"]
     assert sorted(p.name for p in (here / "two").iterdir()) == sorted(
@@ -88,7 +108,8 @@ def test_two_processes_train_as_one_and_only_rank_0_writes(here):
 
 #: Under torchrun, in one process group: a run, the same run stopped at its second epoch's
 #: start (KeyboardInterrupt in every process), and that run resumed. With dropout and
-#: batchnorm, which a resume must carry for each process (its own dropout generator).
+#: batchnorm, which a resume must carry for each process (its own dropout generator). The runs
+#: draw no curves (covered by the command's run above): 3 drawings, 2 s of CPU, in rank 0.
 RESUMED = """
 import sys
 import torch
@@ -96,6 +117,8 @@ import torch.distributed as dist
 import netspec
 import netspec.training.session as session
 from netspec.training import Recipe, train
+
+session.Session._plot = lambda self: None
 
 dist.init_process_group("gloo")
 spec = netspec.loads(open(sys.argv[1]).read(), "small.yaml")
@@ -130,27 +153,29 @@ DROPOUT_SPEC = SPEC.replace("  - flatten\n", "  - batchnorm\n  - flatten\n  - dr
 
 
 @pytest.mark.slow
-def test_a_run_resumed_under_ddp_ends_as_one_without_a_stop(here):
+def test_a_run_resumed_under_ddp_ends_as_one_without_a_stop(here, launcher, capfd, monkeypatch):
+    from torch.distributed.run import main as torchrun
+
     (here / "small.yaml").write_text(DROPOUT_SPEC, encoding="utf-8")
     (here / "resumed.py").write_text(RESUMED, encoding="utf-8")
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
-    command += ["--nproc-per-node", "2", "resumed.py", "small.yaml", "runs"]
-    done = subprocess.run(command, cwd=here, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr
-    lines = sorted(line for line in done.stdout.splitlines() if line.startswith("rank"))
+    monkeypatch.chdir(here)
+    capfd.readouterr()
+    torchrun(["--standalone", "--nproc-per-node", "2", "resumed.py", "small.yaml", "runs"])
+    done = capfd.readouterr()  # torchrun raises where a process fails (its error and output)
+    lines = sorted(line for line in done.out.splitlines() if line.startswith("rank"))
     assert [line.split()[:3] for line in lines] == [["rank", "0:", "same"], ["rank", "1:", "same"]]
     assert lines[0].split()[3] == lines[1].split()[3]  # DDP: the same parameters in each
-    assert "cut: rank 0 after epoch 1" in done.stdout.splitlines()
+    assert "cut: rank 0 after epoch 1" in done.out.splitlines()
 
 
 @pytest.mark.slow
-def test_an_error_in_the_processes_is_said_once_and_is_the_commands_exit(here):
+def test_an_error_in_the_processes_is_said_once_and_is_the_commands_exit(here, launcher, capfd):
     """Every process meets a missing data folder; rank 0 alone says so, and the command exits
     as it did (1), with nothing written."""
-    done = netspec_process("train", "small.yaml", "--data", "nosuch", "--nproc", "2", cwd=here)
-    assert (done.returncode, done.stdout) == (1, "")
-    assert done.stderr.count("error:") == 1 and "nosuch" in done.stderr, done.stderr
-    assert "Traceback" not in done.stderr
+    done = launched(capfd, "train", "small.yaml", "--data", "nosuch", "--nproc", "2", cwd=here)
+    assert (done.code, done.out) == (1, "")
+    assert done.err.count("error:") == 1 and "nosuch" in done.err, done.err
+    assert "Traceback" not in done.err
     assert sorted(p.name for p in here.iterdir()) == ["small.yaml"]
 
 
