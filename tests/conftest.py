@@ -248,6 +248,20 @@ def state_dict_keys(path: Path) -> list[tuple[str, tuple[int, ...]]]:
     return out
 
 
+def bundled_scales(name: str) -> list[str]:
+    """A bundled spec's scales (its ``scales:`` keys, in order), read from its YAML without
+    checking the spec: tests parametrise over them at collection, which each xdist worker does
+    (checking every bundled spec took about 1 s of CPU a test file and worker).
+    tests/test_state_keys.py checks them against ``Spec.scales``."""
+    import yaml
+
+    from netspec.bundled import locate_named
+
+    text = locate_named(name)[0].read_text(encoding="utf-8")
+    data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    return list(data.get("scales") or {})
+
+
 def need_torchvision() -> Any:
     """torchvision, which the test environment has (``make test``); elsewhere the test skips,
     and under ``CI=true`` its absence fails the test, as a missing Graphviz does."""

@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterator
 
 import pytest
-from conftest import ROOT, SPECS
+from conftest import ROOT, SPECS, bundled_scales
 from helpers_keys import Scale, fresh_run, registered, yolov8_row
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -209,8 +209,7 @@ def scaled() -> list[tuple[str, str, str]]:
     """Each bundled spec with scales, each pair of scales next to each other, both ways."""
     out = []
     for name in bundled_names():
-        scales = list(netspec.load(name).scales)
-        for small, big in itertools.pairwise(scales):
+        for small, big in itertools.pairwise(bundled_scales(name)):
             if name.startswith("ultralytics/yolo11") and (small, big) == ("s", "m"):
                 continue  # parse_model turns C3k2's Bottlenecks into C3k blocks from m on
             out += [(name, small, big), (name, big, small)]

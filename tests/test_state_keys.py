@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from conftest import bundled_scales
 from helpers_keys import Scale, fresh_run, registered
 
 import netspec
@@ -28,9 +29,15 @@ from netspec.state_keys import state_keys
 def _cases() -> list[tuple[str, str | None]]:
     out: list[tuple[str, str | None]] = []
     for name in bundled_names():
-        scales = list(netspec.load(name).scales)
-        out.extend((name, s) for s in scales or [None])
+        out.extend((name, s) for s in bundled_scales(name) or [None])
     return out
+
+
+def test_the_scales_read_at_collection_are_the_specs() -> None:
+    """The scales the tests here and in test_diff.py are parametrised by (read from the YAML,
+    unchecked) are each bundled spec's own."""
+    for name in bundled_names():
+        assert bundled_scales(name) == list(netspec.load(name).scales), name
 
 
 def assert_keys_match(spec: netspec.Spec) -> None:
