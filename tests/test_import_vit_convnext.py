@@ -89,13 +89,16 @@ def test_convnext_computes_as_torchvision_in_eval_and_training():
     assert "init: 1e-06" in ns.from_module(model, (3, 32, 32))  # torchvision's layer scale
     for block in model.modules():  # a scale of 1e-6 would hide what stochastic depth drops
         if hasattr(block, "layer_scale"):
-            nn.init.uniform_(block.layer_scale, 0.5, 1.5)
+            nn.init.ones_(block.layer_scale)
     text = _same_function(model, (3, 32, 32), train=True)
-    assert 'shape: ["${out}", 1, 1], init: normal' in text, text
+    assert 'shape: ["${out}", 1, 1], init: ones' in text, text
     assert "permute: {axes: [1, 2, 0]}" in text and "permute: {axes: [2, 0, 1]}" in text
     assert "layernorm: {over: channels, eps: 1e-06}" in text
-    rates = [m.p for m in model.modules() if isinstance(m, StochasticDepth)]
-    assert rates[-1] == pytest.approx(0.4) and f"p: {rates[-1]!r}" in text, text
+    # the rates rise 0.4 / 4 a block, over both stages: a repeat's expression of its copies
+    assert 'body: [{cnblock: {out: "${out}", p: "${p + i / 10}"}}]' in text, text
+    theirs = [m.p for m in model.modules() if isinstance(m, StochasticDepth)]
+    ours = [m.p for m in ns.loads(text).build().modules() if type(m).__name__ == "DropPath"]
+    assert ours == pytest.approx(theirs, abs=1e-12) and theirs[-1] == pytest.approx(0.4)
 
 
 @pytest.mark.parametrize("image_size", [32, 48])

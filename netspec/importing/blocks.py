@@ -73,6 +73,8 @@ class Repeat:
     body: Call
     first: Call | None
     calls: list[Call]
+    #: the body's arguments that rise copy by copy: their value at copy 0, and the step
+    steps: dict[str, tuple[float, float]] = field(default_factory=dict)
 
     @property
     def times(self) -> int:

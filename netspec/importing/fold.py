@@ -12,7 +12,7 @@ the same everywhere stays a literal.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +21,7 @@ from torch import fx
 from .blocks import CHANNELS, Block, Call, Repeat, Slot, SlotId, infer_arguments, name_blocks, snake
 from .flow import Flow
 from .ops import ShapeOf
+from .progression import steps
 from .tidy import tidy
 from .trace import Group, Layer
 
@@ -103,24 +104,41 @@ def _repeats(items: list[Item], flow: Flow) -> list[Item]:
     def same(a: Call, b: Call) -> bool:
         return a.block is b.block and a.values == b.values
 
-    out: list[Item] = []
-    i = 0
-    while i < len(items):
+    def alike(a: Call, b: Call) -> bool:  # the same, or rates that may rise copy by copy
+        return a.block is b.block and steps([a.values, b.values], 0, rates(a)) is not None
+
+    def rates(a: Call) -> set[str]:  # a drop_path's or dropout's p, passed down as arguments
+        return {arg for arg, sort in a.block.sorts.items() if sort == "p"}
+
+    def run_from(i: int, fits: Callable[[Call, Call], bool]) -> list[Call]:
         head = call(items[i])
         run = [head] if head is not None else []
         while head is not None and i + len(run) < len(items):
             nxt = call(items[i + len(run)])
             if nxt is None or not flow.chained(run[-1], nxt) or not _next_to(run[-1], nxt):
                 break
-            if len(run) > 1 and not same(run[1], nxt):
+            if len(run) > 1 and not fits(run[1], nxt):
                 break
             run.append(nxt)
+        return run
+
+    out: list[Item] = []
+    i = 0
+    while i < len(items):
+        run, rises = run_from(i, alike), None
+        if len(run) >= 2:
+            together = alike(run[0], run[1])
+            body = run if together else run[1:]
+            rises = steps([c.values for c in body], 0 if together else 1, rates(run[1]))
+        if rises is None:  # no run whose rates rise evenly: one of equal calls
+            run, rises = run_from(i, same), {}
         named = numbered(run[0].group.name or "") if run else None
-        if named and (named[1] != 0 or not all(same(run[0], c) for c in run)):
+        if named and (rises or named[1] != 0 or not all(same(run[0], c) for c in run)):
             run = []  # copies named by an expression of i: from 0, and nothing that differs
-        if len(run) >= 3 or (len(run) == 2 and same(run[0], run[1])):
-            first = None if same(run[0], run[1]) else run[0]
-            out.append(Repeat(run[1], first, run))
+        equal = len(run) >= 2 and (same(run[0], run[1]) or (bool(rises) and alike(*run[:2])))
+        if len(run) >= 3 or (len(run) == 2 and equal):
+            first = None if equal else run[0]
+            out.append(Repeat(run[1], first, run, rises))
             i += len(run)
         else:
             out.append(items[i])
@@ -244,7 +262,8 @@ class Scope:
                 yield ("C", id(item.block), item.group.name, position(item.group), *links)
             else:
                 first = id(item.first.block) if item.first else None
-                yield ("R", first, id(item.body.block), position(item.calls[0].group), *links)
+                body = (id(item.body.block), tuple(item.steps))
+                yield ("R", first, body, position(item.calls[0].group), *links)
 
     def slots(self) -> list[Slot]:
         """The body's values, each at its slot; a held tensor's sizes last (each its own
@@ -275,7 +294,11 @@ class Scope:
                         continue
                     hint = part if item.first else ""
                     for arg, value in call.values.items():
-                        yield (*at, n, part, arg), value, hint, call.block.sorts[arg]
+                        sort = call.block.sorts[arg]
+                        if part == "body" and arg in item.steps:  # rising: from, and by
+                            value, step = item.steps[arg]
+                            yield (*at, n, part, arg, "step"), step, hint, "step"
+                        yield (*at, n, part, arg), value, hint, sort
             else:
                 yield from self._slots(self.folded.of(item), (*at, n))
 

@@ -16,6 +16,7 @@ from .flow import inputs, outputs
 from .fold import Folded, Item, Scope, fold, numbered, position
 from .library import block_args, imports_line
 from .ops import ShapeOf
+from .progression import rising
 from .trace import REQUIRED, Group, Layer, kind_named, option_default
 
 #: plain words YAML would read as something else than text
@@ -124,13 +125,26 @@ class Writer:
         for part, call in (("first", repeat.first), ("body", repeat.body)):
             if call is not None:
                 start = f"{indent}    {part}: [{{"
-                yield f"{start}{self.call(call, (*at, part), copies, len(start))}}}]"
+                rises = repeat.steps if part == "body" else {}
+                yield f"{start}{self.call(call, (*at, part), copies, len(start), None, rises)}}}]"
 
     def call(
-        self, call: Call, at: SlotId, name: str | None, column: int, links: Item | None = None
+        self,
+        call: Call,
+        at: SlotId,
+        name: str | None,
+        column: int,
+        links: Item | None = None,
+        rises: dict[str, tuple[float, float]] | None = None,
     ) -> str:
+        """``rises``: a repeat body's arguments that rise copy by copy (from, by)."""
         opts: dict[str, Any] = {"name": name} if name else {}
         for arg, value in call.values.items():
+            if rises and arg in rises:
+                base, step = rises[arg]
+                shown = rising(self.values((*at, arg), base), self.values((*at, arg, "step"), step))
+                opts[arg] = shown
+                continue
             shown = self.values((*at, arg), value)
             if shown != call.block.args[arg]:
                 opts[arg] = shown
