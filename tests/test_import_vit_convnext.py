@@ -197,3 +197,17 @@ def test_what_stays_inexpressible_is_named_at_its_line(
     with pytest.raises(ns.NetspecError) as e:
         ns.from_module(model(), shape)
     golden(f"import/{golden_name}.txt", e.value.format() + "\n")
+
+
+def test_only_a_rate_that_rises_evenly_is_a_progression():
+    from netspec.importing.progression import rising, steps
+
+    rates = [{"p": 0.1 * k / 17, "out": 8} for k in range(3, 7)]
+    found = steps(rates, 0, {"p"})
+    assert found is not None and found["p"][1] == 1 / 170
+    assert rising(found["p"][0], found["p"][1]) == f"${{{found['p'][0]!r} + i / 170}}"
+    assert rising("${p}", found["p"][1]) == "${p + i / 170}"
+    assert steps(rates, 0, set()) is None  # p is no rate here: the calls differ
+    assert steps([{"p": 0.0}, {"p": 0.1}, {"p": 0.3}], 0, {"p"}) is None  # uneven
+    assert steps([{"out": 8}, {"out": 16}], 0, {"out"}) is None  # whole numbers: structure
+    assert steps([{"p": 0.2}, {"p": 0.3}], 1, {"p"})["p"] == pytest.approx((0.1, 0.1))
