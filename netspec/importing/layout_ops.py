@@ -103,6 +103,12 @@ def _reshape(node: fx.Node) -> Mapped:
     dims = _dims(node, "shape")
     if not dims or not (is_batch(dims[0]) or dims[0] == -1):
         raise NotExpressible("reshape keeps the batch first (x.shape[0] or -1, then the sizes)")
+    computed = any(isinstance(d, fx.Node) for d in dims[1:])
+    if dims[0] == -1 and computed:  # -1 first is the batch only where the rest are numbers
+        raise NotExpressible(
+            "reshape(-1, ...) with a size computed from the input's shape may fold other "
+            "dims into the batch; write the batch first (x.shape[0])"
+        )
     shape = [-1 if isinstance(d, fx.Node) else d for d in dims[1:]]
     if shape.count(-1) > 1 or not all(isinstance(d, int) for d in shape):
         raise NotExpressible(
