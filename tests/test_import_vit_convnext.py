@@ -189,6 +189,7 @@ def test_a_forward_calling_stochastic_depth_itself_imports_as_drop_path():
         (beyond.ReadsItsChildsTensor, [3, 4, 4], "parameter_read_elsewhere"),
         (beyond.MakesATensor, [3, 4, 4], "tensor_made_in_forward"),
         (beyond.FoldsIntoTheBatch, [3, 4, 4], "reshape_folds_into_the_batch"),
+        (beyond.UpsamplesByItsSize, [3, 4, 4], "upsample_to_computed_sizes"),
     ],
 )
 def test_what_stays_inexpressible_is_named_at_its_line(

@@ -29,7 +29,7 @@ from typing import Any
 import torch
 from torch import fx, nn
 
-from .ops import Mapped, NotExpressible, is_shape
+from .ops import Mapped, NotExpressible, is_shape, shape_read
 from .ops import lookup as call_lookup
 from .transformer import layernorm_options
 
@@ -49,6 +49,18 @@ def sizes(graph: fx.Graph) -> set[fx.Node]:
         if inputs and all(n in found for n in inputs):
             found.add(node)
     return found
+
+
+def misreads_size(node: fx.Node, computed: set[fx.Node]) -> bool:
+    """``node`` reads a size computed from a shape where no entry takes one: as a tensor
+    (``y * y.size(2)``) or an option (``size=(h * 2, w * 2)``). A reshape or expand takes the
+    batch and one size (see :func:`_reshape`), an upsampling another tensor's height and width
+    (``x.shape[-2:]``)."""
+    if node.op == "call_method" and node.target in ("reshape", "view", "expand"):
+        return False
+    if node.op == "call_function" and node.target is torch.reshape:
+        return False
+    return any(n in computed and shape_read(n) is None for n in node.all_input_nodes)
 
 
 def is_batch(value: Any) -> bool:

@@ -19,7 +19,7 @@ from ..errors import NetspecError
 from ..registry import Kind, all_kinds, get_kind
 from ..schema import is_layer_name
 from .layout_ops import FALLBACKS as LAYOUT_FALLBACKS
-from .layout_ops import drop_unread, held_tensor, lookup, sizes, wrapped
+from .layout_ops import drop_unread, held_tensor, lookup, misreads_size, sizes, wrapped
 from .library import block_args, is_required
 from .located import archived_error as archived_error  # where exported.py finds it
 from .located import error_at
@@ -151,9 +151,9 @@ def tree(graph: fx.Graph, module: nn.Module, origin: str) -> tuple[Group, fx.Gra
         taken = names.setdefault(group.path, set())
         if _part(node, splits) or node in computed or shape_read(node) is not None:
             continue  # no layer: a split's part, or a size a layer's option reads
+        if misreads_size(node, computed):  # a size, as a tensor or an option no call takes
+            raise _reads_shape_error(node, origin)
         for layer in _layers(node, module, kinds, origin):
-            if any(s in computed for s in layer.sources):  # a size, used as a tensor
-                raise _reads_shape_error(node, origin)
             if node.op == "get_attr" and str(node.target).rpartition(".")[0] != group.path:
                 raise _held_elsewhere(node, origin, group.path)
             if layer.kind == "split":
