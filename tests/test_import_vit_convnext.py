@@ -10,6 +10,7 @@ time.
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -149,7 +150,29 @@ LAYOUT_CALLS = {
     "strided slice": lambda x: x[:, :, 0::2, 1::2],
     "ellipsis": lambda x: x[..., 1:5:2],
     "ellipsis select": lambda x: x[..., 0, :],
+    "permute with a negative dim": lambda x: x.permute(0, -1, 1, 2),
+    "transpose by keywords": lambda x: torch.transpose(x, dim0=1, dim1=2),
+    "reshape by keyword": lambda x: x.reshape(shape=(x.shape[0], -1)),
+    "batch from x.size()": lambda x: x.reshape(x.size()[0], 2, -1),
 }
+
+#: calls that move, join or pick the batch, or index otherwise: errors of the import
+BATCH_CALLS = {
+    "reshape(-1)": (lambda x: x.reshape(-1), "joins the batch"),
+    "cat on dim 0": (lambda x: torch.cat([x, x], 0), "on the batch"),
+    "transpose(0, 1)": (lambda x: x.transpose(0, 1), "on the batch"),
+    "x[1:]": (lambda x: x[1:], "keeps the whole batch first"),
+    "x[:, None]": (lambda x: x[:, None], "a new axis"),
+    "x[:, [0, 1]]": (lambda x: x[:, [0, 1]], "numbers and slices"),
+    "expand the map": (lambda x: x.expand(2, -1, -1, -1), "widens only the batch"),
+}
+
+
+@pytest.mark.parametrize("name", list(BATCH_CALLS))
+def test_a_call_on_the_batch_is_an_import_error(name):
+    call, message = BATCH_CALLS[name]
+    with pytest.raises(ns.NetspecError, match=re.escape(message)):
+        ns.from_module(_Layout(call), (3, 4, 6))
 
 
 @pytest.mark.parametrize("name", list(LAYOUT_CALLS))

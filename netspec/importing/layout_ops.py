@@ -104,6 +104,8 @@ def _without_batch(dim: Any, what: str) -> int:
 
 def _permute(node: fx.Node) -> Mapped:
     dims = _dims(node, "dims")
+    if all(isinstance(d, int) for d in dims):  # negative dims count from the end
+        dims = [d % len(dims) for d in dims]
     if not dims or dims[0] != 0 or sorted(dims) != list(range(len(dims))):
         raise NotExpressible("permute keeps the batch first (dims 0, ...) and lists each dim once")
     return [("permute", {"axes": [d - 1 for d in dims[1:]]})], [_tensor(node)]
@@ -122,6 +124,8 @@ def _reshape(node: fx.Node) -> Mapped:
             "dims into the batch; write the batch first (x.shape[0])"
         )
     shape = [-1 if isinstance(d, fx.Node) else d for d in dims[1:]]
+    if not shape:
+        raise NotExpressible("reshape(-1) joins the batch with the rest: keep it first")
     if shape.count(-1) > 1 or not all(isinstance(d, int) for d in shape):
         raise NotExpressible(
             "reshape computes more than one size from the input's shape; a spec's sizes are "
@@ -141,7 +145,8 @@ def _flatten(node: fx.Node) -> Mapped:
 
 
 def _transpose(node: fx.Node) -> Mapped:
-    axes = [_without_batch(d, "transpose") for d in _dims(node, "dim0")[:2]]
+    given = list(node.args[1:3]) + [node.kwargs[k] for k in ("dim0", "dim1") if k in node.kwargs]
+    axes = [_without_batch(d, "transpose") for d in given]
     if len(axes) != 2:
         raise NotExpressible("transpose swaps two dims")
     return [("transpose", {"axes": axes})], [_tensor(node)]
