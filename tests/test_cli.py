@@ -83,48 +83,56 @@ def test_list_shows_bundled_specs_and_kinds():
     assert kinds.code == 0 and "residual" in kinds.out and "inception" in kinds.out
 
 
+#: Each saved module of argv[2:] (pairs: the module's file, where its outputs go) loaded and
+#: run on the same input (argv[1]'s shape), in a process where netspec cannot be imported
 LOAD_WITHOUT_NETSPEC = """
 import sys
 sys.modules["netspec"] = None  # any attempt to import netspec now fails
 import torch
-path, suffix = sys.argv[1], sys.argv[1].rsplit(".", 1)[1]
-torch.manual_seed(0)
-x = torch.randn(2, *map(int, sys.argv[2].split(",")))
-with torch.no_grad():
-    if suffix == "pt":
-        y = torch.jit.load(path)(x)
-    else:
-        y = torch.export.load(path).module()(x)
-torch.save(y, sys.argv[3])
+shape, files = tuple(map(int, sys.argv[1].split(","))), sys.argv[2:]
+for path, result in zip(files[::2], files[1::2]):
+    torch.manual_seed(0)
+    x = torch.randn(2, *shape)
+    with torch.no_grad():
+        if path.endswith(".pt"):
+            y = torch.jit.load(path)(x)
+        else:
+            y = torch.export.load(path).module()(x)
+    torch.save(y, result)
 """
 
 
-@pytest.mark.parametrize("suffix", ["pt", "pt2"])
-def test_build_saves_a_module_loadable_without_netspec(tmp_path, suffix):
-    out = tmp_path / f"resnet.{suffix}"
+def test_build_saves_a_module_loadable_without_netspec(tmp_path):
+    """As TorchScript (.pt) and torch.export (.pt2), loaded in one process without netspec
+    (one process for both: each imports torch, about 2.5 s of CPU)."""
     # ResNet-10 (one block a stage): residuals, batchnorm and shortcuts at half ResNet-18's cost
     resnet10 = ("--set", "num_classes=7", "--set", "blocks_per_stage=1")
-    run = cli("build", "resnet", *resnet10, "--seed", "3", "-o", str(out))
-    assert run.code == 0, run.err
-    assert "output  (7,)" in run.out and "params  4,904,199" in run.out
-    assert out.exists()
-    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary left
-    result = tmp_path / "y.pt"
+    files: list[str] = []
+    for suffix in ("pt", "pt2"):
+        out = tmp_path / f"resnet.{suffix}"
+        run = cli("build", "resnet", *resnet10, "--seed", "3", "-o", str(out))
+        assert run.code == 0, run.err
+        assert "output  (7,)" in run.out and "params  4,904,199" in run.out
+        assert out.exists()
+        assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary
+        files += [str(out), str(tmp_path / f"y_{suffix}.pt")]
     proc = subprocess.run(
-        [sys.executable, "-c", LOAD_WITHOUT_NETSPEC, str(out), "1,96,96", str(result)],
+        [sys.executable, "-c", LOAD_WITHOUT_NETSPEC, "1,96,96", *files],
         capture_output=True,
         text=True,
         timeout=300,
     )
     assert proc.returncode == 0, proc.stderr
-    y = torch.load(result)
-    assert y.shape == (2, 7)
-    # the module netspec builds from the same seed gives the same outputs: the file holds it
+    # the module netspec builds from the same seed gives the same outputs: each file holds it
     reference = ns.load("resnet", num_classes=7, blocks_per_stage=1).build(seed=3).eval()
     torch.manual_seed(0)
     x = torch.randn(2, 1, 96, 96)
     with torch.no_grad():
-        assert torch.allclose(reference(x), y)
+        expected = reference(x)
+    for suffix in ("pt", "pt2"):
+        y = torch.load(tmp_path / f"y_{suffix}.pt")
+        assert y.shape == (2, 7)
+        assert torch.allclose(expected, y), suffix
 
 
 def test_saved_module_matches_built_weights(tmp_path):
