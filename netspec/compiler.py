@@ -140,7 +140,7 @@ class _Builder:
             exports = self.exports(child)
             if child.node.kind.holds_tensor is not None:
                 if exports:
-                    env[id(exports[0])] = graph.get_attr(child.node.name)
+                    env[id(exports[0])] = _held(graph, child)
                 continue
             args = [env[id(v)] for v in self.flow.inputs(child)]
             if not exports:
@@ -181,6 +181,17 @@ class _Builder:
             module.add_module(name, child_module)
         _hold(module, tensors, checked)
         return module
+
+
+def _held(graph: fx.Graph, c: Checked) -> fx.Node:
+    """A held tensor as the layers read it: with a leading axis of 1 where it is stored
+    without one, a tensor of one sample, as every tensor of the graph has a batch axis: ``add``
+    and ``mul`` broadcast it, ``concat`` expands it to the batch, and a ``reshape`` or a slice
+    reads its axes where they are in a sample's."""
+    tensor = graph.get_attr(c.node.name)
+    if getattr(c.node.opts, "batch_axis", False):
+        return tensor
+    return graph.call_method("unsqueeze", (tensor, 0))
 
 
 def _value(c: Checked) -> nn.Parameter | Tensor:

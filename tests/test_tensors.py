@@ -165,6 +165,32 @@ def test_trainable_is_a_parameters_option_not_a_buffers():
         load([4], [{"buffer": {"name": "b", "shape": [4], "trainable": False, "to": "b"}}])
 
 
+def test_a_layout_operation_reads_a_held_tensors_own_axes():
+    """A parameter has no batch axis: a slice of it reads its own axes (axis 0 is its first),
+    as the static check does, and the result broadcasts over the batch."""
+    layers = [
+        {"parameter": {"name": "p", "shape": [6], "init": "arange", "to": "m"}},
+        {"strided_slice": {"axis": 0, "end": 4, "from": "m", "to": "cut"}},
+        {"add": {"from": ["input", "cut"]}},
+    ]
+    model = load([4], layers).build()
+    x = torch.randn(3, 4)
+    assert torch.equal(model(x), x + model.p[:4])
+
+
+def test_a_held_tensor_reshaped_and_permuted_is_one_samples():
+    layers = [
+        {"parameter": {"name": "p", "shape": [6], "init": "arange", "to": "m"}},
+        {"reshape": {"shape": [2, 3], "from": "m"}},
+        {"permute": {"axes": [1, 0], "to": "t"}},
+        {"mul": {"from": ["input", "t"]}},
+    ]
+    spec = load([3, 2], layers)
+    model = spec.build()
+    x = torch.randn(5, 3, 2)
+    assert torch.equal(model(x), x * model.p.reshape(2, 3).T)
+
+
 def test_parameters_come_before_buffers_as_torch_lists_them():
     layers = [
         {"buffer": {"name": "b", "shape": [4], "to": "b"}},
