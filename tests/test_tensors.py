@@ -276,7 +276,7 @@ def test_a_tensor_is_drawn_as_data_that_reads_nothing():
 
     dot = to_dot(load([5, 8], CLASS_TOKEN).checked, "tensors", depth=2)
     node = next(line for line in dot.splitlines() if line.strip().startswith("class_token ["))
-    assert "shape=note" in node and "class_token: parameter 1×8 zeros" in node
+    assert "shape=note" in node and "class_token: parameter 1×8, init zeros" in node
     edges = [line.strip() for line in dot.splitlines() if "->" in line]
     assert not any(e.endswith("class_token") or "-> class_token " in e for e in edges)
     into_concat = next(e for e in edges if e.startswith("class_token -> 1"))

@@ -188,6 +188,8 @@ class Activation(Kind):
         return self._make(nn, opts, self._weights(opts, input))
 
     def describe(self, opts: Any) -> str:
+        if isinstance(opts, SoftmaxSpec) and opts.axis is not None:
+            return f"{self.name} over axis {opts.axis}"
         return self.name
 
     def options_from(self, module: Any) -> dict[str, Any] | None:

@@ -274,8 +274,11 @@ class StridedSlice(_Layout):
         return StridedSliceModule(at + 1, start, end, opts.step)
 
     def describe(self, opts: StridedSliceSpec) -> str:
+        # as Python writes it: x[1::2], x[:4]
+        start = opts.start or ""
         end = "" if opts.end is None else opts.end
-        return f"slice {opts.start}:{end}:{opts.step} of axis {opts.axis}"
+        step = f":{opts.step}" if opts.step != 1 else ""
+        return f"slice {start}:{end}{step} of axis {opts.axis}"
 
 
 class PixelUnshuffleSpec(Options):

@@ -55,7 +55,8 @@ class _Merge(Kind):
         raise NotImplementedError
 
     def describe(self, opts: MergeSpec) -> str:
-        return self.name
+        axis = getattr(opts, "axis", None)
+        return self.name if axis is None else f"{self.name} along axis {axis}"
 
 
 class _Mismatch(Problem):

@@ -161,7 +161,8 @@ class _Tensor(Kind):
 
     def describe(self, opts: Any) -> str:
         init = opts.init.value if isinstance(opts.init, Init) else f"{opts.init:g}"
-        return f"{self.name} {'×'.join(str(d) for d in opts.shape)} {init}"
+        frozen = ", fixed" if not getattr(opts, "trainable", True) else ""
+        return f"{self.name} {'×'.join(str(d) for d in opts.shape)}, init {init}{frozen}"
 
 
 class Parameter(_Tensor):
