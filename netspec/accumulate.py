@@ -7,7 +7,8 @@ faults, zeroed by the kernel) each forward pass; torchvision's ConvNeXt writes
 network, the ``add`` of two tensors where one of them was made for it (by a layer that
 allocates its output: a linear, a conv, a product, a roll, ...; or a view of such a tensor)
 and is read by nothing after the add, and lets that add write its sum there
-(:attr:`netspec.modules.Add.into`).
+(:attr:`netspec.modules.Add.into`); and each ``residual`` whose body allocates its output,
+which it writes its sum into as torchvision's ``BasicBlock`` does (``out += identity``).
 
 The sum is the same, bit for bit (IEEE addition is commutative). The add still makes a new
 tensor wherever autograd records it (gradients enabled and an operand that requires one: in
@@ -31,7 +32,9 @@ from .modules import (
     Concatenate,
     DropPath,
     Multiply,
+    Residual,
     SelfAttention,
+    SequentialResidual,
 )
 
 #: modules whose output is a tensor they allocate, which neither they nor their input hold
@@ -76,8 +79,9 @@ _VIEWS: tuple[type[nn.Module], ...] = (
 
 
 def accumulate_in_place(model: nn.Module) -> int:
-    """Mark each ``add`` of ``model``'s graphs that may write into one of its two operands
-    (see the module's docstring); how many were marked."""
+    """Mark each ``add`` of ``model``'s graphs that may write into one of its two operands,
+    and each residual whose body allocates its output (see the module's docstring); how many
+    were marked."""
     called: dict[int, int] = {}
     for _, m in model.named_modules(remove_duplicate=False):
         called[id(m)] = called.get(id(m), 0) + 1
@@ -85,6 +89,12 @@ def accumulate_in_place(model: nn.Module) -> int:
     for m in model.modules():
         if isinstance(m, fx.GraphModule):
             marked += _mark(m, called)
+        elif isinstance(m, Residual):
+            m.accumulate = _fresh(m.body)
+            marked += m.accumulate
+        elif isinstance(m, SequentialResidual):
+            m._accumulate = _chain_fresh(list(m.children())[: m._body])
+            marked += m._accumulate
     return marked
 
 
@@ -130,7 +140,7 @@ def _root(graph_module: fx.GraphModule, node: fx.Node) -> fx.Node | None:
             node = written
         elif _fresh(m):
             return node
-        elif isinstance(m, _VIEWS) and node.args and isinstance(node.args[0], fx.Node):
+        elif _passes_on(m) and node.args and isinstance(node.args[0], fx.Node):
             node = node.args[0]
         else:
             return None
@@ -143,16 +153,32 @@ def _fresh(m: nn.Module) -> bool:
     if isinstance(m, Add):
         return m.into < 0
     if type(m) is nn.Sequential:
-        for child in reversed(list(m.children())):
-            if _fresh(child):
-                return True
-            if not isinstance(child, _VIEWS):
-                return False
-        return False
+        return _chain_fresh(list(m.children()))
+    # a residual's sum is a new tensor, or written into its body's (allocated by the body)
+    if isinstance(m, Residual):
+        return _chain_fresh([] if m.after is None else [m.after], True)
+    if isinstance(m, SequentialResidual):
+        return _chain_fresh(list(m.children())[m._body + m._projected :], True)
     if isinstance(m, fx.GraphModule):
         out = next(n for n in m.graph.nodes if n.op == "output").args[0]
         return isinstance(out, fx.Node) and _root(m, out) is not None
     return False
+
+
+def _passes_on(m: nn.Module) -> bool:
+    """Whether ``m`` may return its input or a view of it (an activation in place too)."""
+    return isinstance(m, _VIEWS) or (isinstance(m, _FRESH) and getattr(m, "inplace", False))
+
+
+def _chain_fresh(chain: list[nn.Module], made: bool = False) -> bool:
+    """Whether a chain of layers returns a tensor that one of them allocated: the last that
+    does not pass its input on; ``made``: whether the chain's input was allocated for it."""
+    for child in reversed(chain):
+        if _fresh(child):
+            return True
+        if not _passes_on(child):
+            return False
+    return made
 
 
 def _writable(

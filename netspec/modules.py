@@ -41,7 +41,12 @@ class Sum(nn.Sequential):
 
 
 class Residual(nn.Module):
-    """``after(body(x) + shortcut(x))``; a missing shortcut is the identity."""
+    """``after(body(x) + shortcut(x))``; a missing shortcut is the identity. ``accumulate``:
+    the sum may be written into the body's output, which the body allocated
+    (:func:`netspec.accumulate.accumulate_in_place` sets it), as torchvision's ``out +=
+    identity``."""
+
+    __constants__ = ("accumulate",)
 
     def __init__(
         self, body: nn.Module, shortcut: nn.Module | None, after: nn.Module | None
@@ -50,13 +55,15 @@ class Residual(nn.Module):
         self.body = body
         self.shortcut = shortcut
         self.after = after
+        self.accumulate = False
 
     def forward(self, x: Tensor) -> Tensor:
         out: Tensor = self.body(x)
-        if self.shortcut is not None:  # noqa: SIM108 - TorchScript refines None in a plain if
-            out = out + self.shortcut(x)
-        else:
-            out = out + x
+        shortcut = x
+        if self.shortcut is not None:  # a plain if: TorchScript refines None there
+            shortcut = self.shortcut(x)
+        # a constant: TorchScript keeps one side
+        out = _accumulated(out, shortcut) if self.accumulate else out + shortcut
         if self.after is not None:
             out = self.after(out)
         return out
@@ -68,18 +75,20 @@ class SequentialResidual(nn.Sequential):
     ``after(layers[:body](x) + shortcut(x))``, where the shortcut is the child at index ``body``
     if ``projected``, else the identity. The counts are constants: TorchScript unrolls the one
     loop over the children, and fx and dynamo see plain calls. This is how torchvision's
-    ``BasicBlock`` is laid out (``conv1``, ``bn1``, ..., ``downsample``).
+    ``BasicBlock`` is laid out (``conv1``, ``bn1``, ..., ``downsample``). ``_accumulate``: as
+    :class:`Residual`'s ``accumulate``.
     """
 
     # constants, which TorchScript folds into the unrolled loop; underscored, because a layer
     # name starts with a letter, so no child can shadow them
-    __constants__ = ("_body", "_projected", "_add_last")
+    __constants__ = ("_body", "_projected", "_add_last", "_accumulate")
 
     def __init__(self, layers: OrderedDict[str, nn.Module], body: int, projected: bool) -> None:
         super().__init__(layers)
         self._body = body
         self._projected = projected
         self._add_last = not projected and len(layers) == body  # nothing after the identity add
+        self._accumulate = False
 
     def forward(self, x: Tensor) -> Tensor:
         out = x
@@ -87,14 +96,22 @@ class SequentialResidual(nn.Sequential):
             if i < self._body:
                 out = layer(out)
             elif i == self._body and self._projected:
-                out = out + layer(x)
+                # a constant: TorchScript keeps one side, out + layer(x) as written by hand
+                out = _accumulated(out, layer(x)) if self._accumulate else out + layer(x)
             else:
                 if i == self._body:  # the identity shortcut, before the first layer after
-                    out = out + x
+                    out = _accumulated(out, x) if self._accumulate else out + x
                 out = layer(out)
         if self._add_last:
-            out = out + x
+            out = _accumulated(out, x) if self._accumulate else out + x
         return out
+
+
+def _accumulated(out: Tensor, other: Tensor) -> Tensor:
+    """``out + other``, written into ``out`` where :func:`_may_write` lets."""
+    if _may_write(out, other):
+        return out.add_(other)
+    return out + other
 
 
 class Concatenate(nn.Module):

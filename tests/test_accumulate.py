@@ -4,6 +4,7 @@ a new tensor wherever autograd records the add, and the module still traces and 
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from typing import Any
 
 import pytest
@@ -13,7 +14,7 @@ from torch import Tensor, nn
 
 import netspec
 from netspec.accumulate import accumulate_in_place
-from netspec.modules import Add
+from netspec.modules import Add, Residual, SequentialResidual
 
 X = torch.randn(2, 8, 6, 6)
 
@@ -125,3 +126,32 @@ def test_a_small_strided_operand_is_made_dense_before_the_add() -> None:
     with torch.profiler.profile() as p:  # as large as the sum: read where it lies
         Add()([scores, scores.transpose(-2, -1)])
     assert "aten::clone" not in {e.key for e in p.key_averages()}
+
+
+@pytest.mark.parametrize("name", ["resnet", "torchvision/resnet18"])
+def test_residuals_write_into_their_body(name: str) -> None:
+    # torchvision's BasicBlock: out += identity (a Residual, and a SequentialResidual)
+    spec = netspec.load(name)
+    plain, marked = spec.build(seed=0).eval(), spec.build(seed=0).eval()
+    accumulate_in_place(marked)
+    blocks = [m for m in marked.modules() if isinstance(m, Residual | SequentialResidual)]
+    assert blocks and all(getattr(m, "accumulate", getattr(m, "_accumulate", 0)) for m in blocks)
+    x = torch.randn(2, *spec.input_shape.dims)
+    kept = x.clone()
+    with torch.no_grad():
+        assert torch.equal(marked(x), plain(x))
+    assert torch.equal(x, kept)
+    for module in (torch.fx.symbolic_trace(marked), torch.jit.script(marked)):
+        with torch.no_grad():
+            assert torch.equal(module.eval()(x), plain(x))
+    marked.train()(x).sum().backward()  # autograd records the sums: new tensors
+    assert all(p.grad is not None for p in marked.parameters())
+
+
+def test_an_empty_body_leaves_its_input() -> None:
+    block = SequentialResidual(OrderedDict(), 0, False)
+    accumulate_in_place(block)
+    x = torch.randn(2, 3)
+    with torch.no_grad():
+        assert torch.equal(block(x), 2 * x)
+    assert not block._accumulate and torch.equal(x + x, 2 * x)
