@@ -21,6 +21,7 @@ from collections.abc import Sequence
 
 from torch import Tensor, fx, nn
 
+from .accumulate import accumulate_in_place
 from .dataflow import Dataflow
 from .errors import NetspecError, Problem
 from .ir import Checked, Value
@@ -29,9 +30,13 @@ from .ir import Checked, Value
 def compile_spec(checked: Checked, outputs: Sequence[str] = ()) -> nn.Module:
     """Build the module for a checked network (or any checked sub-tree).
 
-    ``outputs`` names the network's outputs: its forward then returns a dict of them.
+    ``outputs`` names the network's outputs: its forward then returns a dict of them. Out of
+    autograd (inference), a sum writes into an operand that nothing reads afterwards, as
+    torchvision's blocks do (:mod:`netspec.accumulate`).
     """
-    return _Builder(checked, tuple(outputs)).module(checked)
+    module = _Builder(checked, tuple(outputs)).module(checked)
+    accumulate_in_place(module)
+    return module
 
 
 #: names the generated code itself uses: an argument of that name would hide them
