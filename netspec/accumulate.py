@@ -90,8 +90,8 @@ def accumulate_in_place(model: nn.Module) -> int:
         if isinstance(m, fx.GraphModule):
             marked += _mark(m, called)
         elif isinstance(m, Residual):
-            m.accumulate = _fresh(m.body)
-            marked += m.accumulate
+            m._accumulate = _fresh(m.body)
+            marked += m._accumulate
         elif isinstance(m, SequentialResidual):
             m._accumulate = _chain_fresh(list(m.children())[: m._body])
             marked += m._accumulate

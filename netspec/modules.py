@@ -41,12 +41,12 @@ class Sum(nn.Sequential):
 
 
 class Residual(nn.Module):
-    """``after(body(x) + shortcut(x))``; a missing shortcut is the identity. ``accumulate``:
+    """``after(body(x) + shortcut(x))``; a missing shortcut is the identity. ``_accumulate``:
     the sum may be written into the body's output, which the body allocated
     (:func:`netspec.accumulate.accumulate_in_place` sets it), as torchvision's ``out +=
     identity``."""
 
-    __constants__ = ("accumulate",)
+    __constants__ = ("_accumulate",)
 
     def __init__(
         self, body: nn.Module, shortcut: nn.Module | None, after: nn.Module | None
@@ -55,7 +55,7 @@ class Residual(nn.Module):
         self.body = body
         self.shortcut = shortcut
         self.after = after
-        self.accumulate = False
+        self._accumulate = False
 
     def forward(self, x: Tensor) -> Tensor:
         out: Tensor = self.body(x)
@@ -63,7 +63,7 @@ class Residual(nn.Module):
         if self.shortcut is not None:  # a plain if: TorchScript refines None there
             shortcut = self.shortcut(x)
         # a constant: TorchScript keeps one side
-        out = _accumulated(out, shortcut) if self.accumulate else out + shortcut
+        out = _accumulated(out, shortcut) if self._accumulate else out + shortcut
         if self.after is not None:
             out = self.after(out)
         return out
@@ -76,7 +76,7 @@ class SequentialResidual(nn.Sequential):
     if ``projected``, else the identity. The counts are constants: TorchScript unrolls the one
     loop over the children, and fx and dynamo see plain calls. This is how torchvision's
     ``BasicBlock`` is laid out (``conv1``, ``bn1``, ..., ``downsample``). ``_accumulate``: as
-    :class:`Residual`'s ``accumulate``.
+    :class:`Residual`'s.
     """
 
     # constants, which TorchScript folds into the unrolled loop; underscored, because a layer
