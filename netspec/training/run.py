@@ -105,7 +105,10 @@ def train(
                 folder = RunFolder.new(out)
                 start_files(folder, spec, prepared, recipe, spec_hash(spec), where, root, world)
             session.folder = folder if world.lead else None
-            session.run()
+            try:
+                session.run()
+            finally:
+                session.close()
     seconds = time.perf_counter() - start
     peak = measured_step(spec, recipe, local, where) if world.lead else None
     return RunResult(

@@ -3,6 +3,7 @@ writes to the run's folder (see :mod:`.runfolder`)."""
 
 from __future__ import annotations
 
+import gc
 import json
 import platform
 import time
@@ -153,6 +154,13 @@ class Session:
             self._write(row)
             self.progress.end_epoch(row)
         self._plot()
+
+    def close(self) -> None:
+        """Let go of DDP before the process group goes: its reducer holds gloo's work, which
+        destroyed at the interpreter's exit, after the group, may abort the process."""
+        if self.net is not self.model:
+            self.net = self.model
+            gc.collect()
 
     def _reduced(self, sums: Sums) -> Sums:
         """A pass's sums over every process (as they are, in one process)."""
