@@ -306,6 +306,20 @@ def ultralytics_peer(tmp_path_factory: pytest.TempPathFactory, script: str, fami
     return torch.load(target, weights_only=False)
 
 
+def ultralytics_gflops(spec: Any) -> float:
+    """What Ultralytics' model.info() reports for ``spec``: 2 × thop's MACs, which count conv
+    and linear weights, attention's two products and the DFL conv (as netspec's MACs do), 4 per
+    batchnorm output, and the average pool's adds and divisions, in G."""
+    rows = spec.checked.walk()
+    norms = sum(c.output.numel for c in rows if c.node.kind.name == "batchnorm")
+    pools = sum(
+        c.input.numel + c.output.numel
+        for c in rows
+        if c.node.kind.name == "pool" and c.node.opts.mode.value == "avg"
+    )
+    return float(2 * (spec.macs + 4 * norms + pools) / 1e9)
+
+
 def tree_places(tree: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     """Every place in a tree of dicts and lists, as its path of keys and indices (the root
     first): where the fuzz targets mutate a spec or an archive's program."""

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 import torch
-from conftest import ROOT, state_dict_keys, ultralytics_peer
+from conftest import ROOT, state_dict_keys, ultralytics_gflops, ultralytics_peer
 
 import netspec as ns
 
@@ -112,17 +112,7 @@ def test_counts_and_gflops_are_ultralytics(peer, task):
     spec = ns.load(SPECS[task])
     figures = peer[task]
     assert spec.num_params == figures["params"] == recorded_counts()[(task, "n")]
-    # Ultralytics' GFLOPs are 2 × MACs of conv, linear (as netspec's), attention's two
-    # products and the DFL's (in netspec's too), 4 per batchnorm output, and the average
-    # pool's adds and divisions
-    rows = spec.checked.walk()
-    norms = sum(c.output.numel for c in rows if c.node.kind.name == "batchnorm")
-    pools = sum(
-        c.input.numel + c.output.numel
-        for c in rows
-        if c.node.kind.name == "pool" and c.node.opts.mode.value == "avg"
-    )
-    assert 2 * (spec.macs + 4 * norms + pools) / 1e9 == pytest.approx(figures["gflops"], rel=1e-9)
+    assert ultralytics_gflops(spec) == pytest.approx(figures["gflops"], rel=1e-9)
 
 
 def _at_size(task: str, size: int) -> ns.Spec:

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 import torch
-from conftest import ultralytics_peer
+from conftest import ultralytics_gflops, ultralytics_peer
 
 import netspec as ns
 
@@ -35,17 +35,7 @@ def test_counts_and_gflops_are_ultralytics(peer, task, scale):
     figures = peer["figures"][(task, scale)]
     # the detector's DFL conv (16 fixed weights, no gradient) is in the spec, as in Ultralytics'
     assert spec.num_params == figures["params"]
-    # Ultralytics' GFLOPs are 2 × thop's MACs, which count conv and linear weights and the DFL
-    # conv (as netspec's MACs do), 4 per batchnorm output, the average pool's adds and divisions
-    rows = spec.checked.walk()
-    norms = sum(c.output.numel for c in rows if c.node.kind.name == "batchnorm")
-    pools = sum(
-        c.input.numel + c.output.numel
-        for c in rows
-        if c.node.kind.name == "pool" and c.node.opts.mode.value == "avg"
-    )
-    macs = spec.macs + 4 * norms + pools
-    assert 2 * macs / 1e9 == pytest.approx(figures["gflops"], rel=1e-9)
+    assert ultralytics_gflops(spec) == pytest.approx(figures["gflops"], rel=1e-9)
 
 
 @pytest.mark.parametrize(

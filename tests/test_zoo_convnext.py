@@ -16,8 +16,8 @@ import pytest
 import torch
 from test_zoo import (
     assert_computes_the_same,
+    assert_figures_are_torchvisions,
     assert_loads_torchvisions_checkpoint,
-    published,
     torchvision_model,
 )
 
@@ -36,12 +36,7 @@ def _theirs(scale: str, device: str = "cpu") -> torch.nn.Module:
 
 
 def test_params_and_macs_are_torchvisions():
-    spec = ns.load("torchvision/convnext_tiny")
-    params, macs, gflops = EXPECTED["convnext_tiny"]
-    assert spec.num_params == params
-    assert spec.macs == macs
-    assert published(spec.macs, gflops)
-    assert spec.input_shape.dims == (3, 224, 224) and spec.output_shape.dims == (1000,)
+    assert_figures_are_torchvisions("convnext_tiny", *EXPECTED["convnext_tiny"])
 
 
 def test_keys_are_torchvisions_and_its_checkpoint_loads():

@@ -15,7 +15,13 @@ from __future__ import annotations
 import pytest
 import torch
 from conftest import need_torchvision
-from test_zoo import assert_computes_the_same, published, reference, torchvision_model
+from test_zoo import (
+    assert_computes_the_same,
+    assert_figures_are_torchvisions,
+    published,
+    reference,
+    torchvision_model,
+)
 
 import netspec as ns
 from netspec.state_keys import state_keys
@@ -38,12 +44,7 @@ def _merging_first(keys: list[tuple[str, tuple[int, ...]]]) -> list[tuple[str, t
 
 
 def test_params_and_macs_are_torchvisions():
-    spec = ns.load("torchvision/swin_t")
-    params, macs, gflops = EXPECTED["swin_t"]
-    assert spec.num_params == params
-    assert spec.macs == macs
-    assert published(spec.macs, gflops)
-    assert spec.input_shape.dims == (3, 224, 224) and spec.output_shape.dims == (1000,)
+    assert_figures_are_torchvisions("swin_t", *EXPECTED["swin_t"])
 
 
 def test_keys_are_torchvisions_and_its_checkpoint_loads():
