@@ -320,6 +320,22 @@ def ultralytics_gflops(spec: Any) -> float:
     return float(2 * (spec.macs + 4 * norms + pools) / 1e9)
 
 
+def ultralytics_at_size(spec: Any, size: int, scale: str | None = None) -> Any:
+    """A YOLO spec (written for 640 × 640) with its input, and a detector's declared outputs,
+    at size × size: the size Ultralytics' peer script ran its model at."""
+    if size == spec.input_shape.dims[-1]:
+        return spec
+    text = spec.document.text.replace("input: [3, 640, 640]", f"input: [3, {size}, {size}]")
+    for stride in (8, 16, 32):
+        full = 640 // stride
+        text = text.replace(f", {full}, {full}]", f", {size // stride}, {size // stride}]")
+    anchors = sum((size // stride) ** 2 for stride in (8, 16, 32))
+    text = text.replace("distances: [4, 8400]", f"distances: [4, {anchors}]")
+    import netspec
+
+    return netspec.loads(text, spec.file, scale=scale)
+
+
 def tree_places(tree: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     """Every place in a tree of dicts and lists, as its path of keys and indices (the root
     first): where the fuzz targets mutate a spec or an archive's program."""

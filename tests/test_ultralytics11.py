@@ -14,7 +14,13 @@ from typing import Any
 
 import pytest
 import torch
-from conftest import ROOT, state_dict_keys, ultralytics_gflops, ultralytics_peer
+from conftest import (
+    ROOT,
+    state_dict_keys,
+    ultralytics_at_size,
+    ultralytics_gflops,
+    ultralytics_peer,
+)
 
 import netspec as ns
 
@@ -115,20 +121,6 @@ def test_counts_and_gflops_are_ultralytics(peer, task):
     assert ultralytics_gflops(spec) == pytest.approx(figures["gflops"], rel=1e-9)
 
 
-def _at_size(task: str, size: int) -> ns.Spec:
-    """The spec with its input (and the detector's declared outputs) at size × size."""
-    spec = ns.load(SPECS[task])
-    if task == "classify":
-        return spec
-    text = spec.document.text.replace("input: [3, 640, 640]", f"input: [3, {size}, {size}]")
-    for stride in (8, 16, 32):
-        full = 640 // stride
-        text = text.replace(f", {full}, {full}]", f", {size // stride}, {size // stride}]")
-    anchors = sum((size // stride) ** 2 for stride in (8, 16, 32))
-    text = text.replace("distances: [4, 8400]", f"distances: [4, {anchors}]")
-    return ns.loads(text, spec.file)
-
-
 def spec_frozen(task: str) -> int:
     """The values the static pass counts as params that do not learn."""
     return ns.load(SPECS[task]).checked.frozen
@@ -138,7 +130,7 @@ def spec_frozen(task: str) -> int:
 @pytest.mark.parametrize("task", sorted(SPECS))
 def test_outputs_equal_ultralytics_with_its_weights(peer, task):
     recorded = peer[task]
-    model = _at_size(task, recorded["input"].shape[-1]).build().eval()
+    model = ultralytics_at_size(ns.load(SPECS[task]), recorded["input"].shape[-1]).build().eval()
     result = model.load_state_dict(recorded["state_dict"], strict=True)
     assert not result.missing_keys and not result.unexpected_keys
     with torch.no_grad():

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 import torch
-from conftest import ultralytics_gflops, ultralytics_peer
+from conftest import ultralytics_at_size, ultralytics_gflops, ultralytics_peer
 
 import netspec as ns
 
@@ -44,15 +44,7 @@ def test_counts_and_gflops_are_ultralytics(peer, task, scale):
 def test_outputs_equal_ultralytics_with_its_weights(peer, task, scale):
     recorded = peer["outputs"][(task, scale)]
     size = recorded["input"].shape[-1]
-    spec = ns.load(SPECS[task], scale=scale)
-    if size != spec.input_shape.dims[-1]:
-        text = spec.document.text.replace("input: [3, 640, 640]", f"input: [3, {size}, {size}]")
-        for stride in (8, 16, 32):
-            full = 640 // stride
-            text = text.replace(f", {full}, {full}]", f", {size // stride}, {size // stride}]")
-        anchors = sum((size // stride) ** 2 for stride in (8, 16, 32))
-        text = text.replace("distances: [4, 8400]", f"distances: [4, {anchors}]")
-        spec = ns.loads(text, spec.file, scale=scale)
+    spec = ultralytics_at_size(ns.load(SPECS[task], scale=scale), size, scale)
     model = spec.build().eval()
     result = model.load_state_dict(recorded["state_dict"], strict=True)
     assert not result.missing_keys and not result.unexpected_keys
