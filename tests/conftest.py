@@ -336,6 +336,25 @@ def ultralytics_at_size(spec: Any, size: int, scale: str | None = None) -> Any:
     return netspec.loads(text, spec.file, scale=scale)
 
 
+def at_input(spec: Any, size: int, **overrides: Any) -> Any:
+    """A spec written for 224 × 224 images (``input: [3, 224, 224]``, or with its channels a
+    param) at size × size: the same layers and weights, a smaller forward pass, for a test
+    whose claim does not depend on the image's size (its networks pool adaptively).
+    ``overrides``: params, as for ``netspec.load`` (the spec's own are not carried over)."""
+    import re
+
+    import netspec
+
+    text, found = re.subn(
+        r"^input: \[(.+?), 224, 224\]$",
+        rf"input: [\1, {size}, {size}]",
+        spec.document.text,
+        flags=re.MULTILINE,
+    )
+    assert found == 1, f"{spec.file}: no input: [C, 224, 224] line"
+    return netspec.loads(text, spec.file, **overrides)
+
+
 def tree_places(tree: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     """Every place in a tree of dicts and lists, as its path of keys and indices (the root
     first): where the fuzz targets mutate a spec or an archive's program."""
