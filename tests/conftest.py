@@ -6,6 +6,7 @@ import contextlib
 import inspect
 import io
 import os
+import re
 import subprocess
 import sys
 import warnings
@@ -341,8 +342,6 @@ def at_input(spec: Any, size: int, **overrides: Any) -> Any:
     param) at size × size: the same layers and weights, a smaller forward pass, for a test
     whose claim does not depend on the image's size (its networks pool adaptively).
     ``overrides``: params, as for ``netspec.load`` (the spec's own are not carried over)."""
-    import re
-
     import netspec
 
     text, found = re.subn(
