@@ -9,14 +9,16 @@ fresh processes, the user's latency.
 
 A child starts with the server's memory, imported modules and all, but not with the peak that
 importing them reached in a fresh process (torch's import peaks about 200 MB above what it
-keeps): the peak a run reports is the child's plus that difference, measured once a server,
-so that a memory bound is as strict as for a fresh process.
+keeps): the peak a run reports is the child's plus that difference, measured once a server
+(the server is such a fresh process: it reports its own peak after its imports), so that a
+memory bound is as strict as for a fresh process.
 
 The child is made like a fresh interpreter's process: stdin from /dev/null, stdout and stderr
 new text streams with the encodings and error handlers Python gives pipes, ``sys.argv`` as
 ``python -c`` sets it, and it ends by ``sys.exit``, so that ``atexit`` handlers and buffered
 output are done as at a normal exit. A run with its own environment variables goes to a fresh
-process (``PATH`` and ``PYTHONPATH`` act when a process starts).
+process (``PYTHONPATH``, the locale and others act when a process starts), but for ``PATH``,
+which acts only when a program is looked up, and is set in the child.
 """
 
 from __future__ import annotations
@@ -34,9 +36,16 @@ from pathlib import Path
 #: the server: reads one JSON request a line, forks, answers the child's pid, then its exit
 SERVER = r"""
 import gc, io, json, os, re, sys
+
+def vmhwm():
+    status = open("/proc/self/status").read()
+    return int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1)) * 1024
+
 for module in sys.argv[1:]:
     __import__(module)
+preloaded = vmhwm()
 from netspec.cli import main
+imported = vmhwm()
 
 def stream(fd, mode, like):
     raw = io.FileIO(fd, mode, closefd=False)
@@ -47,6 +56,7 @@ def stream(fd, mode, like):
 
 def child(request):
     os.chdir(request["cwd"])
+    os.environ.update(request["env"])
     made = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
     opens = [(0, os.devnull, os.O_RDONLY), (1, request["out"], made), (2, request["err"], made)]
     for fd, path, flags in opens:
@@ -61,14 +71,14 @@ def child(request):
         code = main(request["args"])
     except SystemExit as e:
         code = e.code if isinstance(e.code, int) else 1
-    status = open("/proc/self/status").read()
-    peak = int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1)) * 1024
     with open(request["report"], "w") as f:
-        json.dump({"code": code, "peak": peak}, f)
+        json.dump({"code": code, "peak": vmhwm()}, f)
     sys.exit(0)
 
 gc.freeze()  # the children's collections leave the server's objects (and their pages) alone
 answers = os.fdopen(os.dup(1), "w")
+# the server is a fresh process: its peaks after the imports are a fresh process's
+print(json.dumps({"preloaded": preloaded, "imported": imported}), file=answers, flush=True)
 for line in sys.stdin:
     request = json.loads(line)
     answers.flush()
@@ -81,15 +91,8 @@ for line in sys.stdin:
     print(json.dumps({"exit": os.waitstatus_to_exitcode(status)}), file=answers, flush=True)
 """
 
-#: a fresh process's peak after importing what the server imports
-FLOOR = r"""
-import re, sys
-for module in sys.argv[1:]:
-    __import__(module)
-import netspec.cli
-status = open("/proc/self/status").read()
-print(int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1)) * 1024)
-"""
+#: environment variables that act only after a process has started: a child can set them
+SET_IN_CHILD = {"PATH"}
 
 #: what a run gives: exit code, peak bytes, stderr
 Result = tuple[int, int, str]
@@ -109,23 +112,24 @@ class Server:
             stdout=subprocess.PIPE,
             bufsize=0,  # unbuffered: select() then sees every answer
         )
-        fresh_floor = subprocess.run(
-            [sys.executable, "-c", FLOOR, *preload], capture_output=True, text=True, check=True
-        )
+        peaks = self._answer(None)
+        #: a fresh process's peak after importing ``preload`` alone (torch's own memory) ...
+        self.preload_peak = peaks["preloaded"]
         self._shift = 0
         with tempfile.TemporaryDirectory() as folder:
             _, child_floor, _ = self.run(["--version"], Path(folder), {}, 300)
-        self._shift = max(0, int(fresh_floor.stdout) - child_floor)
+        # ... and after netspec's command line too, which a child's peak does not count
+        self._shift = max(0, peaks["imported"] - child_floor)
 
     def run(self, args: list[str], folder: Path, env: dict[str, str], timeout: float) -> Result:
         """Run ``netspec ARGS`` in ``folder`` in a child; ``subprocess.TimeoutExpired`` after
         ``timeout`` seconds (the child is killed), ``ValueError`` where it reported nothing."""
-        if env:
+        if env.keys() - SET_IN_CHILD:
             return self._fresh(args, folder, env, timeout)
         files = {k: str(Path(self._files.name) / k) for k in ("out", "err", "report")}
         for path in files.values():
             Path(path).unlink(missing_ok=True)
-        request = {"args": args, "cwd": str(folder), **files}
+        request = {"args": args, "cwd": str(folder), "env": env, **files}
         assert self._proc.stdin is not None
         self._proc.stdin.write(json.dumps(request).encode() + b"\n")
         self._proc.stdin.flush()

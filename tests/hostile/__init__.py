@@ -13,7 +13,6 @@ A case's ``args`` and ``files`` may say ``{dir}``: the case's folder.
 
 from __future__ import annotations
 
-import functools
 import importlib
 import json
 import os
@@ -118,19 +117,6 @@ class Outcome:
     #: the folder's entries before and after the run, by relative path
     before: dict[str, Entry]
     after: dict[str, Entry]
-
-
-@functools.cache
-def torch_peak() -> int:
-    """Peak bytes of a process that only imports torch (its build varies): what a command
-    that imports torch may use on top of its own budget."""
-    code = "import torch, re; s = open('/proc/self/status').read(); "
-    code += "print(int(re.search(r'VmHWM:\\s+(\\d+) kB', s).group(1)) * 1024)"
-    # the timeout only catches a hang (HANG_SECONDS): it is no budget of time
-    proc = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=HANG_SECONDS
-    )
-    return int(proc.stdout)
 
 
 def corpus() -> dict[str, list[Case]]:
