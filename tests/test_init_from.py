@@ -199,7 +199,7 @@ def test_build_init_from_a_torchvision_resnet18(tmp_path):
 
 @pytest.fixture(scope="module")
 def yolo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return ultralytics_checkpoints(tmp_path_factory.mktemp("yolo"))
+    return ultralytics_checkpoints(tmp_path_factory)
 
 
 def test_build_init_from_an_ultralytics_checkpoint(yolo):

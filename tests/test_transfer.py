@@ -306,7 +306,7 @@ def test_a_wider_layer_inserted_into_resnet18(resnet18, golden):
 
 @pytest.fixture(scope="module")
 def yolo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return ultralytics_checkpoints(tmp_path_factory.mktemp("yolo"))
+    return ultralytics_checkpoints(tmp_path_factory)
 
 
 @pytest.mark.parametrize(("name", "where"), [("best.pt", "model"), ("last.pt", "ema")])
