@@ -45,6 +45,20 @@ def _model(tv: Any, name: str) -> nn.Module:
     return model
 
 
+def _theirs_loaded_into(ours: nn.Module, theirs: nn.Module) -> nn.Module:
+    """``ours``, built on the meta device (its own weights would be replaced: initialising
+    them took up to a second), after its keys and shapes are checked to be ``theirs``, in
+    order, with their tensors loaded strictly (assigned, not copied: neither is changed), in
+    eval mode. A tensor of ours that no key holds would stay on the meta device and fail the
+    forward pass."""
+    state = theirs.state_dict()
+    assert [(k, tuple(v.shape)) for k, v in ours.state_dict().items()] == [
+        (k, tuple(v.shape)) for k, v in state.items()
+    ]
+    ours.load_state_dict(state, strict=True, assign=True)
+    return ours.eval()
+
+
 def _outputs(out: Any) -> list[torch.Tensor]:
     return list(out.values()) if isinstance(out, dict) else [out]
 
@@ -68,12 +82,7 @@ def test_torchvision_weights_load_and_compute_the_same(name):
             nn.init.uniform_(module.running_mean, -0.1, 0.1)
             nn.init.uniform_(module.running_var, 0.5, 1.5)
     spec = ns.load(f"torchvision/{name}")
-    ours = spec.build().eval()
-    state = theirs.state_dict()
-    assert [(k, tuple(v.shape)) for k, v in ours.state_dict().items()] == [
-        (k, tuple(v.shape)) for k, v in state.items()
-    ]
-    ours.load_state_dict(state, strict=True)
+    ours = _theirs_loaded_into(spec.build(device="meta"), theirs)
     assert sum(p.numel() for p in ours.parameters()) == spec.num_params
     x = torch.randn(2, *spec.input_shape.dims[:1], 64, 64)
     with torch.no_grad():
@@ -116,12 +125,7 @@ def test_every_scale_is_torchvisions_model_of_that_name(name, scale):
             nn.init.uniform_(module.running_mean, -0.1, 0.1)
             nn.init.uniform_(module.running_var, 0.5, 1.5)
     spec = ns.load(f"torchvision/{name}", scale=scale)
-    ours = spec.build().eval()
-    state = theirs.state_dict()
-    assert [(k, tuple(v.shape)) for k, v in ours.state_dict().items()] == [
-        (k, tuple(v.shape)) for k, v in state.items()
-    ]
-    ours.load_state_dict(state, strict=True)
+    ours = _theirs_loaded_into(spec.build(device="meta"), theirs)
     norms = [(m.eps, m.momentum) for m in ours.modules() if isinstance(m, nn.BatchNorm2d)]
     assert norms == [(m.eps, m.momentum) for m in theirs.modules() if isinstance(m, nn.BatchNorm2d)]
     drops = [m.p for m in ours.modules() if isinstance(m, nn.Dropout)]
