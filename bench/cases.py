@@ -17,7 +17,6 @@ from .diff_cases import diff_speed
 from .hostile_cases import hostile_corpus
 from .lsp_cases import lsp_latency
 from .train_memory import train_memory_peaks
-from .training import training_speed
 
 ROOT = Path(__file__).resolve().parent.parent
 BUNDLED = ["lenet", "alexnet", "vgg", "nin", "googlenet", "resnet"]
@@ -383,6 +382,14 @@ def huge(args: argparse.Namespace) -> dict[str, Any]:
         netspec.load(path)
         out["static_pass_in_process_s"] = round(time.perf_counter() - start, 4)
     return out
+
+
+def training_speed(args: argparse.Namespace) -> dict[str, Any]:
+    """bench/training.py's section, imported when it runs: it imports torch, which the static
+    sections (``python -m bench --only scaling``) never need."""
+    from .training import training_speed as timed
+
+    return timed(args)
 
 
 SECTIONS: dict[str, Callable[[argparse.Namespace], dict[str, Any]]] = {
