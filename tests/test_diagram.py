@@ -13,7 +13,16 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import BUNDLED, FIXTURES, ROOT, ZOO, imported_modules, imports_torch, netspec
+from conftest import (
+    BUNDLED,
+    FIXTURES,
+    ROOT,
+    ZOO,
+    cli,
+    imported_modules,
+    imports_torch,
+    netspec,
+)
 
 import netspec as ns
 from netspec.diagram import CLUSTER, SCREEN_NODES, SKIP_COLOUR, auto_depth, render_dot
@@ -234,7 +243,7 @@ def test_zoo_draws_at_every_depth(name):
 @pytest.mark.parametrize("fmt", ["svg", "png", "pdf", "dot"])
 def test_render_every_format(name, fmt, tmp_path):
     out = tmp_path / f"{name}.{fmt}"
-    run = netspec("render", name, "-o", str(out))
+    run = cli("render", name, "-o", str(out))
     assert run.code == 0, run.err
     data = out.read_bytes()
     if fmt == "dot":
@@ -246,16 +255,14 @@ def test_render_every_format(name, fmt, tmp_path):
 
 @pytest.mark.usefixtures("dot_program")
 def test_render_options(tmp_path):
-    run = netspec(
-        "render", "googlenet", "--expand", "--rankdir", "LR", "--format", "svg", cwd=tmp_path
-    )
+    run = cli("render", "googlenet", "--expand", "--rankdir", "LR", "--format", "svg", cwd=tmp_path)
     assert run.code == 0, run.err
     svg = (tmp_path / "googlenet.svg").read_text()
     assert "conv 5×5, 32" in svg
-    assert netspec("render", "lenet", "--depth", "0").code == 2
-    assert netspec("render", "lenet", "--depth", "1", "--expand").code == 2
-    assert netspec("render", "lenet", "-o", str(tmp_path / "x.gif")).code == 2
-    assert netspec("render", "lenet", "-o", str(tmp_path / "x.svg"), "--format", "png").code == 2
+    assert cli("render", "lenet", "--depth", "0").code == 2
+    assert cli("render", "lenet", "--depth", "1", "--expand").code == 2
+    assert cli("render", "lenet", "-o", str(tmp_path / "x.gif")).code == 2
+    assert cli("render", "lenet", "-o", str(tmp_path / "x.svg"), "--format", "png").code == 2
 
 
 def svg_size(svg: str) -> tuple[float, float]:

@@ -5,6 +5,7 @@ from the DOT text."""
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -14,7 +15,7 @@ import sys
 from dataclasses import dataclass
 
 import pytest
-from conftest import BUNDLED, FIXTURES, ZOO, netspec
+from conftest import BUNDLED, FIXTURES, ZOO, cli
 from test_diagram import edges
 
 import netspec as ns
@@ -66,7 +67,10 @@ class Drawn:
         return self.nodes[node][1]
 
 
+@functools.cache
 def laid_out(dot: str) -> Drawn:
+    """Where dot puts things in ``dot``: laid out once for the tests that ask of the same
+    picture (read, never changed)."""
     run = subprocess.run(["dot", "-Tjson"], input=dot.encode(), capture_output=True, check=True)
     graph = json.loads(run.stdout)
     width, height = (float(v) for v in graph["bb"].split(",")[2:])
@@ -215,7 +219,7 @@ def test_a_small_unet_is_a_u_too_and_any_chain_folds_when_asked(tmp_path):
     picture = draw(small.checked, small.name, auto_depth(small.checked))
     assert arrange(picture).kind is Layout.U
     out = tmp_path / "lenet.dot"
-    run = netspec("render", "lenet", "--layout", "u", "-o", str(out))
+    run = cli("render", "lenet", "--layout", "u", "-o", str(out))
     assert run.code == 0, run.err
     drawn = laid_out(out.read_text())
     # down the left to the middle, back up the right: input and output at the top
@@ -359,12 +363,12 @@ def test_render_layout_option(tmp_path):
     assert tuple(option.choices) == LAYOUTS  # the parser's names, without importing the diagram
     for layout, columns, turned in [("straight", 0, 0), ("columns", 1, 0), ("u", 0, 1)]:
         out = tmp_path / f"{layout}.dot"
-        run = netspec("render", "vgg", "--layout", layout, "-o", str(out))
+        run = cli("render", "vgg", "--layout", layout, "-o", str(out))
         assert run.code == 0, run.err
         dot = out.read_text()
         assert ('subgraph "cluster_/column1"' in dot) == bool(columns), layout
         assert ("dir=back" in dot) == bool(turned), layout  # a U's right side goes up
-    assert netspec("render", "vgg", "--layout", "spiral").code == 2
+    assert cli("render", "vgg", "--layout", "spiral").code == 2
 
 
 # --- shared modules and held tensors --------------------------------------------------------
