@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import netspec
+from conftest import cli, netspec
 
 import netspec as ns
 from netspec.bundled import bundled_names
@@ -41,13 +41,13 @@ def test_load_keeps_the_readers_message_for_a_path():
 
 
 def test_new_from_a_mistyped_name_names_the_closest(tmp_path):
-    run = netspec("new", "mine", "--from", "resnett", cwd=tmp_path)
+    run = cli("new", "mine", "--from", "resnett", cwd=tmp_path)
     assert (run.code, run.out) == (1, "")
     assert run.err == f"resnett: error: no such file or bundled spec\n{bundled_hint('resnett')}\n"
     assert 'did you mean "resnet"?' in run.err
-    run = netspec("new", "mine", "--from", "torchvision/vgg61", cwd=tmp_path)
+    run = cli("new", "mine", "--from", "torchvision/vgg61", cwd=tmp_path)
     assert run.code == 1 and 'did you mean "torchvision/vgg16"?' in run.err
-    run = netspec("new", "mine", "--from", "nope.yaml", cwd=tmp_path)
+    run = cli("new", "mine", "--from", "nope.yaml", cwd=tmp_path)
     assert run.code == 1 and run.err.startswith("nope.yaml: error: no such file\n")
     assert list(tmp_path.iterdir()) == []
 
@@ -63,7 +63,7 @@ def test_a_mistyped_scale_names_the_closest_in_the_api_and_the_command(scale):
     assert f"the scales are {', '.join(names)}: --scale {names[0]}" in message
     assert 'hint: did you mean "' in message
     for command, more in [("check", "--table"), ("render", "--expand")]:
-        run = netspec(command, spec, "--scale", scale, more)
+        run = cli(command, spec, "--scale", scale, more)
         assert run.code == 1 and run.err.startswith(message.splitlines()[0]), run.err
 
 
@@ -88,18 +88,18 @@ def test_a_mistyped_scale_names_the_closest_in_the_api_and_the_command(scale):
     ],
 )
 def test_a_mistyped_choice_names_the_closest(args, wanted):
-    run = netspec(*args)
+    run = cli(*args)
     assert run.code == 2
     assert wanted in run.err.splitlines()[-1]
 
 
 def test_a_mistyped_option_names_the_closest_of_its_command():
-    run = netspec("render", "lenet", "--fromat", "svg")
+    run = netspec("render", "lenet", "--fromat", "svg")  # as a user runs it: a fresh process
     assert run.code == 2
     assert run.err.splitlines()[-1] == (
         'netspec: error: unrecognized arguments: --fromat svg: did you mean "--format"?'
     )
-    run = netspec("new", "x", "--form", "lenet")
+    run = cli("new", "x", "--form", "lenet")
     assert run.err.splitlines()[-1].endswith('did you mean "--from"?')
-    run = netspec("check", "lenet", "--colour")  # nothing near: as argparse says it
+    run = cli("check", "lenet", "--colour")  # nothing near: as argparse says it
     assert run.err.splitlines()[-1] == "netspec: error: unrecognized arguments: --colour"
