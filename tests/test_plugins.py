@@ -347,10 +347,11 @@ def test_schema_includes_plugin_kinds_when_loaded():
 
 
 def test_schema_command_with_a_plugin():
-    run = netspec("schema", "--plugin", "netspec_se", env=WITH_SE)
+    # in this process, examples/plugins on sys.path (registry_restored), as PYTHONPATH puts it
+    assert '"se": {' not in in_process("schema").out
+    run = in_process("schema", "--plugin", "netspec_se")
     assert run.code == 0, run.err
     assert '"se": {' in run.out
-    assert '"se": {' not in netspec("schema").out
 
 
 # --- installed plugins (entry points), in fresh processes ----------------------------------------
@@ -456,24 +457,20 @@ def console_commands() -> list[tuple[str, str]]:
 
 
 @pytest.mark.parametrize(("command", "expected"), console_commands())
-def test_docs_commands_print_what_they_show(command, expected):
+def test_docs_commands_print_what_they_show(command, expected, monkeypatch):
+    """In this process, without installed plugins (registry_restored), as the page shows; its
+    ``PYTHONPATH=examples/plugins`` is examples/plugins on sys.path, which is left out where
+    the page does not set it."""
     words = shlex.split(command)
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    env[NO_ENTRY_POINTS_ENV] = "1"  # the pages shows what happens without installed plugins
+    env = {}
     while "=" in words[0]:
         name, _, value = words.pop(0).partition("=")
         env[name] = value
-    assert words[0] == "netspec"
-    run = subprocess.run(
-        [sys.executable, "-m", "netspec", *words[1:]],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        timeout=300,
-    )
-    assert run.stdout == expected
+    assert words[0] == "netspec" and env in ({}, {"PYTHONPATH": "examples/plugins"}), command
+    if not env:
+        monkeypatch.setattr(sys, "path", [p for p in sys.path if Path(p) != PLUGINS])
+    run = in_process(*words[1:], together=True)
+    assert run.out == expected
 
 
 def test_a_plugin_module_with_submodules_is_summarised_as_one_layer():
