@@ -128,8 +128,9 @@ def test_computes_what_the_hand_written_network_computes(name):
     torch.manual_seed(0)
     hand_written = REFERENCES[name]().eval()
     randomise_norms(hand_written)
-    model = ns.load(f"torchvision/{name}").build().eval()
-    model.load_state_dict(hand_written.state_dict(), strict=True)
+    # built without weights of its own (they would be replaced): the reference's, assigned
+    model = ns.load(f"torchvision/{name}").build(device="meta").eval()
+    model.load_state_dict(hand_written.state_dict(), strict=True, assign=True)
 
     def norms(m: nn.Module) -> list[tuple[float, float | None]]:
         return [(n.eps, n.momentum) for n in m.modules() if isinstance(n, nn.BatchNorm2d)]
@@ -150,7 +151,9 @@ def test_computes_what_the_hand_written_network_computes(name):
         assert expected.abs().mean() > 1e-3  # a real signal, not a vanished one
         out = model(x)
         assert torch.allclose(out, expected, atol=1e-5, rtol=1e-4)
-        assert torch.equal(torch.jit.script(model)(x), out)
+        # the compiled function as it is, without the profiling executor's passes (0.5 s)
+        with torch.jit.optimized_execution(False):
+            assert torch.equal(torch.jit.script(model)(x), out)
         assert torch.equal(torch.fx.symbolic_trace(model)(x), out)
         exported = torch.export.export(model, (x,))
         assert torch.allclose(exported.module()(x), out, atol=1e-6)
