@@ -21,6 +21,7 @@ from netspec.cli.completion import Value, commands
 from netspec.training import Recipe, compare
 from netspec.training.comparison import distinct_labels
 from netspec.training.comparison_text import CSV_COLUMNS, report_markdown
+from netspec.training.session import Session
 
 #: the small spec named NAME, with ACTIVATION (relu or sigmoid) after its conv
 SPEC = SMALL.replace("name: small", "name: NAME").replace("  - relu\n", "  - ACTIVATION\n")
@@ -44,12 +45,16 @@ def here(tmp_path: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def compared(tmp_path_factory):
-    """Two specs of different names, two seeds each, a target low enough to be reached."""
+    """Two specs of different names, two seeds each, a target low enough to be reached. Each
+    run draws no curves of its own (half a second of CPU a drawing; the command's test below
+    draws them): the comparison's plot is drawn."""
     out = tmp_path_factory.mktemp("compared") / "cmp"
     specs = [netspec.loads(small("wide"), "wide.yaml"), netspec.loads(small("flat"), "flat.yaml")]
-    found = compare(
-        specs, "digits", Recipe(**QUICK), seeds=(3, 1), target=0.01, out=out, device="cpu"
-    )
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Session, "_plot", lambda self: None)
+        found = compare(
+            specs, "digits", Recipe(**QUICK), seeds=(3, 1), target=0.01, out=out, device="cpu"
+        )
     return found, out
 
 

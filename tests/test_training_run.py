@@ -18,6 +18,7 @@ from netspec.checkpoints import Kind, read_checkpoint
 from netspec.training import Recipe, TextProgress, resume_spec, train
 from netspec.training.data import prepare_data
 from netspec.training.progress import Silent
+from netspec.training.session import Session
 from tests.conftest import ROOT
 
 #: an 8×8 classifier with what a resume must carry: batchnorm's running statistics, and
@@ -66,6 +67,13 @@ def measured(rows: list[dict]) -> list[dict]:
 
 def same(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> bool:
     return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+@pytest.fixture
+def no_curves(monkeypatch):
+    """Runs that draw no curves (half a second of CPU a drawing), for the tests whose claim is
+    not what a run's folder holds (test_a_run_writes_its_folder draws them)."""
+    monkeypatch.setattr(Session, "_plot", lambda self: None)
 
 
 def test_a_run_writes_its_folder(tmp_path, digits):
@@ -124,7 +132,9 @@ class Interrupt(Silent):
             raise KeyboardInterrupt
 
 
-def test_resume_after_an_interruption_mid_epoch_ends_with_the_same_weights(tmp_path, digits):
+def test_resume_after_an_interruption_mid_epoch_ends_with_the_same_weights(
+    tmp_path, digits, no_curves
+):
     whole = train(small(), digits, quick(), device="cpu")
     run = tmp_path / "run"
     with pytest.raises(KeyboardInterrupt):
@@ -157,7 +167,7 @@ train(spec, "digits", recipe, out=sys.argv[2], device="cpu", progress=Killed())
 
 
 @pytest.mark.slow
-def test_resume_after_a_kill_mid_epoch(tmp_path):
+def test_resume_after_a_kill_mid_epoch(tmp_path, no_curves):
     """A process killed (SIGKILL) in its second epoch: the run resumes from the first, and
     ends where one run without a kill does (the killed process's torch uses as many threads
     as this one, as it inherits its environment: sums are the same only then)."""
@@ -251,7 +261,7 @@ def test_a_new_run_never_replaces_an_earlier_one(tmp_path, digits):
     assert (run / "metrics.csv").read_text(encoding="utf-8") == "earlier"
 
 
-def test_resume_refuses_another_spec_or_recipe(tmp_path, digits):
+def test_resume_refuses_another_spec_or_recipe(tmp_path, digits, no_curves):
     run = tmp_path / "run"
     train(small(), digits, quick(epochs=1), out=run, device="cpu")
     with pytest.raises(NetspecError) as e:
@@ -267,7 +277,7 @@ def test_resume_refuses_another_spec_or_recipe(tmp_path, digits):
         train(small(), None, resume=tmp_path, device="cpu")
 
 
-def test_a_finished_run_resumed_trains_no_more(tmp_path, digits):
+def test_a_finished_run_resumed_trains_no_more(tmp_path, digits, no_curves):
     run = tmp_path / "run"
     done = train(small(), digits, quick(epochs=1), out=run, device="cpu")
     again = train(small(), None, resume=run, device="cpu")
@@ -284,7 +294,7 @@ def test_a_spec_that_does_not_match_the_classes(tmp_path):
     assert not (tmp_path / "run").exists()
 
 
-def test_a_damaged_run_is_refused_by_name(tmp_path, digits):
+def test_a_damaged_run_is_refused_by_name(tmp_path, digits, no_curves):
     run = tmp_path / "run"
     train(small(), digits, quick(epochs=1, limit_batches=1), out=run, device="cpu")
     about = json.loads((run / "run.json").read_text(encoding="utf-8"))
