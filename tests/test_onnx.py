@@ -11,13 +11,14 @@ other tests all go netspec's way.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 import torch
-from conftest import FIXTURES, netspec
+from conftest import FIXTURES, Run, at_input, cli, ultralytics_at_size
 
 import netspec as ns
 from netspec.build import save_module
@@ -97,25 +98,88 @@ def narrowed(spec: ns.Spec) -> ns.Spec:
     return spec.with_params(**overrides) if overrides else spec
 
 
-#: the bundled specs that take about 5 s or more here (2 cores): many layers, big images
-HEAVY = {
-    "torchvision/densenet121",
-    "torchvision/resnet50",
-    "torchvision/resnet50_fpn",
-    "ultralytics/yolov8",
-}
+#: the bundled specs that take longest here, 2-3 s of CPU even small: many layers and weights
+HEAVY = {"torchvision/densenet121", "torchvision/resnet50", "torchvision/resnet50_fpn"}
 
 
 #: specs exported smaller, with the same structure (every kind and layout operation they use):
-#: U-Net at 64×64 instead of 256×256; the networks of tokens at a sixteenth of their widths and
-#: with fewer blocks (ViT-B/16 whole took minutes and 5 GB to export here)
+#: U-Net at 32×32 and a quarter of its widths instead of 256×256, VGG-11 at a quarter of its
+#: widths; the networks of tokens at a sixteenth of their widths and with fewer blocks (ViT-B/16
+#: whole took minutes and 5 GB to export here)
 SMALLER: dict[str, dict[str, Any]] = {
-    "unet": {"size": 64},
+    "unet": {"size": 32, "base": 16},
+    "vgg": {"conv_arch": [[1, 16], [1, 32], [2, 64], [2, 128], [2, 128]]},
+    "torchvision/efficientnet_b0": {"resolution": 64},
     "torchvision/vit_b_16": {"image_size": 32, "num_layers": 2, "hidden": 48, "mlp": 96},
     "torchvision/swin_t": {"image_size": 56, "embed": 24, "depths": [2, 2, 2, 2]},
     "torchvision/convnext_tiny": {"widths": [24, 48, 96, 192], "depths": [1, 1, 2, 1]},
     "transformer_encoder": {"num_layers": 2},
 }
+
+#: specs written for 224×224 images, exported at a smaller size (conftest.at_input: the same
+#: layers): they pool to 1×1 at the end (NiN's and AlexNet's fixed pooling windows need 96).
+#: torchvision's VGGs and AlexNet pool adaptively to 7×7 and 6×6, which the exporter writes
+#: only from a multiple of that size: they stay at 224, the VGGs at a quarter of their widths
+#: (:func:`thinned`).
+AT_SIZE = {
+    **dict.fromkeys(["nin", "alexnet"], 96),
+    **dict.fromkeys(
+        [
+            "torchvision/convnext_tiny",
+            "torchvision/densenet121",
+            "torchvision/googlenet",
+            "torchvision/mobilenet_v2",
+            "torchvision/mobilenet_v3_small",
+            "torchvision/resnet18",
+            "torchvision/resnet50",
+            "torchvision/shufflenet_v2_x1_0",
+            "torchvision/squeezenet1_0",
+            "ultralytics/yolo11-cls",
+            "ultralytics/yolov8-cls",
+        ],
+        64,
+    ),
+}
+#: the YOLO detectors' image size (conftest.ultralytics_at_size), ResNet-50-FPN's (fpn_at)
+DETECTOR_SIZE = 128
+FPN_SIZE = 64
+THINNED = {"torchvision/vgg16", "torchvision/vgg16_bn"}
+
+
+def thinned(spec: ns.Spec) -> ns.Spec:
+    """Every convolution but the last at a quarter of its width (the last one's width is in
+    the ``expect:`` of the flatten after it)."""
+    convs = [c for c in spec.checked.walk() if c.node.kind.name == "conv"]
+    return spec.with_params(**{f"{c.path}.out": c.output.dims[0] // 4 for c in convs[:-1]})
+
+
+def fpn_at(size: int) -> ns.Spec:
+    """ResNet-50-FPN at size × size: its declared outputs too, level N at a stride of 2^N, the
+    pool's (level 6) rounded up."""
+    spec = ns.load("torchvision/resnet50_fpn")
+    text = spec.document.text.replace("input: [3, 224, 224]", f"input: [3, {size}, {size}]")
+    for level, name in enumerate(["p2", "p3", "p4", "p5", "pool"], start=2):
+        side = -(-size // 2**level)
+        text, found = re.subn(
+            rf"^  {name}: \[256, \d+, \d+\]$", f"  {name}: [256, {side}, {side}]", text, flags=re.M
+        )
+        assert found == 1, name
+    return ns.loads(text, spec.file)
+
+
+def swept(name: str) -> ns.Spec:
+    """The spec the sweep exports: a family's default scale (its smallest), made smaller where
+    the structure stays."""
+    spec = ns.load(name, **SMALLER.get(name, {}))
+    if name in AT_SIZE:
+        spec = at_input(spec, AT_SIZE[name], **SMALLER.get(name, {}))
+    elif name in ("ultralytics/yolov8", "ultralytics/yolo11"):
+        spec = ultralytics_at_size(spec, DETECTOR_SIZE)
+    elif name == "torchvision/resnet50_fpn":
+        spec = fpn_at(FPN_SIZE)
+    elif name in THINNED:
+        spec = thinned(spec)
+    return narrowed(spec)
 
 
 @pytest.mark.parametrize(
@@ -123,8 +187,7 @@ SMALLER: dict[str, dict[str, Any]] = {
     [pytest.param(n, marks=pytest.mark.slow) if n in HEAVY else n for n in bundled_names()],
 )
 def test_every_bundled_spec_exports_and_runs_in_onnxruntime(name, monkeypatch):
-    # a family's default scale (its smallest), some smaller (SMALLER)
-    spec = narrowed(ns.load(name, **SMALLER.get(name, {})))
+    spec = swept(name)
     module = spec.build(seed=0).eval()
     # netspec's own check runs the model in onnxruntime and compares it with the module (the
     # tests below show it refuses a difference, and compare independently): watched, not redone
@@ -144,15 +207,23 @@ def test_every_bundled_spec_exports_and_runs_in_onnxruntime(name, monkeypatch):
     assert signature(model) == expected_signature(spec)
 
 
-@pytest.mark.slow
 def test_build_o_onnx_saves_what_build_seed_builds(tmp_path):
+    """In this process; test_package's test_build_onnx_runs_from_the_wheel asserts the same of
+    a fresh process (the wheel's command), where what torch writes on fd 2 would show."""
     out = tmp_path / "lenet.onnx"
-    run = netspec("build", "lenet", "--seed", "3", "-o", str(out))
+    run = cli("build", "lenet", "--seed", "3", "-o", str(out))
+    assert_lenet_saved_as_seed_3_builds(run, out)
+
+
+def assert_lenet_saved_as_seed_3_builds(run: Run, out: Path) -> None:
+    """``netspec build lenet --seed 3 -o OUT.onnx`` said nothing but its report and wrote only
+    OUT: an ONNX model that onnx.checker accepts, with a free batch size, that runs in
+    onnxruntime as ``build(seed=3)`` does in torch."""
     assert run.code == 0, run.err
     assert run.err == ""  # none of the exporter's progress lines, warnings or logs
     assert run.out.splitlines()[-1] == f"  saved   {out}"
     assert "torch.onnx" not in run.out and "✅" not in run.out
-    assert [p.name for p in tmp_path.iterdir()] == ["lenet.onnx"]  # no temporary left
+    assert [p.name for p in out.parent.iterdir()] == [out.name]  # no temporary left
     model = onnx.load(str(out))
     onnx.checker.check_model(model)
     assert signature(model) == ([("input", ["batch", 1, 28, 28])], [("output", ["batch", 10])])
