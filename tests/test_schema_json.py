@@ -16,7 +16,7 @@ from typing import Any
 import jsonschema
 import pytest
 import yaml
-from conftest import ROOT, netspec
+from conftest import ROOT, cli
 from schema_cases import ACCEPTED, BUNDLED, DOCUMENTED, LIBRARY_FILES, MISTAKES, TEMPLATE
 
 from netspec.registry import all_kinds
@@ -138,25 +138,25 @@ def test_every_kind_and_option_is_described_from_its_model(schema, kind):
 
 
 @pytest.mark.parametrize("where", ["docs", "netspec"])
-def test_committed_schema_is_up_to_date(where):
+def test_committed_schema_is_up_to_date(where, schema):
     committed = json.loads((ROOT / where / "netspec.schema.json").read_text())
-    assert committed == spec_json_schema(), (
+    assert committed == schema, (
         f"run `netspec schema -o {where}/netspec.schema.json` (make gallery does both)"
     )
 
 
-def test_a_new_spec_points_at_the_schema_the_package_ships(tmp_path):
-    run = netspec("new", "mine", cwd=tmp_path)
+def test_a_new_spec_points_at_the_schema_the_package_ships(tmp_path, schema):
+    run = cli("new", "mine", cwd=tmp_path)
     assert run.code == 0, run.err
     first = (tmp_path / "mine.yaml").read_text().splitlines()[0]
     assert first.startswith("# yaml-language-server: $schema=file://")
     shipped = Path(first.split("$schema=file://", 1)[1])
-    assert shipped.is_file() and json.loads(shipped.read_text()) == spec_json_schema()
+    assert shipped.is_file() and json.loads(shipped.read_text()) == schema
 
 
 def test_schema_command(tmp_path):
-    run = netspec("schema")
+    run = cli("schema")
     assert run.code == 0 and json.loads(run.out)["title"] == "netspec spec or library"
     out = tmp_path / "s.json"
-    assert netspec("schema", "-o", str(out)).code == 0
+    assert cli("schema", "-o", str(out)).code == 0
     assert json.loads(out.read_text()) == json.loads(run.out)
