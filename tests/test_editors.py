@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ROOT, netspec
+from conftest import ROOT, cli
 
 from netspec.lsp import INSTALL
 
@@ -90,7 +90,7 @@ def make_project(folder: Path) -> Path:
         shutil.copyfile(MISTAKE, project / place)
     (project / "compose.yaml").write_text(COMPOSE)
     (project / "specs/notes.txt").write_text("notes\n")
-    made = netspec("new", "new", "-o", str(project / "models/new.yaml"))
+    made = cli("new", "new", "-o", str(project / "models/new.yaml"))
     assert made.code == 0, made.err
     return project
 
@@ -159,7 +159,7 @@ def run_nvim(
 def check_says(path: Path) -> tuple[int, int, str]:
     """``netspec check``'s error for ``path``: its line and column counted from 0, as the
     protocol counts, and its message with the notes and hint that follow it."""
-    run = netspec("check", str(path))
+    run = cli("check", str(path))
     assert run.code == 1, run.err
     head, *rest = run.err.splitlines()
     found = re.fullmatch(rf"{re.escape(str(path))}:(\d+):(\d+): error: (.*)", head)
