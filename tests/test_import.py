@@ -7,6 +7,7 @@ those tests skip, and under ``CI=true`` a missing torchvision fails them.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import re
 import sys
@@ -212,19 +213,24 @@ REFERENCES = {
 @pytest.mark.slow
 @pytest.mark.parametrize("name", REFERENCES)
 def test_bench_reference_round_trip(name):
+    _reference_round_trip(name)
+
+
+@functools.cache
+def _reference_round_trip(name: str) -> str:
+    """The spec of a bench reference, once it has round-tripped (once for the tests that ask)."""
     module, function, shape = REFERENCES[name]
     make = getattr(importlib.import_module(f"bench.{module}"), function)
     with torch.device("meta"):
         model = make()
-    _round_trip(_with_weights(model), shape)
+    return _round_trip(_with_weights(model), shape)
 
 
 def test_interleaved_modules_are_written_module_by_module():
     """The FPN runs inner_blocks[3], layer_blocks[3], inner_blocks[2], ...: the spec lists each
     ModuleList whole (the same tensors, in an order the data flow allows) and reads the
     lateral's size by name."""
-    make = importlib.import_module("bench.reference_graphs").resnet50_fpn
-    text = _round_trip(make(), (3, 64, 64))
+    text = _reference_round_trip("resnet50_fpn")
     assert text.count("name: inner_blocks") == text.count("name: layer_blocks") == 1
     assert 'size: ["${height(' in text
 
