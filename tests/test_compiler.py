@@ -2,10 +2,11 @@
 
 For every bundled spec: each layer's real output shape, parameter count and MACs (measured with
 forward hooks on the built module) equal the static ones; torchinfo's mult-adds relate to ours
-exactly; and the module scripts, traces and compiles. The torchvision zoo and the big bundled
-specs (``BIG``: U-Net) are measured on the meta device; the one zoo network with a module of its
-own, and U-Net, are scripted and compiled on small images (the zoo's networks pool adaptively,
-so any size above a few dozen pixels works; U-Net's needs a multiple of 2^depth).
+exactly; and the module scripts, traces and compiles. The torchvision zoo, the big bundled
+specs (``BIG``: U-Net) and those with the most weights (``HEAVY``) are measured on the meta
+device; the zoo networks with a module of their own, and U-Net, are scripted and compiled on
+small images (the zoo's networks pool adaptively, so any size above a few dozen pixels works;
+U-Net's needs a multiple of 2^depth), some at smaller widths (``SCRIPTED_SMALLER``).
 """
 
 from __future__ import annotations
@@ -23,10 +24,21 @@ ZOO_IMAGE = 64
 #: scripting, tracing and compiling takes 4-14 s per zoo network; only ResNet-18 has a module
 #: that no bundled spec has (SequentialResidual), the others repeat bundled specs' modules
 SCRIPTED_ZOO = ["torchvision/resnet18", "torchvision/convnext_tiny"]
+#: specs scripted, traced and compiled with the same modules, smaller: ConvNeXt-T with a block
+#: or two a stage (its 18 took 5 s of CPU) and narrower, VGG-11 and U-Net at a quarter of their
+#: widths (every layer is traced and compiled as at any width)
+SCRIPTED_SMALLER: dict[str, dict[str, object]] = {
+    "torchvision/convnext_tiny": {"widths": [24, 48, 96, 192], "depths": [1, 1, 2, 1]},
+    "vgg": {"conv_arch": [[1, 16], [1, 32], [2, 64], [2, 128], [2, 128]]},
+    "unet": {"base": 16},
+}
+#: bundled specs with over 50 M weights (VGG-11: 129 M, AlexNet: 51 M), measured on the meta
+#: device as the zoo is: their forward passes and initialisation took about 1 s each
+HEAVY = ["alexnet", "vgg"]
 
 
 def _device(name: str) -> str | None:
-    return "meta" if name in ZOO or name in BIG else None
+    return "meta" if name in ZOO or name in BIG or name in HEAVY else None
 
 
 @pytest.mark.parametrize("name", BUNDLED + ZOO)
@@ -51,7 +63,7 @@ def test_torchinfo_mult_adds_relation(name):
 @pytest.mark.parametrize("name", BUNDLED + SCRIPTED_ZOO)
 def test_script_trace_and_compile(name):
     torch.manual_seed(0)
-    spec = netspec.load(name)
+    spec = netspec.load(name, **SCRIPTED_SMALLER.get(name, {}))
     model = spec.build().eval()
     dims = spec.input_shape.dims
     small = name in ZOO or name in BIG
@@ -109,8 +121,8 @@ def test_forward_has_no_python_overhead_structures():
     residuals, slices, layout operations, attention's parts, ...) and the torch.fx
     GraphModules of graph-shaped blocks."""
     own = {"netspec.modules", "netspec.layout_modules", "netspec.attention_modules"}
-    for name in BUNDLED + ZOO:
-        for module in netspec.load(name).build(device=_device(name)).modules():
+    for name in BUNDLED + ZOO:  # module types: the meta device builds them without weights
+        for module in netspec.load(name).build(device="meta").modules():
             assert (
                 type(module).__module__.startswith("torch.nn")
                 or type(module).__module__ in own
