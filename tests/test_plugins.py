@@ -43,7 +43,6 @@ PLUGIN_MODULES = {
     "plugin_takes_relu",
 }
 SE_SPEC = "examples/plugins/se_resnet.yaml"
-WITH_SE = {"PYTHONPATH": str(PLUGINS)}
 DOC = ROOT / "docs" / "plugins.md"
 
 
