@@ -7,6 +7,7 @@ import inspect
 import io
 import os
 import re
+import shutil
 import subprocess
 import sys
 import warnings
@@ -276,35 +277,46 @@ def need_torchvision() -> Any:
 
 
 def ultralytics_peer(tmp_path_factory: pytest.TempPathFactory, script: str, family: str) -> Any:
-    """What ``tests/SCRIPT`` records of Ultralytics' own models (run once a session, in a
-    process of its own, shared by the xdist workers through a file lock); without Ultralytics
-    the test skips, and under ``CI=true`` fails."""
+    """What ``tests/SCRIPT`` records of Ultralytics' own models (run once a session, with the
+    suite's other Ultralytics scripts: :func:`ultralytics_made`); without Ultralytics the test
+    skips, and under ``CI=true`` fails."""
     import importlib.util
 
     import torch
-    from filelock import FileLock  # torch's own dependency
 
     if importlib.util.find_spec("ultralytics") is None:
         if os.environ.get("CI"):
             pytest.fail(f"Ultralytics is not installed; CI compares the {family} specs with it")
         pytest.skip("Ultralytics is not installed (make test sets it up)")
+    made = ultralytics_made(tmp_path_factory)
+    return torch.load(made / f"{script.removesuffix('.py')}.pt", weights_only=False)
+
+
+def ultralytics_made(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The folder tests/ultralytics_all.py writes (Ultralytics' models and checkpoints, which
+    tests read, never write), made once a session, in a process of its own (importing
+    Ultralytics changes its process), and shared by the xdist workers through a file lock: the
+    first to need it makes it, the others wait for it and read it."""
+    from filelock import FileLock  # torch's own dependency
+
     shared = tmp_path_factory.getbasetemp()
     if os.environ.get("PYTEST_XDIST_WORKER"):
         shared = shared.parent  # the session's folder, above each worker's own
-    stem = script.removesuffix(".py")
-    target = shared / f"{stem}.pt"
-    with FileLock(f"{target}.lock"):
-        if not target.exists():
-            partial = shared / f"{stem}.partial"
+    made = shared / "ultralytics"
+    with FileLock(f"{made}.lock"):
+        if not made.exists():
+            partial = shared / "ultralytics.partial"
+            shutil.rmtree(partial, ignore_errors=True)  # left by a run that failed
+            partial.mkdir()
             run = subprocess.run(
-                [sys.executable, str(ROOT / "tests" / script), str(partial)],
+                [sys.executable, str(ROOT / "tests" / "ultralytics_all.py"), str(partial)],
                 capture_output=True,
                 text=True,
                 timeout=600,
             )
             assert run.returncode == 0, run.stderr[-3000:]
-            partial.rename(target)
-    return torch.load(target, weights_only=False)
+            partial.rename(made)
+    return made
 
 
 def ultralytics_gflops(spec: Any) -> float:

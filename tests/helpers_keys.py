@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ROOT, SPECS
+from conftest import ROOT, SPECS, ultralytics_made
 
 import netspec
 from netspec.ir import Kind
@@ -94,26 +94,7 @@ def need_ultralytics(ci_needs: str) -> None:
 def ultralytics_checkpoints(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A folder holding YOLOv8n checkpoints saved by Ultralytics itself (``best.pt``,
     ``last.pt``) and ``reference.pt``, written by tests/ultralytics_checkpoints.py in a process
-    of its own, once a session: test_transfer and test_init_from read it (never write to it),
-    and under pytest-xdist the first worker to need it writes it, the others read it (a
-    process that imports Ultralytics and saves its models: 4-5 s of CPU)."""
-    from filelock import FileLock  # torch's own dependency
-
+    of its own, once a session (conftest's ``ultralytics_made``): test_transfer and
+    test_init_from read it, never write to it."""
     need_ultralytics("CI loads its checkpoints")
-    shared = tmp_path_factory.getbasetemp()
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        shared = shared.parent  # the session's folder, above each worker's own
-    folder = shared / "ultralytics_checkpoints"
-    with FileLock(f"{folder}.lock"):
-        if not folder.exists():
-            partial = shared / "ultralytics_checkpoints.partial"
-            partial.mkdir(exist_ok=True)  # or left by a run that failed
-            run = subprocess.run(
-                [sys.executable, str(ROOT / "tests" / "ultralytics_checkpoints.py"), str(partial)],
-                capture_output=True,
-                text=True,
-                timeout=600,
-            )
-            assert run.returncode == 0, run.stderr[-3000:]
-            partial.rename(folder)
-    return folder
+    return ultralytics_made(tmp_path_factory) / "checkpoints"
