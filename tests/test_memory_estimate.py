@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 import torch
-from conftest import netspec
+from conftest import cli
 
 import netspec as ns
 from netspec.build import DEFAULT_MAX_BYTES, FORWARD_BATCH, example_inputs
@@ -138,7 +138,7 @@ def test_zero_padding_is_not_counted_as_allocated() -> None:
 def test_netspec_build_accepts_a_1x1_output_from_huge_padding(tmp_path: Any) -> None:
     path = tmp_path / "net.yaml"
     path.write_text(f"name: net\ninput: [3, 1, 1]\nlayers:\n  - {HEADLINE}\n")
-    run = netspec("build", str(path))
+    run = cli("build", str(path))
     assert run.code == 0, run.err
     assert "output  (4, 1, 1)" in run.out
 
