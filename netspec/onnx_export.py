@@ -141,8 +141,9 @@ def _check(data: bytes, model: nn.Module, spec: Spec, output: Path) -> None:
     """``onnx.checker``, then (with onnxruntime) the outputs of a random batch against torch's."""
     import onnx
 
-    try:
-        onnx.checker.check_model(onnx.load_model_from_string(data))
+    try:  # the bytes as they are: parsed into a ModelProto, which the checker serialises
+        # again, ResNet-50's 100 MB took 0.37 s of CPU to check instead of 0.06 s
+        onnx.checker.check_model(data)
     except onnx.checker.ValidationError as e:
         raise NetspecError.plain(
             spec.file,
