@@ -19,7 +19,7 @@ import netspec as ns
 
 
 def test_check_all_bundled_specs():
-    run = netspec("check", *[f"specs/{n}.yaml" for n in BUNDLED])
+    run = cli("check", *[f"specs/{n}.yaml" for n in BUNDLED])
     assert run.code == 0, run.err
     assert run.err == ""
     assert run.out.count(": ok ") == len(BUNDLED)
@@ -74,7 +74,7 @@ def test_missing_file_is_a_clear_error():
 
 
 def test_list_shows_bundled_specs_and_kinds():
-    run = netspec("list")
+    run = cli("list")  # test_package runs the wheel's netspec list in a fresh process
     assert run.code == 0
     for name in BUNDLED:
         assert name in run.out
@@ -150,7 +150,7 @@ def test_saved_module_matches_built_weights(tmp_path):
 
 
 def test_build_rejects_unknown_output_format(tmp_path):
-    run = netspec("build", "lenet", "-o", str(tmp_path / "lenet.h5"))
+    run = cli("build", "lenet", "-o", str(tmp_path / "lenet.h5"))
     assert run.code == 2 and ".pt (TorchScript), .pt2 (torch.export) or .onnx (ONNX)" in run.err
     assert not (tmp_path / "lenet.h5").exists()
 
@@ -163,7 +163,7 @@ def test_build_report(tmp_path):
 
 
 def test_spec_error_on_build_has_no_traceback():
-    run = netspec("build", str(FIXTURES / "seed_mistakes" / "googlenet_no_padding.yaml"))
+    run = cli("build", str(FIXTURES / "seed_mistakes" / "googlenet_no_padding.yaml"))
     assert run.code == 1
     assert "Traceback" not in run.err and "cannot be concatenated" in run.err
 
@@ -176,7 +176,7 @@ def test_examples_check():
 
 
 def test_new_from_template_and_from_a_bundled_spec(tmp_path):
-    run = netspec("new", "mynet", cwd=tmp_path)
+    run = cli("new", "mynet", cwd=tmp_path)
     assert run.code == 0, run.err
     assert cli("check", str(tmp_path / "mynet.yaml")).code == 0
     assert ns.load(tmp_path / "mynet.yaml").name == "mynet"
