@@ -25,10 +25,13 @@ ZOO_IMAGE = 64
 #: that no bundled spec has (SequentialResidual), the others repeat bundled specs' modules
 SCRIPTED_ZOO = ["torchvision/resnet18", "torchvision/convnext_tiny"]
 #: specs scripted, traced and compiled with the same modules, smaller: ConvNeXt-T with a block
-#: or two a stage (its 18 took 5 s of CPU) and narrower, VGG-11 and U-Net at a quarter of their
-#: widths (every layer is traced and compiled as at any width)
+#: or two a stage (its 18 took 5 s of CPU) and narrower, the ResNet with one block a stage, the
+#: transformer with two layers, VGG-11 and U-Net at a quarter of their widths (every layer is
+#: traced and compiled as at any width)
 SCRIPTED_SMALLER: dict[str, dict[str, object]] = {
     "torchvision/convnext_tiny": {"widths": [24, 48, 96, 192], "depths": [1, 1, 2, 1]},
+    "resnet": {"blocks_per_stage": 1},
+    "transformer_encoder": {"num_layers": 2},
     "vgg": {"conv_arch": [[1, 16], [1, 32], [2, 64], [2, 128], [2, 128]]},
     "unet": {"base": 16},
 }
