@@ -9,10 +9,11 @@ here replace, add or drop members and rewrite ``model.json`` as a dict.
 
 from __future__ import annotations
 
-import io
 import json
 import pickle
+import struct
 import zipfile
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -175,13 +176,26 @@ def module_path(path: str) -> Edit:
 
 
 def zip_bomb(path: Path, size: int = 2**30) -> Path:
-    """A small zip whose model.json inflates to ``size`` bytes of spaces (deflate: ~1000:1)."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as z:
-        z.writestr("bomb/archive_format", b"pt2")
-        with z.open("bomb/models/model.json", "w", force_zip64=True) as f:
-            chunk = b" " * 2**20
-            for _ in range(size // len(chunk)):
-                f.write(chunk)
-    path.write_bytes(buffer.getvalue())
+    """A small zip whose model.json inflates to ``size`` bytes (under 4 GiB) of spaces
+    (deflate: ~1000:1). A mebibyte of spaces is deflated once, ending on a full flush (which
+    nothing after it refers back past), and its blocks repeated: the same stream zlib makes of
+    the whole, written in milliseconds rather than deflated for a second or more."""
+    chunk = b" " * 2**20
+    assert size % len(chunk) == 0 and size < 2**32, size
+    deflate = zlib.compressobj(9, zlib.DEFLATED, -15)
+    blocks = deflate.compress(chunk) + deflate.flush(zlib.Z_FULL_FLUSH)
+    data = blocks * (size // len(chunk)) + zlib.compressobj(9, zlib.DEFLATED, -15).flush()
+    crc = 0
+    for _ in range(size // len(chunk)):
+        crc = zlib.crc32(chunk, crc)
+    members = [("bomb/archive_format", 0, b"pt2", zlib.crc32(b"pt2"), 3)]
+    members.append(("bomb/models/model.json", 8, data, crc, size))
+    local, central = b"", b""
+    for name, method, body, check, inflated in members:
+        fields = (20, 0, method, 0, 0x21, check, len(body), inflated, len(name), 0)
+        central += struct.pack("<4s2H", b"PK\x01\x02", 20, 20) + struct.pack("<4H3L2H", *fields[1:])
+        central += struct.pack("<3H2L", 0, 0, 0, 0, len(local)) + name.encode()
+        local += struct.pack("<4s5H3L2H", b"PK\x03\x04", *fields) + name.encode() + body
+    end = struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, 2, 2, len(central), len(local), 0)
+    path.write_bytes(local + central + end)
     return path
