@@ -40,8 +40,10 @@ def test_bench_quick_section_runs(section, tmp_path, capsys):
     out = tmp_path / "bench.json"
     threads = torch.get_num_threads()
     try:
-        # one timed run a module (forward, compiled): what is checked is that it runs
-        assert main(["--quick", "--runs", "1", "--only", section, "--json", str(out)]) == 0
+        # one timed run a module (forward, compiled): what is checked is that it runs; with the
+        # threads this process has (the suite's share of the cores: more wait for each other)
+        words = ["--quick", "--runs", "1", "--threads", str(threads), "--only", section]
+        assert main([*words, "--json", str(out)]) == 0
     finally:
         torch.set_num_threads(threads)  # the timed sections set their own
     figures = json.loads(out.read_text())
