@@ -127,6 +127,19 @@ def _shares_a_fixture(item: pytest.Item) -> bool:
     return False
 
 
+@pytest.fixture(scope="session")
+def fork_servers() -> Iterator[Any]:
+    """This worker's fork servers (tests/forkserver.py), by whether they have imported torch:
+    shared by the modules whose commands run in forked children (test_hostile, test_limits,
+    test_import_archive), each started once."""
+    import hostile
+    from forkserver import Servers
+
+    started = Servers(hostile.fresh)
+    yield started
+    started.close()
+
+
 @pytest.fixture
 def golden(request: pytest.FixtureRequest):
     """``golden("errors/x.txt", text)`` compares text with a golden file (or rewrites it)."""

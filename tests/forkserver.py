@@ -172,3 +172,20 @@ class Server:
         self._proc.stdin.close()
         self._proc.wait(timeout=60)
         self._files.cleanup()
+
+
+class Servers(dict[bool, Server]):
+    """Servers by whether they have imported torch, each started when first asked for (1-3 s
+    of CPU a start), with ``fresh`` for the runs that need a fresh process."""
+
+    def __init__(self, fresh: Callable[[list[str], Path, dict[str, str], float], Result]):
+        super().__init__()
+        self._fresh = fresh
+
+    def __missing__(self, torch: bool) -> Server:
+        self[torch] = Server(self._fresh, *(["torch"] if torch else []))
+        return self[torch]
+
+    def close(self) -> None:
+        for server in self.values():
+            server.close()

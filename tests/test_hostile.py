@@ -11,33 +11,16 @@ wall-clock budget is timed by ``python -m bench --only hostile`` (bench/hostile_
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import hostile
 import pytest
-from forkserver import Server
+from forkserver import Servers
 from hostile import PEAK_BYTES, Case
 
 from netspec.errors import MAX_LINE
 
 CASES = [case for cases in hostile.corpus().values() for case in cases]
-
-
-class Servers(dict[bool, Server]):
-    """Fork servers by whether the case imports torch, each started when first asked for."""
-
-    def __missing__(self, torch: bool) -> Server:
-        self[torch] = Server(hostile.fresh, *(["torch"] if torch else []))
-        return self[torch]
-
-
-@pytest.fixture(scope="module")
-def servers() -> Iterator[Servers]:
-    started = Servers()
-    yield started
-    for server in started.values():
-        server.close()
 
 
 def test_the_corpus_is_large_and_names_are_unique():
@@ -47,7 +30,7 @@ def test_the_corpus_is_large_and_names_are_unique():
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
-def test_hostile_case_ends_cleanly(case: Case, tmp_path: Path, servers: Servers):
+def test_hostile_case_ends_cleanly(case: Case, tmp_path: Path, fork_servers: Servers):
     reason = case.skip() if case.skip else ""
     if reason:
         pytest.skip(reason)
@@ -55,7 +38,7 @@ def test_hostile_case_ends_cleanly(case: Case, tmp_path: Path, servers: Servers)
     folder.mkdir()
     # hostile.run stops a process after HANG_SECONDS: that only catches a real hang, whatever
     # the machine's speed; how long a case takes is not asserted (bench/hostile_cases.py times it)
-    outcome = hostile.run(case, folder, servers[case.torch].run)
+    outcome = hostile.run(case, folder, fork_servers[case.torch].run)
     err = outcome.stderr
     assert outcome.code == case.code, err[-2000:]
     assert "Traceback" not in err, err[-2000:]
@@ -72,7 +55,7 @@ def test_hostile_case_ends_cleanly(case: Case, tmp_path: Path, servers: Servers)
         assert re.match(r"^\S+:\d+:\d+: (error|warning): ", err), err[-2000:]
     # memory does not depend on the machine's speed: building gets torch's own on top (the
     # peak of a fresh process that only imported torch: the torch server's, after its import)
-    peak = PEAK_BYTES + (servers[True].preload_peak if case.torch else 0)
+    peak = PEAK_BYTES + (fork_servers[True].preload_peak if case.torch else 0)
     assert outcome.peak < peak, f"{outcome.peak / 2**20:.0f} MiB"
     before, after = outcome.before, outcome.after
     allowed = set(case.outputs)

@@ -14,15 +14,13 @@ import os
 import re
 import struct
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
-import hostile
 import pt2_archives as A
 import pytest
 import torch
 from conftest import cli, need_torchvision
-from forkserver import Server
+from forkserver import Server, Servers
 from torch import nn
 
 import netspec as ns
@@ -93,12 +91,10 @@ def test_a_symbolic_input_size_is_refused(small, tmp_path):
     )
 
 
-@pytest.fixture(scope="module")
-def forked() -> Iterator[Server]:
+@pytest.fixture
+def forked(fork_servers: Servers) -> Server:
     """A server with torch imported, whose children run the command (tests/forkserver.py)."""
-    server = Server(hostile.fresh, "torch")
-    yield server
-    server.close()
+    return fork_servers[True]
 
 
 def _cli(server: Server, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:

@@ -13,12 +13,10 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
 
-import hostile
 import pytest
 from conftest import ROOT, cli
-from forkserver import Server
+from forkserver import Server, Servers
 from hostile import HANG_SECONDS
 
 import netspec
@@ -123,11 +121,9 @@ CASES = {
 }
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[Server]:
-    started = Server(hostile.fresh)
-    yield started
-    started.close()
+@pytest.fixture
+def server(fork_servers: Servers) -> Server:
+    return fork_servers[False]
 
 
 @pytest.mark.parametrize("command", ["check", "build"])
