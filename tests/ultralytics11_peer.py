@@ -1,4 +1,5 @@
-"""Ultralytics' own YOLO11 models, in a process of their own (tests/test_ultralytics11.py).
+"""Ultralytics' own YOLO11 models, in a process of their own
+(tests/ultralytics_all.py runs it; tests/test_ultralytics11.py reads what it writes).
 
 As tests/ultralytics_peer.py does for YOLOv8 (importing Ultralytics changes its process), this
 script builds yolo11n and yolo11n-cls from Ultralytics' stock YAMLs (no weights, no network)

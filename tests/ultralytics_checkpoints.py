@@ -1,5 +1,6 @@
 """Ultralytics' own YOLOv8n checkpoints, saved as Ultralytics saves them, in a process of their
-own (tests/test_transfer.py runs it: importing Ultralytics changes its process).
+own (tests/ultralytics_all.py runs it, for test_transfer and test_init_from: importing Ultralytics
+changes its process).
 
 Into the folder named by its argument it writes, with no weights downloaded and no network:
 

@@ -1,4 +1,5 @@
-"""Ultralytics' own YOLOv8 models, in a process of their own (tests/test_ultralytics_package.py).
+"""Ultralytics' own YOLOv8 models, in a process of their own
+(tests/ultralytics_all.py runs it; tests/test_ultralytics_package.py reads what it writes).
 
 Importing Ultralytics changes its process (it replaces torch.save, sets print options and
 OMP_NUM_THREADS), so the tests run this script rather than import it. It builds the models from
