@@ -352,9 +352,10 @@ def ultralytics_at_size(spec: Any, size: int, scale: str | None = None) -> Any:
     if size == spec.input_shape.dims[-1]:
         return spec
     text = spec.document.text.replace("input: [3, 640, 640]", f"input: [3, {size}, {size}]")
-    for stride in (8, 16, 32):
-        full = 640 // stride
-        text = text.replace(f", {full}, {full}]", f", {size // stride}, {size // stride}]")
+    # the maps' sizes at strides 8, 16 and 32, each replaced once (in one pass: at 160, 20 is
+    # both a map of 640 at stride 32 and one of 160 at stride 8)
+    sides = {str(640 // stride): str(size // stride) for stride in (8, 16, 32)}
+    text = re.sub(r", (80|40|20), \1\]", lambda m: f", {sides[m[1]]}, {sides[m[1]]}]", text)
     anchors = sum((size // stride) ** 2 for stride in (8, 16, 32))
     text = text.replace("distances: [4, 8400]", f"distances: [4, {anchors}]")
     import netspec

@@ -15,7 +15,7 @@ from typing import Any
 
 import hostile
 import pytest
-from conftest import ROOT, cli, netspec, pytest_collection_modifyitems
+from conftest import ROOT, cli, netspec, pytest_collection_modifyitems, ultralytics_at_size
 from forkserver import Server
 
 LENET = str(ROOT / "specs" / "lenet.yaml")
@@ -164,3 +164,14 @@ def test_without_slow_tests_the_order_stays():
     before = list(items)
     pytest_collection_modifyitems(items)
     assert items == before
+
+
+@pytest.mark.parametrize("size", [128, 160, 320])
+def test_a_yolo_spec_at_another_size_declares_its_maps_at_that_size(size):
+    import netspec as ns
+
+    spec = ultralytics_at_size(ns.load("ultralytics/yolov8"), size)
+    assert spec.input_shape.dims == (3, size, size)
+    assert [s.dims[1:] for s in spec.output_shapes.values()][:3] == [
+        (size // stride, size // stride) for stride in (8, 16, 32)
+    ]
