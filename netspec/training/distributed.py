@@ -173,6 +173,12 @@ def joined(world: World, device: torch.device) -> Iterator[None]:
         dist.destroy_process_group()
 
 
+def still_joined() -> bool:
+    """Whether this process is in a process group once the run's block is done: a group of the
+    caller's, which :func:`joined` leaves as it found it."""
+    return dist.is_available() and dist.is_initialized()
+
+
 def launch(nproc: int, words: Sequence[str]) -> int:
     """Run ``netspec WORDS`` in ``nproc`` processes on this machine, started by torchrun's
     launcher (a standalone rendezvous on localhost, no restarts); the exit code of the first

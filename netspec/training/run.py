@@ -30,7 +30,7 @@ from torch import nn
 from ..errors import NetspecError
 from ..spec import Spec
 from .data import Data, prepare_data
-from .distributed import World, check_processes, joined
+from .distributed import World, check_processes, joined, still_joined
 from .metrics import Row, best_row
 from .peak import measured_step, memory_note, predicted_step
 from .progress import Progress, Silent
@@ -110,7 +110,12 @@ def train(
             finally:
                 session.close()
     seconds = time.perf_counter() - start
-    peak = measured_step(spec, recipe, local, where) if world.lead else None
+    # rank 0 measures a step's peak once the run has left its group. In a group of the caller's,
+    # which outlives the run, it does so on a GPU only: torch's profiler, run on the CPU while a
+    # gloo group that has run DDP is alive, made a process abort at its exit now and then
+    # ("terminate called without an active exception"), its run done
+    measure = world.lead and (where.type == "cuda" or not still_joined())
+    peak = measured_step(spec, recipe, local, where) if measure else None
     return RunResult(
         model=session.model,
         rows=session.rows,
