@@ -155,12 +155,18 @@ def _processes(n: int) -> str:
     return "1 process" if n == 1 else f"{n} processes"
 
 
+def in_a_group() -> bool:
+    """Whether this process is in a process group now (after :func:`joined`'s block: a group of
+    the caller's, which it leaves as it found it)."""
+    return dist.is_available() and dist.is_initialized()
+
+
 @contextlib.contextmanager
 def joined(world: World, device: torch.device) -> Iterator[None]:
     """The block in the run's process group (NCCL on GPUs, gloo on CPUs, by torchrun's
     ``env://`` rendezvous); the group is left however the block ends. Nothing to join for one
     process outside torchrun, or where the caller has joined a group already."""
-    if not world.group or dist.is_initialized():
+    if not world.group or in_a_group():
         yield
         return
     if device.type == "cuda":
@@ -171,12 +177,6 @@ def joined(world: World, device: torch.device) -> Iterator[None]:
         yield
     finally:
         dist.destroy_process_group()
-
-
-def still_joined() -> bool:
-    """Whether this process is in a process group once the run's block is done: a group of the
-    caller's, which :func:`joined` leaves as it found it."""
-    return dist.is_available() and dist.is_initialized()
 
 
 def launch(nproc: int, words: Sequence[str]) -> int:

@@ -30,7 +30,7 @@ from torch import nn
 from ..errors import NetspecError
 from ..spec import Spec
 from .data import Data, prepare_data
-from .distributed import World, check_processes, joined, still_joined
+from .distributed import World, check_processes, in_a_group, joined
 from .metrics import Row, best_row
 from .peak import measured_step, memory_note, predicted_step
 from .progress import Progress, Silent
@@ -114,7 +114,7 @@ def train(
     # which outlives the run, it does so on a GPU only: torch's profiler, run on the CPU while a
     # gloo group that has run DDP is alive, made a process abort at its exit now and then
     # ("terminate called without an active exception"), its run done
-    measure = world.lead and (where.type == "cuda" or not still_joined())
+    measure = world.lead and (where.type == "cuda" or not in_a_group())
     peak = measured_step(spec, recipe, local, where) if measure else None
     return RunResult(
         model=session.model,
